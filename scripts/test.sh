@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds everything with warnings as errors, and
+# runs the whole test suite (unit, integration, fuzz smoke, conformance).
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+ensure_packages "${BUILD_PACKAGES[@]}" clang libclang-rt-14-dev nodejs npm
+build ci
+log "running the test suite"
+ctest --preset ci "$@"
