@@ -1,0 +1,138 @@
+#pragma once
+// The desired-state model: plain, immutable-after-load structs. Nothing here
+// knows YAML (the loader in config/ does) or any Google wire format.
+//
+// One DatabaseConnectivity document = one Intent: a single Cloud SQL instance
+// in one project/region, the Serverless VPC Access connector that reaches it,
+// and the Cloud Run jobs/services that connect to it.
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace dbconnd::config {
+
+inline constexpr char kApiVersion[] = "dbconnd.dev/v1alpha1";
+inline constexpr char kKind[] = "DatabaseConnectivity";
+
+// Where a value came from, for error messages ("file:line:col").
+struct SourceLocation {
+  std::string file;
+  int line = 0;    // 1-based; 0 = unknown
+  int column = 0;  // 1-based; 0 = unknown
+};
+
+enum class SslMode {
+  kAllowUnencryptedAndEncrypted,      // ALLOW_UNENCRYPTED_AND_ENCRYPTED
+  kEncryptedOnly,                     // ENCRYPTED_ONLY
+  kTrustedClientCertificateRequired,  // TRUSTED_CLIENT_CERTIFICATE_REQUIRED
+};
+
+struct AuthorizedNetwork {
+  std::string name;     // label shown in Cloud SQL, unique within the intent
+  std::string cidr;     // canonical IPv4 CIDR, e.g. "203.0.113.0/24"
+  std::string expires;  // RFC 3339 timestamp, empty = never
+  SourceLocation where;
+};
+
+struct PublicIp {
+  bool enabled = false;
+  std::vector<AuthorizedNetwork> authorized_networks;
+};
+
+// The private services access range Service Networking peers with Google's
+// producer network (Compute globalAddresses + servicenetworking connection).
+struct PrivateServicesAccess {
+  std::string range_name;  // e.g. "google-managed-services-default"
+  std::string cidr;        // optional fixed range, e.g. "10.20.0.0/16"; empty = Google picks
+  int prefix_length = 16;  // used when cidr is empty
+};
+
+struct PrivateIp {
+  std::string network;  // short VPC network name, e.g. "default"
+  PrivateServicesAccess services_access;
+};
+
+struct Instance {
+  std::string name;                        // Cloud SQL instance ID
+  std::optional<SslMode> ssl_mode;         // unset = not managed
+  std::optional<bool> iam_authentication;  // unset = not managed
+  std::optional<PublicIp> public_ip;       // unset = not managed
+  std::optional<PrivateIp> private_ip;     // unset = not managed (never removed)
+  SourceLocation where;
+};
+
+struct Connector {
+  std::string name;           // connector ID (< 21 chars, hyphens count double)
+  std::string network;        // short VPC network name
+  std::string ip_cidr_range;  // /28 inside RFC 1918 space
+  int min_instances = 2;
+  int max_instances = 3;
+  std::string machine_type = "e2-micro";
+  SourceLocation where;
+};
+
+enum class WorkloadKind { kJob, kService };
+enum class ConnectionMethod { kPrivateIp, kCloudSqlSocket, kPublicIp };
+enum class VpcEgress { kPrivateRangesOnly, kAllTraffic };
+
+struct DatabaseIdentity {
+  std::string name;  // database name
+  std::string user;
+  // Secret Manager reference "projects/P/secrets/S/versions/V". Empty only
+  // when iam_authentication is used (no password at all).
+  std::string password_secret;
+  // Env var that receives the password through valueSource.secretKeyRef.
+  std::string password_env = "DB_PASSWORD";
+};
+
+struct Workload {
+  WorkloadKind kind = WorkloadKind::kJob;
+  std::string name;       // Cloud Run job or service ID
+  ConnectionMethod method = ConnectionMethod::kPrivateIp;
+  std::string container;  // container name to manage; empty = the first one
+  std::string url_env = "DATABASE_URL";  // env var carrying the connection URL
+  VpcEgress egress = VpcEgress::kPrivateRangesOnly;  // privateIp only
+  DatabaseIdentity database;
+  SourceLocation where;
+};
+
+enum class PolicyMode { kEnforce, kObserve };
+
+struct Policy {
+  PolicyMode mode = PolicyMode::kEnforce;
+  bool prune_authorized_networks = false;  // remove live networks not in the file
+  bool allow_world_open = false;           // permit /0../7 authorized networks
+  bool paused = false;                     // report only, like observe, per intent
+  bool allow_irreversible = false;         // e.g. setting a private network
+  bool allow_replace = false;              // delete+create a connector whose range changed
+  bool verify = false;                     // run the job after moving it, before breaking the old path
+  std::chrono::seconds resync_interval{60};
+};
+
+struct Intent {
+  std::string name;            // metadata.name, unique across all files
+  std::string project;         // project ID
+  std::string project_number;  // needed by Service Networking when privateIp is declared
+  std::string region;
+  Instance instance;
+  std::optional<Connector> connector;
+  std::vector<Workload> workloads;
+  Policy policy;
+  SourceLocation where;        // the document's first line
+};
+
+// Everything loaded from a set of files at one moment.
+struct DesiredState {
+  std::vector<Intent> intents;  // sorted by name
+};
+
+std::string_view ToString(SslMode m);             // "ENCRYPTED_ONLY", ...
+std::string_view ToString(ConnectionMethod m);    // "privateIp", ...
+std::string_view ToString(WorkloadKind k);        // "job" | "service"
+std::string_view ToString(PolicyMode m);          // "enforce" | "observe"
+std::string_view ToString(VpcEgress e);           // "PRIVATE_RANGES_ONLY" | "ALL_TRAFFIC"
+
+}  // namespace dbconnd::config

@@ -1,0 +1,104 @@
+#pragma once
+// The typed Google API surface reconcilers see. Implementations over HTTP live
+// in gcp/*_rest.cc; in-memory fakes for tests implement the same interfaces.
+//
+// Conventions for every method:
+// - Never throws; errors are Status values carrying HTTP status and Google's
+//   reason (e.g. 409 "operationInProgress", 412 "staleData").
+// - Reads (Get*/List*) are idempotent and retried by the client's policy on
+//   429/5xx/connection errors; mutations are never retried blindly: the caller
+//   decides after 409/412.
+// - Mutations return the Operation to wait on (see gcp/operations.h).
+
+#include <boost/asio/awaitable.hpp>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "gcp/types.h"
+
+namespace dbconnd::gcp {
+
+template <typename T>
+using Task = boost::asio::awaitable<T>;
+
+class SqlAdmin {
+ public:
+  virtual ~SqlAdmin() = default;
+  virtual Task<StatusOr<SqlInstance>> GetInstance(std::string project, std::string instance) = 0;
+  // Follows nextPageToken to the end.
+  virtual Task<StatusOr<std::vector<SqlInstance>>> ListInstances(std::string project) = 0;
+  // PATCH with patch.settings_version; 412 staleData when it is stale, 409
+  // operationInProgress while another operation runs on the instance.
+  virtual Task<StatusOr<Operation>> PatchInstance(std::string project, std::string instance,
+                                                 SqlInstancePatch patch) = 0;
+  virtual Task<StatusOr<Operation>> GetOperation(std::string project, std::string operation) = 0;
+  // Newest first; `instance` filters.
+  virtual Task<StatusOr<std::vector<Operation>>> ListOperations(std::string project,
+                                                               std::string instance) = 0;
+};
+
+class CloudRun {
+ public:
+  virtual ~CloudRun() = default;
+  virtual Task<StatusOr<RunWorkload>> GetJob(std::string project, std::string region,
+                                             std::string job) = 0;
+  virtual Task<StatusOr<std::vector<RunWorkload>>> ListJobs(std::string project,
+                                                            std::string region) = 0;
+  // Read-modify-write: `desired` is a live RunWorkload (with raw) whose
+  // modelled fields were edited; everything else is sent back unchanged with
+  // the etag it was read with.
+  virtual Task<StatusOr<Operation>> PatchJob(RunWorkload desired) = 0;
+  virtual Task<StatusOr<Operation>> RunJob(std::string project, std::string region,
+                                           std::string job) = 0;
+  virtual Task<StatusOr<Execution>> GetExecution(std::string name) = 0;
+  virtual Task<StatusOr<RunWorkload>> GetService(std::string project, std::string region,
+                                                 std::string service) = 0;
+  virtual Task<StatusOr<std::vector<RunWorkload>>> ListServices(std::string project,
+                                                                std::string region) = 0;
+  virtual Task<StatusOr<Operation>> PatchService(RunWorkload desired) = 0;
+  virtual Task<StatusOr<Operation>> GetOperation(std::string name) = 0;
+};
+
+class VpcAccess {
+ public:
+  virtual ~VpcAccess() = default;
+  virtual Task<StatusOr<Connector>> GetConnector(std::string project, std::string region,
+                                                 std::string connector) = 0;
+  virtual Task<StatusOr<std::vector<Connector>>> ListConnectors(std::string project,
+                                                                std::string region) = 0;
+  virtual Task<StatusOr<Operation>> CreateConnector(Connector connector) = 0;
+  virtual Task<StatusOr<Operation>> DeleteConnector(std::string project, std::string region,
+                                                    std::string connector) = 0;
+  virtual Task<StatusOr<Operation>> GetOperation(std::string name) = 0;
+};
+
+class ServiceNetworking {
+ public:
+  virtual ~ServiceNetworking() = default;
+  // network: "projects/PROJECT_NUMBER/global/networks/N".
+  virtual Task<StatusOr<std::vector<PeeringConnection>>> ListConnections(std::string network) = 0;
+  virtual Task<StatusOr<Operation>> CreateConnection(PeeringConnection connection) = 0;
+  virtual Task<StatusOr<Operation>> GetOperation(std::string name) = 0;
+};
+
+class Compute {
+ public:
+  virtual ~Compute() = default;
+  virtual Task<StatusOr<GlobalAddress>> GetGlobalAddress(std::string project,
+                                                         std::string name) = 0;
+  virtual Task<StatusOr<Operation>> InsertGlobalAddress(GlobalAddress address) = 0;
+  virtual Task<StatusOr<Operation>> GetGlobalOperation(std::string project,
+                                                       std::string operation) = 0;
+};
+
+// Non-owning bundle handed to reconcilers.
+struct Clients {
+  SqlAdmin* sql = nullptr;
+  CloudRun* run = nullptr;
+  VpcAccess* vpc = nullptr;
+  ServiceNetworking* networking = nullptr;
+  Compute* compute = nullptr;
+};
+
+}  // namespace dbconnd::gcp

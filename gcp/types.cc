@@ -1,0 +1,32 @@
+#include "gcp/types.h"
+
+namespace dbconnd::gcp {
+
+std::string_view ToString(Api api) {
+  switch (api) {
+    case Api::kSqlAdmin: return "sqladmin";
+    case Api::kRun: return "run";
+    case Api::kVpcAccess: return "vpcaccess";
+    case Api::kServiceNetworking: return "servicenetworking";
+    case Api::kCompute: return "compute";
+  }
+  return "unknown";
+}
+
+std::string SqlInstance::AddressOfType(std::string_view type) const {
+  for (const auto& m : ip_addresses) {
+    if (m.type == type) return m.ip_address;
+  }
+  return "";
+}
+
+std::string Connector::FullName() const {
+  return "projects/" + project + "/locations/" + region + "/connectors/" + name;
+}
+
+std::string RunWorkload::FullName() const {
+  return "projects/" + project + "/locations/" + region +
+         (kind == RunKind::kJob ? "/jobs/" : "/services/") + name;
+}
+
+}  // namespace dbconnd::gcp

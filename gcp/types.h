@@ -1,0 +1,212 @@
+#pragma once
+// Typed views of the live Google Cloud resources dbconnd manages. These are
+// what reconcilers/ diff against; no JSON or HTTP detail leaks through them.
+// Field names follow the REST resources (see shared gcp-api/REFERENCE.md).
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace dbconnd::gcp {
+
+// The full JSON document of a resource exactly as it was read. Opaque above
+// gcp/: it exists so that a read-modify-write keeps every field dbconnd does
+// not own byte for byte. Null for resources built by hand (tests).
+class RawResource;
+using RawResourcePtr = std::shared_ptr<const RawResource>;
+
+// ---- Cloud SQL Admin v1 -----------------------------------------------------
+
+struct AclEntry {
+  std::string value;            // CIDR
+  std::string name;             // label
+  std::string expiration_time;  // RFC 3339, empty = never
+  friend bool operator==(const AclEntry&, const AclEntry&) = default;
+};
+
+struct DatabaseFlag {
+  std::string name;
+  std::string value;
+  friend bool operator==(const DatabaseFlag&, const DatabaseFlag&) = default;
+};
+
+struct IpMapping {
+  std::string type;  // PRIMARY | PRIVATE | OUTGOING | ...
+  std::string ip_address;
+  friend bool operator==(const IpMapping&, const IpMapping&) = default;
+};
+
+struct SqlInstance {
+  std::string project;
+  std::string name;
+  std::string region;
+  std::string connection_name;   // PROJECT:REGION:INSTANCE
+  std::string database_version;  // e.g. POSTGRES_15, MYSQL_8_0
+  std::string state;             // RUNNABLE, ...
+  std::string settings_version;  // int64 as a decimal string; echo it back on PATCH
+  bool ipv4_enabled = false;
+  std::string private_network;   // "projects/P/global/networks/N", empty = none
+  std::string allocated_ip_range;
+  std::vector<AclEntry> authorized_networks;
+  std::string ssl_mode;          // wire enum, empty = unspecified
+  bool require_ssl = false;
+  std::vector<DatabaseFlag> database_flags;
+  std::vector<IpMapping> ip_addresses;
+
+  // First address of the given type ("PRIMARY" = public, "PRIVATE"), or "".
+  std::string AddressOfType(std::string_view type) const;
+  bool IsPostgres() const { return database_version.rfind("POSTGRES", 0) == 0; }
+};
+
+// One Cloud SQL PATCH. Only engaged fields are sent; lists replace the live
+// list wholesale, so they must hold the full merged list.
+struct SqlInstancePatch {
+  std::string settings_version;  // from the GET this patch was computed on
+  std::optional<bool> ipv4_enabled;
+  std::optional<std::string> private_network;
+  std::optional<std::string> allocated_ip_range;
+  std::optional<std::vector<AclEntry>> authorized_networks;
+  std::optional<std::string> ssl_mode;
+  std::optional<std::vector<DatabaseFlag>> database_flags;
+
+  bool empty() const {
+    return !ipv4_enabled && !private_network && !allocated_ip_range && !authorized_networks &&
+           !ssl_mode && !database_flags;
+  }
+};
+
+// ---- Long-running operations (all three styles) -----------------------------
+
+enum class Api { kSqlAdmin, kRun, kVpcAccess, kServiceNetworking, kCompute };
+std::string_view ToString(Api api);  // "sqladmin", "run", ...
+
+struct Operation {
+  Api api = Api::kSqlAdmin;
+  // Cloud SQL and Compute need the project to poll; the others use `name`.
+  std::string project;
+  // Cloud SQL: the operation ID; Compute: the operation name; Run / VPC
+  // Access / Service Networking: the full name ("projects/.../operations/ID",
+  // "operations/ID").
+  std::string name;
+  std::string target;  // what it acts on, for progress messages
+  std::string type;    // operationType / metadata verb when known
+  bool done = false;
+  Status error;        // meaningful when done; OK = succeeded
+};
+
+// ---- Serverless VPC Access v1 -----------------------------------------------
+
+struct Connector {
+  std::string project;
+  std::string region;
+  std::string name;           // short ID
+  std::string network;        // short network name
+  std::string ip_cidr_range;
+  std::string state;          // READY, CREATING, ...
+  std::string machine_type;
+  int min_instances = 0;
+  int max_instances = 0;
+
+  // "projects/P/locations/R/connectors/N": what Cloud Run's vpcAccess wants.
+  std::string FullName() const;
+};
+
+// ---- Cloud Run Admin v2 -------------------------------------------------------
+
+struct SecretKeyRef {
+  std::string secret;   // "S" or "projects/P/secrets/S"
+  std::string version;  // "latest", "3", ...
+  friend bool operator==(const SecretKeyRef&, const SecretKeyRef&) = default;
+};
+
+struct EnvVar {
+  std::string name;
+  std::string value;                   // literal value (empty when secret is set)
+  std::optional<SecretKeyRef> secret;  // valueSource.secretKeyRef
+  friend bool operator==(const EnvVar&, const EnvVar&) = default;
+};
+
+struct VolumeMount {
+  std::string name;
+  std::string mount_path;
+  friend bool operator==(const VolumeMount&, const VolumeMount&) = default;
+};
+
+struct Container {
+  std::string name;
+  std::string image;
+  std::vector<EnvVar> env;
+  std::vector<VolumeMount> volume_mounts;
+};
+
+// A volume of kind cloudSqlInstance. Other volume kinds are not modelled and
+// survive a patch untouched through the raw document.
+struct CloudSqlVolume {
+  std::string name;
+  std::vector<std::string> instances;  // connection names
+  friend bool operator==(const CloudSqlVolume&, const CloudSqlVolume&) = default;
+};
+
+struct RunVpcAccess {
+  std::string connector;  // full connector name
+  std::string egress;     // ALL_TRAFFIC | PRIVATE_RANGES_ONLY
+  friend bool operator==(const RunVpcAccess&, const RunVpcAccess&) = default;
+};
+
+enum class RunKind { kJob, kService };
+
+// A Cloud Run job or service, reduced to the parts connectivity depends on.
+// For a job these live at template.template.*, for a service at template.*.
+// To change one: copy the live value, edit these fields, hand it to
+// CloudRun::PatchJob/PatchService; everything else comes from `raw`.
+struct RunWorkload {
+  RunKind kind = RunKind::kJob;
+  std::string project;
+  std::string region;
+  std::string name;        // short ID
+  std::string etag;
+  std::string generation;  // int64 as string
+  std::vector<Container> containers;
+  std::vector<CloudSqlVolume> cloud_sql_volumes;
+  std::optional<RunVpcAccess> vpc_access;
+  std::string latest_execution;  // jobs: full name of the latest execution, if any
+  RawResourcePtr raw;
+
+  std::string FullName() const;  // projects/P/locations/R/jobs|services/N
+};
+
+struct Execution {
+  std::string name;  // full name
+  bool done = false;
+  bool succeeded = false;
+  int task_count = 0;
+  int succeeded_count = 0;
+  int failed_count = 0;
+  std::string message;  // failure (or success) message from conditions
+  std::string completion_time;
+};
+
+// ---- Private services access --------------------------------------------------
+
+struct GlobalAddress {
+  std::string project;
+  std::string name;
+  std::string address;       // first address of the range, e.g. "10.20.0.0"
+  int prefix_length = 0;
+  std::string network;       // network URL
+  std::string purpose;       // VPC_PEERING
+  std::string address_type;  // INTERNAL
+  std::string status;
+};
+
+struct PeeringConnection {
+  std::string network;  // "projects/NUMBER/global/networks/N"
+  std::vector<std::string> reserved_peering_ranges;
+  std::string service;  // "services/servicenetworking.googleapis.com"
+  std::string peering;
+};
+
+}  // namespace dbconnd::gcp
