@@ -1,0 +1,102 @@
+#include "net/url.h"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <cctype>
+
+#include <boost/url/parse.hpp>
+#include <boost/url/url_view.hpp>
+
+namespace dbconnd::net {
+
+namespace {
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+uint16_t DefaultPort(std::string_view scheme) { return scheme == "https" ? 443 : 80; }
+}  // namespace
+
+std::string Url::Authority() const {
+  std::string h = is_ipv6() ? "[" + host + "]" : host;
+  return h + ":" + std::to_string(port);
+}
+
+std::string Url::HostHeader() const {
+  std::string h = is_ipv6() ? "[" + host + "]" : host;
+  if (port == DefaultPort(scheme)) return h;
+  return h + ":" + std::to_string(port);
+}
+
+StatusOr<Url> ParseUrl(std::string_view text) {
+  auto parsed = boost::urls::parse_uri(text);
+  if (!parsed) return InvalidArgumentError("malformed URL");
+  const boost::urls::url_view& u = *parsed;
+  Url out;
+  out.scheme = Lower(u.scheme());
+  if (out.scheme != "http" && out.scheme != "https") {
+    return InvalidArgumentError("unsupported URL scheme \"" + out.scheme +
+                                "\" (want http or https)");
+  }
+  if (!u.has_authority() || u.encoded_host().empty()) {
+    return InvalidArgumentError("URL has no host");
+  }
+  out.host = Lower(u.host_address());
+  if (u.has_port()) {
+    if (u.port().empty() || u.port_number() == 0) {
+      return InvalidArgumentError("URL has an invalid port");
+    }
+    out.port = u.port_number();
+    out.has_port = true;
+  } else {
+    out.port = DefaultPort(out.scheme);
+  }
+  std::string_view path = u.encoded_path();
+  out.target = path.empty() ? "/" : std::string(path);
+  if (u.has_query()) out.target += "?" + std::string(u.encoded_query());
+  if (u.has_userinfo()) {
+    out.user = u.user();
+    if (u.has_password()) out.password = u.password();
+  }
+  return out;
+}
+
+std::string Base64Encode(std::string_view data) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((data.size() + 2) / 3 * 4);
+  size_t i = 0;
+  for (; i + 2 < data.size(); i += 3) {
+    uint32_t v = (uint32_t(uint8_t(data[i])) << 16) | (uint32_t(uint8_t(data[i + 1])) << 8) |
+                 uint32_t(uint8_t(data[i + 2]));
+    out += kAlphabet[(v >> 18) & 63];
+    out += kAlphabet[(v >> 12) & 63];
+    out += kAlphabet[(v >> 6) & 63];
+    out += kAlphabet[v & 63];
+  }
+  if (i + 1 == data.size()) {
+    uint32_t v = uint32_t(uint8_t(data[i])) << 16;
+    out += kAlphabet[(v >> 18) & 63];
+    out += kAlphabet[(v >> 12) & 63];
+    out += "==";
+  } else if (i + 2 == data.size()) {
+    uint32_t v = (uint32_t(uint8_t(data[i])) << 16) | (uint32_t(uint8_t(data[i + 1])) << 8);
+    out += kAlphabet[(v >> 18) & 63];
+    out += kAlphabet[(v >> 12) & 63];
+    out += kAlphabet[(v >> 6) & 63];
+    out += '=';
+  }
+  return out;
+}
+
+bool IsIpLiteral(std::string_view host) {
+  std::string h(host);
+  unsigned char buf[16];
+  return inet_pton(AF_INET, h.c_str(), buf) == 1 || inet_pton(AF_INET6, h.c_str(), buf) == 1;
+}
+
+}  // namespace dbconnd::net
