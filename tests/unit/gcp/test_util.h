@@ -22,18 +22,26 @@
 
 namespace dbconnd::gcp::testing {
 
+template <typename T>
+boost::asio::awaitable<void> StoreResult(boost::asio::awaitable<T> task, std::optional<T>* out) {
+  out->emplace(co_await std::move(task));
+}
+
+// Spawns `task` on `io`; the result lands in *out when it finishes.
+template <typename T>
+void Spawn(boost::asio::io_context& io, boost::asio::awaitable<T> task, std::optional<T>* out) {
+  boost::asio::co_spawn(io, StoreResult(std::move(task), out), [](std::exception_ptr e) {
+    if (e) std::rethrow_exception(e);
+  });
+}
+
 // Runs `task` on a fresh io_context until it and everything it spawned end.
 template <typename T>
 T RunSync(boost::asio::awaitable<T> task) {
   boost::asio::io_context io;
   std::optional<T> result;
-  std::exception_ptr error;
-  boost::asio::co_spawn(io, std::move(task), [&](std::exception_ptr e, T value) {
-    error = e;
-    if (!e) result.emplace(std::move(value));
-  });
+  Spawn(io, std::move(task), &result);
   io.run();
-  if (error) std::rethrow_exception(error);
   return std::move(*result);
 }
 
