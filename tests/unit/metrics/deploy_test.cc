@@ -58,6 +58,33 @@ std::string FamilyOf(const std::string& name, const std::map<std::string, std::s
   return "";
 }
 
+// Exact label matchers (`state="drifted"`, `result!="success"`) must name a
+// value the daemon can emit, or the query silently matches nothing.
+void CheckLabelValues(const std::string& expr) {
+  static const std::regex kMatcher(R"re(\b([a-z]+)\s*!?=\s*"([^"]*)")re");
+  auto contains = [](const auto& vocabulary, const std::string& v) {
+    return std::find(vocabulary.begin(), vocabulary.end(), v) != vocabulary.end();
+  };
+  for (auto it = std::sregex_iterator(expr.begin(), expr.end(), kMatcher);
+       it != std::sregex_iterator(); ++it) {
+    const std::string label = (*it)[1];
+    const std::string value = (*it)[2];
+    INFO("matcher " << it->str());
+    if (label == "kind") CHECK(contains(labels::kKinds, value));
+    if (label == "state") CHECK(contains(labels::kResourceStates, value));
+    if (label == "api") CHECK(contains(labels::kApis, value));
+    if (label == "method") CHECK(contains(labels::kMethods, value));
+    if (label == "code") CHECK(contains(labels::kCodes, value));
+    if (label == "type") CHECK(contains(labels::kOperationTypes, value));
+    if (label == "bucket") CHECK(contains(labels::kRateLimitBuckets, value));
+    if (label == "field") CHECK(contains(labels::kDriftFields, value));
+    if (label == "result") {
+      CHECK((contains(labels::kReconcileResults, value) || contains(labels::kWriteResults, value) ||
+             contains(labels::kReloadResults, value)));
+    }
+  }
+}
+
 void CollectPanels(const json::array& panels, std::vector<const json::object*>& out) {
   for (const json::value& p : panels) {
     const json::object& panel = p.as_object();
@@ -115,6 +142,7 @@ TEST_CASE("dashboard panels only query metrics the daemon exposes", "[deploy][gr
       const std::string expr(t.at("expr").as_string());
       INFO("expr " << expr);
       CHECK(t.at("datasource").at("uid").as_string() == "${DS_PROMETHEUS}");
+      CheckLabelValues(expr);
       const auto names = MetricNamesIn(expr);
       CHECK_FALSE(names.empty());
       for (const std::string& name : names) {
@@ -170,6 +198,7 @@ TEST_CASE("alert rules are complete and only use exposed metrics", "[deploy][ale
     CHECK(anchors.count(anchor) == 1);
 
     const std::string expr = rule["expr"].as<std::string>();
+    CheckLabelValues(expr);
     for (const std::string& metric : MetricNamesIn(expr)) {
       INFO("metric " << metric);
       CHECK_FALSE(FamilyOf(metric, families).empty());
