@@ -1,0 +1,408 @@
+#include "config/loader.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <system_error>
+
+#include <yaml-cpp/depthguard.h>
+#include <yaml-cpp/yaml.h>
+
+#include "config/decode.h"
+#include "config/load_internal.h"
+
+namespace dbconnd::config {
+namespace internal {
+
+void Sink::Error(SourceLocation where, std::string path, std::string message) {
+  ++errors_;
+  if (path.size() > 200) path = path.substr(0, 200) + "...";
+  error_paths_.push_back(path);
+  out_->push_back({Diagnostic::Severity::kError, std::move(where), std::move(path), std::move(message)});
+}
+
+void Sink::Warning(SourceLocation where, std::string path, std::string message) {
+  if (path.size() > 200) path = path.substr(0, 200) + "...";
+  out_->push_back({Diagnostic::Severity::kWarning, std::move(where), std::move(path), std::move(message)});
+}
+
+bool Sink::HasErrorUnder(std::string_view prefix) const {
+  for (const auto& p : error_paths_) {
+    if (p.compare(0, prefix.size(), prefix) == 0 &&
+        (p.size() == prefix.size() || p[prefix.size()] == '.' || p[prefix.size()] == '[')) {
+      return true;
+    }
+  }
+  return false;
+}
+
+SourceLocation Sink::At(std::string path) const {
+  while (true) {
+    if (auto it = locations_.find(path); it != locations_.end()) return it->second;
+    size_t cut = path.find_last_of(".[");
+    if (cut == std::string::npos || cut == 0) break;
+    path.resize(cut);
+  }
+  return {file_, 0, 0};
+}
+
+std::string ShortLocation(const SourceLocation& where) {
+  return where.line > 0 ? where.file + ":" + std::to_string(where.line) : where.file;
+}
+
+}  // namespace internal
+
+namespace {
+
+namespace fs = std::filesystem;
+using internal::ShortLocation;
+using internal::Sink;
+
+struct LoadedIntent {
+  Intent intent;
+};
+
+bool SameNetworks(const std::optional<PublicIp>& a, const std::optional<PublicIp>& b) {
+  if (a.has_value() != b.has_value()) return false;
+  if (!a) return true;
+  if (a->enabled != b->enabled || a->authorized_networks.size() != b->authorized_networks.size()) {
+    return false;
+  }
+  for (size_t i = 0; i < a->authorized_networks.size(); ++i) {
+    const auto& x = a->authorized_networks[i];
+    const auto& y = b->authorized_networks[i];
+    if (x.name != y.name || x.cidr != y.cidr || x.expires != y.expires) return false;
+  }
+  return true;
+}
+
+bool SamePrivate(const std::optional<PrivateIp>& a, const std::optional<PrivateIp>& b) {
+  if (a.has_value() != b.has_value()) return false;
+  if (!a) return true;
+  return a->network == b->network && a->services_access.range_name == b->services_access.range_name &&
+         a->services_access.cidr == b->services_access.cidr &&
+         a->services_access.prefix_length == b->services_access.prefix_length;
+}
+
+// Names of the instance settings two intents disagree on.
+std::string InstanceDifferences(const Intent& a, const Intent& b) {
+  std::vector<std::string> d;
+  if (a.region != b.region) d.push_back("region");
+  if (a.instance.ssl_mode != b.instance.ssl_mode) d.push_back("sslMode");
+  if (a.instance.iam_authentication != b.instance.iam_authentication) d.push_back("iamAuthentication");
+  if (!SameNetworks(a.instance.public_ip, b.instance.public_ip)) d.push_back("publicIp");
+  if (!SamePrivate(a.instance.private_ip, b.instance.private_ip)) d.push_back("privateIp");
+  if (a.policy.prune_authorized_networks != b.policy.prune_authorized_networks) {
+    d.push_back("policy.pruneAuthorizedNetworks");
+  }
+  if (a.policy.mode != b.policy.mode) d.push_back("policy.mode");
+  std::string out;
+  for (const auto& s : d) out += (out.empty() ? "" : ", ") + s;
+  return out;
+}
+
+std::string ConnectorDifferences(const Connector& a, const Connector& b) {
+  std::vector<std::string> d;
+  if (a.network != b.network) d.push_back("network");
+  if (a.ip_cidr_range != b.ip_cidr_range) d.push_back("ipCidrRange");
+  if (a.min_instances != b.min_instances) d.push_back("minInstances");
+  if (a.max_instances != b.max_instances) d.push_back("maxInstances");
+  if (a.machine_type != b.machine_type) d.push_back("machineType");
+  std::string out;
+  for (const auto& s : d) out += (out.empty() ? "" : ", ") + s;
+  return out;
+}
+
+std::string WorkloadDifferences(const Workload& a, const Workload& b, const Intent& ia, const Intent& ib) {
+  std::vector<std::string> d;
+  if (a.method != b.method) d.push_back("method");
+  if (a.container != b.container) d.push_back("container");
+  if (a.url_env != b.url_env) d.push_back("urlEnv");
+  if (a.egress != b.egress) d.push_back("egress");
+  if (a.database.name != b.database.name || a.database.user != b.database.user ||
+      a.database.password_secret != b.database.password_secret ||
+      a.database.password_env != b.database.password_env) {
+    d.push_back("database");
+  }
+  if (ia.instance.name != ib.instance.name) d.push_back("instance");
+  std::string out;
+  for (const auto& s : d) out += (out.empty() ? "" : ", ") + s;
+  return out;
+}
+
+class Loader {
+ public:
+  explicit Loader(const Limits& limits) : limits_(limits) {}
+
+  void AddPath(const std::string& path) {
+    std::error_code ec;
+    fs::file_status st = fs::status(path, ec);
+    if (ec || !fs::exists(st)) {
+      FileError(path, "no such file or directory");
+      return;
+    }
+    if (fs::is_directory(st)) {
+      std::vector<std::string> entries;
+      fs::directory_iterator it(path, ec), end;
+      if (ec) {
+        FileError(path, "cannot list directory: " + ec.message());
+        return;
+      }
+      for (; it != end; it.increment(ec)) {
+        if (ec) break;
+        std::string name = it->path().filename().string();
+        if (name.empty() || name[0] == '.') continue;  // ..data, ..2024_*, editor swap files
+        std::string ext = it->path().extension().string();
+        if (ext != ".yaml" && ext != ".yml") continue;
+        std::error_code fec;
+        if (!fs::is_regular_file(fs::status(it->path(), fec)) || fec) continue;
+        entries.push_back(it->path().string());
+      }
+      if (ec) {
+        FileError(path, "cannot list directory: " + ec.message());
+        return;
+      }
+      std::sort(entries.begin(), entries.end());
+      if (entries.empty()) {
+        FileError(path, "directory has no *.yaml or *.yml files", Diagnostic::Severity::kWarning);
+      }
+      for (const auto& e : entries) AddFile(e);
+      return;
+    }
+    AddFile(path);
+  }
+
+  void AddFile(const std::string& path) {
+    std::error_code ec;
+    fs::path canonical = fs::canonical(path, ec);
+    std::string key = ec ? path : canonical.string();
+    if (!seen_.insert(key).second) return;
+    auto size = fs::file_size(path, ec);
+    if (ec) {
+      FileError(path, "cannot read: " + ec.message());
+      return;
+    }
+    if (size > limits_.max_file_bytes) {
+      FileError(path, "file is " + std::to_string(size) + " bytes; the limit is " +
+                          std::to_string(limits_.max_file_bytes) + " bytes per file (split it)");
+      return;
+    }
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+      FileError(path, "cannot open for reading");
+      return;
+    }
+    std::string content(static_cast<size_t>(size), '\0');
+    in.read(content.data(), static_cast<std::streamsize>(size));
+    content.resize(static_cast<size_t>(in.gcount()));
+    AddContent(content, path);
+  }
+
+  void AddContent(std::string_view content, const std::string& file) {
+    files_.push_back(file);
+    if (content.size() > limits_.max_file_bytes) {
+      FileError(file, "file is " + std::to_string(content.size()) + " bytes; the limit is " +
+                          std::to_string(limits_.max_file_bytes) + " bytes per file (split it)");
+      return;
+    }
+    std::vector<YAML::Node> docs;
+    try {
+      docs = YAML::LoadAll(std::string(content));
+    } catch (const YAML::Exception& e) {
+      SourceLocation where{file, 0, 0};
+      if (e.mark.line >= 0) where = {file, e.mark.line + 1, e.mark.column + 1};
+      std::string msg = e.msg;
+      if (dynamic_cast<const YAML::DeepRecursion*>(&e) != nullptr) {
+        msg = "nested too deeply to parse; a DatabaseConnectivity document needs at most 6 levels";
+      }
+      diagnostics_.push_back({Diagnostic::Severity::kError, where, "", "YAML syntax error: " + msg});
+      return;
+    } catch (const std::exception& e) {
+      FileError(file, std::string("cannot parse: ") + e.what());
+      return;
+    }
+    if (docs.size() > limits_.max_documents) {
+      FileError(file, "has " + std::to_string(docs.size()) + " documents; the limit is " +
+                          std::to_string(limits_.max_documents));
+      return;
+    }
+    size_t non_empty = 0;
+    for (const YAML::Node& doc : docs) {
+      if (doc.IsNull()) continue;  // "---" separators around nothing, comment-only files
+      ++non_empty;
+      Sink sink(file, limits_, &diagnostics_);
+      try {
+        if (!internal::ScanDocument(sink, doc)) continue;
+        std::optional<Intent> intent = internal::DecodeDocument(sink, doc);
+        if (!intent) continue;
+        internal::CheckIntent(sink, *intent);
+        if (sink.errors() == 0) intents_.push_back({std::move(*intent)});
+      } catch (const std::exception& e) {
+        // yaml-cpp throws on invalid node access; a bug here must not crash
+        // the daemon, so it becomes an error on the document.
+        sink.Error(SourceLocation{file, doc.Mark().line + 1, doc.Mark().column + 1}, "",
+                   std::string("internal error while reading this document: ") + e.what());
+      }
+    }
+    if (non_empty == 0) {
+      FileError(file, "contains no YAML documents", Diagnostic::Severity::kWarning);
+    }
+  }
+
+  LoadResult Finish() {
+    CrossChecks();
+    LoadResult r;
+    r.files = std::move(files_);
+    r.diagnostics = std::move(diagnostics_);
+    if (r.ok()) {
+      auto state = std::make_shared<DesiredState>();
+      for (auto& li : intents_) state->intents.push_back(std::move(li.intent));
+      std::sort(state->intents.begin(), state->intents.end(),
+                [](const Intent& a, const Intent& b) { return a.name < b.name; });
+      r.state = std::move(state);
+    }
+    return r;
+  }
+
+ private:
+  void FileError(const std::string& file, std::string message,
+                 Diagnostic::Severity sev = Diagnostic::Severity::kError) {
+    diagnostics_.push_back({sev, {file, 0, 0}, "", std::move(message)});
+  }
+
+  void Error(const SourceLocation& where, std::string path, std::string message) {
+    diagnostics_.push_back({Diagnostic::Severity::kError, where, std::move(path), std::move(message)});
+  }
+
+  // Two writers must never fight through us: the same resource declared twice
+  // must be declared identically.
+  void CrossChecks() {
+    std::map<std::string, const Intent*> names, instances, connectors, workloads, numbers;
+    for (const auto& li : intents_) {
+      const Intent& in = li.intent;
+      if (auto [it, fresh] = names.emplace(in.name, &in); !fresh) {
+        Error(in.where, "metadata.name",
+              "intent \"" + in.name + "\" is also declared at " + ShortLocation(it->second->where) +
+                  "; metadata.name must be unique across all files");
+      }
+      if (!in.project_number.empty()) {
+        if (auto [it, fresh] = numbers.emplace(in.project, &in);
+            !fresh && it->second->project_number != in.project_number) {
+          Error(in.where, "spec.projectNumber",
+                "project " + in.project + " has projectNumber " + in.project_number +
+                    " here but " + it->second->project_number + " at " +
+                    ShortLocation(it->second->where) + "; a project has one number");
+        }
+      }
+      std::string ikey = in.project + "/" + in.instance.name;
+      if (auto [it, fresh] = instances.emplace(ikey, &in); !fresh) {
+        std::string diff = InstanceDifferences(*it->second, in);
+        if (!diff.empty()) {
+          Error(in.instance.where, "spec.instance",
+                "instance " + ikey + " is also declared at " + ShortLocation(it->second->instance.where) +
+                    " (intent \"" + it->second->name + "\") with different " + diff +
+                    "; two files must not manage one instance differently: make them identical "
+                    "or keep the instance in one file");
+        }
+      }
+      if (in.connector) {
+        std::string ckey = in.project + "/" + in.region + "/" + in.connector->name;
+        if (auto [it, fresh] = connectors.emplace(ckey, &in); !fresh) {
+          std::string diff = ConnectorDifferences(*it->second->connector, *in.connector);
+          if (!diff.empty()) {
+            Error(in.connector->where, "spec.connector",
+                  "connector " + ckey + " is also declared at " +
+                      ShortLocation(it->second->connector->where) + " (intent \"" +
+                      it->second->name + "\") with different " + diff +
+                      "; make them identical or keep the connector in one file");
+          }
+        }
+      }
+      for (size_t i = 0; i < in.workloads.size(); ++i) {
+        const Workload& w = in.workloads[i];
+        std::string wkey = in.project + "/" + in.region + "/" + std::string(ToString(w.kind)) + "/" + w.name;
+        auto [it, fresh] = workloads.emplace(wkey, &in);
+        if (fresh || it->second == &in) continue;
+        const Intent& other = *it->second;
+        const Workload* ow = nullptr;
+        for (const auto& x : other.workloads) {
+          if (x.kind == w.kind && x.name == w.name) ow = &x;
+        }
+        std::string diff = ow ? WorkloadDifferences(*ow, w, other, in) : "";
+        std::string what = std::string(ToString(w.kind)) + " " + w.name;
+        std::string there = ow ? ShortLocation(ow->where) : ShortLocation(other.where);
+        if (!diff.empty()) {
+          Error(w.where, "spec.workloads[" + std::to_string(i) + "]",
+                what + " is also declared at " + there + " (intent \"" + other.name +
+                    "\") with different " + diff +
+                    "; two files must not manage one workload differently: keep it in one file");
+        } else {
+          diagnostics_.push_back({Diagnostic::Severity::kWarning, w.where,
+                                  "spec.workloads[" + std::to_string(i) + "]",
+                                  what + " is also declared, identically, at " + there +
+                                      "; harmless, but keep one"});
+        }
+      }
+    }
+  }
+
+  Limits limits_;
+  std::vector<Diagnostic> diagnostics_;
+  std::vector<std::string> files_;
+  std::set<std::string> seen_;
+  std::vector<LoadedIntent> intents_;
+};
+
+}  // namespace
+
+bool LoadResult::ok() const { return error_count() == 0; }
+
+size_t LoadResult::error_count() const {
+  return static_cast<size_t>(std::count_if(diagnostics.begin(), diagnostics.end(), [](const Diagnostic& d) {
+    return d.severity == Diagnostic::Severity::kError;
+  }));
+}
+
+size_t LoadResult::warning_count() const { return diagnostics.size() - error_count(); }
+
+LoadResult LoadPaths(const std::vector<std::string>& paths, const Limits& limits) {
+  Loader loader(limits);
+  for (const auto& p : paths) loader.AddPath(p);
+  return loader.Finish();
+}
+
+LoadResult LoadString(std::string_view yaml, std::string file_name, const Limits& limits) {
+  Loader loader(limits);
+  loader.AddContent(yaml, file_name);
+  return loader.Finish();
+}
+
+std::string_view ToString(Diagnostic::Severity s) {
+  return s == Diagnostic::Severity::kError ? "error" : "warning";
+}
+
+std::string FormatDiagnostic(const Diagnostic& d) {
+  std::string out = d.where.file;
+  if (d.where.line > 0) {
+    out += ":" + std::to_string(d.where.line);
+    if (d.where.column > 0) out += ":" + std::to_string(d.where.column);
+  }
+  out += ": ";
+  out += ToString(d.severity);
+  out += ": ";
+  if (!d.path.empty()) out += d.path + ": ";
+  out += d.message;
+  return out;
+}
+
+std::vector<std::string> KnownKeyPaths() {
+  std::vector<std::string> out;
+  for (const auto& k : internal::Keys()) {
+    out.push_back(k.parent.empty() ? std::string(k.key) : std::string(k.parent) + "." + std::string(k.key));
+  }
+  return out;
+}
+
+}  // namespace dbconnd::config

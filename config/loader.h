@@ -1,0 +1,66 @@
+#pragma once
+// Loading desired-state files: YAML in, plain immutable structs out. This is
+// the only code that sees yaml-cpp; no YAML type escapes config/.
+//
+// Every problem is collected (not just the first) as a Diagnostic with
+// file:line:column, the field path and a message that says what to write.
+// Loading never throws and never trusts input size: files, scalars, nesting
+// and alias expansion are all bounded (see Limits).
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/model.h"
+
+namespace dbconnd::config {
+
+struct Diagnostic {
+  enum class Severity { kError, kWarning };
+  Severity severity = Severity::kError;
+  SourceLocation where;  // line/column 0 when the problem is a whole file
+  std::string path;      // field path, e.g. "spec.workloads[1].method"; may be empty
+  std::string message;   // never contains a secret
+};
+
+struct LoadResult {
+  // Set only when there are no errors (warnings allowed).
+  std::shared_ptr<const DesiredState> state;
+  std::vector<Diagnostic> diagnostics;  // in file order, then cross-file checks
+  std::vector<std::string> files;       // files read, in load order
+
+  bool ok() const;
+  size_t error_count() const;
+  size_t warning_count() const;
+};
+
+struct Limits {
+  size_t max_file_bytes = 1 << 20;     // per file
+  size_t max_scalar_bytes = 16 << 10;  // per scalar (key or value)
+  size_t max_nodes = 100000;           // per document, counting alias re-visits
+  int max_depth = 32;                  // mapping/sequence nesting per document
+  size_t max_documents = 1000;         // per file
+  size_t max_list_items = 1000;        // workloads, authorizedNetworks
+};
+
+// Each path is a file (read whatever its name) or a directory: its *.yaml and
+// *.yml entries one level deep, sorted, skipping names that start with '.'
+// (so a Kubernetes ConfigMap mount's ..data and ..2024_* links are not read
+// twice). The same file reached twice is read once.
+LoadResult LoadPaths(const std::vector<std::string>& paths, const Limits& limits = {});
+
+// One file's content, as if read from `file_name`.
+LoadResult LoadString(std::string_view yaml, std::string file_name, const Limits& limits = {});
+
+// "file:line:col: error: path: message" (line/col omitted when unknown).
+std::string FormatDiagnostic(const Diagnostic& d);
+std::string_view ToString(Diagnostic::Severity s);  // "error" | "warning"
+
+// Every key the loader accepts, as a path pattern ("spec.instance.publicIp",
+// "spec.workloads[].database.name"). Keys whose value is a free-form map
+// (metadata.labels) are listed but not descended. Lets a test keep
+// schema/dbconnd.schema.json in step with the loader.
+std::vector<std::string> KnownKeyPaths();
+
+}  // namespace dbconnd::config

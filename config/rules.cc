@@ -1,0 +1,241 @@
+// Cross-field rules on one decoded intent. Single values were already checked
+// while decoding; here the questions are "does this combination work?".
+
+#include <map>
+#include <string>
+
+#include "config/cidr.h"
+#include "config/load_internal.h"
+
+namespace dbconnd::config::internal {
+namespace {
+
+std::string Idx(std::string_view base, size_t i) {
+  return std::string(base) + "[" + std::to_string(i) + "]";
+}
+
+constexpr char kNets[] = "spec.instance.publicIp.authorizedNetworks";
+
+// Ranges declared in the file that the connector must not overlap.
+struct NamedRange {
+  Ipv4Cidr cidr;
+  std::string what;  // "private services access range 10.20.0.0/16 (line 12)"
+};
+
+void CheckAuthorizedNetworks(Sink& sink, const Intent& intent, std::vector<NamedRange>& ranges) {
+  if (!intent.instance.public_ip) return;
+  const PublicIp& pub = *intent.instance.public_ip;
+  std::map<std::string, int> names, cidrs;
+  for (size_t i = 0; i < pub.authorized_networks.size(); ++i) {
+    const AuthorizedNetwork& n = pub.authorized_networks[i];
+    std::string path = Idx(kNets, i);
+    int line = n.where.line;
+    if (!n.name.empty()) {
+      auto [it, fresh] = names.emplace(n.name, line);
+      if (!fresh) {
+        sink.Error(sink.At(path + ".name"), path + ".name",
+                   "authorized network name \"" + n.name + "\" is already used at line " +
+                       std::to_string(it->second) + "; names must be unique");
+      }
+    }
+    auto cidr = ParseIpv4Cidr(n.cidr);
+    if (!cidr.ok()) continue;  // reported while decoding
+    auto [it, fresh] = cidrs.emplace(n.cidr, line);
+    if (!fresh) {
+      sink.Error(sink.At(path + ".cidr"), path + ".cidr",
+                 "cidr " + n.cidr + " is already listed at line " + std::to_string(it->second) +
+                     "; list each range once");
+    }
+    if (cidr->prefix < 8) {
+      std::string what = cidr->prefix == 0
+                             ? "0.0.0.0/0 opens the instance to every address on the internet"
+                             : n.cidr + " opens the instance to a large part of the internet (prefix shorter than /8)";
+      if (intent.policy.allow_world_open) {
+        sink.Warning(sink.At(path + ".cidr"), path + ".cidr",
+                     what + "; allowed only because spec.policy.allowWorldOpen is true");
+      } else {
+        sink.Error(sink.At(path + ".cidr"), path + ".cidr",
+                   what + "; list the client ranges instead (e.g. your Cloud NAT address as "
+                          "x.x.x.x/32), use method privateIp or cloudSqlSocket, or set "
+                          "spec.policy.allowWorldOpen: true if you really mean it");
+      }
+      continue;  // overlaps everything; the connector check would only repeat this
+    }
+    if (IsRfc1918(*cidr)) {
+      sink.Warning(sink.At(path + ".cidr"), path + ".cidr",
+                   "authorized networks apply to the public IP only, so the private range " +
+                       n.cidr + " will not reach the instance; use privateIp for private clients");
+    }
+    ranges.push_back({*cidr, "authorized network " + n.cidr + " (line " + std::to_string(line) + ")"});
+  }
+  if (!pub.enabled && !pub.authorized_networks.empty()) {
+    sink.Warning(sink.At("spec.instance.publicIp.enabled"), "spec.instance.publicIp.enabled",
+                 "authorized networks have no effect while publicIp.enabled is false; remove "
+                 "them or enable the public IP");
+  }
+}
+
+void CheckPrivateIp(Sink& sink, const Intent& intent, std::vector<NamedRange>& ranges) {
+  if (!intent.instance.private_ip) return;
+  if (intent.project_number.empty()) {
+    sink.Error(sink.At("spec.instance.privateIp"), "spec.projectNumber",
+               "projectNumber is required when spec.instance.privateIp is set (Service "
+               "Networking names networks by project number); find it with gcloud projects "
+               "describe " + (intent.project.empty() ? std::string("PROJECT") : intent.project) +
+                   " --format='value(projectNumber)'");
+  }
+  const std::string path = "spec.instance.privateIp.servicesAccess.cidr";
+  const PrivateServicesAccess& psa = intent.instance.private_ip->services_access;
+  if (psa.cidr.empty()) return;
+  auto cidr = ParseIpv4Cidr(psa.cidr);
+  if (!cidr.ok()) return;
+  if (cidr->prefix > 24) {
+    sink.Error(sink.At(path), path,
+               "private services access range " + psa.cidr +
+                   " is too small; Cloud SQL needs at least a /24 (a /16 is recommended)");
+  }
+  static const Ipv4Cidr kCgnat{0x64400000u, 10};  // 100.64.0.0/10, RFC 6598
+  if (!IsRfc1918(*cidr) && !Contains(kCgnat, *cidr)) {
+    sink.Error(sink.At(path), path,
+               "private services access range " + psa.cidr +
+                   " must be private address space (inside 10.0.0.0/8, 172.16.0.0/12, "
+                   "192.168.0.0/16 or 100.64.0.0/10)");
+  }
+  ranges.push_back({*cidr, "the private services access range " + psa.cidr + " (line " +
+                               std::to_string(sink.At(path).line) + ")"});
+}
+
+void CheckConnector(Sink& sink, const Intent& intent, const std::vector<NamedRange>& ranges) {
+  if (!intent.connector) return;
+  const Connector& c = *intent.connector;
+  const std::string path = "spec.connector.ipCidrRange";
+  auto cidr = ParseIpv4Cidr(c.ip_cidr_range);
+  if (cidr.ok()) {
+    if (cidr->prefix != 28) {
+      Ipv4Cidr fixed{cidr->address, 28};
+      sink.Error(sink.At(path), path,
+                 "connector ipCidrRange " + c.ip_cidr_range +
+                     " must be a /28 (Serverless VPC Access uses exactly 16 addresses); write e.g. " +
+                     fixed.ToString());
+    } else if (!IsRfc1918(*cidr)) {
+      sink.Error(sink.At(path), path,
+                 "connector ipCidrRange " + c.ip_cidr_range +
+                     " must be inside RFC 1918 space (10.0.0.0/8, 172.16.0.0/12 or "
+                     "192.168.0.0/16), e.g. 10.8.0.0/28");
+    }
+    for (const NamedRange& r : ranges) {
+      if (Overlaps(*cidr, r.cidr)) {
+        sink.Error(sink.At(path), path,
+                   "connector ipCidrRange " + c.ip_cidr_range + " overlaps " + r.what +
+                       "; pick an unused /28 outside it");
+      }
+    }
+  }
+  if (c.min_instances >= c.max_instances) {
+    sink.Error(sink.At("spec.connector.maxInstances"), "spec.connector.maxInstances",
+               "maxInstances (" + std::to_string(c.max_instances) +
+                   ") must be greater than minInstances (" + std::to_string(c.min_instances) + ")");
+  }
+}
+
+void CheckWorkloads(Sink& sink, const Intent& intent) {
+  const Instance& inst = intent.instance;
+  bool public_on = inst.public_ip && inst.public_ip->enabled;
+  bool private_path = inst.private_ip && intent.connector &&
+                      intent.connector->network == inst.private_ip->network;
+  // A section that failed to decode is missing from `intent`; judging methods
+  // against it would only restate that error.
+  bool sections_ok = !sink.HasErrorUnder("spec.instance") && !sink.HasErrorUnder("spec.connector");
+  std::map<std::string, int> seen;
+  for (size_t i = 0; i < intent.workloads.size(); ++i) {
+    const Workload& w = intent.workloads[i];
+    const std::string base = Idx("spec.workloads", i);
+    const std::string method_path = base + ".method";
+    SourceLocation at = sink.At(method_path);
+    if (!w.name.empty()) {
+      std::string key = std::string(ToString(w.kind)) + " " + w.name;
+      auto [it, fresh] = seen.emplace(key, w.where.line);
+      if (!fresh) {
+        sink.Error(w.where, base, key + " is already declared at line " + std::to_string(it->second) +
+                                      "; declare each workload once");
+      }
+    }
+    if (sections_ok && !sink.HasErrorUnder(method_path)) switch (w.method) {
+      case ConnectionMethod::kPrivateIp:
+        if (!inst.private_ip) {
+          sink.Error(at, method_path,
+                     "method privateIp needs spec.instance.privateIp (e.g. privateIp: {network: "
+                     "default}); add it or use method cloudSqlSocket");
+        }
+        if (!intent.connector) {
+          sink.Error(at, method_path,
+                     "method privateIp needs spec.connector, a Serverless VPC Access connector in "
+                     "the instance's network; add connector: {name: ..., network: " +
+                         (inst.private_ip ? inst.private_ip->network : std::string("default")) +
+                         ", ipCidrRange: 10.8.0.0/28}");
+        } else if (inst.private_ip && intent.connector->network != inst.private_ip->network) {
+          sink.Error(at, method_path,
+                     "method privateIp needs the connector in the instance's network, but "
+                     "spec.connector.network is \"" + intent.connector->network +
+                         "\" and spec.instance.privateIp.network is \"" + inst.private_ip->network +
+                         "\"; put both in the same network");
+        }
+        break;
+      case ConnectionMethod::kPublicIp:
+        if (!public_on) {
+          sink.Error(at, method_path,
+                     "method publicIp needs spec.instance.publicIp.enabled: true; enable it or, "
+                     "better, use method privateIp or cloudSqlSocket");
+        } else if (inst.public_ip->authorized_networks.empty()) {
+          std::string msg =
+              "method publicIp with no authorized networks: the instance refuses Cloud Run's "
+              "addresses and connections fail with \"connection timeout expired\"; add the "
+              "client range (e.g. your Cloud NAT address as x.x.x.x/32) to "
+              "spec.instance.publicIp.authorizedNetworks or use method cloudSqlSocket";
+          if (intent.policy.prune_authorized_networks) {
+            sink.Error(at, method_path, msg);
+          } else {
+            sink.Warning(at, method_path, msg + " (unless the live instance already lists one)");
+          }
+        }
+        break;
+      case ConnectionMethod::kCloudSqlSocket:
+        if (inst.public_ip && !inst.public_ip->enabled && !private_path) {
+          sink.Error(at, method_path,
+                     "method cloudSqlSocket reaches the instance over its public IP, or over "
+                     "private IP through a connector in the same network; this file turns the "
+                     "public IP off and declares no such private path: enable publicIp (no "
+                     "authorized networks are needed) or add privateIp and a connector");
+        }
+        break;
+    }
+    if (w.method != ConnectionMethod::kPrivateIp && sink.Has(base + ".egress")) {
+      sink.Warning(sink.At(base + ".egress"), base + ".egress",
+                   "egress applies only to method privateIp; remove it");
+    }
+    if (w.database.password_secret.empty() && inst.iam_authentication != true &&
+        !sink.HasErrorUnder(base + ".database") && !sink.HasErrorUnder("spec.instance.iamAuthentication")) {
+      sink.Error(sink.At(base + ".database"), base + ".database.passwordSecret",
+                 "missing passwordSecret; write passwordSecret: "
+                 "projects/PROJECT/secrets/NAME/versions/latest, or set "
+                 "spec.instance.iamAuthentication: true and use an IAM database user");
+    }
+    if (w.url_env == w.database.password_env && !sink.HasErrorUnder(base + ".urlEnv")) {
+      sink.Error(sink.At(base + ".urlEnv"), base + ".urlEnv",
+                 "urlEnv and database.passwordEnv are both " + w.url_env +
+                     "; they must name two different environment variables");
+    }
+  }
+}
+
+}  // namespace
+
+void CheckIntent(Sink& sink, const Intent& intent) {
+  std::vector<NamedRange> ranges;
+  CheckPrivateIp(sink, intent, ranges);
+  CheckAuthorizedNetworks(sink, intent, ranges);
+  CheckConnector(sink, intent, ranges);
+  CheckWorkloads(sink, intent);
+}
+
+}  // namespace dbconnd::config::internal
