@@ -1,0 +1,54 @@
+#pragma once
+// Pure field-level diffs: (desired, live) -> changes with an impact class.
+//
+// A desired resource is a copy of the live one with the intent's fields
+// applied (or, for something that does not exist yet, the resource to
+// create). Fields the intent does not own therefore compare equal and never
+// show up: in sync means an empty vector, which is what makes a converged
+// system cost zero writes.
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "gcp/types.h"
+#include "reconcilers/plan.h"
+
+namespace dbconnd::reconcilers {
+
+// Compares ipv4Enabled, privateNetwork, allocatedIpRange, authorizedNetworks
+// (as a set keyed by CIDR; order is not significant), sslMode and
+// databaseFlags (as a map keyed by name).
+std::vector<FieldChange> DiffInstance(const gcp::SqlInstance& desired,
+                                      const gcp::SqlInstance& live);
+// The PATCH that turns `live` into `desired`: only differing fields are
+// engaged; lists are sent whole (Cloud SQL replaces them); settings_version is
+// live's.
+gcp::SqlInstancePatch MakeInstancePatch(const gcp::SqlInstance& desired,
+                                        const gcp::SqlInstance& live);
+
+// network and ipCidrRange only; both are immutable, so any change carries the
+// replace marker. Machine type and instance counts are creation-time defaults
+// that dbconnd does not take over from whoever tuned them later.
+std::vector<FieldChange> DiffConnector(const gcp::Connector& desired, const gcp::Connector& live);
+
+// Containers (matched by position; the planner never adds or drops one):
+// env vars by name, volume mounts by name; Cloud SQL volumes by name;
+// vpcAccess. Values of password-like env vars are never shown.
+std::vector<FieldChange> DiffWorkload(const gcp::RunWorkload& desired,
+                                      const gcp::RunWorkload& live);
+
+std::vector<FieldChange> DiffGlobalAddress(const gcp::GlobalAddress& desired,
+                                           const gcp::GlobalAddress& live);
+
+// "https://www.googleapis.com/compute/v1/projects/P/global/networks/N",
+// "/projects/P/global/networks/N" -> "projects/P/global/networks/N".
+std::string NormalizeNetwork(std::string_view network);
+// The short network name: the text after the last '/'.
+std::string NetworkShortName(std::string_view network);
+
+// How an env var is shown in a plan: secret refs by reference, literals with
+// any URL password redacted, password-like names fully masked.
+std::string DisplayEnvValue(const gcp::EnvVar& env);
+
+}  // namespace dbconnd::reconcilers

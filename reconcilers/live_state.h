@@ -1,0 +1,36 @@
+#pragma once
+// The snapshot of live Google Cloud state one plan is computed against.
+// observe() fills it from bulk list calls (instances.list per project,
+// jobs/services/connectors list per project+region, one Service Networking
+// list per network, one globalAddresses.get); ComputePlan only reads it.
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "gcp/types.h"
+
+namespace dbconnd::reconcilers {
+
+// Outcome of running a job after dbconnd changed it (policy.verify). Kept by
+// the acting layer, not read from an API: only jobs dbconnd itself changed are
+// verified, so a converged system never runs a job just because the process
+// restarted.
+struct JobVerification {
+  enum class State { kPending, kSucceeded, kFailed };
+  State state = State::kPending;
+  std::string message;  // failure message from the execution, if any
+};
+
+struct LiveState {
+  std::optional<gcp::SqlInstance> instance;        // the intent's instance, if it exists
+  std::optional<gcp::Connector> connector;         // the intent's connector, if it exists
+  std::map<std::string, gcp::RunWorkload> jobs;      // every job in project+region, by short name
+  std::map<std::string, gcp::RunWorkload> services;  // every service in project+region
+  std::vector<gcp::PeeringConnection> peerings;    // Service Networking connections on the network
+  std::optional<gcp::GlobalAddress> services_range;  // the private services access range
+  std::map<std::string, JobVerification> verifications;  // by job name, see JobVerification
+};
+
+}  // namespace dbconnd::reconcilers

@@ -1,0 +1,207 @@
+#include "reconcilers/plan.h"
+
+#include <algorithm>
+
+namespace dbconnd::reconcilers {
+
+std::string_view ToString(ResourceKind k) {
+  switch (k) {
+    case ResourceKind::kPrivateServicesRange: return "privateServicesRange";
+    case ResourceKind::kServicePeering: return "servicePeering";
+    case ResourceKind::kConnector: return "connector";
+    case ResourceKind::kInstance: return "instance";
+    case ResourceKind::kJob: return "job";
+    case ResourceKind::kService: return "service";
+  }
+  return "unknown";
+}
+
+std::string_view ToString(Impact i) {
+  switch (i) {
+    case Impact::kNone: return "none";
+    case Impact::kOnline: return "online";
+    case Impact::kMayRestart: return "may-restart";
+    case Impact::kConnectivityBreak: return "connectivity-break";
+    case Impact::kIrreversible: return "irreversible";
+  }
+  return "unknown";
+}
+
+std::string_view ToString(Action a) {
+  switch (a) {
+    case Action::kCreate: return "create";
+    case Action::kUpdate: return "update";
+    case Action::kReplace: return "replace";
+    case Action::kRun: return "run";
+    case Action::kWait: return "wait";
+  }
+  return "unknown";
+}
+
+Impact Step::impact() const {
+  Impact out = Impact::kNone;
+  for (const auto& c : changes) out = std::max(out, c.impact);
+  return out;
+}
+
+bool Step::replace() const {
+  return std::any_of(changes.begin(), changes.end(),
+                     [](const FieldChange& c) { return c.replace; });
+}
+
+const Step* Plan::Find(std::string_view id) const {
+  for (const auto& s : steps) {
+    if (s.id == id) return &s;
+  }
+  return nullptr;
+}
+
+Summary Plan::summary() const {
+  Summary out;
+  for (const auto& s : steps) {
+    if (s.report_only) ++out.report_only;
+    if (!s.blocked.empty()) {
+      ++out.blocked;
+      continue;
+    }
+    if (s.action == Action::kWait || !s.waiting_for.empty()) ++out.waiting;
+    switch (s.action) {
+      case Action::kCreate: ++out.to_create; break;
+      case Action::kUpdate: ++out.to_update; break;
+      case Action::kReplace: ++out.to_replace; break;
+      case Action::kRun: ++out.to_run; break;
+      case Action::kWait: break;
+    }
+  }
+  return out;
+}
+
+bool IsReady(const Plan& plan, const Step& step) {
+  if (step.action == Action::kWait || step.report_only || !step.blocked.empty() ||
+      !step.waiting_for.empty()) {
+    return false;
+  }
+  for (const auto& dep : step.depends_on) {
+    if (plan.Find(dep) != nullptr) return false;
+  }
+  return true;
+}
+
+const Step* FirstReadyStep(const Plan& plan) {
+  for (const auto& s : plan.steps) {
+    if (IsReady(plan, s)) return &s;
+  }
+  return nullptr;
+}
+
+std::size_t CountActionable(const Plan& plan) {
+  return static_cast<std::size_t>(std::count_if(
+      plan.steps.begin(), plan.steps.end(),
+      [](const Step& s) { return s.action != Action::kWait && s.blocked.empty(); }));
+}
+
+namespace {
+
+std::string_view Symbol(const Step& s) {
+  if (!s.blocked.empty()) return "!";
+  switch (s.action) {
+    case Action::kCreate: return "+";
+    case Action::kUpdate: return "~";
+    case Action::kReplace: return "-/+";
+    case Action::kRun: return ">";
+    case Action::kWait: return "...";
+  }
+  return "?";
+}
+
+std::string_view Verb(const Step& s) {
+  switch (s.action) {
+    case Action::kCreate: return "create";
+    case Action::kUpdate: return "update";
+    case Action::kReplace: return "replace";
+    case Action::kRun: return "run (verify)";
+    case Action::kWait: return "wait for";
+  }
+  return "";
+}
+
+std::string Shown(const std::string& s) { return s.empty() ? "(unset)" : s; }
+
+void RenderProblems(std::string& out, std::string_view title,
+                    const std::vector<Diagnosis>& list) {
+  if (list.empty()) return;
+  out += title;
+  out += ":\n";
+  for (const auto& d : list) {
+    // Problems are written to name their resource themselves.
+    out += "  ! " + d.problem + "\n";
+    if (!d.fix.empty()) out += "      fix: " + d.fix + "\n";
+  }
+  out += "\n";
+}
+
+}  // namespace
+
+std::string RenderText(const Plan& plan) {
+  std::string out = "dbconnd plan for " + plan.intent + " (project " + plan.project +
+                    ", region " + plan.region + ")\n";
+  if (plan.report_only) {
+    out += "Report only (" + plan.report_only_reason + "): nothing will be changed.\n";
+  }
+  out += "\n";
+  RenderProblems(out, "Diagnosis", plan.diagnoses);
+  RenderProblems(out, "Security findings", plan.findings);
+
+  if (plan.steps.empty()) {
+    out += "No changes. Live state matches the intent.\n";
+    return out;
+  }
+  out += "Steps, in execution order (re-planned after each one):\n\n";
+  int n = 0;
+  for (const auto& s : plan.steps) {
+    ++n;
+    out += "  " + std::to_string(n) + ". ";
+    out += Symbol(s);
+    out += " ";
+    if (!s.blocked.empty()) out += "blocked ";
+    out += Verb(s);
+    out += " ";
+    out += ToString(s.resource.kind);
+    out += " \"" + s.resource.name + "\"";
+    if (!s.changes.empty()) {
+      out += "  [";
+      out += ToString(s.impact());
+      if (s.replace()) out += ", replace";
+      out += "]";
+    }
+    if (s.report_only) out += "  (report only)";
+    out += "\n      id: " + s.id;
+    if (!s.depends_on.empty()) {
+      out += "  after:";
+      for (const auto& d : s.depends_on) out += " " + d;
+    }
+    out += "\n";
+    for (const auto& c : s.changes) {
+      const char* sign = c.before.empty() ? "+" : (c.after.empty() ? "-" : "~");
+      out += "      ";
+      out += sign;
+      out += " " + c.path + ": " + Shown(c.before) + " -> " + Shown(c.after) + "  [";
+      out += ToString(c.impact);
+      if (c.replace) out += ", replace";
+      out += "]\n";
+    }
+    if (!s.blocked.empty()) out += "      blocked: " + s.blocked + "\n";
+    if (!s.waiting_for.empty()) out += "      waiting for: " + s.waiting_for + "\n";
+    out += "\n";
+  }
+  const Summary sum = plan.summary();
+  out += "Plan: " + std::to_string(sum.to_create) + " to create, " +
+         std::to_string(sum.to_update) + " to update, ";
+  if (sum.to_replace) out += std::to_string(sum.to_replace) + " to replace, ";
+  if (sum.to_run) out += std::to_string(sum.to_run) + " to verify, ";
+  if (sum.waiting) out += std::to_string(sum.waiting) + " waiting, ";
+  out += std::to_string(sum.blocked) + " blocked.\n";
+  return out;
+}
+
+}  // namespace dbconnd::reconcilers

@@ -1,0 +1,159 @@
+#pragma once
+// A Plan: the ordered, minimal set of changes that makes live state equal to
+// one intent, plus what is wrong with live state right now.
+//
+// How plans are executed (level-triggered, re-plan after every step)
+// ------------------------------------------------------------------
+// ComputePlan(intent, live) is a pure function of a fresh snapshot. The acting
+// layer never runs a whole plan from top to bottom. It loops:
+//
+//     observe (bulk list calls) -> ComputePlan -> execute the FIRST ready step
+//     -> wait for its long-running operation -> observe again -> ...
+//
+// until no step is ready (converged, or only blocked/waiting steps left) or an
+// iteration bound is hit. Consequences the rest of the design relies on:
+//
+// - A step that is in sync is simply absent. `depends_on` names step ids of
+//   the same plan; a dependency absent from the plan is satisfied. So the
+//   ordering edges need no memory between iterations.
+// - Values that only exist after an earlier step (the instance's private IP
+//   after privateNetwork is set) are not guessed. The step that needs one is
+//   still listed, shows a placeholder in its changes, and has `waiting_for`
+//   set; its payload must not be sent. After the earlier step runs, the
+//   re-plan sees the real value and produces the real payload.
+// - Payloads carry the version they were computed on (settingsVersion, etag).
+//   They are only valid against the snapshot they came from, which is why only
+//   the first ready step of a plan is executed before re-observing.
+// - A crash between steps loses nothing: the next pass recomputes the same
+//   plan minus what already happened. In sync means zero writes.
+// - Make before break: the instance's public path (ipv4Enabled off, pruned
+//   authorized networks) is a separate, last step that depends on every
+//   workload step and, with policy.verify, on every verification step.
+//
+// Nothing here performs I/O. Secrets never appear in a Plan: env values are
+// shown with passwords replaced by "***".
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "gcp/types.h"
+
+namespace dbconnd::reconcilers {
+
+enum class ResourceKind {
+  kPrivateServicesRange,  // Compute global address, purpose VPC_PEERING
+  kServicePeering,        // Service Networking connection
+  kConnector,             // Serverless VPC Access connector
+  kInstance,              // Cloud SQL instance
+  kJob,                   // Cloud Run job
+  kService,               // Cloud Run service
+};
+std::string_view ToString(ResourceKind k);  // "privateServicesRange", ...
+
+struct ResourceRef {
+  ResourceKind kind = ResourceKind::kInstance;
+  std::string name;  // short name / ID
+  friend bool operator==(const ResourceRef&, const ResourceRef&) = default;
+};
+
+// Ordered by severity: the impact of a step is the largest of its changes.
+enum class Impact {
+  kNone,               // cosmetic (a label)
+  kOnline,             // applied without disturbing running clients
+  kMayRestart,         // instance restart or new Cloud Run revision
+  kConnectivityBreak,  // some client path stops working
+  kIrreversible,       // cannot be undone (setting a private network)
+};
+std::string_view ToString(Impact i);  // "none", "online", "may-restart", ...
+
+enum class Action {
+  kCreate,   // insert a new resource (range, peering, connector)
+  kUpdate,   // patch an existing resource
+  kReplace,  // delete and recreate (connector network/range change)
+  kRun,      // run a job to verify a change (policy.verify)
+  kWait,     // nothing to send: a resource is settling (connector CREATING)
+};
+std::string_view ToString(Action a);  // "create", "update", ...
+
+struct FieldChange {
+  std::string path;    // e.g. "settings.ipConfiguration.authorizedNetworks[10.0.0.0/8]"
+  std::string before;  // human readable, secrets redacted; "" = unset
+  std::string after;
+  Impact impact = Impact::kOnline;
+  bool replace = false;  // only a delete + create can make this change
+};
+
+// What executing the step sends. monostate for kRun / kWait.
+using Payload = std::variant<std::monostate, gcp::GlobalAddress, gcp::PeeringConnection,
+                             gcp::Connector, gcp::SqlInstancePatch, gcp::RunWorkload>;
+
+struct Step {
+  std::string id;  // stable across passes: "instance/saleor-db-demo", "job/x", ...
+  ResourceRef resource;
+  Action action = Action::kUpdate;
+  std::vector<FieldChange> changes;
+  std::vector<std::string> depends_on;  // ids of steps in the same plan
+  // Policy refused it (irreversible / replace not allowed, world-open
+  // network, ...). Never executed; dependents never become ready.
+  std::string blocked;
+  // Transient: the step needs a value or state that a dependency or Google
+  // will produce (private IP not assigned yet, instance in MAINTENANCE).
+  std::string waiting_for;
+  bool report_only = false;  // observe mode or paused: shown, never executed
+  Payload payload;
+
+  Impact impact() const;  // the largest impact of its changes
+  bool replace() const;   // any change carries the replace marker
+};
+
+// A problem found in live state, in plain words, naming the resource and fix.
+struct Diagnosis {
+  std::string code;  // stable id, e.g. "public-ip-unreachable"
+  ResourceRef resource;
+  std::string problem;
+  std::string fix;
+};
+
+struct Summary {
+  int to_create = 0;
+  int to_update = 0;
+  int to_replace = 0;
+  int to_run = 0;
+  int waiting = 0;  // kWait steps and steps with waiting_for
+  int blocked = 0;
+  int report_only = 0;
+};
+
+struct Plan {
+  std::string intent;  // metadata.name
+  std::string project;
+  std::string region;
+  bool report_only = false;        // observe mode or paused
+  std::string report_only_reason;  // "policy.mode is observe" / "paused"
+  std::vector<Step> steps;         // topologically ordered
+  std::vector<Diagnosis> diagnoses;
+  std::vector<Diagnosis> findings;  // security
+
+  const Step* Find(std::string_view id) const;
+  Summary summary() const;
+  // True when live state differs from the intent (blocked steps included):
+  // the "2 = changes pending" exit code of `dbconnd plan`.
+  bool HasChanges() const { return !steps.empty(); }
+};
+
+// A step may execute now: it sends something, is neither blocked, waiting nor
+// report-only, and each dependency is absent from the plan (already in sync).
+bool IsReady(const Plan& plan, const Step& step);
+// The step the acting layer executes next, or nullptr.
+const Step* FirstReadyStep(const Plan& plan);
+// Number of steps that would send a write in enforce mode once ready.
+std::size_t CountActionable(const Plan& plan);
+
+// `terraform plan`-style text: diagnoses, findings, steps, summary line.
+std::string RenderText(const Plan& plan);
+
+}  // namespace dbconnd::reconcilers

@@ -1,0 +1,867 @@
+#include "reconcilers/planner.h"
+
+#include <algorithm>
+#include <optional>
+#include <set>
+#include <utility>
+#include <vector>
+
+#include "reconcilers/db_url.h"
+#include "reconcilers/diff.h"
+
+namespace dbconnd::reconcilers {
+namespace {
+
+constexpr char kPeeringService[] = "services/servicenetworking.googleapis.com";
+constexpr char kSocketVolume[] = "cloudsql";
+constexpr char kSocketDir[] = "/cloudsql";
+// Anything wider than a /8 is treated as open to the world.
+constexpr int kWorldOpenMaxPrefix = 7;
+
+struct Engine {
+  std::string scheme;
+  std::string port;
+  std::string tls_query;     // appended to TCP URLs
+  std::string socket_query;  // key naming the socket directory
+};
+
+Engine EngineFor(std::string_view database_version) {
+  if (database_version.rfind("MYSQL", 0) == 0) {
+    return {"mysql", "3306", "ssl-mode=REQUIRED", "unix_socket"};
+  }
+  if (database_version.rfind("SQLSERVER", 0) == 0) {
+    return {"sqlserver", "1433", "encrypt=true", "socket"};
+  }
+  return {"postgresql", "5432", "sslmode=require", "host"};
+}
+
+std::string NetworkPath(std::string_view project, std::string_view network) {
+  return "projects/" + std::string(project) + "/global/networks/" + std::string(network);
+}
+
+bool WorldOpen(std::string_view cidr) {
+  auto len = CidrPrefixLength(cidr);
+  return len && *len <= kWorldOpenMaxPrefix;
+}
+
+void SetEnvLiteral(std::vector<gcp::EnvVar>& env, const std::string& name,
+                   const std::string& value) {
+  for (auto& e : env) {
+    if (e.name == name) {
+      e.value = value;
+      e.secret.reset();
+      return;
+    }
+  }
+  env.push_back({name, value, std::nullopt});
+}
+
+void SetEnvSecret(std::vector<gcp::EnvVar>& env, const std::string& name,
+                  const gcp::SecretKeyRef& ref) {
+  for (auto& e : env) {
+    if (e.name == name) {
+      e.value.clear();
+      e.secret = ref;
+      return;
+    }
+  }
+  env.push_back({name, "", ref});
+}
+
+const gcp::EnvVar* FindEnv(const gcp::Container& c, std::string_view name) {
+  for (const auto& e : c.env) {
+    if (e.name == name) return &e;
+  }
+  return nullptr;
+}
+
+// Index of the container a workload manages: the named one, else the first.
+std::optional<std::size_t> ManagedContainer(const gcp::RunWorkload& w,
+                                            const std::string& name) {
+  if (w.containers.empty()) return std::nullopt;
+  if (name.empty()) return 0;
+  for (std::size_t i = 0; i < w.containers.size(); ++i) {
+    if (w.containers[i].name == name) return i;
+  }
+  return std::nullopt;
+}
+
+bool HasSocketFor(const gcp::RunWorkload& w, const std::string& connection_name) {
+  for (const auto& v : w.cloud_sql_volumes) {
+    if (std::find(v.instances.begin(), v.instances.end(), connection_name) != v.instances.end()) {
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string KindWord(config::WorkloadKind k) {
+  return k == config::WorkloadKind::kJob ? "job" : "service";
+}
+
+class Planner {
+ public:
+  Planner(const config::Intent& in, const LiveState& live) : in_(in), live_(live) {
+    plan_.intent = in.name;
+    plan_.project = in.project;
+    plan_.region = in.region;
+    engine_ = EngineFor(live.instance ? live.instance->database_version : "");
+    connection_name_ = live.instance && !live.instance->connection_name.empty()
+                           ? live.instance->connection_name
+                           : in.project + ":" + in.region + ":" + in.instance.name;
+  }
+
+  Plan Run() {
+    PlanPrivateServicesAccess();
+    PlanConnector();
+    PlanInstance();
+    PreparePublicPath();
+    PlanWorkloads();
+    EmitPublicPath();
+    Diagnose();
+    FindSecurityProblems();
+    MarkReportOnly();
+    return std::move(plan_);
+  }
+
+ private:
+  // Adds a step and returns its id; dependencies absent from the plan are
+  // dropped because they are already in sync.
+  const std::string& Add(Step s) {
+    std::vector<std::string> deps;
+    for (auto& d : s.depends_on) {
+      if (!d.empty() && plan_.Find(d) && std::find(deps.begin(), deps.end(), d) == deps.end()) {
+        deps.push_back(std::move(d));
+      }
+    }
+    s.depends_on = std::move(deps);
+    plan_.steps.push_back(std::move(s));
+    return plan_.steps.back().id;
+  }
+
+  std::string IdIfPresent(const std::string& id) const {
+    return plan_.Find(id) ? id : std::string();
+  }
+
+  void Diag(std::string code, ResourceRef ref, std::string problem, std::string fix) {
+    plan_.diagnoses.push_back({std::move(code), std::move(ref), std::move(problem), std::move(fix)});
+  }
+  void Finding(std::string code, ResourceRef ref, std::string problem, std::string fix) {
+    plan_.findings.push_back({std::move(code), std::move(ref), std::move(problem), std::move(fix)});
+  }
+
+  std::string RangeName() const {
+    const auto& pip = *in_.instance.private_ip;
+    return pip.services_access.range_name.empty() ? DefaultRangeName(pip.network)
+                                                  : pip.services_access.range_name;
+  }
+
+  // ---- private services access -------------------------------------------
+
+  void PlanPrivateServicesAccess() {
+    if (!in_.instance.private_ip) return;
+    const auto& pip = *in_.instance.private_ip;
+    const std::string range = RangeName();
+
+    gcp::GlobalAddress want;
+    want.project = in_.project;
+    want.name = range;
+    want.network = NetworkPath(in_.project, pip.network);
+    want.purpose = "VPC_PEERING";
+    want.address_type = "INTERNAL";
+    if (!pip.services_access.cidr.empty()) {
+      want.address = CidrAddress(pip.services_access.cidr);
+      want.prefix_length = CidrPrefixLength(pip.services_access.cidr).value_or(16);
+    } else {
+      want.prefix_length = pip.services_access.prefix_length;
+    }
+    const ResourceRef ref{ResourceKind::kPrivateServicesRange, range};
+    const std::string id = "range/" + range;
+
+    if (!live_.services_range || live_.services_range->name != range) {
+      Step s;
+      s.id = id;
+      s.resource = ref;
+      s.action = Action::kCreate;
+      s.changes.push_back({"network", "", want.network, Impact::kOnline, false});
+      s.changes.push_back({"prefixLength", "", std::to_string(want.prefix_length),
+                           Impact::kOnline, false});
+      if (!want.address.empty()) {
+        s.changes.push_back({"address", "", want.address, Impact::kOnline, false});
+      }
+      s.changes.push_back({"purpose", "", "VPC_PEERING", Impact::kOnline, false});
+      s.payload = want;
+      range_step_ = Add(std::move(s));
+    } else {
+      auto changes = DiffGlobalAddress(want, *live_.services_range);
+      const bool other_network = std::any_of(changes.begin(), changes.end(),
+                                             [](const FieldChange& c) { return c.path == "network"; });
+      if (other_network) {
+        // Addresses are immutable and dbconnd deletes nothing: a person decides.
+        Step s;
+        s.id = id;
+        s.resource = ref;
+        s.action = Action::kReplace;
+        s.changes = std::move(changes);
+        s.blocked = "range " + range + " already exists on network " +
+                    live_.services_range->network +
+                    "; dbconnd never deletes address ranges: rename privateIp.servicesAccess"
+                    ".rangeName or delete the range by hand";
+        s.payload = want;
+        range_step_ = Add(std::move(s));
+      } else if (!changes.empty()) {
+        Diag("range-differs", ref,
+             "private services range " + range + " exists with a different address or size than declared (" +
+                 live_.services_range->address + "/" +
+                 std::to_string(live_.services_range->prefix_length) + ")",
+             "it still works for private services access; update the file to match, or "
+             "recreate the range by hand during a maintenance window");
+      }
+    }
+
+    // Service Networking connection.
+    const std::string peer_id = "peering/" + pip.network;
+    const ResourceRef peer_ref{ResourceKind::kServicePeering, pip.network};
+    if (in_.project_number.empty()) {
+      Step s;
+      s.id = peer_id;
+      s.resource = peer_ref;
+      s.action = Action::kCreate;
+      s.blocked = "project_number is required: Service Networking names networks by project "
+                  "number (projects/NUMBER/global/networks/" + pip.network + ")";
+      s.depends_on = {range_step_};
+      peering_step_ = Add(std::move(s));
+      return;
+    }
+    const std::string sn_network =
+        "projects/" + in_.project_number + "/global/networks/" + pip.network;
+    const gcp::PeeringConnection* existing = nullptr;
+    for (const auto& p : live_.peerings) {
+      if (NetworkShortName(p.network) == pip.network &&
+          (p.service.empty() || p.service == kPeeringService)) {
+        existing = &p;
+        break;
+      }
+    }
+    auto join = [](const std::vector<std::string>& v) {
+      std::string out;
+      for (const auto& x : v) out += (out.empty() ? "" : ", ") + x;
+      return out;
+    };
+    if (!existing) {
+      Step s;
+      s.id = peer_id;
+      s.resource = peer_ref;
+      s.action = Action::kCreate;
+      gcp::PeeringConnection c;
+      c.network = sn_network;
+      c.reserved_peering_ranges = {range};
+      c.service = kPeeringService;
+      s.changes.push_back({"reservedPeeringRanges", "", range, Impact::kOnline, false});
+      s.payload = c;
+      s.depends_on = {range_step_};
+      peering_step_ = Add(std::move(s));
+    } else if (std::find(existing->reserved_peering_ranges.begin(),
+                         existing->reserved_peering_ranges.end(),
+                         range) == existing->reserved_peering_ranges.end()) {
+      // Ranges other tools reserved stay: the connection is shared.
+      gcp::PeeringConnection c = *existing;
+      c.network = sn_network;
+      c.reserved_peering_ranges.push_back(range);
+      Step s;
+      s.id = peer_id;
+      s.resource = peer_ref;
+      s.action = Action::kUpdate;
+      s.changes.push_back({"reservedPeeringRanges", join(existing->reserved_peering_ranges),
+                           join(c.reserved_peering_ranges), Impact::kOnline, false});
+      s.payload = c;
+      s.depends_on = {range_step_};
+      peering_step_ = Add(std::move(s));
+    }
+  }
+
+  // ---- connector --------------------------------------------------------------
+
+  void PlanConnector() {
+    if (!in_.connector) return;
+    const auto& c = *in_.connector;
+    gcp::Connector want;
+    want.project = in_.project;
+    want.region = in_.region;
+    want.name = c.name;
+    want.network = c.network;
+    want.ip_cidr_range = c.ip_cidr_range;
+    want.machine_type = c.machine_type;
+    want.min_instances = c.min_instances;
+    want.max_instances = c.max_instances;
+
+    Step s;
+    s.id = "connector/" + c.name;
+    s.resource = {ResourceKind::kConnector, c.name};
+    s.payload = want;
+    if (!live_.connector) {
+      s.action = Action::kCreate;
+      s.changes.push_back({"network", "", c.network, Impact::kOnline, false});
+      s.changes.push_back({"ipCidrRange", "", c.ip_cidr_range, Impact::kOnline, false});
+      s.changes.push_back({"machineType", "", c.machine_type, Impact::kOnline, false});
+      s.changes.push_back({"instances", "", std::to_string(c.min_instances) + ".." +
+                                                std::to_string(c.max_instances),
+                           Impact::kOnline, false});
+      connector_step_ = Add(std::move(s));
+      return;
+    }
+    const auto& live = *live_.connector;
+    s.changes = DiffConnector(want, live);
+    if (!s.changes.empty()) {
+      s.action = Action::kReplace;
+      if (!in_.policy.allow_replace) {
+        s.blocked = "changing a connector's network or range means delete + create, which cuts "
+                    "every workload using it until the new one is READY; set "
+                    "policy.allowReplace: true to proceed";
+      }
+      connector_step_ = Add(std::move(s));
+      return;
+    }
+    if (live.state == "ERROR") {
+      s.action = Action::kWait;
+      s.blocked = "connector " + c.name + " is in state ERROR; delete it by hand (gcloud compute "
+                  "networks vpc-access connectors delete " + c.name + ") so dbconnd recreates it";
+      connector_step_ = Add(std::move(s));
+    } else if (live.state == "CREATING" || live.state == "UPDATING" || live.state == "DELETING") {
+      s.action = Action::kWait;
+      s.waiting_for = "connector " + c.name + " is " + live.state + ", not READY";
+      connector_step_ = Add(std::move(s));
+    }
+  }
+
+  // ---- instance, first half: everything that only adds paths ------------------
+
+  void PlanInstance() {
+    const std::string id = InstanceStepId(in_.instance.name);
+    const ResourceRef ref{ResourceKind::kInstance, in_.instance.name};
+    if (!live_.instance) {
+      Step s;
+      s.id = id;
+      s.resource = ref;
+      s.action = Action::kUpdate;
+      s.blocked = "instance " + in_.instance.name + " not found in project " + in_.project +
+                  "; dbconnd configures instances but never creates them";
+      instance_step_ = Add(std::move(s));
+      Diag("instance-missing", ref, "Cloud SQL instance " + in_.instance.name + " not found in project " + in_.project,
+           "create the instance (gcloud sql instances create " + in_.instance.name +
+               ") or fix instance.name in the file");
+      return;
+    }
+    const gcp::SqlInstance& live = *live_.instance;
+    gcp::SqlInstance want = live;
+
+    if (in_.instance.private_ip) {
+      const std::string net = NetworkPath(in_.project, in_.instance.private_ip->network);
+      if (NormalizeNetwork(live.private_network) != net) {
+        want.private_network = net;
+        // The range only matters when the private network is attached; sending
+        // it alone later would ask Cloud SQL to move an existing private IP.
+        want.allocated_ip_range = RangeName();
+      }
+    }
+    if (in_.instance.ssl_mode) want.ssl_mode = std::string(config::ToString(*in_.instance.ssl_mode));
+    if (in_.instance.iam_authentication) {
+      const std::string flag(IamFlagName(live.database_version));
+      const std::string value = *in_.instance.iam_authentication ? "on" : "off";
+      if (!flag.empty()) {
+        auto it = std::find_if(want.database_flags.begin(), want.database_flags.end(),
+                               [&](const gcp::DatabaseFlag& f) { return f.name == flag; });
+        if (it != want.database_flags.end()) {
+          it->value = value;
+        } else if (value == "on") {
+          want.database_flags.push_back({flag, value});
+        }
+      }
+    }
+    if (in_.instance.public_ip) {
+      const auto& pub = *in_.instance.public_ip;
+      // Declared entries win on label/expiry; live-only entries stay here.
+      // Removing them (prune) is a break, so it waits for the public-path step.
+      for (const auto& n : pub.authorized_networks) {
+        auto it = std::find_if(want.authorized_networks.begin(), want.authorized_networks.end(),
+                               [&](const gcp::AclEntry& e) { return e.value == n.cidr; });
+        gcp::AclEntry entry{n.cidr, n.name, n.expires};
+        if (it != want.authorized_networks.end()) {
+          *it = entry;
+        } else {
+          want.authorized_networks.push_back(entry);
+        }
+      }
+      if (pub.enabled) want.ipv4_enabled = true;
+    }
+    after_first_half_ = want;
+
+    Step s;
+    s.id = id;
+    s.resource = ref;
+    s.action = Action::kUpdate;
+    s.changes = DiffInstance(want, live);
+    if (s.changes.empty()) return;
+    s.payload = MakeInstancePatch(want, live);
+    s.depends_on = {range_step_, peering_step_};
+    BlockUnsafeInstanceChange(s, want);
+    instance_step_ = Add(std::move(s));
+  }
+
+  void BlockUnsafeInstanceChange(Step& s, const gcp::SqlInstance& want) const {
+    const gcp::SqlInstance& live = *live_.instance;
+    for (const auto& e : want.authorized_networks) {
+      if (WorldOpen(e.value) && !in_.policy.allow_world_open) {
+        s.blocked = "authorized network " + e.value +
+                    " opens the instance to the whole internet; set policy.allowWorldOpen: true "
+                    "only if that is really meant";
+        return;
+      }
+    }
+    const bool irreversible = std::any_of(s.changes.begin(), s.changes.end(), [](const auto& c) {
+      return c.impact == Impact::kIrreversible;
+    });
+    if (irreversible && !in_.policy.allow_irreversible) {
+      s.blocked = "setting privateNetwork cannot be undone (Cloud SQL never removes a private "
+                  "network) and restarts the instance; set policy.allowIrreversible: true to "
+                  "proceed";
+      return;
+    }
+    if (!live.state.empty() && live.state != "RUNNABLE") {
+      s.waiting_for = "instance " + live.name + " is " + live.state + ", not RUNNABLE";
+    }
+  }
+
+  // ---- instance, second half: the breaking changes, computed before the
+  // workloads so verification knows whether a break is coming --------------
+
+  void PreparePublicPath() {
+    if (!after_first_half_ || !in_.instance.public_ip) return;
+    const auto& pub = *in_.instance.public_ip;
+    gcp::SqlInstance want = *after_first_half_;
+    if (!pub.enabled) want.ipv4_enabled = false;
+    if (in_.policy.prune_authorized_networks) {
+      std::set<std::string> declared;
+      for (const auto& n : pub.authorized_networks) declared.insert(n.cidr);
+      std::erase_if(want.authorized_networks,
+                    [&](const gcp::AclEntry& e) { return !declared.count(e.value); });
+    }
+    auto changes = DiffInstance(want, *after_first_half_);
+    if (changes.empty()) return;
+    Step s;
+    s.id = PublicPathStepId(in_.instance.name);
+    s.resource = {ResourceKind::kInstance, in_.instance.name};
+    s.action = Action::kUpdate;
+    s.changes = std::move(changes);
+    // settings_version comes from the live read, as every payload's does.
+    s.payload = MakeInstancePatch(want, *after_first_half_);
+    public_path_ = std::move(s);
+    public_path_want_ = std::move(want);
+  }
+
+  void EmitPublicPath() {
+    if (!public_path_) return;
+    Step s = std::move(*public_path_);
+    const gcp::SqlInstance& live = *live_.instance;
+    s.depends_on = {instance_step_};
+    for (const auto& id : workload_steps_) s.depends_on.push_back(id);
+    for (const auto& id : verify_steps_) s.depends_on.push_back(id);
+
+    const bool ipv4_off = live.ipv4_enabled && !public_path_want_->ipv4_enabled;
+    const std::string public_ip = live.AddressOfType("PRIMARY");
+    std::string blocked;
+    if (ipv4_off && public_path_want_->private_network.empty()) {
+      blocked = "turning the public IP off would leave instance " + live.name +
+                " with no IP address; declare instance.privateIp first";
+    }
+    for (const auto& w : in_.workloads) {
+      if (blocked.empty() && ipv4_off && w.method == config::ConnectionMethod::kPublicIp) {
+        blocked = KindWord(w.kind) + " " + w.name +
+                  " is declared with method publicIp but the file turns the public IP off";
+      }
+    }
+    if (blocked.empty() && !public_ip.empty()) {
+      for (const auto& other : UndeclaredUsersOf(public_ip)) {
+        blocked = other + " (not in this file) still connects to public IP " + public_ip +
+                  "; move it or declare it before the public IP goes off";
+        break;
+      }
+    }
+    if (blocked.empty()) blocked = failed_verification_;
+    s.blocked = blocked;
+    if (s.blocked.empty() && !live.state.empty() && live.state != "RUNNABLE") {
+      s.waiting_for = "instance " + live.name + " is " + live.state + ", not RUNNABLE";
+    }
+    Add(std::move(s));
+  }
+
+  static bool ConnectsTo(const gcp::RunWorkload& w, const std::string& ip) {
+    for (const auto& c : w.containers) {
+      for (const auto& e : c.env) {
+        auto url = ParseDbUrl(e.value);
+        if (e.value == ip || (url && url->host == ip)) return true;
+      }
+    }
+    return false;
+  }
+
+  // Live workloads outside this intent whose env points at `ip`.
+  std::vector<std::string> UndeclaredUsersOf(const std::string& ip) const {
+    std::vector<std::string> out;
+    for (const auto k : {config::WorkloadKind::kJob, config::WorkloadKind::kService}) {
+      const auto& all = k == config::WorkloadKind::kJob ? live_.jobs : live_.services;
+      for (const auto& [name, w] : all) {
+        const bool declared =
+            std::any_of(in_.workloads.begin(), in_.workloads.end(),
+                        [&](const config::Workload& d) { return d.kind == k && d.name == name; });
+        if (!declared && ConnectsTo(w, ip)) out.push_back(KindWord(k) + " " + name);
+      }
+    }
+    return out;
+  }
+
+  // ---- workloads ----------------------------------------------------------------
+
+  void PlanWorkloads() {
+    for (const auto& w : in_.workloads) PlanWorkload(w);
+  }
+
+  void PlanWorkload(const config::Workload& w) {
+    const bool job = w.kind == config::WorkloadKind::kJob;
+    const std::string id = KindWord(w.kind) + "/" + w.name;
+    const ResourceRef ref{job ? ResourceKind::kJob : ResourceKind::kService, w.name};
+    const auto& all = job ? live_.jobs : live_.services;
+    auto found = all.find(w.name);
+
+    Step s;
+    s.id = id;
+    s.resource = ref;
+    s.action = Action::kUpdate;
+    if (found == all.end()) {
+      s.blocked = KindWord(w.kind) + " " + w.name + " not found in " + in_.project + "/" +
+                  in_.region + "; dbconnd reconfigures Cloud Run workloads but never deploys them";
+      Diag("workload-missing", ref, "Cloud Run " + KindWord(w.kind) + " " + w.name + " not found in region " + in_.region,
+           "deploy it first, or fix the name in the file");
+      workload_steps_.push_back(Add(std::move(s)));
+      return;
+    }
+    const gcp::RunWorkload& live = found->second;
+    gcp::RunWorkload want = live;
+    auto index = ManagedContainer(want, w.container);
+    if (!index) {
+      s.blocked = "container " + (w.container.empty() ? std::string("(any)") : w.container) +
+                  " not found in " + KindWord(w.kind) + " " + w.name;
+      workload_steps_.push_back(Add(std::move(s)));
+      return;
+    }
+    gcp::Container& c = want.containers[*index];
+
+    std::string url;
+    std::string waiting;
+    const std::string user = EncodeUserInfo(w.database.user);
+    const std::string host_query = engine_.socket_query + "=" + kSocketDir + "/" + connection_name_;
+    switch (w.method) {
+      case config::ConnectionMethod::kPrivateIp:
+      case config::ConnectionMethod::kPublicIp: {
+        const bool priv = w.method == config::ConnectionMethod::kPrivateIp;
+        std::string host = live_.instance ? live_.instance->AddressOfType(priv ? "PRIVATE" : "PRIMARY")
+                                          : std::string();
+        if (host.empty()) {
+          // Not guessed: the step waits and the next pass fills in the real IP.
+          const std::string what = std::string(priv ? "private" : "public") + " IP of instance " +
+                                   in_.instance.name;
+          host = "<" + what + ">";
+          waiting = "the " + what + (plan_.Find(instance_step_) ? " (assigned by step " +
+                                                                      instance_step_ + ")"
+                                                                : " (not reported yet)");
+        }
+        url = engine_.scheme + "://" + user + "@" + host + ":" + engine_.port + "/" +
+              w.database.name + "?" + engine_.tls_query;
+        if (priv && in_.connector) {
+          gcp::Connector conn;
+          conn.project = in_.project;
+          conn.region = in_.region;
+          conn.name = in_.connector->name;
+          want.vpc_access = gcp::RunVpcAccess{conn.FullName(),
+                                              std::string(config::ToString(w.egress))};
+        }
+        break;
+      }
+      case config::ConnectionMethod::kCloudSqlSocket: {
+        url = engine_.scheme + "://" + user + "@/" + w.database.name + "?" + host_query;
+        std::string volume = kSocketVolume;
+        if (!HasSocketFor(want, connection_name_)) {
+          auto it = std::find_if(want.cloud_sql_volumes.begin(), want.cloud_sql_volumes.end(),
+                                 [](const gcp::CloudSqlVolume& v) { return v.name == kSocketVolume; });
+          if (it != want.cloud_sql_volumes.end()) {
+            it->instances.push_back(connection_name_);
+          } else {
+            want.cloud_sql_volumes.push_back({kSocketVolume, {connection_name_}});
+          }
+        } else {
+          for (const auto& v : want.cloud_sql_volumes) {
+            if (std::find(v.instances.begin(), v.instances.end(), connection_name_) !=
+                v.instances.end()) {
+              volume = v.name;
+              break;
+            }
+          }
+        }
+        auto m = std::find_if(c.volume_mounts.begin(), c.volume_mounts.end(),
+                              [&](const gcp::VolumeMount& x) { return x.name == volume; });
+        if (m == c.volume_mounts.end()) {
+          c.volume_mounts.push_back({volume, kSocketDir});
+        } else {
+          m->mount_path = kSocketDir;  // Cloud Run accepts only /cloudsql here
+        }
+        break;
+      }
+    }
+    SetEnvLiteral(c.env, w.url_env, url);
+    if (!w.database.password_secret.empty()) {
+      const auto ref_parts = ParseSecretVersion(w.database.password_secret);
+      SetEnvSecret(c.env, w.database.password_env, {ref_parts.secret, ref_parts.version});
+    }
+
+    s.changes = DiffWorkload(want, live);
+    if (!s.changes.empty()) {
+      s.payload = std::move(want);
+      s.waiting_for = waiting;
+      s.depends_on = {instance_step_};
+      if (w.method == config::ConnectionMethod::kPrivateIp) {
+        s.depends_on.push_back(range_step_);
+        s.depends_on.push_back(peering_step_);
+        s.depends_on.push_back(connector_step_);
+      }
+      workload_steps_.push_back(Add(std::move(s)));
+    }
+    PlanVerification(w, IdIfPresent(id));
+  }
+
+  void PlanVerification(const config::Workload& w, const std::string& workload_step) {
+    if (!in_.policy.verify || w.kind != config::WorkloadKind::kJob) return;
+    auto rec = live_.verifications.find(w.name);
+    const bool failed =
+        rec != live_.verifications.end() && rec->second.state == JobVerification::State::kFailed;
+    const bool succeeded = rec != live_.verifications.end() &&
+                           rec->second.state == JobVerification::State::kSucceeded;
+    const bool pending = rec != live_.verifications.end() &&
+                         rec->second.state == JobVerification::State::kPending;
+    if (failed && workload_step.empty()) {
+      if (failed_verification_.empty()) {
+        failed_verification_ = "verification of job " + w.name + " failed (" +
+                               RedactUrl(rec->second.message) +
+                               "); fix the job, then apply again to re-verify";
+      }
+      return;
+    }
+    // Verify after dbconnd changes the job, and before a break whenever the
+    // job has not been verified yet. A converged system runs nothing.
+    const bool needed = !workload_step.empty() || pending || (public_path_ && !succeeded);
+    if (!needed) return;
+    Step s;
+    s.id = "verify/job/" + w.name;
+    s.resource = {ResourceKind::kJob, w.name};
+    s.action = Action::kRun;
+    s.depends_on = {workload_step};
+    verify_steps_.push_back(Add(std::move(s)));
+  }
+
+  // ---- diagnosis of live state --------------------------------------------------
+
+  void Diagnose() {
+    if (!live_.instance) return;
+    const gcp::SqlInstance& inst = *live_.instance;
+    const ResourceRef inst_ref{ResourceKind::kInstance, inst.name};
+
+    if (live_.connector && !inst.private_network.empty() &&
+        NetworkShortName(live_.connector->network) != NetworkShortName(inst.private_network)) {
+      Diag("connector-network-mismatch",
+           {ResourceKind::kConnector, live_.connector->name},
+           "connector " + live_.connector->name + " is in network " +
+               NetworkShortName(live_.connector->network) + " but instance " + inst.name +
+               "'s private IP is in network " + NetworkShortName(inst.private_network) +
+               ": workloads using the connector cannot reach the database",
+           "recreate the connector in network " + NetworkShortName(inst.private_network) +
+               " (connector.network in the file, with policy.allowReplace: true)");
+    }
+
+    if (in_.instance.iam_authentication && *in_.instance.iam_authentication) {
+      const std::string flag(IamFlagName(inst.database_version));
+      const bool on = std::any_of(inst.database_flags.begin(), inst.database_flags.end(),
+                                  [&](const auto& f) { return f.name == flag && f.value == "on"; });
+      if (!flag.empty() && !on) {
+        Diag("iam-flag-off", inst_ref,
+             "IAM database authentication is declared but flag " + flag + " is off on instance " +
+                 inst.name + ": IAM users cannot log in",
+             "this plan sets " + flag + "=on (online, no restart)");
+      }
+    }
+
+    const std::string public_ip = inst.AddressOfType("PRIMARY");
+    const std::string private_ip = inst.AddressOfType("PRIVATE");
+    for (const auto& w : in_.workloads) {
+      const auto& all = w.kind == config::WorkloadKind::kJob ? live_.jobs : live_.services;
+      auto found = all.find(w.name);
+      if (found == all.end()) continue;
+      const gcp::RunWorkload& lw = found->second;
+      auto index = ManagedContainer(lw, w.container);
+      if (!index) continue;
+      const gcp::EnvVar* env = FindEnv(lw.containers[*index], w.url_env);
+      if (!env || env->value.empty()) continue;
+      auto url = ParseDbUrl(env->value);
+      if (!url) continue;
+      const std::string kind = KindWord(w.kind);
+      const ResourceRef ref{w.kind == config::WorkloadKind::kJob ? ResourceKind::kJob
+                                                                 : ResourceKind::kService,
+                            w.name};
+      const std::string fix_by_method = FixFor(w);
+
+      if (!public_ip.empty() && url->host == public_ip && !HasSocketFor(lw, connection_name_)) {
+        if (!inst.ipv4_enabled) {
+          Diag("public-ip-disabled", ref,
+               kind + " " + w.name + " connects to public IP " + public_ip + " but instance " +
+                   inst.name + " has its public IP disabled: connections time out",
+               fix_by_method);
+        } else if (inst.authorized_networks.empty()) {
+          Diag("public-ip-unreachable", ref,
+               kind + " " + w.name + " connects to public IP " + public_ip + " but instance " +
+                   inst.name + " allows no authorized networks and the " + kind +
+                   " has no Cloud SQL socket: connections time out ('connection timeout "
+                   "expired')",
+               fix_by_method);
+        }
+      }
+      if (!private_ip.empty() && url->host == private_ip && !lw.vpc_access) {
+        Diag("private-ip-no-vpc", ref,
+             kind + " " + w.name + " connects to private IP " + private_ip +
+                 " but has no VPC access (connector): connections time out",
+             fix_by_method);
+      }
+      const bool tls_required = inst.ssl_mode == "ENCRYPTED_ONLY" ||
+                                inst.ssl_mode == "TRUSTED_CLIENT_CERTIFICATE_REQUIRED";
+      auto pg_mode = QueryParam(*url, "sslmode");
+      auto my_mode = QueryParam(*url, "ssl-mode");
+      const bool disabled = (pg_mode && *pg_mode == "disable") ||
+                            (my_mode && (*my_mode == "DISABLED" || *my_mode == "disabled"));
+      if (tls_required && disabled && !url->host.empty()) {
+        Diag("ssl-disabled", ref,
+             "instance " + inst.name + " requires SSL (sslMode " + inst.ssl_mode + ") but " +
+                 kind + " " + w.name + "'s " + w.url_env +
+                 " disables it: connections are refused",
+             "this plan rewrites " + w.url_env + " with " + engine_.tls_query);
+      }
+    }
+  }
+
+  std::string FixFor(const config::Workload& w) const {
+    switch (w.method) {
+      case config::ConnectionMethod::kPrivateIp:
+        return "this plan moves it to the instance's private IP" +
+               (in_.connector ? " through connector " + in_.connector->name : std::string()) +
+               "; do not authorize 0.0.0.0/0";
+      case config::ConnectionMethod::kCloudSqlSocket:
+        return "this plan mounts the Cloud SQL socket at /cloudsql/" + connection_name_ +
+               " and points " + w.url_env + " at it";
+      case config::ConnectionMethod::kPublicIp:
+        break;
+    }
+    return "authorize the workload's egress address (Cloud NAT with a static IP) or switch "
+           "to method privateIp or cloudSqlSocket; never authorize 0.0.0.0/0";
+  }
+
+  // ---- security findings ----------------------------------------------------------
+
+  void FindSecurityProblems() {
+    for (const auto& w : in_.workloads) {
+      const auto& all = w.kind == config::WorkloadKind::kJob ? live_.jobs : live_.services;
+      auto found = all.find(w.name);
+      if (found == all.end()) continue;
+      const ResourceRef ref{w.kind == config::WorkloadKind::kJob ? ResourceKind::kJob
+                                                                 : ResourceKind::kService,
+                            w.name};
+      const std::string fix =
+          (w.database.password_secret.empty()
+               ? std::string("reference the password from Secret Manager")
+               : "this plan replaces it with secret " +
+                     ParseSecretVersion(w.database.password_secret).secret + " in env " +
+                     w.database.password_env) +
+          "; rotate the password: it was readable by anyone who can view the " + KindWord(w.kind);
+      for (const auto& c : found->second.containers) {
+        for (const auto& e : c.env) {
+          if (e.secret || e.value.empty()) continue;
+          auto url = ParseDbUrl(e.value);
+          const bool url_password = url && url->has_password && !url->password.empty();
+          const bool literal_password_env = e.name == w.database.password_env;
+          if (!url_password && !literal_password_env) continue;
+          Finding("literal-password", ref,
+                  KindWord(w.kind) + " " + w.name + ": env " + e.name +
+                      (c.name.empty() ? "" : " in container " + c.name) +
+                      " holds a literal password" +
+                      (url_password ? " (" + RedactUrl(e.value) + ")" : std::string()),
+                  fix);
+        }
+      }
+    }
+    if (live_.instance) {
+      for (const auto& e : live_.instance->authorized_networks) {
+        if (!WorldOpen(e.value)) continue;
+        Finding("world-open", {ResourceKind::kInstance, live_.instance->name},
+                "instance " + live_.instance->name + ": authorized network " + e.value +
+                    " opens it to the whole internet",
+                "use private IP or the Cloud SQL socket; with policy.pruneAuthorizedNetworks "
+                "this plan removes networks the file does not list");
+      }
+    }
+  }
+
+  void MarkReportOnly() {
+    if (in_.policy.mode == config::PolicyMode::kObserve) {
+      plan_.report_only = true;
+      plan_.report_only_reason = "policy.mode is observe";
+    } else if (in_.policy.paused) {
+      plan_.report_only = true;
+      plan_.report_only_reason = "paused";
+    }
+    if (!plan_.report_only) return;
+    for (auto& s : plan_.steps) s.report_only = true;
+  }
+
+  const config::Intent& in_;
+  const LiveState& live_;
+  Plan plan_;
+  Engine engine_;
+  std::string connection_name_;
+  std::string range_step_, peering_step_, connector_step_, instance_step_;
+  std::vector<std::string> workload_steps_, verify_steps_;
+  std::optional<gcp::SqlInstance> after_first_half_;
+  std::optional<Step> public_path_;
+  std::optional<gcp::SqlInstance> public_path_want_;
+  std::string failed_verification_;
+};
+
+}  // namespace
+
+std::string_view IamFlagName(std::string_view database_version) {
+  if (database_version.rfind("MYSQL", 0) == 0) return "cloudsql_iam_authentication";
+  if (database_version.rfind("SQLSERVER", 0) == 0) return "";
+  return "cloudsql.iam_authentication";  // PostgreSQL, and the default
+}
+
+std::string DefaultRangeName(std::string_view network) {
+  return "google-managed-services-" + std::string(network);
+}
+
+std::string InstanceStepId(std::string_view instance) {
+  return "instance/" + std::string(instance);
+}
+
+std::string PublicPathStepId(std::string_view instance) {
+  return "instance/" + std::string(instance) + "/public-path";
+}
+
+Plan ComputePlan(const config::Intent& intent, const LiveState& live) {
+  return Planner(intent, live).Run();
+}
+
+}  // namespace dbconnd::reconcilers
