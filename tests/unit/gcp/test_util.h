@@ -97,6 +97,12 @@ class FakeHttpClient : public net::HttpClient {
     co_return r;
   }
 
+  net::ClientStats stats() const override {
+    net::ClientStats s;
+    s.requests = requests.size();
+    return s;
+  }
+
   std::deque<StatusOr<net::HttpResponse>> replies;
   std::vector<net::HttpRequest> requests;
   Handler handler;

@@ -1,0 +1,120 @@
+// Compute Engine v1 over REST, the two calls private services access needs:
+// globalAddresses (the reserved peering range) and globalOperations.
+#include "gcp/json_util.h"
+#include "gcp/rest_client.h"
+#include "gcp/status_mapping.h"
+
+namespace dbconnd::gcp {
+namespace {
+
+namespace json = boost::json;
+
+GlobalAddress ParseAddress(const json::value& v, const std::string& project) {
+  GlobalAddress out;
+  out.project = project;
+  if (!v.is_object()) return out;
+  const auto& o = v.get_object();
+  out.name = wire::Str(o, "name");
+  out.address = wire::Str(o, "address");
+  out.prefix_length = static_cast<int>(wire::Int(o, "prefixLength"));
+  out.network = wire::Str(o, "network");
+  out.purpose = wire::Str(o, "purpose");
+  out.address_type = wire::Str(o, "addressType");
+  out.status = wire::Str(o, "status");
+  return out;
+}
+
+// compute#operation: status PENDING/RUNNING/DONE; DONE + error.errors[] = failed.
+Operation ParseComputeOperation(const json::value& v, const std::string& project) {
+  Operation op;
+  op.api = Api::kCompute;
+  op.project = project;
+  if (!v.is_object()) return op;
+  const auto& o = v.get_object();
+  op.name = wire::Str(o, "name");
+  op.target = wire::Str(o, "targetLink");
+  op.type = wire::Str(o, "operationType");
+  op.done = wire::Str(o, "status") == "DONE";
+  if (const auto* err = wire::Obj(o, "error")) {
+    std::string message, code;
+    if (const auto* errors = wire::Arr(*err, "errors")) {
+      for (const auto& e : *errors) {
+        if (!e.is_object()) continue;
+        if (code.empty()) code = wire::Str(e.get_object(), "code");
+        std::string m = wire::Str(e.get_object(), "message");
+        if (!m.empty()) message += (message.empty() ? "" : "; ") + m;
+      }
+    }
+    if (message.empty()) message = wire::Str(o, "httpErrorMessage");
+    if (message.empty()) message = "operation failed";
+    int http = static_cast<int>(wire::Int(o, "httpErrorStatusCode"));
+    StatusCode code_enum = http > 0 ? CodeForHttpStatus(http) : StatusCode::kAborted;
+    if (code_enum == StatusCode::kOk) code_enum = StatusCode::kAborted;
+    op.error = Status(code_enum, RedactSecrets(message)).WithReason(code).WithHttpStatus(http);
+    op.done = true;
+  }
+  return op;
+}
+
+class ComputeRest final : public Compute {
+ public:
+  ComputeRest(std::shared_ptr<RestClient> rest, std::string root)
+      : rest_(std::move(rest)), root_(std::move(root)) {}
+
+  Task<StatusOr<GlobalAddress>> GetGlobalAddress(std::string project, std::string name) override {
+    RestCall c;
+    c.api = Api::kCompute;
+    c.url = BuildUrl(root_, "compute/v1/projects/" + EncodeSegment(project) +
+                                "/global/addresses/" + EncodeSegment(name));
+    c.what = "compute globalAddresses.get " + project + "/" + name;
+    auto reply = co_await rest_->Call(std::move(c));
+    if (!reply.ok()) co_return reply.status();
+    co_return ParseAddress(*reply, project);
+  }
+
+  Task<StatusOr<Operation>> InsertGlobalAddress(GlobalAddress address) override {
+    json::object body;
+    body["name"] = address.name;
+    body["addressType"] = address.address_type.empty() ? "INTERNAL" : address.address_type;
+    body["purpose"] = address.purpose.empty() ? "VPC_PEERING" : address.purpose;
+    if (address.prefix_length > 0) body["prefixLength"] = address.prefix_length;
+    body["network"] = address.network;
+    if (!address.address.empty()) body["address"] = address.address;
+    RestCall c;
+    c.api = Api::kCompute;
+    c.bucket = Bucket::kMutate;
+    c.kind = CallKind::kMutation;
+    c.method = "POST";
+    c.url = BuildUrl(root_, "compute/v1/projects/" + EncodeSegment(address.project) +
+                                "/global/addresses");
+    c.body = std::move(body);
+    c.what = "compute globalAddresses.insert " + address.project + "/" + address.name;
+    auto reply = co_await rest_->Call(std::move(c));
+    if (!reply.ok()) co_return reply.status();
+    co_return ParseComputeOperation(*reply, address.project);
+  }
+
+  Task<StatusOr<Operation>> GetGlobalOperation(std::string project,
+                                               std::string operation) override {
+    RestCall c;
+    c.api = Api::kCompute;
+    c.url = BuildUrl(root_, "compute/v1/projects/" + EncodeSegment(project) +
+                                "/global/operations/" + EncodeSegment(operation));
+    c.what = "compute globalOperations.get " + project + "/" + operation;
+    auto reply = co_await rest_->Call(std::move(c));
+    if (!reply.ok()) co_return reply.status();
+    co_return ParseComputeOperation(*reply, project);
+  }
+
+ private:
+  std::shared_ptr<RestClient> rest_;
+  std::string root_;
+};
+
+}  // namespace
+
+std::unique_ptr<Compute> MakeComputeRest(std::shared_ptr<RestClient> rest, std::string root) {
+  return std::make_unique<ComputeRest>(std::move(rest), std::move(root));
+}
+
+}  // namespace dbconnd::gcp

@@ -1,0 +1,174 @@
+#include "gcp/rest_client.h"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "gcp/json_util.h"
+#include "gcp/status_mapping.h"
+
+namespace dbconnd::gcp {
+
+namespace json = boost::json;
+
+namespace {
+bool Unreserved(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_' ||
+         c == '~';
+}
+std::string PercentEncode(std::string_view s, std::string_view keep) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (char c : s) {
+    if (Unreserved(c) || keep.find(c) != std::string_view::npos) {
+      out += c;
+    } else {
+      auto u = static_cast<unsigned char>(c);
+      out += '%';
+      out += kHex[u >> 4];
+      out += kHex[u & 15];
+    }
+  }
+  return out;
+}
+}  // namespace
+
+std::string EncodeSegment(std::string_view segment) { return PercentEncode(segment, ":@"); }
+
+std::string BuildUrl(std::string_view root, std::string_view path,
+                     const std::vector<std::pair<std::string, std::string>>& query) {
+  std::string url(root);
+  if (url.empty() || url.back() != '/') url += '/';
+  url += path.substr(path.rfind('/', 0) == 0 ? 1 : 0);
+  for (const auto& [k, v] : query) url = AppendQuery(url, k, v);
+  return url;
+}
+
+std::string AppendQuery(std::string_view url, std::string_view key, std::string_view value) {
+  std::string out(url);
+  out += out.find('?') == std::string::npos ? '?' : '&';
+  out += PercentEncode(key, "");
+  out += '=';
+  out += PercentEncode(value, "");
+  return out;
+}
+
+RestClient::RestClient(std::shared_ptr<net::HttpClient> http, std::shared_ptr<TokenSource> tokens,
+                       std::shared_ptr<RateLimiter> limiter, RestOptions options)
+    : http_(std::move(http)),
+      tokens_(std::move(tokens)),
+      limiter_(std::move(limiter)),
+      options_(std::move(options)),
+      policy_(options_.retry, options_.rng) {
+  if (!options_.clock) options_.clock = SteadyClock();
+  if (!options_.sleeper) options_.sleeper = AsioSleeper();
+}
+
+Task<StatusOr<json::value>> RestClient::Call(RestCall call) {
+  const SteadyTime start = options_.clock();
+  const SteadyTime deadline = start + options_.call_timeout;
+  std::string body_text = call.body ? json::serialize(*call.body) : std::string();
+  for (int attempt = 1;; ++attempt) {
+    Status failure;
+    std::optional<std::chrono::milliseconds> hint;
+    Status limited = co_await limiter_->Acquire(call.api, call.bucket, deadline);
+    if (!limited.ok()) co_return std::move(limited).Annotate(call.what);
+
+    auto token = co_await tokens_->Token();
+    if (!token.ok()) {
+      failure = Status(token.status()).Annotate(call.what + ": credentials");
+    } else {
+      net::HttpRequest req;
+      req.method = call.method;
+      req.url = call.url;
+      req.SetHeader("Authorization", "Bearer " + token->value);
+      req.SetHeader("Accept", "application/json");
+      if (!options_.quota_project.empty()) {
+        req.SetHeader("x-goog-user-project", options_.quota_project);
+      }
+      if (call.body) {
+        req.SetHeader("Content-Type", "application/json");
+        req.body = body_text;
+      }
+      auto resp = co_await http_->Send(std::move(req), options_.deadlines);
+      if (!resp.ok()) {
+        failure = Status(resp.status()).Annotate(call.what);
+      } else if (resp->status >= 200 && resp->status < 300) {
+        if (resp->body.empty()) co_return json::value(json::object());
+        boost::system::error_code ec;
+        json::value v = json::parse(resp->body, ec);
+        if (ec) {
+          co_return InternalError(call.what + ": reply is not JSON (" +
+                                  SummarizeBody(resp->body) + ")")
+              .WithHttpStatus(resp->status);
+        }
+        co_return v;
+      } else {
+        GoogleError e = MapHttpError(resp->status, resp->body, call.what);
+        failure = std::move(e.status);
+        hint = e.retry_delay;
+      }
+    }
+    if (!RetryPolicy::IsRetryable(call.kind, call.api, failure)) co_return failure;
+    auto delay = policy_.Backoff(attempt - 1, hint);
+    auto elapsed =
+        std::chrono::duration_cast<std::chrono::milliseconds>(options_.clock() - start);
+    if (!policy_.CanRetry(attempt, elapsed, delay) || options_.clock() + delay > deadline) {
+      Status out(failure.code(),
+                 failure.message() + " (gave up after " + std::to_string(attempt) +
+                     (attempt == 1 ? " attempt)" : " attempts)"));
+      out.WithHttpStatus(failure.http_status());
+      if (!failure.reason().empty()) out.WithReason(failure.reason());
+      co_return out;
+    }
+    Status slept = co_await options_.sleeper(delay);
+    if (!slept.ok()) co_return std::move(slept).Annotate(call.what);
+  }
+}
+
+Task<StatusOr<std::vector<json::value>>> RestClient::ListAll(RestCall first,
+                                                            std::string items_field) {
+  std::vector<json::value> items;
+  std::string base_url = first.url;
+  std::string page_token;
+  for (int page = 0; page < options_.max_pages; ++page) {
+    RestCall call = first;
+    if (!page_token.empty()) call.url = AppendQuery(base_url, "pageToken", page_token);
+    auto reply = co_await Call(std::move(call));
+    if (!reply.ok()) co_return reply.status();
+    if (!reply->is_object()) co_return InternalError(first.what + ": list reply is not an object");
+    const auto& o = reply->get_object();
+    if (const auto* arr = wire::Arr(o, items_field)) {
+      for (const auto& item : *arr) items.push_back(item);
+    }
+    std::string next = wire::Str(o, "nextPageToken");
+    if (next.empty()) co_return items;
+    if (next == page_token) {
+      co_return InternalError(first.what + ": server repeated the same page token");
+    }
+    page_token = std::move(next);
+  }
+  co_return InternalError(first.what + ": more than " + std::to_string(options_.max_pages) +
+                          " pages");
+}
+
+Operation ParseLongRunningOperation(const json::value& v, Api api) {
+  Operation op;
+  op.api = api;
+  if (!v.is_object()) return op;
+  const auto& o = v.get_object();
+  op.name = wire::Str(o, "name");
+  op.done = wire::Bool(o, "done");
+  if (const auto* md = wire::Obj(o, "metadata")) {
+    op.target = wire::Str(*md, "target");
+    if (op.target.empty()) op.target = wire::Str(*md, "name");  // Run: Job / Execution
+    op.type = wire::Str(*md, "method");
+    if (op.type.empty()) op.type = wire::LastSegment(wire::Str(*md, "@type"));
+  }
+  if (const auto* err = wire::Get(o, "error"); err && err->is_object()) {
+    op.error = StatusFromRpcStatusJson(json::serialize(*err));
+    op.done = true;
+  }
+  return op;
+}
+
+}  // namespace dbconnd::gcp

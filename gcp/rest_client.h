@@ -1,0 +1,75 @@
+#pragma once
+// gcp-private: the one HTTP+JSON call path every typed REST client shares.
+// Per call it takes a rate-limit token, attaches the bearer token, encodes
+// and decodes JSON, maps errors to Status (status_mapping.h) and applies the
+// retry policy to reads (retry.h). Mutations are sent exactly once.
+
+#include <boost/json/value.hpp>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "gcp/api.h"
+#include "gcp/auth.h"
+#include "gcp/http_transport.h"
+#include "gcp/rate_limiter.h"
+#include "gcp/rest_clients.h"
+#include "gcp/retry.h"
+
+namespace dbconnd::gcp {
+
+struct RestCall {
+  Api api = Api::kSqlAdmin;
+  Bucket bucket = Bucket::kGet;
+  CallKind kind = CallKind::kRead;
+  std::string method = "GET";
+  std::string url;  // absolute
+  std::optional<boost::json::value> body;
+  // Names the call in messages: "sqladmin instances.get p/i". No secrets.
+  std::string what;
+};
+
+class RestClient {
+ public:
+  RestClient(std::shared_ptr<net::HttpClient> http, std::shared_ptr<TokenSource> tokens,
+             std::shared_ptr<RateLimiter> limiter, RestOptions options);
+
+  // The decoded JSON reply (an empty object for an empty 2xx body).
+  Task<StatusOr<boost::json::value>> Call(RestCall call);
+
+  // Follows nextPageToken (query parameter `pageToken`) to the end and
+  // concatenates the `items_field` arrays. Bounded by max_pages.
+  Task<StatusOr<std::vector<boost::json::value>>> ListAll(RestCall first, std::string items_field);
+
+  const RestOptions& options() const { return options_; }
+
+ private:
+  std::shared_ptr<net::HttpClient> http_;
+  std::shared_ptr<TokenSource> tokens_;
+  std::shared_ptr<RateLimiter> limiter_;
+  RestOptions options_;
+  RetryPolicy policy_;
+};
+
+// Builds root + "/" + path + "?k=v&..." with query values percent-encoded.
+std::string BuildUrl(std::string_view root, std::string_view path,
+                     const std::vector<std::pair<std::string, std::string>>& query = {});
+std::string AppendQuery(std::string_view url, std::string_view key, std::string_view value);
+// Percent-encodes one path segment (IDs); '/' is encoded too.
+std::string EncodeSegment(std::string_view segment);
+
+// Implementations over RestClient (gcp/*_rest.cc).
+std::unique_ptr<SqlAdmin> MakeSqlAdminRest(std::shared_ptr<RestClient> rest, std::string root);
+std::unique_ptr<CloudRun> MakeCloudRunRest(std::shared_ptr<RestClient> rest, std::string root);
+std::unique_ptr<VpcAccess> MakeVpcAccessRest(std::shared_ptr<RestClient> rest, std::string root);
+std::unique_ptr<ServiceNetworking> MakeServiceNetworkingRest(std::shared_ptr<RestClient> rest,
+                                                             std::string root);
+std::unique_ptr<Compute> MakeComputeRest(std::shared_ptr<RestClient> rest, std::string root);
+
+// Shared parsing of google.longrunning.Operation (Run, VPC Access, Service
+// Networking).
+Operation ParseLongRunningOperation(const boost::json::value& v, Api api);
+
+}  // namespace dbconnd::gcp

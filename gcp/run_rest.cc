@@ -1,0 +1,424 @@
+// Cloud Run Admin API v2 over REST (REFERENCE.md §2). Jobs keep their task
+// template at template.template.*, services at template.*. jobs.patch has no
+// updateMask, so a patch is read-modify-write of the whole live document.
+#include <boost/json/serialize.hpp>
+
+#include "gcp/json_util.h"
+#include "gcp/raw_resource.h"
+#include "gcp/rest_client.h"
+#include "gcp/run_wire.h"
+#include "gcp/status_mapping.h"
+
+namespace dbconnd::gcp {
+
+namespace json = boost::json;
+
+namespace {
+
+const json::object* TaskTemplate(const json::object& root, RunKind kind) {
+  const json::object* t = wire::Obj(root, "template");
+  if (t == nullptr || kind == RunKind::kService) return t;
+  return wire::Obj(*t, "template");
+}
+
+json::object* MutableTaskTemplate(json::object& root, RunKind kind) {
+  json::object* t = &wire::Ensure(root, "template");
+  if (kind == RunKind::kJob) t = &wire::Ensure(*t, "template");
+  return t;
+}
+
+EnvVar ParseEnv(const json::object& e) {
+  EnvVar out;
+  out.name = wire::Str(e, "name");
+  out.value = wire::Str(e, "value");
+  if (const auto* src = wire::Obj(e, "valueSource")) {
+    if (const auto* ref = wire::Obj(*src, "secretKeyRef")) {
+      out.secret = SecretKeyRef{wire::Str(*ref, "secret"), wire::Str(*ref, "version")};
+    }
+  }
+  return out;
+}
+
+// Edits a live env entry (or a fresh object) to say what `want` says while
+// keeping anything else it carries.
+json::object EnvToJson(const EnvVar& want, json::object base) {
+  base["name"] = want.name;
+  if (want.secret) {
+    base.erase("value");
+    json::object& src = wire::Ensure(base, "valueSource");
+    json::object& ref = wire::Ensure(src, "secretKeyRef");
+    ref["secret"] = want.secret->secret;
+    if (want.secret->version.empty()) ref.erase("version");
+    else ref["version"] = want.secret->version;
+  } else {
+    base.erase("valueSource");
+    base["value"] = want.value;
+  }
+  return base;
+}
+
+json::array ToArray(std::vector<json::object> objects) {
+  json::array out;
+  for (auto& o : objects) out.push_back(std::move(o));
+  return out;
+}
+
+const json::object* FindByName(const json::array* arr, std::string_view name) {
+  if (arr == nullptr) return nullptr;
+  for (const auto& v : *arr) {
+    if (v.is_object() && wire::Str(v.get_object(), "name") == name) return &v.get_object();
+  }
+  return nullptr;
+}
+
+Status ApplyContainer(const Container& want, json::object& live) {
+  // env: the modelled list in the desired order; entries that already exist
+  // keep their unmodelled fields.
+  const json::array* live_env = wire::Arr(live, "env");
+  std::vector<json::object> env;
+  for (const auto& e : want.env) {
+    const json::object* existing = FindByName(live_env, e.name);
+    if (existing != nullptr && ParseEnv(*existing) == e) {
+      env.push_back(*existing);
+    } else {
+      env.push_back(EnvToJson(e, existing ? *existing : json::object()));
+    }
+  }
+  if (env.empty()) live.erase("env");
+  else live["env"] = ToArray(std::move(env));
+
+  const json::array* live_mounts = wire::Arr(live, "volumeMounts");
+  std::vector<json::object> mounts;
+  for (const auto& m : want.volume_mounts) {
+    const json::object* existing = FindByName(live_mounts, m.name);
+    json::object o = existing ? *existing : json::object();
+    o["name"] = m.name;
+    if (m.mount_path.empty()) o.erase("mountPath");
+    else o["mountPath"] = m.mount_path;
+    mounts.push_back(std::move(o));
+  }
+  if (mounts.empty()) live.erase("volumeMounts");
+  else live["volumeMounts"] = ToArray(std::move(mounts));
+  return OkStatus();
+}
+
+}  // namespace
+
+RunWorkload ParseRunWorkload(const json::value& v, RunKind kind) {
+  RunWorkload out;
+  out.kind = kind;
+  if (!v.is_object()) return out;
+  const auto& o = v.get_object();
+  std::string full = wire::Str(o, "name");
+  out.project = wire::SegmentAfter(full, "projects");
+  out.region = wire::SegmentAfter(full, "locations");
+  out.name = wire::LastSegment(full);
+  out.etag = wire::Str(o, "etag");
+  out.generation = wire::Str(o, "generation");
+  if (const auto* latest = wire::Obj(o, "latestCreatedExecution")) {
+    out.latest_execution = wire::Str(*latest, "name");
+  }
+  if (const json::object* t = TaskTemplate(o, kind)) {
+    if (const auto* containers = wire::Arr(*t, "containers")) {
+      for (const auto& c : *containers) {
+        if (!c.is_object()) continue;
+        const auto& co = c.get_object();
+        Container ct;
+        ct.name = wire::Str(co, "name");
+        ct.image = wire::Str(co, "image");
+        if (const auto* env = wire::Arr(co, "env")) {
+          for (const auto& e : *env) {
+            if (e.is_object()) ct.env.push_back(ParseEnv(e.get_object()));
+          }
+        }
+        if (const auto* mounts = wire::Arr(co, "volumeMounts")) {
+          for (const auto& m : *mounts) {
+            if (!m.is_object()) continue;
+            ct.volume_mounts.push_back(
+                {wire::Str(m.get_object(), "name"), wire::Str(m.get_object(), "mountPath")});
+          }
+        }
+        out.containers.push_back(std::move(ct));
+      }
+    }
+    if (const auto* volumes = wire::Arr(*t, "volumes")) {
+      for (const auto& vol : *volumes) {
+        if (!vol.is_object()) continue;
+        const auto* sql = wire::Obj(vol.get_object(), "cloudSqlInstance");
+        if (sql == nullptr) continue;
+        CloudSqlVolume cv;
+        cv.name = wire::Str(vol.get_object(), "name");
+        if (const auto* inst = wire::Arr(*sql, "instances")) {
+          for (const auto& i : *inst) {
+            if (i.is_string()) cv.instances.emplace_back(i.get_string());
+          }
+        }
+        out.cloud_sql_volumes.push_back(std::move(cv));
+      }
+    }
+    if (const auto* vpc = wire::Obj(*t, "vpcAccess")) {
+      std::string connector = wire::Str(*vpc, "connector");
+      if (!connector.empty()) out.vpc_access = RunVpcAccess{connector, wire::Str(*vpc, "egress")};
+    }
+  }
+  out.raw = MakeRaw(v);
+  return out;
+}
+
+StatusOr<json::value> ApplyRunWorkload(const RunWorkload& desired) {
+  const std::string what = "run patch " + desired.FullName();
+  if (!desired.raw || !desired.raw->json().is_object()) {
+    return InvalidArgumentError(what + ": needs the live resource it was read from (raw)");
+  }
+  json::value doc = desired.raw->json();  // deep copy; unknown fields ride along untouched
+  json::object& root = doc.get_object();
+  json::object& t = *MutableTaskTemplate(root, desired.kind);
+
+  // Containers, matched by name (by position when the live one has no name).
+  if (!desired.containers.empty()) {
+    json::value& containers_v = t["containers"];
+    if (!containers_v.is_array()) {
+      return InvalidArgumentError(what + ": live resource has no containers");
+    }
+    json::array& containers = containers_v.get_array();
+    for (size_t i = 0; i < desired.containers.size(); ++i) {
+      const Container& want = desired.containers[i];
+      json::object* live = nullptr;
+      for (auto& c : containers) {
+        if (c.is_object() && !want.name.empty() && wire::Str(c.get_object(), "name") == want.name) {
+          live = &c.get_object();
+        }
+      }
+      if (live == nullptr && want.name.empty() && i < containers.size() &&
+          containers[i].is_object()) {
+        live = &containers[i].get_object();
+      }
+      if (live == nullptr) {
+        return InvalidArgumentError(what + ": container \"" + want.name +
+                                    "\" is not in the live resource; adding containers is not "
+                                    "supported");
+      }
+      DBCONND_RETURN_IF_ERROR(ApplyContainer(want, *live));
+    }
+  }
+
+  // Volumes: cloudSqlInstance volumes follow the desired list by name; every
+  // other kind stays exactly as it was.
+  json::array volumes;
+  std::vector<bool> placed(desired.cloud_sql_volumes.size(), false);
+  if (const json::array* live_volumes = wire::Arr(t, "volumes")) {
+    for (const auto& v : *live_volumes) {
+      if (!v.is_object()) {
+        volumes.push_back(v);
+        continue;
+      }
+      const auto& vo = v.get_object();
+      std::string name = wire::Str(vo, "name");
+      size_t match = desired.cloud_sql_volumes.size();
+      for (size_t i = 0; i < desired.cloud_sql_volumes.size(); ++i) {
+        if (desired.cloud_sql_volumes[i].name == name) match = i;
+      }
+      bool is_sql = wire::Obj(vo, "cloudSqlInstance") != nullptr;
+      if (!is_sql) {
+        if (match != desired.cloud_sql_volumes.size()) {
+          return InvalidArgumentError(what + ": volume \"" + name +
+                                      "\" exists and is not a Cloud SQL volume");
+        }
+        volumes.push_back(v);
+        continue;
+      }
+      if (match == desired.cloud_sql_volumes.size()) continue;  // removed
+      json::object edited = vo;
+      json::object& sql = wire::Ensure(edited, "cloudSqlInstance");
+      json::array instances;
+      for (const auto& i : desired.cloud_sql_volumes[match].instances) instances.emplace_back(i);
+      sql["instances"] = std::move(instances);
+      volumes.push_back(std::move(edited));
+      placed[match] = true;
+    }
+  }
+  for (size_t i = 0; i < desired.cloud_sql_volumes.size(); ++i) {
+    if (placed[i]) continue;
+    json::array instances;
+    for (const auto& inst : desired.cloud_sql_volumes[i].instances) instances.emplace_back(inst);
+    volumes.push_back(json::object{{"name", desired.cloud_sql_volumes[i].name},
+                                   {"cloudSqlInstance", json::object{{"instances", instances}}}});
+  }
+  if (volumes.empty()) t.erase("volumes");
+  else t["volumes"] = std::move(volumes);
+
+  // vpcAccess: connector and egress are ours; networkInterfaces and
+  // anything else in the object stay.
+  if (desired.vpc_access) {
+    json::object& vpc = wire::Ensure(t, "vpcAccess");
+    vpc["connector"] = desired.vpc_access->connector;
+    if (desired.vpc_access->egress.empty()) vpc.erase("egress");
+    else vpc["egress"] = desired.vpc_access->egress;
+  } else if (auto it = t.find("vpcAccess"); it != t.end() && it->value().is_object()) {
+    json::object& vpc = it->value().get_object();
+    vpc.erase("connector");
+    vpc.erase("egress");
+    if (vpc.empty()) t.erase("vpcAccess");
+  }
+
+  if (!desired.etag.empty()) root["etag"] = desired.etag;
+  return doc;
+}
+
+namespace {
+
+Execution ParseExecution(const json::value& v) {
+  Execution out;
+  if (!v.is_object()) return out;
+  const auto& o = v.get_object();
+  out.name = wire::Str(o, "name");
+  out.task_count = static_cast<int>(wire::Int(o, "taskCount"));
+  out.succeeded_count = static_cast<int>(wire::Int(o, "succeededCount"));
+  out.failed_count = static_cast<int>(wire::Int(o, "failedCount"));
+  out.completion_time = wire::Str(o, "completionTime");
+  out.done = !out.completion_time.empty();
+  out.succeeded = out.done && out.task_count > 0 && out.succeeded_count >= out.task_count;
+  if (const auto* conditions = wire::Arr(o, "conditions")) {
+    std::string completed, failed;
+    for (const auto& c : *conditions) {
+      if (!c.is_object()) continue;
+      const auto& co = c.get_object();
+      std::string message = wire::Str(co, "message");
+      if (message.empty()) continue;
+      if (wire::Str(co, "type") == "Completed") completed = message;
+      if (wire::Str(co, "state") == "CONDITION_FAILED" && failed.empty()) failed = message;
+    }
+    out.message = !failed.empty() ? failed : completed;
+  }
+  out.message = RedactSecrets(out.message);
+  return out;
+}
+
+class CloudRunRest final : public CloudRun {
+ public:
+  CloudRunRest(std::shared_ptr<RestClient> rest, std::string root)
+      : rest_(std::move(rest)), root_(std::move(root)) {}
+
+  Task<StatusOr<RunWorkload>> GetJob(std::string project, std::string region,
+                                     std::string job) override {
+    return Get(Parent(project, region) + "/jobs/" + EncodeSegment(job), RunKind::kJob);
+  }
+  Task<StatusOr<std::vector<RunWorkload>>> ListJobs(std::string project,
+                                                    std::string region) override {
+    return List(Parent(project, region) + "/jobs", "jobs", RunKind::kJob);
+  }
+  Task<StatusOr<Operation>> PatchJob(RunWorkload desired) override {
+    return Patch(std::move(desired));
+  }
+  Task<StatusOr<Operation>> RunJob(std::string project, std::string region,
+                                   std::string job) override {
+    RestCall c;
+    c.api = Api::kRun;
+    c.bucket = Bucket::kMutate;
+    c.kind = CallKind::kMutation;
+    c.method = "POST";
+    std::string name = Parent(project, region) + "/jobs/" + EncodeSegment(job);
+    c.url = BuildUrl(root_, "v2/" + name + ":run");
+    c.body = json::object();
+    c.what = "run jobs.run " + name;
+    auto reply = co_await rest_->Call(std::move(c));
+    if (!reply.ok()) co_return reply.status();
+    co_return ParseLongRunningOperation(*reply, Api::kRun);
+  }
+  Task<StatusOr<Execution>> GetExecution(std::string name) override {
+    RestCall c;
+    c.api = Api::kRun;
+    c.url = BuildUrl(root_, "v2/" + name);
+    c.what = "run executions.get " + name;
+    auto reply = co_await rest_->Call(std::move(c));
+    if (!reply.ok()) co_return reply.status();
+    co_return ParseExecution(*reply);
+  }
+  Task<StatusOr<RunWorkload>> GetService(std::string project, std::string region,
+                                         std::string service) override {
+    return Get(Parent(project, region) + "/services/" + EncodeSegment(service),
+                           RunKind::kService);
+  }
+  Task<StatusOr<std::vector<RunWorkload>>> ListServices(std::string project,
+                                                        std::string region) override {
+    return List(Parent(project, region) + "/services", "services", RunKind::kService);
+  }
+  Task<StatusOr<Operation>> PatchService(RunWorkload desired) override {
+    return Patch(std::move(desired));
+  }
+  Task<StatusOr<Operation>> GetOperation(std::string name) override {
+    RestCall c;
+    c.api = Api::kRun;
+    c.url = BuildUrl(root_, "v2/" + name);
+    c.what = "run operations.get " + name;
+    auto reply = co_await rest_->Call(std::move(c));
+    if (!reply.ok()) co_return reply.status();
+    co_return ParseLongRunningOperation(*reply, Api::kRun);
+  }
+
+ private:
+  static std::string Parent(const std::string& project, const std::string& region) {
+    return "projects/" + EncodeSegment(project) + "/locations/" + EncodeSegment(region);
+  }
+
+  Task<StatusOr<RunWorkload>> Get(std::string name, RunKind kind) {
+    RestCall c;
+    c.api = Api::kRun;
+    c.url = BuildUrl(root_, "v2/" + name);
+    c.what = std::string(kind == RunKind::kJob ? "run jobs.get " : "run services.get ") + name;
+    auto reply = co_await rest_->Call(std::move(c));
+    if (!reply.ok()) co_return reply.status();
+    co_return ParseRunWorkload(*reply, kind);
+  }
+
+  Task<StatusOr<std::vector<RunWorkload>>> List(std::string parent, std::string field,
+                                                RunKind kind) {
+    RestCall c;
+    c.api = Api::kRun;
+    c.bucket = Bucket::kList;
+    c.url = BuildUrl(root_, "v2/" + parent);
+    c.what = "run " + field + ".list " + parent;
+    auto items = co_await rest_->ListAll(std::move(c), field);
+    if (!items.ok()) co_return items.status();
+    std::vector<RunWorkload> out;
+    for (const auto& item : *items) out.push_back(ParseRunWorkload(item, kind));
+    co_return out;
+  }
+
+  Task<StatusOr<Operation>> Patch(RunWorkload desired) {
+    auto body = ApplyRunWorkload(desired);
+    if (!body.ok()) return Fail(body.status());
+    RestCall c;
+    c.api = Api::kRun;
+    c.bucket = Bucket::kMutate;
+    c.kind = CallKind::kMutation;
+    c.method = "PATCH";
+    c.url = BuildUrl(root_, "v2/" + desired.FullName());
+    c.body = *std::move(body);
+    c.what = std::string(desired.kind == RunKind::kJob ? "run jobs.patch " : "run services.patch ") +
+             desired.FullName();
+    return SendForOperation(std::move(c));
+  }
+
+  // Built outside the coroutine that sends it: GCC 12 reports a bogus
+  // -Wmismatched-new-delete for a coroutine that co_returns before its first
+  // co_await when it is inlined.
+  static Task<StatusOr<Operation>> Fail(Status s) { co_return s; }
+
+  Task<StatusOr<Operation>> SendForOperation(RestCall c) {
+    auto reply = co_await rest_->Call(std::move(c));
+    if (!reply.ok()) co_return reply.status();
+    co_return ParseLongRunningOperation(*reply, Api::kRun);
+  }
+
+  std::shared_ptr<RestClient> rest_;
+  std::string root_;
+};
+
+}  // namespace
+
+std::unique_ptr<CloudRun> MakeCloudRunRest(std::shared_ptr<RestClient> rest, std::string root) {
+  return std::make_unique<CloudRunRest>(std::move(rest), std::move(root));
+}
+
+}  // namespace dbconnd::gcp

@@ -1,0 +1,205 @@
+// Cloud SQL Admin API v1 over REST (REFERENCE.md §1).
+#include <boost/json/serialize.hpp>
+
+#include "gcp/json_util.h"
+#include "gcp/rest_client.h"
+#include "gcp/status_mapping.h"
+
+namespace dbconnd::gcp {
+namespace {
+
+namespace json = boost::json;
+
+SqlInstance ParseInstance(const json::value& v) {
+  SqlInstance out;
+  if (!v.is_object()) return out;
+  const auto& o = v.get_object();
+  out.project = wire::Str(o, "project");
+  out.name = wire::Str(o, "name");
+  out.region = wire::Str(o, "region");
+  out.connection_name = wire::Str(o, "connectionName");
+  out.database_version = wire::Str(o, "databaseVersion");
+  out.state = wire::Str(o, "state");
+  if (const auto* settings = wire::Obj(o, "settings")) {
+    out.settings_version = wire::Str(*settings, "settingsVersion");
+    if (const auto* ip = wire::Obj(*settings, "ipConfiguration")) {
+      out.ipv4_enabled = wire::Bool(*ip, "ipv4Enabled");
+      out.private_network = wire::Str(*ip, "privateNetwork");
+      out.allocated_ip_range = wire::Str(*ip, "allocatedIpRange");
+      out.ssl_mode = wire::Str(*ip, "sslMode");
+      out.require_ssl = wire::Bool(*ip, "requireSsl");
+      if (const auto* nets = wire::Arr(*ip, "authorizedNetworks")) {
+        for (const auto& n : *nets) {
+          if (!n.is_object()) continue;
+          const auto& no = n.get_object();
+          out.authorized_networks.push_back(
+              {wire::Str(no, "value"), wire::Str(no, "name"), wire::Str(no, "expirationTime")});
+        }
+      }
+    }
+    if (const auto* flags = wire::Arr(*settings, "databaseFlags")) {
+      for (const auto& f : *flags) {
+        if (!f.is_object()) continue;
+        out.database_flags.push_back(
+            {wire::Str(f.get_object(), "name"), wire::Str(f.get_object(), "value")});
+      }
+    }
+  }
+  if (const auto* addrs = wire::Arr(o, "ipAddresses")) {
+    for (const auto& a : *addrs) {
+      if (!a.is_object()) continue;
+      out.ip_addresses.push_back(
+          {wire::Str(a.get_object(), "type"), wire::Str(a.get_object(), "ipAddress")});
+    }
+  }
+  return out;
+}
+
+Operation ParseSqlOperation(const json::value& v, const std::string& project) {
+  Operation op;
+  op.api = Api::kSqlAdmin;
+  op.project = project;
+  if (!v.is_object()) return op;
+  const auto& o = v.get_object();
+  op.name = wire::Str(o, "name");
+  if (std::string p = wire::Str(o, "targetProject"); !p.empty()) op.project = p;
+  op.target = wire::Str(o, "targetId");
+  op.type = wire::Str(o, "operationType");
+  op.done = wire::Str(o, "status") == "DONE";
+  if (const auto* err = wire::Obj(o, "error")) {
+    // sql#operationErrors: {errors: [{code, message, kind}]}; DONE + error = failed.
+    std::string message, code;
+    if (const auto* errors = wire::Arr(*err, "errors")) {
+      for (const auto& e : *errors) {
+        if (!e.is_object()) continue;
+        if (code.empty()) code = wire::Str(e.get_object(), "code");
+        std::string m = wire::Str(e.get_object(), "message");
+        if (!m.empty()) message += (message.empty() ? "" : "; ") + m;
+      }
+    }
+    if (message.empty()) message = code.empty() ? "operation failed" : code;
+    op.error = Status(StatusCode::kAborted, RedactSecrets(message)).WithReason(code);
+    op.done = true;
+  }
+  return op;
+}
+
+json::value PatchBody(const SqlInstancePatch& p) {
+  json::object settings;
+  settings["settingsVersion"] = p.settings_version;  // int64 as a string
+  json::object ip;
+  if (p.ipv4_enabled) ip["ipv4Enabled"] = *p.ipv4_enabled;
+  if (p.private_network) ip["privateNetwork"] = *p.private_network;
+  if (p.allocated_ip_range) ip["allocatedIpRange"] = *p.allocated_ip_range;
+  if (p.ssl_mode) ip["sslMode"] = *p.ssl_mode;
+  if (p.authorized_networks) {
+    // Lists replace the live list wholesale: an empty array clears it.
+    json::array nets;
+    for (const auto& n : *p.authorized_networks) {
+      json::object e;
+      e["value"] = n.value;
+      if (!n.name.empty()) e["name"] = n.name;
+      if (!n.expiration_time.empty()) e["expirationTime"] = n.expiration_time;
+      e["kind"] = "sql#aclEntry";
+      nets.push_back(std::move(e));
+    }
+    ip["authorizedNetworks"] = std::move(nets);
+  }
+  if (!ip.empty()) settings["ipConfiguration"] = std::move(ip);
+  if (p.database_flags) {
+    json::array flags;
+    for (const auto& f : *p.database_flags) flags.push_back(json::object{{"name", f.name}, {"value", f.value}});
+    settings["databaseFlags"] = std::move(flags);
+  }
+  return json::object{{"settings", std::move(settings)}};
+}
+
+class SqlAdminRest final : public SqlAdmin {
+ public:
+  SqlAdminRest(std::shared_ptr<RestClient> rest, std::string root)
+      : rest_(std::move(rest)), root_(std::move(root)) {}
+
+  Task<StatusOr<SqlInstance>> GetInstance(std::string project, std::string instance) override {
+    RestCall c;
+    c.api = Api::kSqlAdmin;
+    c.bucket = Bucket::kGet;
+    c.url = BuildUrl(root_, "v1/projects/" + EncodeSegment(project) + "/instances/" +
+                                EncodeSegment(instance));
+    c.what = "sqladmin instances.get " + project + "/" + instance;
+    auto reply = co_await rest_->Call(std::move(c));
+    if (!reply.ok()) co_return reply.status();
+    co_return ParseInstance(*reply);
+  }
+
+  Task<StatusOr<std::vector<SqlInstance>>> ListInstances(std::string project) override {
+    RestCall c;
+    c.api = Api::kSqlAdmin;
+    c.bucket = Bucket::kList;
+    c.url = BuildUrl(root_, "v1/projects/" + EncodeSegment(project) + "/instances");
+    c.what = "sqladmin instances.list " + project;
+    auto items = co_await rest_->ListAll(std::move(c), "items");
+    if (!items.ok()) co_return items.status();
+    std::vector<SqlInstance> out;
+    for (const auto& item : *items) out.push_back(ParseInstance(item));
+    co_return out;
+  }
+
+  Task<StatusOr<Operation>> PatchInstance(std::string project, std::string instance,
+                                          SqlInstancePatch patch) override {
+    if (patch.settings_version.empty()) {
+      co_return InvalidArgumentError("sqladmin instances.patch " + project + "/" + instance +
+                                     ": settings_version is required (echo the one from GET)");
+    }
+    RestCall c;
+    c.api = Api::kSqlAdmin;
+    c.bucket = Bucket::kMutate;
+    c.kind = CallKind::kMutation;
+    c.method = "PATCH";
+    c.url = BuildUrl(root_, "v1/projects/" + EncodeSegment(project) + "/instances/" +
+                                EncodeSegment(instance));
+    c.body = PatchBody(patch);
+    c.what = "sqladmin instances.patch " + project + "/" + instance;
+    auto reply = co_await rest_->Call(std::move(c));
+    if (!reply.ok()) co_return reply.status();
+    co_return ParseSqlOperation(*reply, project);
+  }
+
+  Task<StatusOr<Operation>> GetOperation(std::string project, std::string operation) override {
+    RestCall c;
+    c.api = Api::kSqlAdmin;
+    c.bucket = Bucket::kGet;
+    c.url = BuildUrl(root_, "v1/projects/" + EncodeSegment(project) + "/operations/" +
+                                EncodeSegment(operation));
+    c.what = "sqladmin operations.get " + project + "/" + operation;
+    auto reply = co_await rest_->Call(std::move(c));
+    if (!reply.ok()) co_return reply.status();
+    co_return ParseSqlOperation(*reply, project);
+  }
+
+  Task<StatusOr<std::vector<Operation>>> ListOperations(std::string project,
+                                                        std::string instance) override {
+    RestCall c;
+    c.api = Api::kSqlAdmin;
+    c.bucket = Bucket::kList;
+    c.url = BuildUrl(root_, "v1/projects/" + EncodeSegment(project) + "/operations",
+                     {{"instance", instance}});
+    c.what = "sqladmin operations.list " + project + "/" + instance;
+    auto items = co_await rest_->ListAll(std::move(c), "items");
+    if (!items.ok()) co_return items.status();
+    std::vector<Operation> out;
+    for (const auto& item : *items) out.push_back(ParseSqlOperation(item, project));
+    co_return out;
+  }
+
+ private:
+  std::shared_ptr<RestClient> rest_;
+  std::string root_;
+};
+
+}  // namespace
+
+std::unique_ptr<SqlAdmin> MakeSqlAdminRest(std::shared_ptr<RestClient> rest, std::string root) {
+  return std::make_unique<SqlAdminRest>(std::move(rest), std::move(root));
+}
+
+}  // namespace dbconnd::gcp

@@ -1,0 +1,120 @@
+// Serverless VPC Access API v1 over REST (REFERENCE.md §3). The connector ID
+// goes in the connectorId query parameter, not the body.
+#include "gcp/json_util.h"
+#include "gcp/rest_client.h"
+
+namespace dbconnd::gcp {
+namespace {
+
+namespace json = boost::json;
+
+Connector ParseConnector(const json::value& v) {
+  Connector out;
+  if (!v.is_object()) return out;
+  const auto& o = v.get_object();
+  std::string full = wire::Str(o, "name");
+  out.project = wire::SegmentAfter(full, "projects");
+  out.region = wire::SegmentAfter(full, "locations");
+  out.name = wire::LastSegment(full);
+  out.network = wire::Str(o, "network");
+  out.ip_cidr_range = wire::Str(o, "ipCidrRange");
+  out.state = wire::Str(o, "state");
+  out.machine_type = wire::Str(o, "machineType");
+  out.min_instances = static_cast<int>(wire::Int(o, "minInstances"));
+  out.max_instances = static_cast<int>(wire::Int(o, "maxInstances"));
+  return out;
+}
+
+class VpcAccessRest final : public VpcAccess {
+ public:
+  VpcAccessRest(std::shared_ptr<RestClient> rest, std::string root)
+      : rest_(std::move(rest)), root_(std::move(root)) {}
+
+  Task<StatusOr<Connector>> GetConnector(std::string project, std::string region,
+                                         std::string connector) override {
+    RestCall c;
+    c.api = Api::kVpcAccess;
+    std::string name = Parent(project, region) + "/connectors/" + EncodeSegment(connector);
+    c.url = BuildUrl(root_, "v1/" + name);
+    c.what = "vpcaccess connectors.get " + name;
+    auto reply = co_await rest_->Call(std::move(c));
+    if (!reply.ok()) co_return reply.status();
+    co_return ParseConnector(*reply);
+  }
+
+  Task<StatusOr<std::vector<Connector>>> ListConnectors(std::string project,
+                                                        std::string region) override {
+    RestCall c;
+    c.api = Api::kVpcAccess;
+    c.bucket = Bucket::kList;
+    std::string parent = Parent(project, region);
+    c.url = BuildUrl(root_, "v1/" + parent + "/connectors");
+    c.what = "vpcaccess connectors.list " + parent;
+    auto items = co_await rest_->ListAll(std::move(c), "connectors");
+    if (!items.ok()) co_return items.status();
+    std::vector<Connector> out;
+    for (const auto& item : *items) out.push_back(ParseConnector(item));
+    co_return out;
+  }
+
+  Task<StatusOr<Operation>> CreateConnector(Connector connector) override {
+    json::object body;
+    body["network"] = connector.network;
+    body["ipCidrRange"] = connector.ip_cidr_range;
+    if (connector.min_instances > 0) body["minInstances"] = connector.min_instances;
+    if (connector.max_instances > 0) body["maxInstances"] = connector.max_instances;
+    if (!connector.machine_type.empty()) body["machineType"] = connector.machine_type;
+    RestCall c;
+    c.api = Api::kVpcAccess;
+    c.bucket = Bucket::kMutate;
+    c.kind = CallKind::kMutation;
+    c.method = "POST";
+    std::string parent = Parent(connector.project, connector.region);
+    c.url = BuildUrl(root_, "v1/" + parent + "/connectors", {{"connectorId", connector.name}});
+    c.body = std::move(body);
+    c.what = "vpcaccess connectors.create " + parent + "/connectors/" + connector.name;
+    auto reply = co_await rest_->Call(std::move(c));
+    if (!reply.ok()) co_return reply.status();
+    co_return ParseLongRunningOperation(*reply, Api::kVpcAccess);
+  }
+
+  Task<StatusOr<Operation>> DeleteConnector(std::string project, std::string region,
+                                            std::string connector) override {
+    RestCall c;
+    c.api = Api::kVpcAccess;
+    c.bucket = Bucket::kMutate;
+    c.kind = CallKind::kMutation;
+    c.method = "DELETE";
+    std::string name = Parent(project, region) + "/connectors/" + EncodeSegment(connector);
+    c.url = BuildUrl(root_, "v1/" + name);
+    c.what = "vpcaccess connectors.delete " + name;
+    auto reply = co_await rest_->Call(std::move(c));
+    if (!reply.ok()) co_return reply.status();
+    co_return ParseLongRunningOperation(*reply, Api::kVpcAccess);
+  }
+
+  Task<StatusOr<Operation>> GetOperation(std::string name) override {
+    RestCall c;
+    c.api = Api::kVpcAccess;
+    c.url = BuildUrl(root_, "v1/" + name);
+    c.what = "vpcaccess operations.get " + name;
+    auto reply = co_await rest_->Call(std::move(c));
+    if (!reply.ok()) co_return reply.status();
+    co_return ParseLongRunningOperation(*reply, Api::kVpcAccess);
+  }
+
+ private:
+  static std::string Parent(const std::string& project, const std::string& region) {
+    return "projects/" + EncodeSegment(project) + "/locations/" + EncodeSegment(region);
+  }
+  std::shared_ptr<RestClient> rest_;
+  std::string root_;
+};
+
+}  // namespace
+
+std::unique_ptr<VpcAccess> MakeVpcAccessRest(std::shared_ptr<RestClient> rest, std::string root) {
+  return std::make_unique<VpcAccessRest>(std::move(rest), std::move(root));
+}
+
+}  // namespace dbconnd::gcp

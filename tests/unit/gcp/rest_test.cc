@@ -1,0 +1,326 @@
+#include <catch2/catch.hpp>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+
+#include "gcp/rest_clients.h"
+#include "gcp/run_wire.h"
+#include "test_util.h"
+
+namespace dbconnd::gcp {
+namespace {
+
+namespace json = boost::json;
+using std::chrono::milliseconds;
+using testing::FakeHttpClient;
+using testing::FakeTime;
+using testing::RunSync;
+
+class FixedToken : public TokenSource {
+ public:
+  boost::asio::awaitable<StatusOr<AccessToken>> Token() override {
+    co_return AccessToken{"ya29.test-token", std::chrono::system_clock::now() + std::chrono::hours(1)};
+  }
+  std::string Describe() const override { return "fixed"; }
+};
+
+struct Fixture {
+  std::shared_ptr<FakeHttpClient> http = std::make_shared<FakeHttpClient>();
+  FakeTime time;
+  std::unique_ptr<RestClients> owner;
+  Clients c;
+
+  explicit Fixture(RateLimits limits = RateLimits::Unlimited()) {
+    RestOptions o;
+    o.clock = time.clock();
+    o.sleeper = time.sleeper();
+    o.rng = [] { return 0.5; };
+    o.retry.initial_backoff = milliseconds(1000);
+    Endpoints e;
+    REQUIRE(e.Override("sqladmin=http://127.0.0.1:1").ok());
+    REQUIRE(e.Override("run=http://127.0.0.1:2").ok());
+    REQUIRE(e.Override("vpcaccess=http://127.0.0.1:3").ok());
+    REQUIRE(e.Override("servicenetworking=http://127.0.0.1:4").ok());
+    REQUIRE(e.Override("compute=http://127.0.0.1:5").ok());
+    owner = MakeRestClients(boost::asio::system_executor(), http, std::make_shared<FixedToken>(),
+                            e, std::move(limits), o);
+    c = owner->clients();
+  }
+};
+
+constexpr char kInstance[] = R"({
+  "kind": "sql#instance", "name": "saleor-db-demo", "project": "melodic-now-463704-k1",
+  "region": "us-central1", "connectionName": "melodic-now-463704-k1:us-central1:saleor-db-demo",
+  "databaseVersion": "POSTGRES_15", "state": "RUNNABLE",
+  "settings": {"settingsVersion": "42", "tier": "db-f1-micro",
+    "ipConfiguration": {"ipv4Enabled": true, "sslMode": "ENCRYPTED_ONLY",
+      "authorizedNetworks": [{"value": "203.0.113.0/24", "name": "office", "kind": "sql#aclEntry"}]},
+    "databaseFlags": [{"name": "cloudsql.iam_authentication", "value": "on"}]},
+  "ipAddresses": [{"type": "PRIMARY", "ipAddress": "34.41.195.120"}]})";
+
+constexpr char k429[] =
+    R"({"error":{"code":429,"message":"Quota exceeded","status":"RESOURCE_EXHAUSTED"}})";
+
+TEST_CASE("a read gets 429 then 200: retried with backoff, no real sleep", "[rest]") {
+  Fixture f;
+  f.http->Push(429, k429);
+  f.http->Push(200, kInstance);
+  auto inst = RunSync(f.c.sql->GetInstance("melodic-now-463704-k1", "saleor-db-demo"));
+  REQUIRE(inst.ok());
+  CHECK(f.http->requests.size() == 2);
+  REQUIRE(f.time.sleeps.size() == 1);
+  CHECK(f.time.sleeps[0] == milliseconds(500));  // full jitter: 0.5 * 1000
+  const auto& req = f.http->requests[0];
+  CHECK(req.method == "GET");
+  CHECK(req.url == "http://127.0.0.1:1/v1/projects/melodic-now-463704-k1/instances/saleor-db-demo");
+  REQUIRE(req.FindHeader("Authorization") != nullptr);
+  CHECK(*req.FindHeader("Authorization") == "Bearer ya29.test-token");
+
+  CHECK(inst->name == "saleor-db-demo");
+  CHECK(inst->connection_name == "melodic-now-463704-k1:us-central1:saleor-db-demo");
+  CHECK(inst->settings_version == "42");
+  CHECK(inst->ipv4_enabled);
+  CHECK(inst->ssl_mode == "ENCRYPTED_ONLY");
+  REQUIRE(inst->authorized_networks.size() == 1);
+  CHECK(inst->authorized_networks[0] == AclEntry{"203.0.113.0/24", "office", ""});
+  CHECK(inst->database_flags == std::vector<DatabaseFlag>{{"cloudsql.iam_authentication", "on"}});
+  CHECK(inst->AddressOfType("PRIMARY") == "34.41.195.120");
+  CHECK(inst->IsPostgres());
+}
+
+TEST_CASE("retries honour RetryInfo and stop at the attempt bound", "[rest]") {
+  Fixture f;
+  f.http->Push(503, R"({"error":{"code":503,"status":"UNAVAILABLE","message":"later","details":[{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"3.5s"}]}})");
+  f.http->Push(200, kInstance);
+  REQUIRE(RunSync(f.c.sql->GetInstance("p", "i")).ok());
+  REQUIRE(f.time.sleeps.size() == 1);
+  CHECK(f.time.sleeps[0] == milliseconds(3500));
+
+  Fixture g;
+  for (int i = 0; i < 10; ++i) g.http->PushError(UnavailableError("connect to 127.0.0.1:1 refused"));
+  auto s = RunSync(g.c.sql->GetInstance("p", "i"));
+  CHECK(s.status().code() == StatusCode::kUnavailable);
+  CHECK(g.http->requests.size() == 5);  // default max_attempts
+  CHECK(g.time.sleeps.size() == 4);
+  CHECK_THAT(s.status().message(), Catch::Contains("gave up after 5 attempts"));
+  CHECK_THAT(s.status().message(), Catch::Contains("sqladmin instances.get p/i"));
+
+  Fixture h;  // not retryable: 404 returns at once
+  h.http->Push(404, R"({"error":{"code":404,"message":"not found","status":"NOT_FOUND"}})");
+  CHECK(RunSync(h.c.sql->GetInstance("p", "i")).status().code() == StatusCode::kNotFound);
+  CHECK(h.http->requests.size() == 1);
+}
+
+TEST_CASE("mutations are sent once: 409/412/503 are surfaced", "[rest]") {
+  struct Case {
+    int http;
+    std::string body;
+    StatusCode code;
+    std::string reason;
+  };
+  std::vector<Case> cases = {
+      {409, R"({"error":{"code":409,"message":"Operation failed because another operation was already in progress.","errors":[{"reason":"operationInProgress","domain":"global"}]}})",
+       StatusCode::kAborted, "operationInProgress"},
+      {412, R"({"error":{"code":412,"message":"Condition does not match.","errors":[{"reason":"staleData","location":"If-Match","locationType":"header"}]}})",
+       StatusCode::kFailedPrecondition, "staleData"},
+      {503, R"({"error":{"code":503,"message":"backend","status":"UNAVAILABLE"}})",
+       StatusCode::kUnavailable, ""},
+  };
+  for (const auto& c : cases) {
+    Fixture f;
+    f.http->Push(c.http, c.body);
+    SqlInstancePatch p;
+    p.settings_version = "42";
+    p.ipv4_enabled = false;
+    auto op = RunSync(f.c.sql->PatchInstance("p", "i", p));
+    CHECK(op.status().code() == c.code);
+    CHECK(op.status().reason() == c.reason);
+    CHECK(op.status().http_status() == c.http);
+    CHECK(f.http->requests.size() == 1);
+    CHECK(f.time.sleeps.empty());
+  }
+}
+
+TEST_CASE("Cloud SQL patch sends only engaged fields plus settingsVersion", "[rest]") {
+  Fixture f;
+  f.http->Push(200, R"({"kind":"sql#operation","name":"op-123","status":"PENDING","operationType":"UPDATE","targetId":"i","targetProject":"p"})");
+  SqlInstancePatch p;
+  p.settings_version = "42";
+  p.authorized_networks = std::vector<AclEntry>{};  // explicit clear
+  p.ssl_mode = "ENCRYPTED_ONLY";
+  auto op = RunSync(f.c.sql->PatchInstance("p", "i", p));
+  REQUIRE(op.ok());
+  CHECK(op->name == "op-123");
+  CHECK(op->project == "p");
+  CHECK(op->api == Api::kSqlAdmin);
+  CHECK_FALSE(op->done);
+  const auto& req = f.http->requests.at(0);
+  CHECK(req.method == "PATCH");
+  CHECK(req.url == "http://127.0.0.1:1/v1/projects/p/instances/i");
+  CHECK(json::parse(req.body) ==
+        json::parse(R"({"settings":{"settingsVersion":"42","ipConfiguration":{"sslMode":"ENCRYPTED_ONLY","authorizedNetworks":[]}}})"));
+
+  Fixture g;
+  SqlInstancePatch no_version;
+  no_version.ipv4_enabled = true;
+  CHECK(RunSync(g.c.sql->PatchInstance("p", "i", no_version)).status().code() ==
+        StatusCode::kInvalidArgument);
+  CHECK(g.http->requests.empty());
+}
+
+TEST_CASE("lists follow nextPageToken", "[rest]") {
+  Fixture f;
+  f.http->Push(200, R"({"items":[{"name":"a"},{"name":"b"}],"nextPageToken":"t1"})");
+  f.http->Push(200, R"({"items":[{"name":"c"}],"nextPageToken":"t/2+"})");
+  f.http->Push(200, R"({"items":[{"name":"d"}]})");
+  auto list = RunSync(f.c.sql->ListInstances("p"));
+  REQUIRE(list.ok());
+  REQUIRE(list->size() == 4);
+  CHECK((*list)[3].name == "d");
+  REQUIRE(f.http->requests.size() == 3);
+  CHECK(f.http->requests[0].url == "http://127.0.0.1:1/v1/projects/p/instances");
+  CHECK(f.http->requests[1].url == "http://127.0.0.1:1/v1/projects/p/instances?pageToken=t1");
+  CHECK(f.http->requests[2].url == "http://127.0.0.1:1/v1/projects/p/instances?pageToken=t%2F2%2B");
+
+  Fixture g;
+  g.http->Push(200, R"({"items":[],"nextPageToken":"same"})");
+  g.http->Push(200, R"({"items":[],"nextPageToken":"same"})");
+  CHECK_FALSE(RunSync(g.c.sql->ListInstances("p")).ok());  // no endless loop
+
+  Fixture h;
+  h.http->Push(200, R"({"items":[{"name":"op1","status":"RUNNING"}]})");
+  auto ops = RunSync(h.c.sql->ListOperations("p", "i"));
+  REQUIRE(ops.ok());
+  CHECK(h.http->requests[0].url == "http://127.0.0.1:1/v1/projects/p/operations?instance=i");
+}
+
+// A live job with fields dbconnd does not model at every level.
+constexpr char kJob[] = R"({
+  "name": "projects/melodic-now-463704-k1/locations/us-central1/jobs/saleor-migration",
+  "uid": "8c5e", "generation": "7", "etag": "\"etag-7\"",
+  "x-unknown-future-field": {"nested": [1, 2]},
+  "labels": {"team": "shop"},
+  "template": {
+    "taskCount": 1, "x-unknown-future-field": {"nested": [1, 2]},
+    "template": {
+      "maxRetries": 3, "timeout": "600s", "x-unknown-future-field": {"nested": [1, 2]},
+      "containers": [{
+        "name": "migrate", "image": "ghcr.io/saleor/saleor:3.20",
+        "command": ["python", "manage.py", "migrate"],
+        "x-unknown-future-field": {"nested": [1, 2]},
+        "resources": {"limits": {"cpu": "1", "memory": "512Mi"}},
+        "env": [
+          {"name": "DJANGO_SETTINGS", "value": "saleor.settings", "x-unknown-future-field": {"nested": [1, 2]}},
+          {"name": "DATABASE_URL", "value": "postgres://saleor@34.41.195.120/saleor"},
+          {"name": "SECRET_KEY", "valueSource": {"secretKeyRef": {"secret": "django-key", "version": "latest"}}}
+        ],
+        "volumeMounts": [{"name": "cache", "mountPath": "/cache"}]
+      }],
+      "volumes": [
+        {"name": "cache", "emptyDir": {"medium": "MEMORY", "sizeLimit": "64Mi"}},
+        {"name": "old-sql", "cloudSqlInstance": {"instances": ["p:r:old"]}}
+      ],
+      "vpcAccess": {"networkInterfaces": [], "x-unknown-future-field": {"nested": [1, 2]}}
+    }
+  },
+  "latestCreatedExecution": {"name": "projects/melodic-now-463704-k1/locations/us-central1/jobs/saleor-migration/executions/e-1", "completionStatus": "EXECUTION_FAILED"}
+})";
+
+constexpr char kRunOp[] =
+    R"({"name":"projects/p/locations/us-central1/operations/op-9","done":false,"metadata":{"@type":"type.googleapis.com/google.cloud.run.v2.Job","name":"projects/p/locations/us-central1/jobs/saleor-migration"}})";
+
+TEST_CASE("Run job read-modify-write keeps unknown fields intact", "[rest][run]") {
+  Fixture f;
+  f.http->Push(200, kJob);
+  f.http->Push(200, kRunOp);
+  f.http->Push(200, kRunOp);
+  auto job = RunSync(f.c.run->GetJob("melodic-now-463704-k1", "us-central1", "saleor-migration"));
+  REQUIRE(job.ok());
+  CHECK(f.http->requests[0].url ==
+        "http://127.0.0.1:2/v2/projects/melodic-now-463704-k1/locations/us-central1/jobs/"
+        "saleor-migration");
+  CHECK(job->project == "melodic-now-463704-k1");
+  CHECK(job->region == "us-central1");
+  CHECK(job->name == "saleor-migration");
+  CHECK(job->etag == "\"etag-7\"");
+  CHECK(job->generation == "7");
+  REQUIRE(job->containers.size() == 1);
+  CHECK(job->containers[0].env.size() == 3);
+  CHECK(job->containers[0].env[2].secret == SecretKeyRef{"django-key", "latest"});
+  REQUIRE(job->cloud_sql_volumes.size() == 1);
+  CHECK(job->cloud_sql_volumes[0].instances == std::vector<std::string>{"p:r:old"});
+  CHECK_FALSE(job->vpc_access.has_value());
+  CHECK(job->latest_execution.find("/executions/e-1") != std::string::npos);
+
+  SECTION("unchanged: the body is the live document, byte for byte") {
+    auto op = RunSync(f.c.run->PatchJob(*job));
+    REQUIRE(op.ok());
+    const auto& req = f.http->requests.at(1);
+    CHECK(req.method == "PATCH");
+    CHECK(req.body == json::serialize(json::parse(kJob)));
+  }
+
+  SECTION("edited: only modelled parts change") {
+    RunWorkload want = *job;
+    auto& env = want.containers[0].env;
+    env[1] = EnvVar{"DATABASE_URL", "postgres://saleor@10.20.0.3/saleor?sslmode=require", {}};
+    env.push_back(EnvVar{"DB_PASSWORD", "", SecretKeyRef{"saleor-db", "latest"}});
+    want.containers[0].volume_mounts.push_back({"cloudsql", "/cloudsql"});
+    want.cloud_sql_volumes = {{"cloudsql", {"melodic-now-463704-k1:us-central1:saleor-db-demo"}}};
+    want.vpc_access = RunVpcAccess{"projects/melodic-now-463704-k1/locations/us-central1/connectors/saleor-connector",
+                                   "PRIVATE_RANGES_ONLY"};
+    auto op = RunSync(f.c.run->PatchJob(want));
+    REQUIRE(op.ok());
+    CHECK(op->api == Api::kRun);
+    CHECK(op->name == "projects/p/locations/us-central1/operations/op-9");
+    CHECK_FALSE(op->done);
+
+    json::value sent = json::parse(f.http->requests.at(1).body);
+    json::value live = json::parse(kJob);
+    const json::value unknown = json::parse(R"({"nested": [1, 2]})");
+    auto& s = sent.as_object();
+    CHECK(s.at("x-unknown-future-field") == unknown);
+    CHECK(s.at("etag") == "\"etag-7\"");
+    CHECK(s.at("labels") == live.at("labels"));
+    CHECK(s.at("uid") == "8c5e");
+    auto& et = s.at("template").as_object();
+    CHECK(et.at("x-unknown-future-field") == unknown);
+    auto& tt = et.at("template").as_object();
+    CHECK(tt.at("x-unknown-future-field") == unknown);
+    CHECK(tt.at("maxRetries") == 3);
+    auto& c0 = tt.at("containers").as_array().at(0).as_object();
+    CHECK(c0.at("x-unknown-future-field") == unknown);
+    CHECK(c0.at("command") == live.at_pointer("/template/template/containers/0/command"));
+    CHECK(c0.at("resources") == live.at_pointer("/template/template/containers/0/resources"));
+    auto& env_out = c0.at("env").as_array();
+    REQUIRE(env_out.size() == 4);
+    CHECK(env_out[0] == live.at_pointer("/template/template/containers/0/env/0"));  // unknown kept
+    CHECK(env_out[1] == json::parse(R"({"name":"DATABASE_URL","value":"postgres://saleor@10.20.0.3/saleor?sslmode=require"})"));
+    CHECK(env_out[2] == live.at_pointer("/template/template/containers/0/env/2"));
+    CHECK(env_out[3] == json::parse(R"({"name":"DB_PASSWORD","valueSource":{"secretKeyRef":{"secret":"saleor-db","version":"latest"}}})"));
+    CHECK(c0.at("volumeMounts") == json::parse(R"([{"name":"cache","mountPath":"/cache"},{"name":"cloudsql","mountPath":"/cloudsql"}])"));
+    // emptyDir volume untouched, old Cloud SQL volume removed, new one added.
+    CHECK(tt.at("volumes") == json::parse(R"([{"name":"cache","emptyDir":{"medium":"MEMORY","sizeLimit":"64Mi"}},
+        {"name":"cloudsql","cloudSqlInstance":{"instances":["melodic-now-463704-k1:us-central1:saleor-db-demo"]}}])"));
+    auto& vpc = tt.at("vpcAccess").as_object();
+    CHECK(vpc.at("x-unknown-future-field") == unknown);
+    CHECK(vpc.at("networkInterfaces") == json::array());
+    CHECK(vpc.at("connector") ==
+          "projects/melodic-now-463704-k1/locations/us-central1/connectors/saleor-connector");
+    CHECK(vpc.at("egress") == "PRIVATE_RANGES_ONLY");
+    // Round trip through the parser gives back what was asked.
+    RunWorkload reparsed = ParseRunWorkload(sent, RunKind::kJob);
+    CHECK(reparsed.containers[0].env == want.containers[0].env);
+  }
+
+  SECTION("a patch without the live document is refused") {
+    RunWorkload hand_made = *job;
+    hand_made.raw = nullptr;
+    CHECK(RunSync(f.c.run->PatchJob(hand_made)).status().code() == StatusCode::kInvalidArgument);
+    CHECK(f.http->requests.size() == 1);
+  }
+}
+
+}  // namespace
+}  // namespace dbconnd::gcp
