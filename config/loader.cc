@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 #include <system_error>
+#include <tuple>
 
 #include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
@@ -232,19 +233,14 @@ class Loader {
     for (const YAML::Node& doc : docs) {
       if (doc.IsNull()) continue;  // "---" separators around nothing, comment-only files
       ++non_empty;
-      Sink sink(file, limits_, &diagnostics_);
-      try {
-        if (!internal::ScanDocument(sink, doc)) continue;
-        std::optional<Intent> intent = internal::DecodeDocument(sink, doc);
-        if (!intent) continue;
-        internal::CheckIntent(sink, *intent);
-        if (sink.errors() == 0) intents_.push_back({std::move(*intent)});
-      } catch (const std::exception& e) {
-        // yaml-cpp throws on invalid node access; a bug here must not crash
-        // the daemon, so it becomes an error on the document.
-        sink.Error(SourceLocation{file, doc.Mark().line + 1, doc.Mark().column + 1}, "",
-                   std::string("internal error while reading this document: ") + e.what());
-      }
+      size_t first_diagnostic = diagnostics_.size();
+      AddDocument(doc, file);
+      // Report in reading order: the literal-password scan runs before decoding.
+      std::stable_sort(diagnostics_.begin() + static_cast<std::ptrdiff_t>(first_diagnostic),
+                       diagnostics_.end(), [](const Diagnostic& a, const Diagnostic& b) {
+                         return std::tie(a.where.line, a.where.column) <
+                                std::tie(b.where.line, b.where.column);
+                       });
     }
     if (non_empty == 0) {
       FileError(file, "contains no YAML documents", Diagnostic::Severity::kWarning);
@@ -267,6 +263,22 @@ class Loader {
   }
 
  private:
+  void AddDocument(const YAML::Node& doc, const std::string& file) {
+    Sink sink(file, limits_, &diagnostics_);
+    try {
+      if (!internal::ScanDocument(sink, doc)) return;
+      std::optional<Intent> intent = internal::DecodeDocument(sink, doc);
+      if (!intent) return;
+      internal::CheckIntent(sink, *intent);
+      if (sink.errors() == 0) intents_.push_back({std::move(*intent)});
+    } catch (const std::exception& e) {
+      // yaml-cpp throws on invalid node access; a bug here must not crash the
+      // daemon, so it becomes an error on the document.
+      sink.Error(SourceLocation{file, doc.Mark().line + 1, doc.Mark().column + 1}, "",
+                 std::string("internal error while reading this document: ") + e.what());
+    }
+  }
+
   void FileError(const std::string& file, std::string message,
                  Diagnostic::Severity sev = Diagnostic::Severity::kError) {
     diagnostics_.push_back({sev, {file, 0, 0}, "", std::move(message)});

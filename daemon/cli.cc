@@ -1,0 +1,63 @@
+// How commands plug in (see also cli.h):
+//
+//   // daemon/cmd_plan.cc
+//   void RegisterPlanCommand(CLI::App& app, CommandContext& ctx) {
+//     auto opts = std::make_shared<PlanOptions>();   // lives as long as the app
+//     CLI::App* cmd = app.add_subcommand("plan", "Show the changes apply would make");
+//     cmd->add_option("paths", opts->paths, "Files or directories")->required();
+//     cmd->callback([opts, &ctx] { ctx.exit_code = RunPlan(*opts, ctx); });
+//   }
+//
+// then add `RegisterPlanCommand(*app, ctx);` to BuildApp() below. Options are
+// held in a shared_ptr captured by the callback because CLI11 binds options
+// to addresses that must stay valid until parsing ends. Callbacks never
+// throw: they report through ctx.err and ctx.exit_code.
+
+#include "daemon/cli.h"
+
+#include <CLI/CLI.hpp>
+#include <ostream>
+
+namespace dbconnd::daemon {
+
+#ifndef DBCONND_VERSION
+#define DBCONND_VERSION "0.0.0"
+#endif
+
+std::string VersionString() { return std::string("dbconnd ") + DBCONND_VERSION; }
+
+std::unique_ptr<CLI::App> BuildApp(CommandContext& ctx) {
+  auto app = std::make_unique<CLI::App>(
+      "dbconnd keeps Cloud Run <-> Cloud SQL connectivity equal to YAML intent files.", "dbconnd");
+  app->set_version_flag("--version", VersionString(), "Print the version and exit");
+  app->require_subcommand(1);
+  app->fallthrough(false);
+  RegisterValidateCommand(*app, ctx);
+  return app;
+}
+
+int RunCli(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
+  CommandContext ctx{&out, &err, kExitOk};
+  std::unique_ptr<CLI::App> app = BuildApp(ctx);
+  try {
+    app->parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app->exit(e, out, err);  // --help, --version
+    if (argc <= 1) {
+      // Bare `dbconnd`: show what there is instead of a terse error.
+      out << app->help();
+      return kExitUsage;
+    }
+    app->exit(e, out, err);
+    return kExitUsage;
+  }
+  return ctx.exit_code;
+}
+
+int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  std::vector<const char*> argv{"dbconnd"};
+  for (const auto& a : args) argv.push_back(a.c_str());
+  return RunCli(static_cast<int>(argv.size()), argv.data(), out, err);
+}
+
+}  // namespace dbconnd::daemon
