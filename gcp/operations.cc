@@ -1,0 +1,111 @@
+#include "gcp/operations.h"
+
+#include <algorithm>
+
+namespace dbconnd::gcp {
+namespace {
+
+Task<StatusOr<Operation>> Poll(Clients clients, Operation op) {
+  switch (op.api) {
+    case Api::kSqlAdmin:
+      co_return co_await clients.sql->GetOperation(op.project, op.name);
+    case Api::kRun:
+      co_return co_await clients.run->GetOperation(op.name);
+    case Api::kVpcAccess:
+      co_return co_await clients.vpc->GetOperation(op.name);
+    case Api::kServiceNetworking:
+      co_return co_await clients.networking->GetOperation(op.name);
+    case Api::kCompute:
+      co_return co_await clients.compute->GetGlobalOperation(op.project, op.name);
+  }
+  co_return InternalError("unknown API");
+}
+
+bool HasClient(const Clients& c, Api api) {
+  switch (api) {
+    case Api::kSqlAdmin: return c.sql != nullptr;
+    case Api::kRun: return c.run != nullptr;
+    case Api::kVpcAccess: return c.vpc != nullptr;
+    case Api::kServiceNetworking: return c.networking != nullptr;
+    case Api::kCompute: return c.compute != nullptr;
+  }
+  return false;
+}
+
+std::string Seconds(std::chrono::milliseconds ms) {
+  return std::to_string(ms.count() / 1000) + "." + std::to_string((ms.count() % 1000) / 100) + "s";
+}
+
+}  // namespace
+
+std::string DescribeOperation(const Operation& op) {
+  std::string out = std::string(ToString(op.api)) + " operation " + op.name;
+  if (!op.type.empty()) out += " (" + op.type + ")";
+  if (!op.target.empty()) out += " on " + op.target;
+  return out;
+}
+
+Task<StatusOr<Operation>> WaitForOperation(Clients clients, Operation op, WaitOptions options) {
+  if (!options.clock) options.clock = SteadyClock();
+  if (!options.sleeper) options.sleeper = AsioSleeper();
+  if (!HasClient(clients, op.api)) {
+    co_return InvalidArgumentError("no client for " + DescribeOperation(op));
+  }
+  if (op.name.empty() && !op.done) {
+    co_return InvalidArgumentError("operation without a name cannot be polled");
+  }
+  const SteadyTime start = options.clock();
+  const SteadyTime deadline = start + options.timeout;
+  auto delay = options.initial_poll;
+  int polls = 0;
+  // Keep what the mutation told us; polls of some APIs omit target/type.
+  const std::string target = op.target;
+  const std::string type = op.type;
+  while (!op.done) {
+    if (options.stop && options.stop->load()) {
+      co_return CancelledError("stopped waiting for " + DescribeOperation(op));
+    }
+    auto now = options.clock();
+    auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(now - start);
+    if (now >= deadline) {
+      co_return DeadlineExceededError("gave up waiting for " + DescribeOperation(op) + " after " +
+                                      Seconds(elapsed));
+    }
+    auto sleep = std::min(delay, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now));
+    Status slept = co_await options.sleeper(sleep);
+    if (!slept.ok()) {
+      co_return CancelledError("stopped waiting for " + DescribeOperation(op));
+    }
+    if (options.stop && options.stop->load()) {
+      co_return CancelledError("stopped waiting for " + DescribeOperation(op));
+    }
+    auto polled = co_await Poll(clients, op);
+    ++polls;
+    if (!polled.ok()) {
+      co_return Status(polled.status()).Annotate("waiting for " + DescribeOperation(op));
+    }
+    Operation next = *std::move(polled);
+    if (next.name.empty()) next.name = op.name;
+    if (next.project.empty()) next.project = op.project;
+    if (next.target.empty()) next.target = target;
+    if (next.type.empty()) next.type = type;
+    next.api = op.api;
+    op = std::move(next);
+    if (!op.done && options.progress) {
+      WaitProgress p;
+      p.api = op.api;
+      p.operation = op.name;
+      p.target = op.target;
+      p.waiting_for = DescribeOperation(op);
+      p.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(options.clock() - start);
+      p.polls = polls;
+      options.progress(p);
+    }
+    delay = std::min(options.max_poll,
+                     std::chrono::milliseconds(static_cast<int64_t>(
+                         static_cast<double>(delay.count()) * options.multiplier)));
+  }
+  co_return op;
+}
+
+}  // namespace dbconnd::gcp
