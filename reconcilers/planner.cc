@@ -151,9 +151,7 @@ class Planner {
   }
 
   std::string RangeName() const {
-    const auto& pip = *in_.instance.private_ip;
-    return pip.services_access.range_name.empty() ? DefaultRangeName(pip.network)
-                                                  : pip.services_access.range_name;
+    return ServicesRangeName(*in_.instance.private_ip);
   }
 
   // ---- private services access -------------------------------------------
@@ -850,6 +848,11 @@ std::string_view IamFlagName(std::string_view database_version) {
 
 std::string DefaultRangeName(std::string_view network) {
   return "google-managed-services-" + std::string(network);
+}
+
+std::string ServicesRangeName(const config::PrivateIp& private_ip) {
+  return private_ip.services_access.range_name.empty() ? DefaultRangeName(private_ip.network)
+                                                       : private_ip.services_access.range_name;
 }
 
 std::string InstanceStepId(std::string_view instance) {

@@ -33,6 +33,8 @@ std::string_view IamFlagName(std::string_view database_version);
 
 // The range name used when the intent leaves it empty.
 std::string DefaultRangeName(std::string_view network);
+// The private services access range an intent's privateIp uses.
+std::string ServicesRangeName(const config::PrivateIp& private_ip);
 
 // Step ids, so callers and tests need not spell them.
 std::string InstanceStepId(std::string_view instance);
