@@ -324,3 +324,110 @@ TEST_CASE("Run job read-modify-write keeps unknown fields intact", "[rest][run]"
 
 }  // namespace
 }  // namespace dbconnd::gcp
+
+namespace dbconnd::gcp {
+namespace {
+
+TEST_CASE("VPC Access, Service Networking and Compute use Google's paths", "[rest]") {
+  Fixture f;
+  f.http->Push(200, R"({"name":"projects/p/locations/r/operations/v1","done":false,"metadata":{"method":"google.cloud.vpcaccess.v1.VpcAccessService.CreateConnector","target":"projects/p/locations/r/connectors/c"}})");
+  Connector conn;
+  conn.project = "p";
+  conn.region = "r";
+  conn.name = "c";
+  conn.network = "default";
+  conn.ip_cidr_range = "10.8.0.0/28";
+  conn.min_instances = 2;
+  conn.max_instances = 3;
+  auto op = RunSync(f.c.vpc->CreateConnector(conn));
+  REQUIRE(op.ok());
+  CHECK(op->api == Api::kVpcAccess);
+  CHECK(op->target == "projects/p/locations/r/connectors/c");
+  CHECK(f.http->requests[0].method == "POST");
+  CHECK(f.http->requests[0].url == "http://127.0.0.1:3/v1/projects/p/locations/r/connectors?connectorId=c");
+  CHECK(json::parse(f.http->requests[0].body) ==
+        json::parse(R"({"network":"default","ipCidrRange":"10.8.0.0/28","minInstances":2,"maxInstances":3})"));
+
+  f.http->Push(200, R"({"name":"projects/p/locations/r/connectors/c","network":"default","ipCidrRange":"10.8.0.0/28","state":"READY","minInstances":2,"maxInstances":3,"machineType":"e2-micro"})");
+  auto got = RunSync(f.c.vpc->GetConnector("p", "r", "c"));
+  REQUIRE(got.ok());
+  CHECK(got->state == "READY");
+  CHECK(got->FullName() == "projects/p/locations/r/connectors/c");
+  CHECK(got->max_instances == 3);
+
+  f.http->Push(200, R"({"connections":[{"network":"projects/123/global/networks/default","reservedPeeringRanges":["google-managed"],"service":"services/servicenetworking.googleapis.com","peering":"servicenetworking-googleapis-com"}]})");
+  auto conns = RunSync(f.c.networking->ListConnections("projects/123/global/networks/default"));
+  REQUIRE(conns.ok());
+  REQUIRE(conns->size() == 1);
+  CHECK((*conns)[0].reserved_peering_ranges == std::vector<std::string>{"google-managed"});
+  CHECK(f.http->requests[2].url ==
+        "http://127.0.0.1:4/v1/services/servicenetworking.googleapis.com/connections"
+        "?network=projects%2F123%2Fglobal%2Fnetworks%2Fdefault");
+
+  f.http->Push(200, R"({"name":"operations/pssn.1","done":false})");
+  PeeringConnection pc{"projects/123/global/networks/default", {"google-managed"}, "", ""};
+  REQUIRE(RunSync(f.c.networking->CreateConnection(pc)).ok());
+  CHECK(json::parse(f.http->requests[3].body) ==
+        json::parse(R"({"network":"projects/123/global/networks/default","reservedPeeringRanges":["google-managed"]})"));
+
+  f.http->Push(200, R"({"name":"operation-9","status":"PENDING","operationType":"insert","targetLink":"https://compute/x"})");
+  GlobalAddress addr;
+  addr.project = "p";
+  addr.name = "google-managed";
+  addr.prefix_length = 16;
+  addr.network = "projects/p/global/networks/default";
+  auto cop = RunSync(f.c.compute->InsertGlobalAddress(addr));
+  REQUIRE(cop.ok());
+  CHECK(cop->api == Api::kCompute);
+  CHECK(cop->project == "p");
+  CHECK(f.http->requests[4].url == "http://127.0.0.1:5/compute/v1/projects/p/global/addresses");
+  CHECK(json::parse(f.http->requests[4].body) ==
+        json::parse(R"({"name":"google-managed","addressType":"INTERNAL","purpose":"VPC_PEERING","prefixLength":16,"network":"projects/p/global/networks/default"})"));
+}
+
+TEST_CASE("Compute 403 rateLimitExceeded is retried for reads", "[rest]") {
+  Fixture f;
+  f.http->Push(403, R"({"error":{"code":403,"message":"Rate Limit Exceeded","errors":[{"reason":"rateLimitExceeded","domain":"usageLimits"}]}})");
+  f.http->Push(200, R"({"name":"google-managed","address":"10.20.0.0","prefixLength":16})");
+  auto a = RunSync(f.c.compute->GetGlobalAddress("p", "google-managed"));
+  REQUIRE(a.ok());
+  CHECK(a->address == "10.20.0.0");
+  CHECK(f.http->requests.size() == 2);
+  CHECK(f.time.sleeps.size() == 1);
+}
+
+TEST_CASE("Run services keep their template one level up", "[rest][run]") {
+  Fixture f;
+  f.http->Push(200, R"({"name":"projects/p/locations/r/services/web","etag":"e1","template":{
+    "containers":[{"name":"web","image":"img","env":[{"name":"A","value":"1"}]}],
+    "vpcAccess":{"connector":"projects/p/locations/r/connectors/c","egress":"ALL_TRAFFIC"}}})");
+  f.http->Push(200, R"({"name":"projects/p/locations/r/operations/o","done":false})");
+  auto svc = RunSync(f.c.run->GetService("p", "r", "web"));
+  REQUIRE(svc.ok());
+  CHECK(svc->kind == RunKind::kService);
+  REQUIRE(svc->vpc_access.has_value());
+  CHECK(svc->vpc_access->egress == "ALL_TRAFFIC");
+  RunWorkload want = *svc;
+  want.vpc_access.reset();
+  REQUIRE(RunSync(f.c.run->PatchService(want)).ok());
+  auto sent = json::parse(f.http->requests[1].body);
+  CHECK(f.http->requests[1].url == "http://127.0.0.1:2/v2/projects/p/locations/r/services/web");
+  CHECK_FALSE(sent.at("template").as_object().contains("vpcAccess"));
+  CHECK(sent.at_pointer("/template/containers/0/env/0/value") == "1");
+}
+
+TEST_CASE("client-side rate limit applies before the request is sent", "[rest]") {
+  RateLimits limits;
+  limits.limits[{Api::kSqlAdmin, Bucket::kGet}] = {60, 1};
+  Fixture f(limits);
+  f.http->handler = [](const net::HttpRequest&) -> StatusOr<net::HttpResponse> {
+    return testing::JsonReply(200, kInstance);
+  };
+  REQUIRE(RunSync(f.c.sql->GetInstance("p", "i")).ok());
+  REQUIRE(RunSync(f.c.sql->GetInstance("p", "i")).ok());
+  CHECK(f.time.sleeps == std::vector<milliseconds>{milliseconds(1000)});
+  CHECK(f.owner->rate_limiter().tokens_left(Api::kSqlAdmin, Bucket::kGet).value() < 1.0);
+}
+
+}  // namespace
+}  // namespace dbconnd::gcp
