@@ -238,10 +238,13 @@ asio::awaitable<void> Session(ImplPtr impl, tcp::socket socket) {
   // close it; the stream itself lives in this frame.
   auto holder = std::make_shared<int>(0);
   std::shared_ptr<tcp::socket> sock_ref(holder, &tcp_stream.socket());
+  // Fetch the executor before taking the lock: no co_await may sit inside a
+  // braced initializer (GCC 12 miscompiles it) or run while a mutex is held.
+  auto session_executor = co_await asio::this_coro::executor;
   {
     std::lock_guard lock(impl->mu);
     if (impl->stopped) co_return;
-    impl->sessions.push_back({co_await asio::this_coro::executor, sock_ref});
+    impl->sessions.push_back({session_executor, sock_ref});
   }
   try {
     if (impl->ssl) {
