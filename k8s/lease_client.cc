@@ -1,0 +1,264 @@
+#include "k8s/lease_client.h"
+
+#include <boost/json.hpp>
+#include <cstdio>
+#include <ctime>
+
+namespace dbconnd::k8s {
+namespace json = boost::json;
+namespace {
+
+constexpr char kLeasesPrefix[] = "/apis/coordination.k8s.io/v1/namespaces/";
+
+std::string LeasesPath(const std::string& ns) { return kLeasesPrefix + ns + "/leases"; }
+
+const json::object* GetObject(const json::object& o, std::string_view key) {
+  auto it = o.find(key);
+  if (it == o.end() || !it->value().is_object()) return nullptr;
+  return &it->value().as_object();
+}
+
+std::string GetString(const json::object& o, std::string_view key) {
+  auto it = o.find(key);
+  if (it == o.end() || !it->value().is_string()) return "";
+  return std::string(it->value().as_string());
+}
+
+int GetInt(const json::object& o, std::string_view key) {
+  auto it = o.find(key);
+  if (it == o.end()) return 0;
+  if (it->value().is_int64()) return static_cast<int>(it->value().as_int64());
+  if (it->value().is_uint64()) return static_cast<int>(it->value().as_uint64());
+  return 0;
+}
+
+bool AllDigits(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
+}
+
+int ToInt(std::string_view s) {
+  int v = 0;
+  for (char c : s) v = v * 10 + (c - '0');
+  return v;
+}
+
+}  // namespace
+
+std::string FormatMicroTime(WallTime t) {
+  auto since = t.time_since_epoch();
+  auto secs = std::chrono::floor<std::chrono::seconds>(since);
+  auto micros = std::chrono::duration_cast<std::chrono::microseconds>(since - secs).count();
+  std::time_t tt = static_cast<std::time_t>(secs.count());
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<long long>(micros));
+  return buf;
+}
+
+StatusOr<WallTime> ParseMicroTime(std::string_view s) {
+  auto bad = [&] { return InvalidArgumentError("not an RFC 3339 time: \"" + std::string(s) + "\""); };
+  if (s.size() < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') ||
+      s[13] != ':' || s[16] != ':') {
+    return bad();
+  }
+  std::string_view parts[] = {s.substr(0, 4), s.substr(5, 2), s.substr(8, 2),
+                              s.substr(11, 2), s.substr(14, 2), s.substr(17, 2)};
+  for (auto p : parts) {
+    if (!AllDigits(p)) return bad();
+  }
+  std::tm tm{};
+  tm.tm_year = ToInt(parts[0]) - 1900;
+  tm.tm_mon = ToInt(parts[1]) - 1;
+  tm.tm_mday = ToInt(parts[2]);
+  tm.tm_hour = ToInt(parts[3]);
+  tm.tm_min = ToInt(parts[4]);
+  tm.tm_sec = ToInt(parts[5]);
+  if (tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 ||
+      tm.tm_sec > 60) {
+    return bad();
+  }
+  size_t i = 19;
+  std::chrono::nanoseconds frac{0};
+  if (i < s.size() && s[i] == '.') {
+    size_t start = ++i;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+    std::string_view digits = s.substr(start, i - start);
+    if (digits.empty() || digits.size() > 9) return bad();
+    long long v = 0;
+    for (char c : digits) v = v * 10 + (c - '0');
+    for (size_t k = digits.size(); k < 9; ++k) v *= 10;
+    frac = std::chrono::nanoseconds(v);
+  }
+  std::chrono::seconds offset{0};
+  if (i < s.size() && (s[i] == 'Z' || s[i] == 'z') && i + 1 == s.size()) {
+    // UTC
+  } else if (i + 6 == s.size() && (s[i] == '+' || s[i] == '-') && s[i + 3] == ':' &&
+             AllDigits(s.substr(i + 1, 2)) && AllDigits(s.substr(i + 4, 2))) {
+    int mins = ToInt(s.substr(i + 1, 2)) * 60 + ToInt(s.substr(i + 4, 2));
+    offset = std::chrono::minutes(s[i] == '+' ? mins : -mins);
+  } else {
+    return bad();
+  }
+  std::time_t tt = timegm(&tm);
+  return WallTime(std::chrono::duration_cast<WallTime::duration>(
+      std::chrono::seconds(tt) - offset + frac));
+}
+
+StatusOr<Lease> ParseLease(std::string_view text) {
+  json::error_code ec;
+  json::value v = json::parse(text, ec);
+  if (ec || !v.is_object()) return InvalidArgumentError("Lease response is not a JSON object");
+  const json::object& o = v.as_object();
+  Lease lease;
+  if (const auto* md = GetObject(o, "metadata")) {
+    lease.name = GetString(*md, "name");
+    lease.ns = GetString(*md, "namespace");
+    lease.resource_version = GetString(*md, "resourceVersion");
+  }
+  if (const auto* spec = GetObject(o, "spec")) {
+    lease.spec.holder_identity = GetString(*spec, "holderIdentity");
+    lease.spec.lease_duration_seconds = GetInt(*spec, "leaseDurationSeconds");
+    lease.spec.lease_transitions = GetInt(*spec, "leaseTransitions");
+    for (auto [key, field] : {std::pair{"acquireTime", &lease.spec.acquire_time},
+                              std::pair{"renewTime", &lease.spec.renew_time}}) {
+      std::string t = GetString(*spec, key);
+      if (t.empty()) continue;
+      auto parsed = ParseMicroTime(t);
+      if (!parsed.ok()) return std::move(parsed).status();
+      *field = *parsed;
+    }
+  }
+  lease.raw = std::string(text);
+  return lease;
+}
+
+std::string SerializeLease(const Lease& lease) {
+  json::object o;
+  if (!lease.raw.empty()) {
+    json::error_code ec;
+    json::value v = json::parse(lease.raw, ec);
+    if (!ec && v.is_object()) o = std::move(v.as_object());
+  }
+  o["apiVersion"] = "coordination.k8s.io/v1";
+  o["kind"] = "Lease";
+  if (!o["metadata"].is_object()) o["metadata"] = json::object();
+  json::object& md = o["metadata"].as_object();
+  md["name"] = lease.name;
+  md["namespace"] = lease.ns;
+  if (lease.resource_version.empty()) {
+    md.erase("resourceVersion");
+  } else {
+    md["resourceVersion"] = lease.resource_version;
+  }
+  if (!o["spec"].is_object()) o["spec"] = json::object();
+  json::object& spec = o["spec"].as_object();
+  spec["holderIdentity"] = lease.spec.holder_identity;
+  spec["leaseDurationSeconds"] = lease.spec.lease_duration_seconds;
+  spec["leaseTransitions"] = lease.spec.lease_transitions;
+  for (auto [key, field] : {std::pair{"acquireTime", &lease.spec.acquire_time},
+                            std::pair{"renewTime", &lease.spec.renew_time}}) {
+    if (field->has_value()) {
+      spec[key] = FormatMicroTime(**field);
+    } else {
+      spec.erase(key);
+    }
+  }
+  return json::serialize(o);
+}
+
+Status StatusFromApiResponse(const net::HttpResponse& response, std::string_view what) {
+  std::string reason;
+  std::string message;
+  json::error_code ec;
+  json::value v = json::parse(response.body, ec);
+  if (!ec && v.is_object()) {
+    reason = GetString(v.as_object(), "reason");
+    message = GetString(v.as_object(), "message");
+  }
+  if (message.size() > 300) message = message.substr(0, 300) + "...";
+  std::string text = std::string(what) + ": HTTP " + std::to_string(response.status);
+  if (!reason.empty()) text += " " + reason;
+  if (!message.empty()) text += ": " + message;
+  StatusCode code;
+  switch (response.status) {
+    case 401: code = StatusCode::kUnauthenticated; break;
+    case 403:
+      code = StatusCode::kPermissionDenied;
+      text += " (the ServiceAccount's Role needs get, create and update on this Lease)";
+      break;
+    case 404: code = StatusCode::kNotFound; break;
+    case 409:
+      code = reason == "AlreadyExists" ? StatusCode::kAlreadyExists : StatusCode::kAborted;
+      if (reason.empty()) reason = "Conflict";
+      break;
+    case 422: code = StatusCode::kInvalidArgument; break;
+    case 429: code = StatusCode::kUnavailable; break;
+    default:
+      code = response.status >= 500 ? StatusCode::kUnavailable : CodeForHttpStatus(response.status);
+  }
+  return Status(code, std::move(text)).WithHttpStatus(response.status).WithReason(std::move(reason));
+}
+
+LeaseClient::LeaseClient(std::shared_ptr<net::HttpClient> http, ClusterConfig config,
+                         LeaseClientOptions options)
+    : http_(std::move(http)), config_(std::move(config)), options_(options) {}
+
+boost::asio::awaitable<StatusOr<Lease>> LeaseClient::Get(std::string ns, std::string name,
+                                                         std::optional<net::Deadlines> deadlines) {
+  std::string what = "get lease " + ns + "/" + name;
+  co_return co_await Call("GET", LeasesPath(ns) + "/" + name, "", std::move(what),
+                          deadlines.value_or(options_.deadlines));
+}
+
+boost::asio::awaitable<StatusOr<Lease>> LeaseClient::Create(Lease lease,
+                                                            std::optional<net::Deadlines> deadlines) {
+  lease.resource_version.clear();
+  std::string what = "create lease " + lease.ns + "/" + lease.name;
+  std::string path = LeasesPath(lease.ns);
+  co_return co_await Call("POST", std::move(path), SerializeLease(lease), std::move(what),
+                          deadlines.value_or(options_.deadlines));
+}
+
+boost::asio::awaitable<StatusOr<Lease>> LeaseClient::Update(Lease lease,
+                                                            std::optional<net::Deadlines> deadlines) {
+  std::string what = "update lease " + lease.ns + "/" + lease.name;
+  if (lease.resource_version.empty()) {
+    co_return FailedPreconditionError(what + ": no resourceVersion (read the lease first)");
+  }
+  std::string path = LeasesPath(lease.ns) + "/" + lease.name;
+  co_return co_await Call("PUT", std::move(path), SerializeLease(lease), std::move(what),
+                          deadlines.value_or(options_.deadlines));
+}
+
+boost::asio::awaitable<StatusOr<Lease>> LeaseClient::Call(std::string method, std::string path,
+                                                          std::string body, std::string what,
+                                                          net::Deadlines deadlines) {
+  auto token = config_.BearerToken();
+  if (!token.ok()) co_return Status(token.status()).Annotate(what);
+  net::HttpRequest req;
+  req.method = std::move(method);
+  req.url = config_.server() + path;
+  req.SetHeader("Authorization", "Bearer " + *token);
+  req.SetHeader("Accept", "application/json");
+  if (!body.empty()) {
+    req.SetHeader("Content-Type", "application/json");
+    req.body = std::move(body);
+  }
+  auto resp = co_await http_->Send(std::move(req), deadlines);
+  if (!resp.ok()) co_return Status(resp.status()).Annotate(what);
+  if (resp->status < 200 || resp->status >= 300) {
+    co_return StatusFromApiResponse(*resp, what);
+  }
+  auto lease = ParseLease(resp->body);
+  if (!lease.ok()) co_return Status(lease.status()).Annotate(what);
+  co_return lease;
+}
+
+}  // namespace dbconnd::k8s
