@@ -78,7 +78,8 @@ struct HttpServer::Impl {
   // by its session when it ends.
   struct SessionRef {
     asio::any_io_executor strand;
-    std::weak_ptr<tcp::socket> socket;
+    tcp::socket* socket;        // valid while `alive` can be locked
+    std::weak_ptr<int> alive;
   };
   std::list<SessionRef> sessions;
 
@@ -219,11 +220,19 @@ asio::awaitable<void> Serve(ImplPtr impl, Stream& stream, std::string remote) {
   beast::get_lowest_layer(stream).socket().shutdown(tcp::socket::shutdown_send, ignored);
 }
 
-void Unregister(const ImplPtr& impl, const std::shared_ptr<tcp::socket>& key) {
+bool Register(const ImplPtr& impl, asio::any_io_executor strand, tcp::socket* socket,
+              const std::shared_ptr<int>& alive) {
+  std::lock_guard lock(impl->mu);
+  if (impl->stopped) return false;
+  impl->sessions.push_back({std::move(strand), socket, alive});
+  return true;
+}
+
+void Unregister(const ImplPtr& impl, const std::shared_ptr<int>& alive) {
   std::lock_guard lock(impl->mu);
   impl->sessions.remove_if([&](const HttpServer::Impl::SessionRef& r) {
-    auto s = r.socket.lock();
-    return !s || s == key;
+    auto a = r.alive.lock();
+    return !a || a == alive;
   });
 }
 
@@ -234,18 +243,11 @@ asio::awaitable<void> Session(ImplPtr impl, tcp::socket socket) {
                           : ep.address().to_string() + ":" + std::to_string(ep.port());
   socket.set_option(tcp::no_delay(true), ec);
   beast::tcp_stream tcp_stream(std::move(socket));
-  // Registered by an aliasing pointer to the stream's socket so Stop() can
-  // close it; the stream itself lives in this frame.
-  auto holder = std::make_shared<int>(0);
-  std::shared_ptr<tcp::socket> sock_ref(holder, &tcp_stream.socket());
-  // Fetch the executor before taking the lock: no co_await may sit inside a
-  // braced initializer (GCC 12 miscompiles it) or run while a mutex is held.
-  auto session_executor = co_await asio::this_coro::executor;
-  {
-    std::lock_guard lock(impl->mu);
-    if (impl->stopped) co_return;
-    impl->sessions.push_back({session_executor, sock_ref});
-  }
+  // Stop() closes the socket through this registration; `alive` tells it
+  // whether the session (and so the socket) still exists.
+  auto alive = std::make_shared<int>(0);
+  auto strand = co_await asio::this_coro::executor;
+  if (!Register(impl, strand, &tcp_stream.socket(), alive)) co_return;
   try {
     if (impl->ssl) {
       beast::ssl_stream<beast::tcp_stream&> tls(tcp_stream, *impl->ssl);
@@ -263,7 +265,7 @@ asio::awaitable<void> Session(ImplPtr impl, tcp::socket socket) {
   } catch (const std::exception&) {
     // A broken connection must never take the server down.
   }
-  Unregister(impl, sock_ref);
+  Unregister(impl, alive);
 }
 
 asio::awaitable<void> AcceptLoop(ImplPtr impl) {
@@ -357,8 +359,9 @@ void HttpServer::Stop() {
     impl->acceptor.close(ignored);
   });
   for (auto& s : sessions) {
-    asio::post(s.strand, [weak = s.socket] {
-      if (auto sock = weak.lock()) {
+    // Runs on the session's strand, so the session cannot end meanwhile.
+    asio::post(s.strand, [sock = s.socket, weak = s.alive] {
+      if (auto a = weak.lock()) {
         boost::system::error_code ignored;
         sock->shutdown(tcp::socket::shutdown_both, ignored);
         sock->close(ignored);
