@@ -1,0 +1,104 @@
+#pragma once
+// Internal to the emulator: the per-request context every API handler shares.
+// One Handlers object serves one request against Emulator's state.
+
+#include <string>
+
+#include "emulator/emulator.h"
+#include "emulator/model_util.h"
+
+namespace dbconnd::emulator {
+
+struct Handlers {
+  Emulator& e;
+  int64_t now;  // virtual milliseconds since the epoch
+  const net::HttpRequest& req;
+  Target t;
+
+  // ---- shared state helpers (emulator.cc)
+  json::object& Map(std::string_view api, std::string_view kind);
+  std::string NextId();
+  std::string Uuid();
+  void Touch() { ++e.generation_; }
+  std::string ProjectNumber(const std::string& project_or_number);
+  std::string ProjectId(const std::string& project_or_number);
+  StatusOr<json::value> Body(std::string_view api, std::string_view schema);
+  StatusOr<json::value> RawBody();
+  // Registers a pending LRO transition; `effect.kind` names what happens at DONE.
+  void Schedule(json::object effect, std::chrono::milliseconds delay);
+  bool HasPendingFor(std::string_view target_key);
+  // Consumes an injected operation error for this request, if any.
+  std::string TakeOpError();
+  json::object LroOperation(const std::string& name, std::string_view metadata_type,
+                            json::value metadata);
+
+  // ---- routing and auth (emulator.cc)
+  net::HttpResponse Dispatch(const std::string& route);
+  std::optional<net::HttpResponse> CheckAuth();
+  net::HttpResponse Token();
+  net::HttpResponse Metadata();
+  net::HttpResponse Admin();
+
+  // ---- Cloud SQL (sql.cc)
+  net::HttpResponse SqlInstancesList();
+  net::HttpResponse SqlInstancesGet();
+  net::HttpResponse SqlInstancesPatch();
+  net::HttpResponse SqlOperationsGet();
+  net::HttpResponse SqlOperationsList();
+  Status ValidateSqlInstance(const json::object& merged, const json::object& old);
+  static void ApplySqlPatch(Emulator& e, json::object& inst, const json::object& patch);
+  static void RecomputeIps(Emulator& e, json::object& inst);
+
+  // ---- Cloud Run (run.cc)
+  net::HttpResponse RunList(std::string_view kind);
+  net::HttpResponse RunGet(std::string_view kind);
+  net::HttpResponse RunPatch(std::string_view kind);
+  net::HttpResponse RunJobRun();
+  net::HttpResponse RunExecutionsList();
+  net::HttpResponse RunOperationsGet();
+  struct Outcome {
+    bool ok;
+    std::string message;
+    std::chrono::milliseconds after;
+  };
+  Outcome EvaluateConnectivity(const json::object& job);
+
+  // ---- VPC Access, Service Networking, Compute (network.cc)
+  net::HttpResponse VpcList();
+  net::HttpResponse VpcGet();
+  net::HttpResponse VpcCreate();
+  net::HttpResponse VpcPatch();
+  net::HttpResponse VpcDelete();
+  net::HttpResponse VpcOperationsGet();
+  net::HttpResponse VpcOperationsList();
+  net::HttpResponse SnList();
+  net::HttpResponse SnCreate();
+  net::HttpResponse SnPatch();
+  net::HttpResponse SnOperationsGet();
+  net::HttpResponse ComputeList();
+  net::HttpResponse ComputeGet();
+  net::HttpResponse ComputeInsert();
+  net::HttpResponse ComputeDelete();
+  net::HttpResponse ComputeOperationsGet();
+  json::object ComputeOperation(const std::string& project, const std::string& type,
+                                const std::string& target_link);
+
+  // ---- completion of due operations (emulator.cc dispatches, each file applies)
+  static void Complete(Emulator& e, json::object& effect, int64_t at);
+  static void CompleteRun(Emulator& e, json::object& effect, int64_t at);
+  static void CompleteNetwork(Emulator& e, json::object& effect, int64_t at);
+  static void CompleteSql(Emulator& e, json::object& effect, int64_t at);
+  static void MarkRunning(Emulator& e, json::object& effect, int64_t at);
+
+  // ---- seeds (seeds.cc)
+  static Status ApplySeed(Emulator& e, std::string_view seed, int64_t now);
+};
+
+// Pagination over a JSON array: returns the page and sets *next when more remain.
+json::array Page(const json::array& all, const std::string& page_size, const std::string& token,
+                 std::string* next);
+
+inline constexpr char kSqlBase[] = "https://sqladmin.googleapis.com/v1/";
+inline constexpr char kComputeBase[] = "https://www.googleapis.com/compute/v1/";
+
+}  // namespace dbconnd::emulator

@@ -1,0 +1,504 @@
+// Serverless VPC Access v1 connectors, Service Networking v1 connections and
+// Compute v1 global addresses/operations (private services access).
+
+#include "emulator/auth.h"
+#include "emulator/handlers.h"
+
+namespace dbconnd::emulator {
+
+namespace {
+
+std::string Join(const Target& t, size_t from, size_t upto) {
+  std::string out;
+  for (size_t i = from; i < upto && i < t.segs.size(); ++i) {
+    if (!out.empty()) out += "/";
+    out += t.segs[i];
+  }
+  return out;
+}
+
+constexpr char kVpcMeta[] = "type.googleapis.com/google.cloud.vpcaccess.v1.OperationMetadata";
+constexpr char kVpcConnector[] = "type.googleapis.com/google.cloud.vpcaccess.v1.Connector";
+
+std::string ShortNetwork(const std::string& s) {
+  auto slash = s.rfind('/');
+  return slash == std::string::npos ? s : s.substr(slash + 1);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- VPC Access
+
+net::HttpResponse Handlers::VpcList() {
+  std::string parent = Join(t, 1, 5);
+  json::array all;
+  for (const auto& [name, c] : Map("vpc", "connectors")) {
+    if (std::string_view(name).starts_with(parent + "/")) all.push_back(c);
+  }
+  std::string next;
+  json::object out{{"connectors", Page(all, t.Query("pageSize"), t.Query("pageToken"), &next)}};
+  if (!next.empty()) out["nextPageToken"] = next;
+  return JsonResponse(200, out);
+}
+
+net::HttpResponse Handlers::VpcGet() {
+  std::string name = Join(t, 1, t.segs.size());
+  auto* c = Map("vpc", "connectors").if_contains(name);
+  if (!c) return ErrorResponse(404, "NOT_FOUND", "Resource '" + name + "' was not found", "notFound");
+  return JsonResponse(200, *c);
+}
+
+net::HttpResponse Handlers::VpcCreate() {
+  std::string parent = Join(t, 1, 5);
+  std::string id = t.Query("connectorId");
+  if (id.empty()) return ErrorResponse(400, "INVALID_ARGUMENT", "connectorId is required.", "badRequest");
+  std::string name = parent + "/connectors/" + id;
+  auto body = Body("vpcaccess", "Connector");
+  if (!body.ok()) return ErrorFromStatus(body.status());
+  auto& connectors = Map("vpc", "connectors");
+  if (connectors.contains(name)) {
+    return ErrorResponse(409, "ALREADY_EXISTS", "Resource '" + name + "' already exists", "alreadyExists");
+  }
+  json::object c = body->as_object();
+  std::string network = Str(c, "network");
+  bool has_subnet = !Str(Find(c, {"subnet", "name"})).empty();
+  std::string range = Str(c, "ipCidrRange");
+  if (!has_subnet) {
+    if (network.empty()) return ErrorResponse(400, "INVALID_ARGUMENT", "network is required.", "badRequest");
+    auto cidr = ParseCidr(range);
+    if (!cidr || range.find('/') == std::string::npos || cidr->prefix != 28) {
+      return ErrorResponse(400, "INVALID_ARGUMENT",
+                           "Invalid IP CIDR range '" + range + "': a connector needs an unused /28 range.",
+                           "badRequest");
+    }
+    for (const auto& [other_name, other] : connectors) {
+      const auto& o = other.as_object();
+      if (!std::string_view(other_name).starts_with("projects/" + t.segs[2] + "/")) continue;
+      if (ShortNetwork(Str(o, "network")) != ShortNetwork(network)) continue;
+      auto oc = ParseCidr(Str(o, "ipCidrRange"));
+      if (oc && CidrOverlap(*oc, *cidr)) {
+        return ErrorResponse(400, "INVALID_ARGUMENT",
+                             "IP CIDR range '" + range + "' overlaps with the range of connector '" +
+                                 std::string(other_name) + "'.",
+                             "badRequest");
+      }
+    }
+    for (const auto& [k, a] : Map("compute", "addresses")) {
+      if (!std::string_view(k).starts_with(t.segs[2] + "/")) continue;
+      auto ac = ParseCidr(Str(a.as_object(), "address") + "/" + Str(Find(a, {"prefixLength"})));
+      if (ac && CidrOverlap(*ac, *cidr)) {
+        return ErrorResponse(400, "INVALID_ARGUMENT",
+                             "IP CIDR range '" + range + "' overlaps with reserved range '" +
+                                 Str(a.as_object(), "name") + "'.",
+                             "badRequest");
+      }
+    }
+  }
+  c["name"] = name;
+  c["state"] = "CREATING";
+  if (!c.contains("machineType")) c["machineType"] = "e2-micro";
+  if (!c.contains("minInstances")) c["minInstances"] = 2;
+  if (!c.contains("maxInstances")) c["maxInstances"] = 10;
+  if (!c.contains("minThroughput")) c["minThroughput"] = 200;
+  if (!c.contains("maxThroughput")) c["maxThroughput"] = 1000;
+  c["connectedProjects"] = json::array{json::string(t.segs[2])};
+  connectors[name] = c;
+  std::string op_name = parent + "/operations/" + Uuid();
+  json::object op = LroOperation(op_name, kVpcMeta,
+                                 json::object{{"method", "google.cloud.vpcaccess.v1.VpcAccessService.CreateConnector"},
+                                              {"createTime", Rfc3339(now)},
+                                              {"target", name}});
+  Map("vpc", "operations")[op_name] = op;
+  Schedule(json::object{{"kind", "vpc.create"}, {"target", "vpc/" + name}, {"connector", name}, {"op", op_name}},
+           e.options_.op_delay);
+  Touch();
+  return JsonResponse(200, op);
+}
+
+net::HttpResponse Handlers::VpcPatch() {
+  std::string name = Join(t, 1, t.segs.size());
+  auto* cv = Map("vpc", "connectors").if_contains(name);
+  if (!cv) return ErrorResponse(404, "NOT_FOUND", "Resource '" + name + "' was not found", "notFound");
+  auto body = Body("vpcaccess", "Connector");
+  if (!body.ok()) return ErrorFromStatus(body.status());
+  json::object& c = cv->as_object();
+  json::object& in = body->as_object();
+  std::vector<std::string> fields;
+  std::string mask = t.Query("updateMask");
+  if (mask.empty()) {
+    for (const auto& [k, v] : in) fields.emplace_back(k);
+  } else {
+    size_t pos = 0;
+    while (pos <= mask.size()) {
+      size_t comma = mask.find(',', pos);
+      if (comma == std::string::npos) comma = mask.size();
+      if (comma > pos) fields.push_back(mask.substr(pos, comma - pos));
+      pos = comma + 1;
+    }
+  }
+  for (const auto& f : fields) {
+    bool mutable_field = f == "machineType" || f == "minInstances" || f == "maxInstances" ||
+                         f == "minThroughput" || f == "maxThroughput";
+    const json::value* nv = in.if_contains(f);
+    const json::value* ov = c.if_contains(f);
+    bool same = (nv && ov && *nv == *ov) || f == "name";
+    if (!mutable_field && !same) {
+      return ErrorResponse(400, "INVALID_ARGUMENT",
+                           "Field '" + f + "' of a connector is immutable; delete and recreate the connector.",
+                           "badRequest");
+    }
+  }
+  if (HasPendingFor("vpc/" + name)) {
+    return ErrorResponse(409, "ABORTED", "Connector '" + name + "' has an operation in progress.", "aborted");
+  }
+  for (const auto& f : fields) {
+    if (auto* nv = in.if_contains(f)) c[f] = *nv;
+  }
+  c["state"] = "UPDATING";
+  std::string parent = Join(t, 1, 5);
+  std::string op_name = parent + "/operations/" + Uuid();
+  json::object op = LroOperation(op_name, kVpcMeta,
+                                 json::object{{"method", "google.cloud.vpcaccess.v1.VpcAccessService.UpdateConnector"},
+                                              {"createTime", Rfc3339(now)},
+                                              {"target", name}});
+  Map("vpc", "operations")[op_name] = op;
+  Schedule(json::object{{"kind", "vpc.update"}, {"target", "vpc/" + name}, {"connector", name}, {"op", op_name}},
+           e.options_.op_delay);
+  Touch();
+  return JsonResponse(200, op);
+}
+
+net::HttpResponse Handlers::VpcDelete() {
+  std::string name = Join(t, 1, t.segs.size());
+  auto* cv = Map("vpc", "connectors").if_contains(name);
+  if (!cv) return ErrorResponse(404, "NOT_FOUND", "Resource '" + name + "' was not found", "notFound");
+  if (HasPendingFor("vpc/" + name)) {
+    return ErrorResponse(409, "ABORTED", "Connector '" + name + "' has an operation in progress.", "aborted");
+  }
+  cv->as_object()["state"] = "DELETING";
+  std::string op_name = Join(t, 1, 5) + "/operations/" + Uuid();
+  json::object op = LroOperation(op_name, kVpcMeta,
+                                 json::object{{"method", "google.cloud.vpcaccess.v1.VpcAccessService.DeleteConnector"},
+                                              {"createTime", Rfc3339(now)},
+                                              {"target", name}});
+  Map("vpc", "operations")[op_name] = op;
+  Schedule(json::object{{"kind", "vpc.delete"}, {"target", "vpc/" + name}, {"connector", name}, {"op", op_name}},
+           e.options_.op_delay);
+  Touch();
+  return JsonResponse(200, op);
+}
+
+net::HttpResponse Handlers::VpcOperationsGet() {
+  std::string name = Join(t, 1, t.segs.size());
+  auto* op = Map("vpc", "operations").if_contains(name);
+  if (!op) return ErrorResponse(404, "NOT_FOUND", "Operation '" + name + "' was not found", "notFound");
+  return JsonResponse(200, *op);
+}
+
+net::HttpResponse Handlers::VpcOperationsList() {
+  std::string parent = Join(t, 1, 5);
+  json::array all;
+  for (const auto& [name, op] : Map("vpc", "operations")) {
+    if (std::string_view(name).starts_with(parent + "/")) all.push_back(op);
+  }
+  std::string next;
+  json::object out{{"operations", Page(all, t.Query("pageSize"), t.Query("pageToken"), &next)}};
+  if (!next.empty()) out["nextPageToken"] = next;
+  return JsonResponse(200, out);
+}
+
+// -------------------------------------------------------- Service Networking
+
+net::HttpResponse Handlers::SnList() {
+  std::string service = t.segs[2];
+  std::string network = t.Query("network");
+  if (network.empty()) return ErrorResponse(400, "INVALID_ARGUMENT", "network is required.", "badRequest");
+  json::array out;
+  for (const auto& [k, c] : Map("sn", "connections")) {
+    const auto& o = c.as_object();
+    if (Str(o, "network") != network) continue;
+    if (service != "-" && Str(o, "service") != "services/" + service) continue;
+    out.push_back(c);
+  }
+  return JsonResponse(200, json::object{{"connections", out}});
+}
+
+namespace {
+// "projects/NUMBER/global/networks/N" -> NUMBER, or "".
+std::string NetworkProjectNumber(const std::string& network) {
+  if (!network.starts_with("projects/")) return "";
+  auto slash = network.find('/', 9);
+  if (slash == std::string::npos || network.compare(slash, 17, "/global/networks/") != 0) return "";
+  return network.substr(9, slash - 9);
+}
+}  // namespace
+
+net::HttpResponse Handlers::SnCreate() {
+  std::string service = t.segs[2];
+  auto body = Body("servicenetworking", "Connection");
+  if (!body.ok()) return ErrorFromStatus(body.status());
+  json::object& in = body->as_object();
+  std::string network = Str(in, "network");
+  std::string number = NetworkProjectNumber(network);
+  std::string project = number.empty() ? "" : ProjectId(number);
+  if (number.empty() || project.empty() || ProjectNumber(project) != number) {
+    return ErrorResponse(400, "INVALID_ARGUMENT",
+                         "Invalid network '" + network +
+                             "': expected projects/{PROJECT_NUMBER}/global/networks/{NETWORK} with a project number.",
+                         "badRequest");
+  }
+  std::string key = service + "|" + network;
+  if (Map("sn", "connections").contains(key) || HasPendingFor("sn/" + key)) {
+    return ErrorResponse(400, "FAILED_PRECONDITION",
+                         "Cannot modify allocated ranges in CreateConnection. Please use UpdateConnection.",
+                         "failedPrecondition");
+  }
+  json::array ranges;
+  if (auto* r = in.if_contains("reservedPeeringRanges"); r && r->is_array()) ranges = r->as_array();
+  for (const auto& r : ranges) {
+    auto* a = Map("compute", "addresses").if_contains(project + "/" + Str(&r));
+    if (!a || Str(a->as_object(), "purpose") != "VPC_PEERING") {
+      return ErrorResponse(400, "FAILED_PRECONDITION",
+                           "Allocated IP range '" + Str(&r) + "' not found in network.", "failedPrecondition");
+    }
+  }
+  std::string op_name = "operations/pssn.p24-" + number + "-" + Uuid();
+  json::object op{{"name", op_name}, {"metadata", json::object{{"@type", "type.googleapis.com/google.protobuf.Empty"}}},
+                  {"done", false}};
+  Map("sn", "operations")[op_name] = op;
+  json::object conn{{"network", network},
+                    {"reservedPeeringRanges", ranges},
+                    {"peering", "servicenetworking-googleapis-com"},
+                    {"service", "services/" + service}};
+  Schedule(json::object{{"kind", "sn.create"}, {"target", "sn/" + key}, {"key", key}, {"connection", conn}, {"op", op_name}},
+           e.options_.op_delay);
+  Touch();
+  return JsonResponse(200, op);
+}
+
+net::HttpResponse Handlers::SnPatch() {
+  std::string service = t.segs[2];
+  auto body = Body("servicenetworking", "Connection");
+  if (!body.ok()) return ErrorFromStatus(body.status());
+  std::string network = Str(body->as_object(), "network");
+  std::string key = service + "|" + network;
+  auto* c = Map("sn", "connections").if_contains(key);
+  if (!c) return ErrorResponse(404, "NOT_FOUND", "Connection for network '" + network + "' not found.", "notFound");
+  std::string project = ProjectId(NetworkProjectNumber(network));
+  json::array ranges;
+  if (auto* r = body->as_object().if_contains("reservedPeeringRanges"); r && r->is_array()) ranges = r->as_array();
+  for (const auto& r : ranges) {
+    if (!Map("compute", "addresses").contains(project + "/" + Str(&r))) {
+      return ErrorResponse(400, "FAILED_PRECONDITION", "Allocated IP range '" + Str(&r) + "' not found in network.",
+                           "failedPrecondition");
+    }
+  }
+  // Dropping a range needs force=true.
+  if (t.Query("force") != "true") {
+    for (const auto& old : c->as_object()["reservedPeeringRanges"].as_array()) {
+      if (std::find(ranges.begin(), ranges.end(), old) == ranges.end()) {
+        return ErrorResponse(400, "FAILED_PRECONDITION",
+                             "Removing allocated range '" + Str(&old) + "' requires force=true.",
+                             "failedPrecondition");
+      }
+    }
+  }
+  json::object conn = c->as_object();
+  conn["reservedPeeringRanges"] = ranges;
+  std::string op_name = "operations/pssn.p24-" + NetworkProjectNumber(network) + "-" + Uuid();
+  json::object op{{"name", op_name}, {"metadata", json::object{{"@type", "type.googleapis.com/google.protobuf.Empty"}}},
+                  {"done", false}};
+  Map("sn", "operations")[op_name] = op;
+  Schedule(json::object{{"kind", "sn.create"}, {"target", "sn/" + key}, {"key", key}, {"connection", conn}, {"op", op_name}},
+           e.options_.op_delay);
+  Touch();
+  return JsonResponse(200, op);
+}
+
+net::HttpResponse Handlers::SnOperationsGet() {
+  std::string name = "operations/" + t.segs[2];
+  auto* op = Map("sn", "operations").if_contains(name);
+  if (!op) return ErrorResponse(404, "NOT_FOUND", "Operation '" + name + "' not found.", "notFound");
+  return JsonResponse(200, *op);
+}
+
+// ------------------------------------------------------------------- Compute
+
+json::object Handlers::ComputeOperation(const std::string& project, const std::string& type,
+                                        const std::string& target_link) {
+  std::string id = NextId();
+  std::string name = "operation-" + std::to_string(now) + "-" + Sha256Hex(id).substr(0, 13);
+  return json::object{{"kind", "compute#operation"},
+                      {"id", std::to_string(7000000000000000000LL + std::stoll(id))},
+                      {"name", name},
+                      {"operationType", type},
+                      {"targetLink", target_link},
+                      {"targetId", std::to_string(5000000000000000000LL + std::stoll(id))},
+                      {"status", "PENDING"},
+                      {"user", "dbconnd@emulator.iam.gserviceaccount.com"},
+                      {"progress", 0},
+                      {"insertTime", Rfc3339(now)},
+                      {"selfLink", std::string(kComputeBase) + "projects/" + project + "/global/operations/" + name}};
+}
+
+net::HttpResponse Handlers::ComputeList() {
+  const std::string& project = t.segs[3];
+  json::array all;
+  for (const auto& [k, a] : Map("compute", "addresses")) {
+    if (std::string_view(k).starts_with(project + "/")) all.push_back(a);
+  }
+  std::string next;
+  json::object out{{"kind", "compute#addressList"},
+                   {"id", "projects/" + project + "/global/addresses"},
+                   {"items", Page(all, t.Query("maxResults"), t.Query("pageToken"), &next)},
+                   {"selfLink", std::string(kComputeBase) + "projects/" + project + "/global/addresses"}};
+  if (!next.empty()) out["nextPageToken"] = next;
+  return JsonResponse(200, out);
+}
+
+net::HttpResponse Handlers::ComputeGet() {
+  std::string key = t.segs[3] + "/" + t.segs[6];
+  auto* a = Map("compute", "addresses").if_contains(key);
+  if (!a) {
+    return ErrorResponse(404, "NOT_FOUND",
+                         "The resource 'projects/" + t.segs[3] + "/global/addresses/" + t.segs[6] + "' was not found",
+                         "notFound");
+  }
+  return JsonResponse(200, *a);
+}
+
+net::HttpResponse Handlers::ComputeInsert() {
+  const std::string& project = t.segs[3];
+  auto body = Body("compute", "Address");
+  if (!body.ok()) return ErrorFromStatus(body.status());
+  json::object a = body->as_object();
+  std::string name = Str(a, "name");
+  if (name.empty()) {
+    return ErrorResponse(400, "INVALID_ARGUMENT", "Invalid value for field 'resource.name': ''. Must be a match of regex '(?:[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?)'", "invalid");
+  }
+  std::string key = project + "/" + name;
+  if (Map("compute", "addresses").contains(key) || HasPendingFor("compute/" + key)) {
+    return ErrorResponse(409, "ALREADY_EXISTS",
+                         "The resource 'projects/" + project + "/global/addresses/" + name + "' already exists",
+                         "alreadyExists");
+  }
+  if (!a.contains("address")) {
+    int64_t n = std::stoll(NextId());
+    a["address"] = FormatIpv4(*ParseIpv4("10.64.0.0") + static_cast<uint32_t>((n % 60) << 16));
+  }
+  if (!a.contains("prefixLength")) a["prefixLength"] = 16;
+  std::string self = std::string(kComputeBase) + "projects/" + project + "/global/addresses/" + name;
+  a["kind"] = "compute#address";
+  a["selfLink"] = self;
+  a["status"] = "RESERVED";
+  a["creationTimestamp"] = Rfc3339(now);
+  a["id"] = std::to_string(4000000000000000000LL + std::stoll(NextId()));
+  json::object op = ComputeOperation(project, "insert", self);
+  std::string op_key = project + "/" + Str(op, "name");
+  Map("compute", "operations")[op_key] = op;
+  Schedule(json::object{{"kind", "compute.insert"}, {"target", "compute/" + key}, {"key", key}, {"address", a}, {"op", op_key}},
+           e.options_.op_delay);
+  Touch();
+  return JsonResponse(200, op);
+}
+
+net::HttpResponse Handlers::ComputeDelete() {
+  const std::string& project = t.segs[3];
+  std::string key = project + "/" + t.segs[6];
+  if (!Map("compute", "addresses").contains(key)) {
+    return ErrorResponse(404, "NOT_FOUND",
+                         "The resource 'projects/" + project + "/global/addresses/" + t.segs[6] + "' was not found",
+                         "notFound");
+  }
+  json::object op = ComputeOperation(project, "delete", std::string(kComputeBase) + "projects/" + key);
+  std::string op_key = project + "/" + Str(op, "name");
+  Map("compute", "operations")[op_key] = op;
+  Schedule(json::object{{"kind", "compute.delete"}, {"target", "compute/" + key}, {"key", key}, {"op", op_key}},
+           e.options_.op_delay);
+  Touch();
+  return JsonResponse(200, op);
+}
+
+net::HttpResponse Handlers::ComputeOperationsGet() {
+  std::string key = t.segs[3] + "/" + t.segs[6];
+  auto* op = Map("compute", "operations").if_contains(key);
+  if (!op) {
+    return ErrorResponse(404, "NOT_FOUND",
+                         "The resource 'projects/" + t.segs[3] + "/global/operations/" + t.segs[6] + "' was not found",
+                         "notFound");
+  }
+  return JsonResponse(200, *op);
+}
+
+// ------------------------------------------------------------- completion
+
+void Handlers::CompleteNetwork(Emulator& e, json::object& effect, int64_t at) {
+  std::string kind = Str(effect, "kind");
+  std::string fail = Str(effect, "fail");
+  if (kind.starts_with("vpc.")) {
+    auto& vpc = *ObjAt(e.state_, "vpc");
+    auto& connectors = *ObjAt(vpc, "connectors");
+    std::string name = Str(effect, "connector");
+    auto* c = connectors.if_contains(name);
+    if (c) {
+      if (!fail.empty()) {
+        c->as_object()["state"] = "ERROR";
+      } else if (kind == "vpc.delete") {
+        connectors.erase(name);
+        c = nullptr;
+      } else {
+        c->as_object()["state"] = "READY";
+      }
+    }
+    if (auto* op = ObjAt(vpc, "operations")->if_contains(Str(effect, "op"))) {
+      auto& o = op->as_object();
+      o["done"] = true;
+      (*ObjAt(o, "metadata"))["endTime"] = Rfc3339(at);
+      if (!fail.empty()) {
+        o["error"] = json::object{{"code", 13}, {"message", fail}};
+      } else if (kind == "vpc.delete") {
+        o["response"] = json::object{{"@type", "type.googleapis.com/google.protobuf.Empty"}};
+      } else if (c) {
+        json::object resp = c->as_object();
+        resp["@type"] = kVpcConnector;
+        o["response"] = resp;
+      }
+    }
+    return;
+  }
+  if (kind == "sn.create") {
+    auto& sn = *ObjAt(e.state_, "sn");
+    if (fail.empty()) (*ObjAt(sn, "connections"))[Str(effect, "key")] = effect["connection"];
+    if (auto* op = ObjAt(sn, "operations")->if_contains(Str(effect, "op"))) {
+      auto& o = op->as_object();
+      o["done"] = true;
+      if (fail.empty()) {
+        json::object resp = effect["connection"].as_object();
+        resp["@type"] = "type.googleapis.com/google.cloud.servicenetworking.v1.Connection";
+        o["response"] = resp;
+      } else {
+        o["error"] = json::object{{"code", 9}, {"message", fail}};
+      }
+    }
+    return;
+  }
+  if (kind.starts_with("compute.")) {
+    auto& compute = *ObjAt(e.state_, "compute");
+    if (fail.empty()) {
+      if (kind == "compute.insert") (*ObjAt(compute, "addresses"))[Str(effect, "key")] = effect["address"];
+      if (kind == "compute.delete") ObjAt(compute, "addresses")->erase(Str(effect, "key"));
+    }
+    if (auto* op = ObjAt(compute, "operations")->if_contains(Str(effect, "op"))) {
+      auto& o = op->as_object();
+      o["status"] = "DONE";
+      o["progress"] = 100;
+      if (!o.contains("startTime")) o["startTime"] = Rfc3339(at);
+      o["endTime"] = Rfc3339(at);
+      if (!fail.empty()) {
+        o["error"] = json::object{{"errors", json::array{json::object{{"code", "INTERNAL_ERROR"}, {"message", fail}}}}};
+      }
+    }
+  }
+}
+
+}  // namespace dbconnd::emulator

@@ -1,0 +1,90 @@
+// HTTP-level tests: the emulator served by EmulatorServer, driven over
+// loopback with a minimal Beast client.
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/json.hpp>
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "emulator/emulator_server.h"
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using dbconnd::emulator::EmulatorOptions;
+using dbconnd::emulator::EmulatorServer;
+
+namespace {
+
+struct Running {
+  asio::io_context ioc;
+  std::unique_ptr<EmulatorServer> server;
+  std::thread thread;
+  explicit Running(EmulatorOptions opts) {
+    auto s = EmulatorServer::Start(ioc.get_executor(), std::move(opts));
+    REQUIRE(s.ok());
+    server = std::move(*s);
+    thread = std::thread([this] { ioc.run(); });
+  }
+  ~Running() {
+    server->Stop();
+    server.reset();
+    thread.join();
+  }
+};
+
+struct Client {
+  asio::io_context ioc;
+  asio::ip::tcp::socket sock{ioc};
+  beast::flat_buffer buf;
+  explicit Client(uint16_t port) {
+    sock.connect({asio::ip::make_address("127.0.0.1"), port});
+  }
+  bhttp::response<bhttp::string_body> Call(bhttp::verb verb, std::string target, std::string body = "",
+                                           std::string token = "demo") {
+    bhttp::request<bhttp::string_body> req{verb, target, 11};
+    req.set(bhttp::field::host, "127.0.0.1");
+    if (!token.empty()) req.set(bhttp::field::authorization, "Bearer " + token);
+    req.body() = std::move(body);
+    req.prepare_payload();
+    bhttp::write(sock, req);
+    bhttp::response<bhttp::string_body> resp;
+    bhttp::read(sock, buf, resp);
+    return resp;
+  }
+};
+
+constexpr char kJob[] = "/v2/projects/melodic-now-463704-k1/locations/us-central1/jobs/saleor-migration-1751028053";
+constexpr char kInstance[] = "/v1/projects/melodic-now-463704-k1/instances/saleor-db-demo";
+
+EmulatorOptions Opts() {
+  EmulatorOptions o;
+  o.model.accept_token = "demo";
+  o.model.op_delay = std::chrono::milliseconds(50);
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("served emulator answers Google paths over keep-alive and needs a token") {
+  Running r(Opts());
+  Client c(r.server->port());
+  CHECK(c.Call(bhttp::verb::get, kInstance, "", "").result_int() == 401);
+  CHECK(c.Call(bhttp::verb::get, kInstance, "", "wrong").result_int() == 401);
+  auto ok = c.Call(bhttp::verb::get, kInstance);
+  CHECK(ok.result_int() == 200);
+  CHECK(ok.body().find("34.41.195.120") != std::string::npos);
+  auto run = c.Call(bhttp::verb::post, std::string(kJob) + ":run", "{}");
+  CHECK(run.result_int() == 200);
+  auto again = c.Call(bhttp::verb::get, kInstance);
+  CHECK(again.result_int() == 200);
+  auto counts = c.Call(bhttp::verb::get, "/emulator/requests");
+  auto v = boost::json::parse(counts.body());
+  CHECK(v.at("counts").at("GET sqladmin.instances.get").as_int64() == 4);
+  CHECK(v.at("counts").at("POST run.jobs.run").as_int64() == 1);
+}
