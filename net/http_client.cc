@@ -190,6 +190,14 @@ struct RequestCtx {
     return DeadlineExceededError(std::move(msg));
   }
 
+  // A caller that cancels the request (e.g. on shutdown) gets kCancelled.
+  Status Failed(const Phase& p, const beast::error_code& ec) const {
+    if (ec == asio::error::operation_aborted) {
+      return CancelledError("request to " + authority + " cancelled in " + std::string(p.name));
+    }
+    return Failed(p, ec.message());
+  }
+
   Status Failed(const Phase& p, const std::string& why) const {
     std::string msg = "request to " + authority;
     if (proxy) msg += " (via proxy " + proxy->Authority() + ")";
@@ -276,7 +284,7 @@ asio::awaitable<Status> Open(const RequestCtx* rc, Phase connect_phase, Lease* l
     auto [ec, ep] = co_await stream.async_connect(endpoints, kUseTuple);
     if (ec) {
       if (IsTimeout(ec, *rc, ph)) co_return rc->Timeout(ph);
-      co_return rc->Failed(ph, ec.message());
+      co_return rc->Failed(ph, ec);
     }
   }
   beast::error_code ignored;
@@ -288,21 +296,21 @@ asio::awaitable<Status> Open(const RequestCtx* rc, Phase connect_phase, Lease* l
     ph.name = "proxy-connect";
     http::request<http::empty_body> creq{http::verb::connect, rc->authority, 11};
     creq.set(http::field::host, rc->authority);
-    creq.set(http::field::user_agent, st->opts.user_agent);
+    if (!st->opts.user_agent.empty()) creq.set(http::field::user_agent, st->opts.user_agent);
     if (!rc->proxy->authorization.empty()) {
       creq.set(http::field::proxy_authorization, rc->proxy->authorization);
     }
     auto [wec, wn] = co_await http::async_write(stream, creq, kUseTuple);
     if (wec) {
       if (IsTimeout(wec, *rc, ph)) co_return rc->Timeout(ph);
-      co_return rc->Failed(ph, wec.message());
+      co_return rc->Failed(ph, wec);
     }
     http::response_parser<http::empty_body> cres;
     cres.skip(true);  // a 2xx to CONNECT has no body; the tunnel follows
     auto [rec, rn] = co_await http::async_read(stream, conn->buffer, cres, kUseTuple);
     if (rec) {
       if (IsTimeout(rec, *rc, ph)) co_return rc->Timeout(ph);
-      co_return rc->Failed(ph, rec.message());
+      co_return rc->Failed(ph, rec);
     }
     int code = cres.get().result_int();
     if (code / 100 != 2) {
@@ -329,6 +337,7 @@ asio::awaitable<Status> Open(const RequestCtx* rc, Phase connect_phase, Lease* l
     auto [ec] = co_await conn->tls->async_handshake(ssl::stream_base::client, kUseTuple);
     if (ec) {
       if (IsTimeout(ec, *rc, hs)) co_return rc->Timeout(hs);
+      if (ec == asio::error::operation_aborted) co_return rc->Failed(hs, ec);
       std::string why = ec.message();
       long vr = SSL_get_verify_result(ssl_handle);
       if (vr != X509_V_OK) {
@@ -347,26 +356,37 @@ asio::awaitable<Status> Open(const RequestCtx* rc, Phase connect_phase, Lease* l
 
 // A pooled connection when one is idle and alive, else a new one; waits for
 // a free slot when the host is at max_connections_per_host. All of it runs
-// under the connect deadline.
-asio::awaitable<StatusOr<std::unique_ptr<Lease>>> Acquire(const RequestCtx* rc) {
+// under the connect deadline. `fresh_only` (the one retry) never takes an
+// idle connection: it may have died the same way as the one just lost.
+asio::awaitable<StatusOr<std::unique_ptr<Lease>>> Acquire(const RequestCtx* rc, bool fresh_only) {
   const std::shared_ptr<State> st = rc->st;
   Phase ph = rc->StartPhase("pool-wait", rc->deadlines.connect);
   const size_t max_open = std::max<size_t>(1, st->opts.max_connections_per_host);
   for (;;) {
     HostPool& pool = st->pools[rc->key];
-    while (!pool.idle.empty()) {
+    // Oldest first: connections idle past idle_timeout are closed, not reused.
+    while (!pool.idle.empty() &&
+           Clock::now() - pool.idle.front()->idle_since > st->opts.idle_timeout) {
+      pool.idle.front()->Close();
+      pool.idle.pop_front();
+      --pool.open;
+    }
+    if (fresh_only && !pool.idle.empty() && pool.open >= max_open) {
+      pool.idle.front()->Close();  // make room for the new connection
+      pool.idle.pop_front();
+      --pool.open;
+    }
+    while (!fresh_only && !pool.idle.empty()) {
       // Most recently used first: the likeliest to be alive.
       std::unique_ptr<Connection> c = std::move(pool.idle.back());
       pool.idle.pop_back();
-      bool expired = Clock::now() - c->idle_since > st->opts.idle_timeout;
-      bool alive = !expired && LooksAlive(*c);
-      if (alive) {
+      if (LooksAlive(*c)) {
         auto lease = std::make_unique<Lease>(st, rc->key);
         lease->conn = std::move(c);
         lease->reused = true;
         co_return lease;
       }
-      if (!expired) st->stale.fetch_add(1, std::memory_order_relaxed);
+      st->stale.fetch_add(1, std::memory_order_relaxed);
       c->Close();
       --pool.open;
     }
@@ -413,7 +433,7 @@ asio::awaitable<StatusOr<Exchanged>> Exchange(const RequestCtx* rc, Stream* stre
     if (ec) {
       if (IsTimeout(ec, *rc, wp)) co_return rc->Timeout(wp);
       *retryable = reused && IsConnectionLoss(ec);
-      co_return rc->Failed(wp, ec.message());
+      co_return rc->Failed(wp, ec);
     }
   }
 
@@ -434,9 +454,10 @@ asio::awaitable<StatusOr<Exchanged>> Exchange(const RequestCtx* rc, Stream* stre
       }
       *retryable = reused && !parser.got_some() && conn->buffer.size() == 0 &&
                    IsConnectionLoss(ec);
-      co_return rc->Failed(rp, ec == http::error::end_of_stream
-                                   ? std::string("connection closed before a response")
-                                   : ec.message());
+      if (ec == http::error::end_of_stream) {
+        co_return rc->Failed(rp, "connection closed before a response");
+      }
+      co_return rc->Failed(rp, ec);
     }
   }
   conn->Tcp().expires_never();
@@ -481,9 +502,13 @@ StatusOr<Request> BuildRequest(const RequestCtx& rc, HttpRequest& in) {
     if (HasLineBreak(h.value)) {
       return InvalidArgumentError("request header " + h.name + " contains a line break");
     }
-    req.insert(h.name, h.value);
+    if (beast::iequals(h.name, "Host")) {
+      req.set(http::field::host, h.value);  // an explicit Host replaces ours
+    } else {
+      req.insert(h.name, h.value);
+    }
   }
-  if (in.FindHeader("User-Agent") == nullptr) {
+  if (in.FindHeader("User-Agent") == nullptr && !rc.st->opts.user_agent.empty()) {
     req.set(http::field::user_agent, rc.st->opts.user_agent);
   }
   if (rc.proxy && !rc.url.tls() && !rc.proxy->authorization.empty()) {
@@ -519,7 +544,7 @@ asio::awaitable<StatusOr<HttpResponse>> SendOnce(std::shared_ptr<State> st, Http
   // At most two attempts; the second only for a reused connection found
   // closed before any response byte (see HttpClient).
   for (int attempt = 0;; ++attempt) {
-    auto acquired = co_await Acquire(&rc);
+    auto acquired = co_await Acquire(&rc, /*fresh_only=*/attempt > 0);
     if (!acquired.ok()) co_return acquired.status();
     std::unique_ptr<Lease> lease = *std::move(acquired);
     if (lease->reused) st->reused.fetch_add(1, std::memory_order_relaxed);

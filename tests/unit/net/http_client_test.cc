@@ -497,7 +497,10 @@ TEST_CASE("TLS with the right CA succeeds by IP and by name", "[http_client][tls
   auto by_name = Send(ioc, *client, Get(server.Url("localhost") + "/by-name"));
   REQUIRE(by_name.ok());
   CHECK(by_name->status == 200);
-  CHECK(client->stats().connections_opened == 2);  // two pool keys
+  for (int i = 0; i < 5; ++i) REQUIRE(Send(ioc, *client, Get(server.Url() + "/again")).ok());
+  CHECK(client->stats().connections_opened == 2);  // two pool keys, each reused
+  CHECK(client->stats().connections_reused == 5);
+  CHECK(server.accepted == 2);
 }
 
 TEST_CASE("TLS with the wrong CA fails closed", "[http_client][tls]") {
@@ -797,6 +800,32 @@ TEST_CASE("Connection: close is honoured", "[http_client][pool]") {
   CHECK(server.accepted == 3);
 }
 
+TEST_CASE("Connections idle past idle_timeout are not reused", "[http_client][pool]") {
+  asio::io_context ioc;
+  TestServer server(ioc, Behavior::kEcho);
+  ClientOptions opts;
+  opts.idle_timeout = std::chrono::seconds(0);
+  auto client = NewClient(ioc, opts);
+  for (int i = 0; i < 3; ++i) {
+    REQUIRE(Send(ioc, *client, Get(server.Url() + "/")).ok());
+    Settle(ioc, 2ms);
+  }
+  auto s = client->stats();
+  CHECK(s.connections_opened == 3);
+  CHECK(s.connections_reused == 0);
+  CHECK(s.stale_replaced == 0);
+}
+
+TEST_CASE("A caller's Host header replaces the default one", "[http_client]") {
+  asio::io_context ioc;
+  TestServer server(ioc, Behavior::kEcho);
+  auto client = NewClient(ioc);
+  HttpRequest req = Get(server.Url() + "/");
+  req.SetHeader("host", "sqladmin.googleapis.com");
+  REQUIRE(Send(ioc, *client, req).ok());
+  CHECK(server.seen.at(0).headers["host"] == "sqladmin.googleapis.com");
+}
+
 asio::awaitable<std::vector<StatusOr<HttpResponse>>> SendAll(HttpClient* client,
                                                              std::vector<HttpRequest> reqs,
                                                              Deadlines d) {
@@ -816,6 +845,27 @@ asio::awaitable<std::vector<StatusOr<HttpResponse>>> SendAll(HttpClient* client,
     out.push_back(*f.get());
   }
   co_return out;
+}
+
+TEST_CASE("The retry uses a fresh connection and never another pooled one", "[http_client][pool]") {
+  asio::io_context ioc;
+  TestServer server(ioc, Behavior::kCloseOnSecondRequest);
+  auto client = NewClient(ioc);
+  // Two concurrent requests leave two idle connections, each of which the
+  // server will drop on its next request.
+  std::vector<HttpRequest> reqs{Get(server.Url() + "/a"), Get(server.Url() + "/b")};
+  for (auto& r : Run(ioc, SendAll(client.get(), std::move(reqs), Short()))) REQUIRE(r.ok());
+  REQUIRE(client->stats().connections_opened == 2);
+  auto r = Send(ioc, *client, Get(server.Url() + "/c"));
+  INFO(r.status().message());
+  INFO("opened " << client->stats().connections_opened << " stale "
+                 << client->stats().stale_replaced << " seen " << server.seen.size()
+                 << " accepted " << server.accepted);
+  REQUIRE(r.ok());
+  auto s = client->stats();
+  CHECK(s.connections_opened == 3);
+  CHECK(s.stale_replaced == 1);
+  CHECK(server.seen.size() == 4);
 }
 
 TEST_CASE("max_connections_per_host bounds concurrent connections", "[http_client][pool]") {
@@ -935,7 +985,7 @@ TEST_CASE("Proxy credentials never appear in errors", "[http_client][proxy]") {
   CHECK(rejecting.request_lines[0] == "CONNECT sqladmin.googleapis.com:443 HTTP/1.1");
 }
 
-TEST_CASE("An invalid proxy config is refused, not ignored", "[http_client][proxy]") {
+TEST_CASE("An invalid proxy config is refused and never ignored", "[http_client][proxy]") {
   asio::io_context ioc;
   ClientOptions opts;
   opts.proxy = ProxyConfig::FromValues("socks5://u:hidden@p:1080", "", "");
