@@ -35,3 +35,159 @@ TEST_CASE("executions list shows the newest execution first") {
   REQUIRE(r.body.at("executions").as_array().size() == 2);
   CHECK(S(r.body.at("executions").as_array()[0], {"name"}) == e2);
 }
+
+namespace {
+void Settle(Model& m) { m.Advance(std::chrono::milliseconds(1000)); }
+
+// Gives the incident instance private IP on "default" and returns its address.
+std::string EnablePrivateIp(Model& m) {
+  REQUIRE(m.Call("POST", "/compute/v1/projects/melodic-now-463704-k1/global/addresses",
+                 R"({"name":"psa","addressType":"INTERNAL","purpose":"VPC_PEERING","prefixLength":16,"network":"projects/melodic-now-463704-k1/global/networks/default"})")
+              .status == 200);
+  Settle(m);
+  REQUIRE(m.Call("POST", "/v1/services/servicenetworking.googleapis.com/connections",
+                 R"({"network":"projects/493827161123/global/networks/default","reservedPeeringRanges":["psa"]})")
+              .status == 200);
+  Settle(m);
+  REQUIRE(m.Call("PATCH", kInstancePath,
+                 R"({"settings":{"ipConfiguration":{"privateNetwork":"projects/melodic-now-463704-k1/global/networks/default"}}})")
+              .status == 200);
+  Settle(m);
+  auto inst = m.Get(kInstancePath).body;
+  for (const auto& ip : inst.at("ipAddresses").as_array()) {
+    if (S(ip, {"type"}) == "PRIVATE") return S(ip, {"ipAddress"});
+  }
+  FAIL("no private IP");
+  return "";
+}
+
+// Replaces the job's DATABASE_URL and task fields via PATCH (read-modify-write).
+void SetJob(Model& m, const std::string& url, boost::json::object task_extra = {}) {
+  auto job = m.Get(kJobPath).body;
+  auto& task = job.at("template").at("template").as_object();
+  for (auto& ev : task.at("containers").as_array()[0].at("env").as_array()) {
+    if (S(ev, {"name"}) == "DATABASE_URL") ev.as_object()["value"] = url;
+  }
+  for (auto& [k, v] : task_extra) task[k] = v;
+  auto r = m.Call("PATCH", kJobPath, boost::json::serialize(job));
+  INFO(boost::json::serialize(r.body));
+  REQUIRE(r.status == 200);
+  Settle(m);
+}
+
+boost::json::value Finish(Model& m) {
+  std::string exec = RunJob(m);
+  m.Advance(std::chrono::milliseconds(5000));
+  return m.Get("/v2/" + exec).body;
+}
+}  // namespace
+
+TEST_CASE("job reaches the private IP through a READY connector on the instance's network") {
+  Model m;
+  std::string ip = EnablePrivateIp(m);
+  std::string url = "postgresql://saleor:pw@" + ip + ":5432/saleor";
+  SetJob(m, url);
+  auto failed = Finish(m);
+  CHECK(S(failed, {"failedCount"}) == "1");  // no connector yet
+
+  auto c = m.Call("POST", "/v1/projects/melodic-now-463704-k1/locations/us-central1/connectors?connectorId=saleor-connector",
+                  R"({"network":"default","ipCidrRange":"10.8.0.0/28"})");
+  REQUIRE(c.status == 200);
+  const std::string conn = "/v1/projects/melodic-now-463704-k1/locations/us-central1/connectors/saleor-connector";
+  CHECK(S(m.Get(conn).body, {"state"}) == "CREATING");
+  Settle(m);
+  CHECK(S(m.Get(conn).body, {"state"}) == "READY");
+  SetJob(m, url, {{"vpcAccess", {{"connector", "projects/melodic-now-463704-k1/locations/us-central1/connectors/saleor-connector"},
+                                 {"egress", "PRIVATE_RANGES_ONLY"}}}});
+  auto ok = Finish(m);
+  CHECK(S(ok, {"succeededCount"}) == "1");
+  CHECK(S(ok, {"completionTime"}) != "<missing>");
+  auto job = m.Get(kJobPath).body;
+  CHECK(S(job, {"latestCreatedExecution", "completionStatus"}) == "EXECUTION_SUCCEEDED");
+  // Unrelated env vars and labels survive the patches.
+  std::string js = boost::json::serialize(job);
+  CHECK(js.find("DJANGO_SETTINGS_MODULE") != std::string::npos);
+  CHECK(S(job, {"labels", "team"}) == "commerce");
+
+  // sslmode=disable against ENCRYPTED_ONLY fails with an SSL message.
+  REQUIRE(m.Call("PATCH", kInstancePath, R"({"settings":{"ipConfiguration":{"sslMode":"ENCRYPTED_ONLY"}}})").status == 200);
+  Settle(m);
+  SetJob(m, url + "?sslmode=disable");
+  auto ssl = Finish(m);
+  CHECK(S(ssl, {"failedCount"}) == "1");
+  CHECK(boost::json::serialize(ssl).find("SSL") != std::string::npos);
+}
+
+TEST_CASE("job reaches the instance through the Cloud SQL socket volume") {
+  Model m;
+  const std::string conn = "melodic-now-463704-k1:us-central1:saleor-db-demo";
+  SetJob(m, "postgresql://saleor:pw@/saleor?host=/cloudsql/" + conn);
+  CHECK(S(Finish(m), {"failedCount"}) == "1");  // no volume
+  SetJob(m, "postgresql://saleor:pw@/saleor?host=/cloudsql/" + conn,
+         {{"volumes", boost::json::array{{{"name", "cloudsql"}, {"cloudSqlInstance", {{"instances", {conn}}}}}}}});
+  CHECK(S(Finish(m), {"succeededCount"}) == "1");
+}
+
+TEST_CASE("an authorized network covering Cloud Run egress makes the public path work") {
+  Model m;
+  REQUIRE(m.Call("POST", "/emulator/edit",
+                 R"({"instance":"saleor-db-demo","project":"melodic-now-463704-k1","addAuthorizedNetwork":{"value":"0.0.0.0/0","name":"everyone"}})")
+              .status == 200);
+  auto inst = m.Get(kInstancePath).body;
+  CHECK(S(inst, {"settings", "settingsVersion"}) == "8");  // out-of-band edits bump it too
+  CHECK(S(Finish(m), {"succeededCount"}) == "1");
+}
+
+TEST_CASE("job patch changes etag and generation; a stale etag is refused") {
+  Model m;
+  auto job = m.Get(kJobPath).body;
+  std::string etag = S(job, {"etag"});
+  auto r = m.Call("PATCH", kJobPath, boost::json::serialize(job));
+  REQUIRE(r.status == 200);
+  CHECK(S(r.body, {"done"}) == "false");
+  auto after = m.Get(kJobPath).body;
+  CHECK(S(after, {"etag"}) != etag);
+  CHECK(S(after, {"generation"}) == "4");
+  CHECK(S(after, {"reconciling"}) == "true");
+  Settle(m);
+  auto op = m.Get("/v2/" + S(r.body, {"name"})).body;
+  CHECK(S(op, {"done"}) == "true");
+  CHECK(S(op, {"response", "@type"}) == "type.googleapis.com/google.cloud.run.v2.Job");
+  CHECK(S(m.Get(kJobPath).body, {"observedGeneration"}) == "4");
+  auto stale = m.Call("PATCH", kJobPath, boost::json::serialize(job));  // carries the old etag
+  CHECK(stale.status == 409);
+  auto bad = m.Call("PATCH", kJobPath, R"({"template":{"template":{"containers":[{"image":"x","bogus":1}]}}})");
+  CHECK(bad.status == 400);
+}
+
+TEST_CASE("connector range must be an unused /28 and its network is immutable") {
+  Model m;
+  const std::string base = "/v1/projects/melodic-now-463704-k1/locations/us-central1/connectors";
+  CHECK(m.Call("POST", base + "?connectorId=a", R"({"network":"default","ipCidrRange":"10.8.0.0/24"})").status == 400);
+  REQUIRE(m.Call("POST", base + "?connectorId=a", R"({"network":"default","ipCidrRange":"10.8.0.0/28"})").status == 200);
+  CHECK(m.Call("POST", base + "?connectorId=b", R"({"network":"default","ipCidrRange":"10.8.0.8/29"})").status == 400);
+  CHECK(m.Call("POST", base + "?connectorId=a", R"({"network":"default","ipCidrRange":"10.9.0.0/28"})").status == 409);
+  Settle(m);
+  CHECK(m.Call("PATCH", base + "/a", R"({"network":"other"})").status == 400);
+  CHECK(m.Call("PATCH", base + "/a?updateMask=maxInstances", R"({"maxInstances":5})").status == 200);
+  Settle(m);
+  CHECK(S(m.Get(base + "/a").body, {"maxInstances"}) == "5");
+  CHECK(m.Get(base).body.at("connectors").as_array().size() == 1);
+  auto del = m.Call("DELETE", base + "/a");
+  REQUIRE(del.status == 200);
+  Settle(m);
+  CHECK(m.Get(base + "/a").status == 404);
+  CHECK(S(m.Get("/v1/" + S(del.body, {"name"})).body, {"done"}) == "true");
+}
+
+TEST_CASE("fleet seed is converged and listable") {
+  Model m("fleet:12");
+  auto list = m.Get("/v1/projects/fleet-project-1/instances");
+  CHECK(list.body.at("items").as_array().size() == 4);
+  auto jobs = m.Get("/v2/projects/fleet-project-1/locations/us-central1/jobs");
+  CHECK(jobs.body.at("jobs").as_array().size() == 2);
+  auto exec = m.Call("POST", "/v2/projects/fleet-project-1/locations/us-central1/jobs/job-0:run", "{}");
+  REQUIRE(exec.status == 200);
+  m.Advance(std::chrono::milliseconds(5000));
+  CHECK(S(m.Get("/v2/" + S(exec.body, {"metadata", "name"})).body, {"succeededCount"}) == "1");
+}
