@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <thread>
+#include <unistd.h>
 
 #include "emulator/emulator_server.h"
 
@@ -87,4 +88,48 @@ TEST_CASE("served emulator answers Google paths over keep-alive and needs a toke
   auto v = boost::json::parse(counts.body());
   CHECK(v.at("counts").at("GET sqladmin.instances.get").as_int64() == 4);
   CHECK(v.at("counts").at("POST run.jobs.run").as_int64() == 1);
+}
+
+TEST_CASE("served emulator persists every change to --state and reloads it") {
+  auto dir = std::filesystem::temp_directory_path() / ("emu-srv-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  EmulatorOptions o = Opts();
+  o.state_file = (dir / "state.json").string();
+  {
+    Running r(o);
+    Client c(r.server->port());
+    REQUIRE(c.Call(bhttp::verb::patch, kInstance, R"({"settings":{"userLabels":{"x":"y"}}})").result_int() == 200);
+  }
+  REQUIRE(std::filesystem::exists(o.state_file));
+  Running r2(o);
+  Client c2(r2.server->port());
+  // The pending operation survived the restart and completes.
+  std::this_thread::sleep_for(std::chrono::milliseconds(80));
+  auto inst = boost::json::parse(c2.Call(bhttp::verb::get, kInstance).body());
+  CHECK(inst.at("settings").at("userLabels").at("x").as_string() == "y");
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("injected reset drops the connection and 503s are Google-shaped") {
+  Running r(Opts());
+  {
+    Client c(r.server->port());
+    REQUIRE(c.Call(bhttp::verb::post, "/emulator/faults",
+                   R"({"faults":[{"route":"GET sqladmin.instances.get","reset":true,"count":1},{"route":"GET run.jobs.get","status":503,"count":1}]})")
+                .result_int() == 200);
+  }
+  Client c(r.server->port());
+  bhttp::request<bhttp::string_body> req{bhttp::verb::get, kInstance, 11};
+  req.set(bhttp::field::host, "x");
+  req.set(bhttp::field::authorization, "Bearer demo");
+  bhttp::write(c.sock, req);
+  bhttp::response<bhttp::string_body> resp;
+  beast::error_code ec;
+  bhttp::read(c.sock, c.buf, resp, ec);
+  CHECK(ec);
+  Client c3(r.server->port());
+  auto unavailable = c3.Call(bhttp::verb::get, kJob);
+  CHECK(unavailable.result_int() == 503);
+  CHECK(boost::json::parse(unavailable.body()).at("error").at("status").as_string() == "UNAVAILABLE");
+  CHECK(c3.Call(bhttp::verb::get, kJob).result_int() == 200);
 }
