@@ -247,8 +247,11 @@ asio::awaitable<void> Session(ImplPtr impl, tcp::socket socket) {
   // whether the session (and so the socket) still exists.
   auto alive = std::make_shared<int>(0);
   auto strand = co_await asio::this_coro::executor;
-  if (!Register(impl, strand, &tcp_stream.socket(), alive)) co_return;
+  // No co_return before the try: GCC 12 destroys the frame's locals twice
+  // when a coroutine returns early ahead of a try block holding co_awaits.
+  const bool registered = Register(impl, strand, &tcp_stream.socket(), alive);
   try {
+    if (!registered) throw std::runtime_error("server stopped");
     if (impl->ssl) {
       beast::ssl_stream<beast::tcp_stream&> tls(tcp_stream, *impl->ssl);
       tcp_stream.expires_after(impl->options.header_timeout);
