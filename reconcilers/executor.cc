@@ -1,6 +1,13 @@
+// GCC 12 at -O1 flags asio's awaitable frame allocator as a mismatched
+// new/delete once a coroutine here is inlined; asio pairs them correctly.
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 #include "reconcilers/executor.h"
 
+#include <algorithm>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
 #include <optional>
+#include <set>
 #include <utility>
 #include <variant>
 
@@ -9,9 +16,13 @@
 namespace dbconnd::reconcilers {
 namespace {
 
+using std::chrono::duration_cast;
+using std::chrono::milliseconds;
+
 bool IsConflict(const Status& s) {
   // Cloud SQL: 409 operationInProgress (a 2018 report shows it under 403, so
-  // match the reason too) and 412 staleData.
+  // match the reason too) and 412 staleData; Cloud Run: 409 ABORTED on a
+  // stale etag. In every case nothing was applied.
   return s.http_status() == 409 || s.http_status() == 412 ||
          s.reason() == "operationInProgress" || s.reason() == "staleData";
 }
@@ -21,126 +32,262 @@ bool IsOperationInProgress(const Status& s) {
          (s.http_status() == 409 && s.reason() != "staleData");
 }
 
-// What executing one step produced.
+std::string PriorValuesJson(const Step& step) {
+  boost::json::object o;
+  for (const auto& c : step.changes) o[c.path] = c.before;
+  return boost::json::serialize(o);
+}
+
+// What the pass has sent: a change (step id + the paths and values it sets)
+// is never sent twice in one pass. If a re-plan shows it again after Google
+// accepted it, the resource is still settling or something reverted it; the
+// pass waits and then reports rather than writing again.
+std::string ChangeFingerprint(const Step& step) {
+  std::string f = step.id;
+  for (const auto& c : step.changes) f += "\x1f" + c.path + "\x1e" + c.after;
+  return f;
+}
+
+// State shared by the steps of one pass; passed by value into coroutines
+// (pointers inside stay valid for the pass: they point into Apply's frame).
+struct PassContext {
+  gcp::Clients clients;
+  config::Intent intent;
+  gcp::WaitOptions wait;  // timeout already capped by the pass deadline
+  std::shared_ptr<InstanceOperationGate> gate;
+  MutationObserver* observer = nullptr;
+  std::function<void(const ApplyProgress&)> progress;
+  gcp::Sleeper sleeper;
+  gcp::Clock clock;
+  gcp::SteadyTime deadline;
+};
+
 struct StepOutcome {
   Status status;
   bool wrote = false;  // the mutation was accepted and its operation finished
   std::optional<JobVerification> verification;
 };
 
-gcp::Task<Status> Wait(gcp::Clients clients, StatusOr<gcp::Operation> op,
-                       gcp::WaitOptions options) {
+void Emit(const PassContext& ctx, ApplyProgress::Kind kind, const Step* step, std::string message,
+          milliseconds elapsed, Status status = OkStatus()) {
+  if (!ctx.progress) return;
+  ApplyProgress p;
+  p.kind = kind;
+  p.step = step;
+  p.message = std::move(message);
+  p.elapsed = elapsed;
+  p.status = std::move(status);
+  ctx.progress(p);
+}
+
+// Wait options whose progress callback reports against `step`.
+gcp::WaitOptions StepWait(const PassContext& ctx, const Step& step) {
+  gcp::WaitOptions w = ctx.wait;
+  if (ctx.progress) {
+    auto progress = ctx.progress;
+    auto step_copy = std::make_shared<Step>(step);
+    w.progress = [progress, step_copy](const gcp::WaitProgress& wp) {
+      ApplyProgress p;
+      p.kind = ApplyProgress::Kind::kWaiting;
+      p.step = step_copy.get();
+      p.message = wp.waiting_for;
+      p.elapsed = wp.elapsed;
+      progress(p);
+    };
+  }
+  return w;
+}
+
+// Sends nothing; records the operation for the journal and waits for it.
+gcp::Task<Status> AwaitOperation(PassContext ctx, Step step, StatusOr<gcp::Operation> op) {
   if (!op.ok()) co_return op.status();
-  auto done = co_await gcp::WaitForOperation(clients, *op, options);
+  if (ctx.observer) ctx.observer->OperationStarted(step, *op);
+  gcp::WaitOptions w = StepWait(ctx, step);
+  auto done = co_await gcp::WaitForOperation(ctx.clients, *op, w);
   if (!done.ok()) co_return done.status();
   co_return done->error;
 }
 
 // Waits for whatever operation is running on the instance (after a 409), so
 // the next attempt is not refused again.
-gcp::Task<Status> WaitForRunningSqlOperation(gcp::Clients clients, std::string project,
-                                             std::string instance, gcp::WaitOptions options) {
-  auto ops = co_await clients.sql->ListOperations(project, instance);
+gcp::Task<Status> WaitForRunningSqlOperation(PassContext ctx, Step step) {
+  auto ops = co_await ctx.clients.sql->ListOperations(ctx.intent.project, step.resource.name);
   if (!ops.ok()) co_return ops.status();
+  gcp::WaitOptions w = StepWait(ctx, step);
   for (const auto& op : *ops) {
     if (op.done) continue;
     gcp::Operation running = op;
-    if (running.project.empty()) running.project = project;
-    auto done = co_await gcp::WaitForOperation(clients, running, options);
+    if (running.project.empty()) running.project = ctx.intent.project;
+    auto done = co_await gcp::WaitForOperation(ctx.clients, running, w);
     if (!done.ok()) co_return done.status();
   }
   co_return OkStatus();
 }
 
-gcp::Task<StepOutcome> Verify(gcp::Clients clients, config::Intent intent, std::string job,
-                              gcp::WaitOptions options) {
-  StepOutcome out;
-  auto op = co_await clients.run->RunJob(intent.project, intent.region, job);
-  if (!op.ok()) {
-    out.status = op.status();
-    co_return out;
+// Create returns when the operation is done, but a connector may still be
+// CREATING; Cloud Run refuses a vpcAccess pointing at one that is not READY.
+gcp::Task<Status> WaitConnectorReady(PassContext ctx, Step step, gcp::Connector connector) {
+  auto started = ctx.clock();
+  milliseconds delay = ctx.wait.initial_poll;
+  for (int polls = 0;; ++polls) {
+    auto live = co_await ctx.clients.vpc->GetConnector(connector.project, connector.region,
+                                                       connector.name);
+    if (!live.ok()) co_return live.status();
+    if (live->state == "READY") co_return OkStatus();
+    if (live->state == "ERROR") {
+      co_return FailedPreconditionError("connector " + connector.name +
+                                        " is in state ERROR after creation; see the "
+                                        "Serverless VPC Access console for the cause");
+    }
+    auto elapsed = duration_cast<milliseconds>(ctx.clock() - started);
+    if (ctx.clock() + delay > ctx.deadline) {
+      co_return DeadlineExceededError("connector " + connector.name + " not READY after " +
+                                      std::to_string(elapsed.count() / 1000) + "s (state " +
+                                      live->state + ")");
+    }
+    Emit(ctx, ApplyProgress::Kind::kWaiting, &step,
+         "connector " + connector.name + " to become READY (state " + live->state + ")", elapsed);
+    Status slept = co_await ctx.sleeper(delay);
+    if (!slept.ok()) co_return slept;
+    delay = std::min(ctx.wait.max_poll, duration_cast<milliseconds>(delay * ctx.wait.multiplier));
   }
+}
+
+gcp::Task<StatusOr<JobRunOutcome>> RunAndWatch(gcp::Clients clients, std::string project,
+                                               std::string region, std::string job,
+                                               gcp::WaitOptions options) {
+  auto op = co_await clients.run->RunJob(project, region, job);
+  if (!op.ok()) co_return op.status();
   auto done = co_await gcp::WaitForOperation(clients, *op, options);
-  if (!done.ok()) {
-    out.status = done.status();
-    co_return out;
-  }
-  out.wrote = true;
-  JobVerification v;
-  v.state = JobVerification::State::kFailed;
+  if (!done.ok()) co_return done.status();
+  JobRunOutcome out;
+  auto live_job = co_await clients.run->GetJob(project, region, job);
+  if (live_job.ok()) out.execution = live_job->latest_execution;
   if (!done->error.ok()) {
-    v.message = done->error.message();
-    out.verification = v;
+    out.message = done->error.message();
     co_return out;
   }
-  auto live_job = co_await clients.run->GetJob(intent.project, intent.region, job);
-  if (!live_job.ok() || live_job->latest_execution.empty()) {
-    v.message = live_job.ok() ? "no execution recorded" : live_job.status().message();
-    out.verification = v;
+  if (out.execution.empty()) {
+    out.message = live_job.ok() ? "no execution recorded" : live_job.status().message();
     co_return out;
   }
-  auto exec = co_await clients.run->GetExecution(live_job->latest_execution);
-  if (!exec.ok()) {
-    v.message = exec.status().message();
-  } else if (exec->done && exec->succeeded) {
-    v.state = JobVerification::State::kSucceeded;
-    v.message = exec->message;
-  } else {
-    v.message = exec->message.empty() ? "execution did not succeed" : exec->message;
-  }
-  out.verification = v;
+  auto exec = co_await clients.run->GetExecution(out.execution);
+  if (!exec.ok()) co_return exec.status();
+  out.succeeded = exec->done && exec->succeeded;
+  out.message = exec->message;
+  if (!out.succeeded && out.message.empty()) out.message = "execution did not succeed";
   co_return out;
 }
 
-gcp::Task<StepOutcome> Execute(gcp::Clients clients, config::Intent intent, Step step,
-                               gcp::WaitOptions options) {
+gcp::Task<StepOutcome> Verify(PassContext ctx, Step step) {
   StepOutcome out;
-  if (step.action == Action::kRun) {
-    co_return co_await Verify(clients, intent, step.resource.name, options);
-  }
-  if (auto* address = std::get_if<gcp::GlobalAddress>(&step.payload)) {
-    out.status = co_await Wait(clients, co_await clients.compute->InsertGlobalAddress(*address),
-                               options);
-  } else if (auto* peering = std::get_if<gcp::PeeringConnection>(&step.payload)) {
-    if (step.action != Action::kCreate) {
-      // Adding a range to an existing connection is a connections.patch
-      // (updateMask reservedPeeringRanges), which gcp::ServiceNetworking
-      // does not offer yet.
-      out.status = UnimplementedError("adding a range to Service Networking connection on " +
-                                      peering->network + " is not supported yet");
-      co_return out;
-    }
-    out.status = co_await Wait(clients, co_await clients.networking->CreateConnection(*peering),
-                               options);
-  } else if (auto* connector = std::get_if<gcp::Connector>(&step.payload)) {
-    if (step.action == Action::kReplace) {
-      out.status = co_await Wait(
-          clients,
-          co_await clients.vpc->DeleteConnector(connector->project, connector->region,
-                                                connector->name),
-          options);
-      if (!out.status.ok()) co_return out;
-    }
-    out.status = co_await Wait(clients, co_await clients.vpc->CreateConnector(*connector), options);
-  } else if (auto* patch = std::get_if<gcp::SqlInstancePatch>(&step.payload)) {
-    out.status = co_await Wait(
-        clients, co_await clients.sql->PatchInstance(intent.project, step.resource.name, *patch),
-        options);
-  } else if (auto* workload = std::get_if<gcp::RunWorkload>(&step.payload)) {
-    if (workload->kind == gcp::RunKind::kJob) {
-      out.status = co_await Wait(clients, co_await clients.run->PatchJob(*workload), options);
-    } else {
-      out.status = co_await Wait(clients, co_await clients.run->PatchService(*workload), options);
-    }
+  if (ctx.observer) ctx.observer->BeforeMutation(step, "{}");
+  gcp::WaitOptions w = StepWait(ctx, step);
+  auto run = co_await RunAndWatch(ctx.clients, ctx.intent.project, ctx.intent.region,
+                                  step.resource.name, w);
+  if (!run.ok()) {
+    out.status = run.status();
   } else {
+    out.wrote = true;
+    JobVerification v;
+    v.state = run->succeeded ? JobVerification::State::kSucceeded : JobVerification::State::kFailed;
+    v.message = run->message;
+    out.verification = v;
+  }
+  if (ctx.observer) ctx.observer->Finished(step, out.status);
+  co_return out;
+}
+
+gcp::Task<Status> PatchInstance(PassContext ctx, Step step, gcp::SqlInstancePatch patch) {
+  auto hold = co_await ctx.gate->Acquire(ctx.intent.project, step.resource.name, ctx.deadline);
+  if (!hold.ok()) co_return hold.status();
+  if (ctx.observer) ctx.observer->BeforeMutation(step, PriorValuesJson(step));
+  auto op = co_await ctx.clients.sql->PatchInstance(ctx.intent.project, step.resource.name, patch);
+  if (!op.ok()) {
+    Status refused = op.status();
+    if (ctx.observer) ctx.observer->Finished(step, refused);
+    if (IsOperationInProgress(refused)) {
+      // Still holding the gate: nobody in this process piles on meanwhile.
+      Emit(ctx, ApplyProgress::Kind::kConflict, &step,
+           "instance " + step.resource.name + " has another operation running; waiting for it",
+           milliseconds(0), refused);
+      Status waited = co_await WaitForRunningSqlOperation(ctx, step);
+      if (!waited.ok()) co_return waited;
+    }
+    co_return refused;
+  }
+  Status s = co_await AwaitOperation(ctx, step, std::move(op));
+  if (ctx.observer) ctx.observer->Finished(step, s);
+  co_return s;
+}
+
+gcp::Task<StepOutcome> Execute(PassContext ctx, Step step) {
+  StepOutcome out;
+  if (step.action == Action::kRun) co_return co_await Verify(ctx, step);
+  gcp::Clients clients = ctx.clients;
+  if (auto* patch = std::get_if<gcp::SqlInstancePatch>(&step.payload)) {
+    gcp::SqlInstancePatch p = *patch;
+    out.status = co_await PatchInstance(ctx, step, std::move(p));
+    out.wrote = out.status.ok();
+    co_return out;
+  }
+  if (std::holds_alternative<std::monostate>(step.payload)) {
     out.status = InternalError("step " + step.id + " has nothing to send");
     co_return out;
   }
+  if (auto* peering = std::get_if<gcp::PeeringConnection>(&step.payload);
+      peering && step.action != Action::kCreate) {
+    // Adding a range to an existing connection is a connections.patch
+    // (updateMask reservedPeeringRanges), which gcp::ServiceNetworking
+    // does not offer yet.
+    out.status = UnimplementedError("adding a range to the Service Networking connection on " +
+                                    peering->network + " is not supported yet; add range " +
+                                    "with gcloud services vpc-peerings update");
+    co_return out;
+  }
+  if (ctx.observer) ctx.observer->BeforeMutation(step, PriorValuesJson(step));
+  if (auto* address = std::get_if<gcp::GlobalAddress>(&step.payload)) {
+    gcp::GlobalAddress a = *address;
+    auto op = co_await clients.compute->InsertGlobalAddress(std::move(a));
+    out.status = co_await AwaitOperation(ctx, step, std::move(op));
+  } else if (auto* peering = std::get_if<gcp::PeeringConnection>(&step.payload)) {
+    gcp::PeeringConnection pc = *peering;
+    auto op = co_await clients.networking->CreateConnection(std::move(pc));
+    out.status = co_await AwaitOperation(ctx, step, std::move(op));
+  } else if (auto* connector = std::get_if<gcp::Connector>(&step.payload)) {
+    gcp::Connector c = *connector;
+    if (step.action == Action::kReplace) {
+      auto del = co_await clients.vpc->DeleteConnector(c.project, c.region, c.name);
+      out.status = co_await AwaitOperation(ctx, step, std::move(del));
+    }
+    if (out.status.ok()) {
+      auto op = co_await clients.vpc->CreateConnector(c);
+      out.status = co_await AwaitOperation(ctx, step, std::move(op));
+    }
+    if (out.status.ok()) out.status = co_await WaitConnectorReady(ctx, step, c);
+  } else if (auto* workload = std::get_if<gcp::RunWorkload>(&step.payload)) {
+    gcp::RunWorkload w = *workload;
+    StatusOr<gcp::Operation> op = InternalError("unset");
+    if (w.kind == gcp::RunKind::kJob) {
+      op = co_await clients.run->PatchJob(std::move(w));
+    } else {
+      op = co_await clients.run->PatchService(std::move(w));
+    }
+    out.status = co_await AwaitOperation(ctx, step, std::move(op));
+  }
+  if (ctx.observer) ctx.observer->Finished(step, out.status);
   out.wrote = out.status.ok();
   co_return out;
 }
 
 }  // namespace
+
+gcp::Task<StatusOr<JobRunOutcome>> RunJobAndWait(gcp::Clients clients, std::string project,
+                                                 std::string region, std::string job,
+                                                 gcp::WaitOptions options) {
+  co_return co_await RunAndWatch(clients, std::move(project), std::move(region), std::move(job),
+                                 std::move(options));
+}
 
 gcp::Task<StatusOr<LiveState>> Observe(gcp::Clients clients, config::Intent intent) {
   LiveState live;
@@ -185,10 +332,33 @@ gcp::Task<ApplyResult> Apply(gcp::Clients clients, config::Intent intent, ApplyO
                              std::map<std::string, JobVerification> verifications) {
   ApplyResult result;
   result.verifications = std::move(verifications);
-  if (!options.sleeper) options.sleeper = gcp::AsioSleeper();
+  PassContext ctx;
+  ctx.clients = clients;
+  ctx.intent = intent;
+  ctx.sleeper = options.sleeper ? options.sleeper : gcp::AsioSleeper();
+  ctx.clock = options.wait.clock ? options.wait.clock : gcp::SteadyClock();
+  ctx.gate = options.gate ? options.gate : InstanceOperationGate::Create();
+  ctx.observer = options.observer;
+  ctx.progress = options.progress;
+  ctx.deadline = ctx.clock() + options.timeout;
+  ctx.wait = options.wait;
+  if (!ctx.wait.sleeper) ctx.wait.sleeper = ctx.sleeper;
+
+  std::set<std::string> sent;
   int conflicts = 0;
   int idle_polls = 0;
+  bool first = true;
   for (int round = 0; round < options.max_rounds; ++round) {
+    auto now = ctx.clock();
+    if (now >= ctx.deadline) {
+      result.status = DeadlineExceededError(
+          "apply did not converge within " +
+          std::to_string(duration_cast<std::chrono::seconds>(options.timeout).count()) +
+          "s (raise --timeout to wait longer)");
+      co_return result;
+    }
+    ctx.wait.timeout = std::min(options.wait.timeout,
+                                duration_cast<milliseconds>(ctx.deadline - now));
     auto live = co_await Observe(clients, intent);
     if (!live.ok()) {
       result.status = live.status();
@@ -196,44 +366,63 @@ gcp::Task<ApplyResult> Apply(gcp::Clients clients, config::Intent intent, ApplyO
     }
     live->verifications = result.verifications;
     result.last_plan = ComputePlan(intent, *live);
+    if (first) {
+      result.first_plan = result.last_plan;
+      first = false;
+    }
     result.converged = result.last_plan.steps.empty();
     if (result.last_plan.report_only) co_return result;
 
     const Step* ready = FirstReadyStep(result.last_plan);
-    if (!ready) {
-      if (result.last_plan.summary().waiting > 0 && idle_polls < options.max_idle_polls) {
+    bool settling = ready && sent.count(ChangeFingerprint(*ready)) > 0;
+    if (!ready || settling) {
+      if ((settling || result.last_plan.summary().waiting > 0) &&
+          idle_polls < options.max_idle_polls) {
         ++idle_polls;
-        Status slept = co_await options.sleeper(options.idle_poll);
+        Emit(ctx, ApplyProgress::Kind::kIdle, nullptr,
+             settling ? "step " + ready->id + " to show its change"
+                      : "resources to settle before the next step",
+             milliseconds(0));
+        Status slept = co_await ctx.sleeper(options.idle_poll);
         if (!slept.ok()) {
           result.status = slept;
           co_return result;
         }
         continue;
       }
+      if (settling) {
+        result.status = FailedPreconditionError(
+            "step " + ready->id + " still differs after its write was applied; not sending it "
+            "again (another writer may be reverting it)");
+      }
       co_return result;  // converged, or only blocked steps left
     }
     idle_polls = 0;
     Step step = *ready;
     if (options.on_step) options.on_step(step);
-    StepOutcome outcome = co_await Execute(clients, intent, step, options.wait);
+    auto started = ctx.clock();
+    Emit(ctx, ApplyProgress::Kind::kStepStarted, &step, step.id, milliseconds(0));
+    StepOutcome outcome = co_await Execute(ctx, step);
+    auto elapsed = duration_cast<milliseconds>(ctx.clock() - started);
     if (!outcome.status.ok()) {
       if (IsConflict(outcome.status) && ++conflicts <= options.max_conflicts) {
-        // Nothing was applied. 409: let the running operation finish; 412:
-        // the re-observation below picks up the new settingsVersion.
-        if (IsOperationInProgress(outcome.status) && step.resource.kind == ResourceKind::kInstance) {
-          Status waited = co_await WaitForRunningSqlOperation(clients, intent.project,
-                                                              step.resource.name, options.wait);
-          if (!waited.ok()) {
-            result.status = waited;
-            co_return result;
-          }
-        }
+        // Nothing was applied (a 409 already waited for the running
+        // operation); the re-observation picks up the new settingsVersion
+        // or etag and the re-plan decides what is still needed.
+        Emit(ctx, ApplyProgress::Kind::kConflict, &step,
+             "re-reading " + step.id + " after " + std::string(outcome.status.reason().empty()
+                                                                   ? "a conflict"
+                                                                   : outcome.status.reason()),
+             elapsed, outcome.status);
         continue;
       }
+      Emit(ctx, ApplyProgress::Kind::kStepFinished, &step, step.id, elapsed, outcome.status);
       result.status = std::move(outcome.status).Annotate("step " + step.id);
       co_return result;
     }
+    Emit(ctx, ApplyProgress::Kind::kStepFinished, &step, step.id, elapsed);
     conflicts = 0;
+    if (step.action != Action::kRun) sent.insert(ChangeFingerprint(step));
     result.executed.push_back(step.id);
     if (outcome.verification) result.verifications[step.resource.name] = *outcome.verification;
     if (step.resource.kind == ResourceKind::kJob && step.action == Action::kUpdate &&

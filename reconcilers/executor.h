@@ -10,6 +10,7 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -18,10 +19,42 @@
 #include "gcp/api.h"
 #include "gcp/operations.h"
 #include "gcp/retry.h"
+#include "reconcilers/instance_gate.h"
 #include "reconcilers/live_state.h"
 #include "reconcilers/plan.h"
 
 namespace dbconnd::reconcilers {
+
+// Hook for the controller's journal. Called on the apply coroutine's strand,
+// in this order for every write: BeforeMutation (nothing sent yet),
+// OperationStarted (Google accepted it; the operation to resume waiting on
+// after a crash), Finished (operation done, or the write refused). A refused
+// write (409/412) is Finished with that status and never OperationStarted.
+// Nothing passed here contains a secret.
+class MutationObserver {
+ public:
+  virtual ~MutationObserver() = default;
+  // prior_values_json: {"<change path>": "<live value before>", ...}.
+  virtual void BeforeMutation(const Step& step, const std::string& prior_values_json) = 0;
+  virtual void OperationStarted(const Step& step, const gcp::Operation& op) = 0;
+  virtual void Finished(const Step& step, const Status& status) = 0;
+};
+
+// Live progress for the CLI.
+struct ApplyProgress {
+  enum class Kind {
+    kStepStarted,   // about to send step's write
+    kWaiting,       // polling an operation / connector / instance gate
+    kStepFinished,  // step's write done (status OK) or refused/failed
+    kConflict,      // 409/412: nothing applied, re-reading and re-planning
+    kIdle,          // only settling steps left; observing again after a pause
+  };
+  Kind kind = Kind::kStepStarted;
+  const Step* step = nullptr;  // null for kIdle
+  std::string message;         // "instance saleor-db-demo operation UPDATE"
+  std::chrono::milliseconds elapsed{0};  // since the step started
+  Status status;               // kStepFinished / kConflict
+};
 
 struct ApplyOptions {
   // Upper bound on observe/plan rounds in one pass (steps, 409/412 re-plans,
@@ -34,16 +67,24 @@ struct ApplyOptions {
   // how long to sleep before observing again, and how often at most.
   std::chrono::milliseconds idle_poll{5'000};
   int max_idle_polls = 60;
+  // Bound on the whole pass; every operation wait is capped by what is left.
+  std::chrono::milliseconds timeout{std::chrono::minutes(30)};
   gcp::WaitOptions wait;   // long-running operations (clock/sleeper injectable)
   gcp::Sleeper sleeper;    // idle polls; default asio timer
+  // Shared across the process so at most one Cloud SQL operation per
+  // instance is in flight. Null: the pass makes its own.
+  std::shared_ptr<InstanceOperationGate> gate;
+  MutationObserver* observer = nullptr;  // not owned; may be null
   // Called before a step executes (CLI progress). Never sees secrets: steps
   // carry redacted display strings only.
   std::function<void(const Step&)> on_step;
+  std::function<void(const ApplyProgress&)> progress;
 };
 
 struct ApplyResult {
   Status status;                      // why the pass stopped early; OK otherwise
   std::vector<std::string> executed;  // step ids whose write succeeded, in order
+  Plan first_plan;                    // the plan of the first observation
   Plan last_plan;                     // the plan of the last observation
   bool converged = false;             // last_plan has no steps
   // Verification records to hand to the next pass (see JobVerification).
@@ -55,6 +96,21 @@ struct ApplyResult {
 // list for the network, one globalAddresses.get. NOT_FOUND of the range is
 // "absent"; any other error is returned.
 gcp::Task<StatusOr<LiveState>> Observe(gcp::Clients clients, config::Intent intent);
+
+// What running a job once produced (jobs.run -> wait -> execution).
+struct JobRunOutcome {
+  bool succeeded = false;
+  std::string execution;  // full name, when one was created
+  std::string message;    // the execution's failure (or success) message
+};
+
+// Runs the job with its current configuration and waits for the execution to
+// finish (bounded by options.timeout). An error Status means the run could
+// not be started or watched; a failed execution is an OK result with
+// succeeded == false.
+gcp::Task<StatusOr<JobRunOutcome>> RunJobAndWait(gcp::Clients clients, std::string project,
+                                                 std::string region, std::string job,
+                                                 gcp::WaitOptions options);
 
 // One apply pass. In observe mode / paused it observes and plans once and
 // writes nothing.
