@@ -1,0 +1,917 @@
+// GCC 12 at -O1 flags asio's awaitable frame allocator as a mismatched
+// new/delete pair (a false positive on coroutine frames).
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+
+#include "daemon/controller.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json.hpp>
+#include <algorithm>
+#include <random>
+#include <sstream>
+
+#include "daemon/log.h"
+#include "reconcilers/planner.h"
+
+namespace dbconnd::daemon {
+namespace asio = boost::asio;
+namespace json = boost::json;
+using reconcilers::Action;
+using reconcilers::ResourceKind;
+using SteadyTime = std::chrono::steady_clock::time_point;
+
+// ---- FightBreaker -------------------------------------------------------------
+
+void FightBreaker::Prune(TimePoint now) {
+  for (auto it = corrections_.begin(); it != corrections_.end();) {
+    auto& times = it->second;
+    while (!times.empty() && now - times.front() > window_) times.pop_front();
+    it = times.empty() ? corrections_.erase(it) : std::next(it);
+  }
+}
+
+bool FightBreaker::RecordCorrection(const std::string& field, TimePoint now) {
+  Prune(now);
+  auto& times = corrections_[field];
+  times.push_back(now);
+  if (!tripped_at_ && static_cast<int>(times.size()) > threshold_) {
+    tripped_at_ = now;
+    tripped_field_ = field;
+    return true;
+  }
+  return false;
+}
+
+bool FightBreaker::IsOpen(TimePoint now) {
+  if (!tripped_at_) return false;
+  if (now - *tripped_at_ >= window_) {
+    Reset();  // half-open: try writing again, trip again if the fight goes on
+    return false;
+  }
+  return true;
+}
+
+void FightBreaker::Reset() {
+  corrections_.clear();
+  tripped_at_.reset();
+  tripped_field_.clear();
+}
+
+int FightBreaker::Corrections(const std::string& field, TimePoint now) {
+  Prune(now);
+  auto it = corrections_.find(field);
+  return it == corrections_.end() ? 0 : static_cast<int>(it->second.size());
+}
+
+// ---- helpers --------------------------------------------------------------------
+
+std::string_view MetricKind(ResourceKind kind) {
+  switch (kind) {
+    case ResourceKind::kPrivateServicesRange:
+    case ResourceKind::kServicePeering: return "private_services_access";
+    case ResourceKind::kConnector: return "connector";
+    case ResourceKind::kInstance: return "instance";
+    case ResourceKind::kJob: return "job";
+    case ResourceKind::kService: return "service";
+  }
+  return labels::kOther;
+}
+
+namespace {
+
+std::string_view WriteApi(ResourceKind kind) {
+  switch (kind) {
+    case ResourceKind::kPrivateServicesRange: return "compute";
+    case ResourceKind::kServicePeering: return "servicenetworking";
+    case ResourceKind::kConnector: return "vpcaccess";
+    case ResourceKind::kInstance: return "sqladmin";
+    case ResourceKind::kJob:
+    case ResourceKind::kService: return "run";
+  }
+  return labels::kOther;
+}
+
+std::string_view WriteMethod(const reconcilers::Step& step) {
+  switch (step.resource.kind) {
+    case ResourceKind::kPrivateServicesRange: return "globalAddresses.insert";
+    case ResourceKind::kServicePeering: return "connections.create";
+    case ResourceKind::kConnector: return "connectors.create";
+    case ResourceKind::kInstance: return "instances.patch";
+    case ResourceKind::kJob: return step.action == Action::kRun ? "jobs.run" : "jobs.patch";
+    case ResourceKind::kService: return "services.patch";
+  }
+  return labels::kOther;
+}
+
+std::string_view WriteResult(const Status& s, bool operation_started) {
+  if (s.ok()) return "ok";
+  int http = s.http_status();
+  if (http == 409) return "operation_in_progress";
+  if (http == 412) return "stale";
+  if (http == 429 || s.code() == StatusCode::kResourceExhausted) return "rate_limited";
+  if (http >= 400 && http < 500) return "rejected";
+  if (operation_started && http == 0) return "operation_failed";
+  return "error";
+}
+
+void AppendField(std::ostringstream& os, std::string_view key, std::string_view value) {
+  os << key << '=' << value.size() << ':' << value << ';';
+}
+
+}  // namespace
+
+std::string IntentFingerprint(const config::Intent& in) {
+  std::ostringstream os;
+  AppendField(os, "name", in.name);
+  AppendField(os, "project", in.project);
+  AppendField(os, "number", in.project_number);
+  AppendField(os, "region", in.region);
+  const auto& i = in.instance;
+  AppendField(os, "instance", i.name);
+  AppendField(os, "ssl", i.ssl_mode ? config::ToString(*i.ssl_mode) : "-");
+  AppendField(os, "iam", i.iam_authentication ? (*i.iam_authentication ? "1" : "0") : "-");
+  if (i.public_ip) {
+    AppendField(os, "public", i.public_ip->enabled ? "1" : "0");
+    for (const auto& n : i.public_ip->authorized_networks) {
+      AppendField(os, "net", n.name + "|" + n.cidr + "|" + n.expires);
+    }
+  }
+  if (i.private_ip) {
+    AppendField(os, "private", i.private_ip->network);
+    const auto& sa = i.private_ip->services_access;
+    AppendField(os, "psa", sa.range_name + "|" + sa.cidr + "|" + std::to_string(sa.prefix_length));
+  }
+  if (in.connector) {
+    const auto& c = *in.connector;
+    AppendField(os, "connector",
+                c.name + "|" + c.network + "|" + c.ip_cidr_range + "|" +
+                    std::to_string(c.min_instances) + "|" + std::to_string(c.max_instances) +
+                    "|" + c.machine_type);
+  }
+  for (const auto& w : in.workloads) {
+    AppendField(os, "workload",
+                std::string(config::ToString(w.kind)) + "|" + w.name + "|" +
+                    std::string(config::ToString(w.method)) + "|" + w.container + "|" +
+                    w.url_env + "|" + std::string(config::ToString(w.egress)) + "|" +
+                    w.database.name + "|" + w.database.user + "|" + w.database.password_secret +
+                    "|" + w.database.password_env);
+  }
+  const auto& p = in.policy;
+  AppendField(os, "policy",
+              std::string(config::ToString(p.mode)) + "|" +
+                  std::to_string(p.prune_authorized_networks) + std::to_string(p.allow_world_open) +
+                  std::to_string(p.paused) + std::to_string(p.allow_irreversible) +
+                  std::to_string(p.allow_replace) + std::to_string(p.verify) + "|" +
+                  std::to_string(p.resync_interval.count()));
+  return os.str();
+}
+
+// ---- per-intent state --------------------------------------------------------------
+
+struct Controller::IntentState {
+  config::Intent intent;
+  std::string fingerprint;
+  int64_t generation = 0;
+  bool removed = false;
+  bool resume_checked = false;
+  IntentStatus status;
+  FightBreaker breaker;
+  std::map<std::string, reconcilers::JobVerification> verifications;
+  // Resource states by metric kind, from the last pass.
+  std::map<std::string, ResourceStateCounts, std::less<>> states;
+};
+
+// Journals and counts the writes of one pass. Lives in the Reconcile frame,
+// which outlives the Apply call it is handed to.
+class Controller::PassObserver : public reconcilers::MutationObserver {
+ public:
+  PassObserver(Controller* c, std::string intent, int64_t generation, std::string rid)
+      : c_(c), intent_(std::move(intent)), generation_(generation), rid_(std::move(rid)) {}
+
+  void BeforeMutation(const reconcilers::Step& step, const std::string& prior_json) override {
+    ++writes;
+    ++c_->total_writes_;
+    Pending& p = pending_[step.id];
+    p = Pending{};
+    std::string what = std::string(reconcilers::ToString(step.action)) + " " + step.id;
+    for (const auto& ch : step.changes) what += "; " + ch.path + ": " + ch.before + " -> " + ch.after;
+    LogInfo("writing " + what, {intent_, step.id, "", rid_});
+    if (!c_->journal_) return;
+    std::vector<JournalChange> changes;
+    for (const auto& ch : step.changes) changes.push_back({ch.path, ch.before, ch.after});
+    auto id = c_->journal_->Begin(generation_, intent_, step.id,
+                                  std::string(reconcilers::ToString(step.resource.kind)),
+                                  step.resource.name, std::string(reconcilers::ToString(step.action)),
+                                  prior_json, changes);
+    if (id.ok()) {
+      p.journal_id = *id;
+    } else {
+      LogError("journal: " + id.status().ToString(), {intent_, step.id, "", rid_});
+    }
+  }
+
+  void OperationStarted(const reconcilers::Step& step, const gcp::Operation& op) override {
+    Pending& p = pending_[step.id];
+    p.operation_started = true;
+    p.started = std::chrono::steady_clock::now();
+    p.op_type = std::string(WriteMethod(step));
+    LogInfo("operation started: " + gcp::DescribeOperation(op), {intent_, step.id, op.name, rid_});
+    if (c_->journal_ && !p.journal_id.empty()) {
+      Status s = c_->journal_->RecordOperation(p.journal_id, op);
+      if (!s.ok()) LogError("journal: " + s.ToString(), {intent_, step.id, op.name, rid_});
+    }
+  }
+
+  void Finished(const reconcilers::Step& step, const Status& status) override {
+    Pending p = pending_[step.id];
+    pending_.erase(step.id);
+    bool interrupted = status.code() == StatusCode::kCancelled && c_->stopping_;
+    if (c_->metrics_ && !interrupted) {
+      c_->metrics_->WriteDone(WriteApi(step.resource.kind), WriteMethod(step),
+                              WriteResult(status, p.operation_started));
+      if (p.operation_started) {
+        c_->metrics_->OperationWaited(
+            p.op_type,
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - p.started).count());
+      }
+    }
+    if (interrupted) {
+      // Shutting down: the operation is journaled; the next start waits on it.
+      LogWarning("stopped waiting for " + step.id + " (shutdown); resumes on restart",
+                 {intent_, step.id, "", rid_});
+      return;
+    }
+    if (c_->journal_ && !p.journal_id.empty()) {
+      Status s = c_->journal_->RecordOutcome(p.journal_id, status);
+      if (!s.ok()) LogError("journal: " + s.ToString(), {intent_, step.id, "", rid_});
+    }
+    if (status.ok()) {
+      LogInfo("done: " + step.id, {intent_, step.id, "", rid_});
+      if (step.action != Action::kRun && step.action != Action::kWait) {
+        for (const auto& ch : step.changes) {
+          corrections.push_back({std::string(MetricKind(step.resource.kind)), ch.path});
+        }
+      }
+    } else {
+      LogWarning("write refused or failed: " + step.id + ": " + status.ToString(),
+                 {intent_, step.id, "", rid_});
+    }
+  }
+
+  int writes = 0;
+  std::vector<std::pair<std::string, std::string>> corrections;  // (metric kind, path)
+
+ private:
+  struct Pending {
+    std::string journal_id;
+    bool operation_started = false;
+    SteadyTime started{};
+    std::string op_type;
+  };
+  Controller* c_;
+  std::string intent_;
+  int64_t generation_;
+  std::string rid_;
+  std::map<std::string, Pending> pending_;
+};
+
+// ---- Controller -----------------------------------------------------------------------
+
+namespace {
+WorkQueue::Options QueueOptions(const ControllerOptions& o) {
+  WorkQueue::Options q;
+  q.concurrency = o.concurrency;
+  q.clock = o.clock;
+  q.rng = o.rng;
+  return q;
+}
+}  // namespace
+
+std::shared_ptr<Controller> Controller::Create(asio::any_io_executor executor,
+                                               gcp::Clients clients, ControllerOptions options,
+                                               Metrics* metrics, Journal* journal) {
+  if (!options.clock) options.clock = [] { return std::chrono::steady_clock::now(); };
+  if (!options.rng) {
+    auto gen = std::make_shared<std::mt19937_64>(std::random_device{}());
+    options.rng = [gen] { return std::uniform_real_distribution<double>(0.0, 1.0)(*gen); };
+  }
+  return std::shared_ptr<Controller>(
+      new Controller(std::move(executor), clients, std::move(options), metrics, journal));
+}
+
+Controller::Controller(asio::any_io_executor executor, gcp::Clients clients,
+                       ControllerOptions options, Metrics* metrics, Journal* journal)
+    : executor_(executor),
+      clients_(clients),
+      options_(std::move(options)),
+      metrics_(metrics),
+      journal_(journal),
+      queue_(QueueOptions(options_)),
+      wake_(executor),
+      gate_(options_.apply.gate ? options_.apply.gate : reconcilers::InstanceOperationGate::Create()),
+      stop_(std::make_shared<std::atomic<bool>>(false)),
+      heartbeat_(options_.clock()) {}
+
+Controller::~Controller() = default;
+
+std::string Controller::WallTime(SteadyTime t) const {
+  auto delta = t - options_.clock();
+  return FormatRfc3339(std::chrono::system_clock::now() +
+                       std::chrono::duration_cast<std::chrono::system_clock::duration>(delta));
+}
+
+std::chrono::milliseconds Controller::ResyncFor(const config::Intent& intent) const {
+  if (intent.policy.resync_interval != config::Policy{}.resync_interval) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(intent.policy.resync_interval);
+  }
+  return options_.resync;
+}
+
+void Controller::Kick() { wake_.cancel(); }
+
+void Controller::SetDesiredState(std::shared_ptr<const config::DesiredState> state,
+                                 int64_t generation) {
+  state_ = std::move(state);
+  generation_ = generation;
+  config_errors_.clear();
+  std::set<std::string> seen;
+  for (const auto& intent : state_->intents) {
+    seen.insert(intent.name);
+    std::string fp = IntentFingerprint(intent);
+    auto& slot = intents_[intent.name];
+    if (!slot) {
+      slot = std::make_shared<IntentState>();
+      slot->breaker = FightBreaker(options_.fight_threshold, options_.fight_window);
+      slot->status.name = intent.name;
+    }
+    slot->generation = generation;
+    slot->status.mode = std::string(config::ToString(intent.policy.mode));
+    if (slot->fingerprint != fp) {
+      slot->intent = intent;
+      slot->fingerprint = fp;
+      slot->breaker.Reset();
+      queue_.Forget(intent.name);
+      queue_.Add(intent.name);
+      full_sync_pending_.insert(intent.name);
+    } else {
+      slot->intent = intent;  // source locations may have moved
+    }
+  }
+  for (auto it = intents_.begin(); it != intents_.end();) {
+    if (seen.count(it->first)) {
+      ++it;
+      continue;
+    }
+    LogInfo("intent removed from the configuration; no longer managed", {it->first, "", "", ""});
+    it->second->removed = true;
+    queue_.Remove(it->first);
+    full_sync_pending_.erase(it->first);
+    if (metrics_) metrics_->RemoveIntent(it->first);
+    it = intents_.erase(it);
+  }
+  if (full_sync_pending_.empty() && !full_sync_done_ && started_) {
+    full_sync_done_ = true;  // an empty configuration is synced by definition
+  }
+  UpdateResourceMetrics();
+  Kick();
+}
+
+void Controller::SetConfigErrors(std::vector<std::string> errors) {
+  config_errors_ = std::move(errors);
+}
+
+void Controller::EnqueueAll() {
+  for (const auto& [name, st] : intents_) queue_.Add(name);
+  Kick();
+}
+
+void Controller::Start() {
+  if (started_) return;
+  started_ = true;
+  if (intents_.empty() && state_) full_sync_done_ = true;
+  asio::co_spawn(executor_, Dispatch(shared_from_this()), asio::detached);
+}
+
+gcp::Sleeper Controller::StoppableSleeper() const {
+  // Sleeps in short slices so a shutdown never waits out a long poll interval.
+  std::shared_ptr<std::atomic<bool>> stop = stop_;
+  return [stop](std::chrono::milliseconds d) -> asio::awaitable<Status> {
+    auto ex = co_await asio::this_coro::executor;
+    asio::steady_timer timer(ex);
+    auto end = std::chrono::steady_clock::now() + d;
+    while (true) {
+      if (stop->load()) co_return CancelledError("shutting down");
+      auto now = std::chrono::steady_clock::now();
+      if (now >= end) co_return Status();
+      timer.expires_after(std::min<std::chrono::steady_clock::duration>(
+          end - now, std::chrono::milliseconds(100)));
+      auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+      if (ec) co_return CancelledError("sleep cancelled");
+    }
+  };
+}
+
+asio::awaitable<void> Controller::Dispatch(std::shared_ptr<Controller> self) {
+  while (!self->stopping_) {
+    self->heartbeat_ = self->options_.clock();
+    while (auto key = self->queue_.TryGet()) {
+      ++self->in_flight_;
+      asio::co_spawn(self->executor_, Reconcile(self, *key), asio::detached);
+    }
+    self->UpdateQueueMetrics();
+    // Wake for the next delayed key, or at least every second for the heartbeat.
+    auto now = self->options_.clock();
+    auto next = now + std::chrono::seconds(1);
+    if (auto due = self->queue_.NextWakeup(); due && *due < next) next = *due;
+    auto wait = std::max<std::chrono::steady_clock::duration>(next - now,
+                                                              std::chrono::milliseconds(1));
+    self->wake_.expires_after(wait);
+    co_await self->wake_.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+}
+
+asio::awaitable<void> Controller::ResumeUnfinished(std::shared_ptr<Controller> self,
+                                                   std::string intent) {
+  std::vector<JournalEntry> unfinished = self->journal_->Unfinished(intent);
+  for (const JournalEntry& e : unfinished) {
+    LogFields f{intent, e.step, e.operation.name, "resume"};
+    Status outcome;
+    gcp::WaitOptions wait = self->options_.apply.wait;
+    wait.stop = self->stop_;
+    wait.sleeper = self->StoppableSleeper();
+    if (e.has_operation) {
+      LogInfo("resuming: waiting on the operation of an interrupted write instead of writing again",
+              f);
+      auto done = co_await gcp::WaitForOperation(self->clients_, e.operation, wait);
+      outcome = done.ok() ? done->error : done.status();
+    } else if (e.kind == reconcilers::ToString(ResourceKind::kInstance) && self->clients_.sql) {
+      // Interrupted before Google answered: if the PATCH got through, its
+      // operation is running on the instance now; wait for it.
+      auto instance_name = e.name;
+      std::string project;
+      if (auto it = self->intents_.find(intent); it != self->intents_.end()) {
+        project = it->second->intent.project;
+      }
+      auto ops = co_await self->clients_.sql->ListOperations(project, instance_name);
+      if (ops.ok()) {
+        for (const auto& op : *ops) {
+          if (op.done) continue;
+          LogInfo("resuming: an operation runs on the instance; waiting for it", {intent, e.step, op.name, "resume"});
+          auto done = co_await gcp::WaitForOperation(self->clients_, op, wait);
+          outcome = done.ok() ? done->error : done.status();
+        }
+      } else {
+        outcome = ops.status();
+      }
+    } else {
+      // Other kinds show an accepted request in the resource itself (a
+      // connector CREATING, a new job generation): the re-plan sees it.
+      outcome = Status();
+    }
+    if (outcome.code() == StatusCode::kCancelled && self->stopping_) co_return;
+    Status rec = self->journal_->RecordOutcome(
+        e.id, outcome.ok() ? Status() : Status(outcome.code(), "resumed: " + outcome.message()));
+    if (!rec.ok()) LogError("journal: " + rec.ToString(), f);
+  }
+}
+
+asio::awaitable<void> Controller::Reconcile(std::shared_ptr<Controller> self, std::string key) {
+  auto it = self->intents_.find(key);
+  if (it == self->intents_.end() || self->stopping_) {
+    --self->in_flight_;
+    self->queue_.Done(key);
+    self->Kick();
+    co_return;
+  }
+  std::shared_ptr<IntentState> st = it->second;
+  config::Intent intent = st->intent;
+  int64_t generation = st->generation;
+  std::string rid = "r" + std::to_string(self->next_reconcile_id_++);
+  auto start = self->options_.clock();
+
+  if (self->journal_ && !st->resume_checked) {
+    st->resume_checked = true;
+    co_await ResumeUnfinished(self, key);
+  }
+
+  // Why this pass may not write, if it may not.
+  std::string block;
+  bool enforce = intent.policy.mode == config::PolicyMode::kEnforce && !intent.policy.paused;
+  if (intent.policy.paused) {
+    block = "Paused";
+  } else if (intent.policy.mode == config::PolicyMode::kObserve || self->options_.observe) {
+    block = "Observing";
+  } else if (self->options_.can_write && !self->options_.can_write()) {
+    block = "Observing";  // a standby replica
+  } else if (st->breaker.IsOpen(start)) {
+    block = "DriftFight";
+  }
+  if (enforce && !block.empty()) intent.policy.mode = config::PolicyMode::kObserve;
+
+  PassObserver observer(self.get(), key, generation, rid);
+  reconcilers::ApplyOptions opts = self->options_.apply;
+  opts.observer = &observer;
+  opts.gate = self->gate_;
+  opts.sleeper = self->StoppableSleeper();
+  opts.wait.sleeper = self->StoppableSleeper();
+  opts.wait.stop = self->stop_;
+
+  reconcilers::ApplyResult result;
+  try {
+    result = co_await reconcilers::Apply(self->clients_, intent, opts, st->verifications);
+  } catch (const std::exception& e) {
+    result.status = InternalError(std::string("reconcile failed: ") + e.what());
+  }
+  double seconds = std::chrono::duration<double>(self->options_.clock() - start).count();
+  if (!st->removed) {
+    st->verifications = result.verifications;
+    st->status.writes += observer.writes;
+    for (const auto& [kind, path] : observer.corrections) {
+      if (st->breaker.RecordCorrection(path, self->options_.clock())) {
+        LogWarning("fight breaker tripped: " + path + " was corrected more than " +
+                       std::to_string(self->options_.fight_threshold) +
+                       " times; another writer keeps changing it. Writing stops for this "
+                       "intent; drift is still reported",
+                   {key, "", "", rid});
+        if (self->metrics_) self->metrics_->DriftFight(kind);
+      }
+    }
+    if (st->breaker.IsOpen(self->options_.clock())) block = "DriftFight";
+    self->FinishPass(key, intent, result, block, seconds);
+  }
+  --self->in_flight_;
+  self->queue_.Done(key);
+  self->Kick();
+}
+
+namespace {
+
+void SetCondition(Condition& c, std::string status, std::string reason, std::string message,
+                  const std::string& now) {
+  if (c.status != status || c.reason != reason) c.last_transition = now;
+  c.status = std::move(status);
+  c.reason = std::move(reason);
+  c.message = std::move(message);
+}
+
+struct ResourceKey {
+  ResourceKind kind;
+  std::string name;
+  bool operator<(const ResourceKey& o) const {
+    return std::tie(kind, name) < std::tie(o.kind, o.name);
+  }
+};
+
+std::vector<ResourceKey> DeclaredResources(const config::Intent& in) {
+  std::vector<ResourceKey> out;
+  if (in.instance.private_ip) {
+    out.push_back({ResourceKind::kPrivateServicesRange,
+                   reconcilers::ServicesRangeName(*in.instance.private_ip)});
+    out.push_back({ResourceKind::kServicePeering, in.instance.private_ip->network});
+  }
+  if (in.connector) out.push_back({ResourceKind::kConnector, in.connector->name});
+  out.push_back({ResourceKind::kInstance, in.instance.name});
+  for (const auto& w : in.workloads) {
+    out.push_back({w.kind == config::WorkloadKind::kJob ? ResourceKind::kJob : ResourceKind::kService,
+                   w.name});
+  }
+  return out;
+}
+
+std::string StepLine(const reconcilers::Step& s) {
+  std::string line = std::string(reconcilers::ToString(s.action)) + " " + s.id;
+  for (const auto& c : s.changes) line += "; " + c.path + ": " + c.before + " -> " + c.after;
+  if (!s.blocked.empty()) line += " (blocked: " + s.blocked + ")";
+  if (!s.waiting_for.empty()) line += " (waiting for " + s.waiting_for + ")";
+  return line;
+}
+
+}  // namespace
+
+void Controller::FinishPass(const std::string& key, const config::Intent& intent,
+                            const reconcilers::ApplyResult& result, const std::string& block,
+                            double seconds) {
+  auto it = intents_.find(key);
+  if (it == intents_.end()) return;
+  IntentState& st = *it->second;
+  const reconcilers::Plan& plan = result.last_plan;
+  auto now = options_.clock();
+  std::string now_text = WallTime(now);
+  bool observed = !plan.intent.empty();  // at least one observation succeeded
+  if (observed) credentials_ok_ = true;
+
+  IntentStatus& status = st.status;
+  status.observed_generation = st.generation;
+  status.last_reconcile = now_text;
+  status.last_plan = plan.summary();
+  status.last_plan_steps.clear();
+  for (const auto& s : plan.steps) status.last_plan_steps.push_back(StepLine(s));
+  status.last_error = result.status.ok() ? "" : Redact(result.status.ToString());
+
+  // Per resource.
+  std::map<ResourceKey, const reconcilers::Step*> by_resource;
+  for (const auto& s : plan.steps) {
+    ResourceKey k{s.resource.kind, s.resource.name};
+    if (!by_resource.count(k)) by_resource[k] = &s;
+  }
+  std::vector<ResourceKey> resources = DeclaredResources(intent);
+  for (const auto& [k, s] : by_resource) {
+    if (std::find_if(resources.begin(), resources.end(), [&](const ResourceKey& r) {
+          return r.kind == k.kind && r.name == k.name;
+        }) == resources.end()) {
+      resources.push_back(k);
+    }
+  }
+  std::map<std::string, ResourceStatus> previous;
+  for (auto& r : status.resources) previous[r.kind + "/" + r.name] = std::move(r);
+  status.resources.clear();
+  st.states.clear();
+  for (const auto& k : DeclaredResources(intent)) st.states[std::string(MetricKind(k.kind))];
+  bool any_waiting = false;
+  bool any_failed = false;
+  for (const auto& k : resources) {
+    ResourceStatus rs = std::move(previous[std::string(reconcilers::ToString(k.kind)) + "/" + k.name]);
+    rs.kind = std::string(reconcilers::ToString(k.kind));
+    rs.name = k.name;
+    std::string_view metric_kind = MetricKind(k.kind);
+    ResourceStateCounts& counts = st.states[std::string(metric_kind)];
+    auto found = by_resource.find(k);
+    std::string reason = "UpToDate";
+    std::string message;
+    if (found != by_resource.end()) {
+      const reconcilers::Step& s = *found->second;
+      message = StepLine(s);
+      bool failed_here = !result.status.ok() &&
+                         result.status.message().find(s.id) != std::string::npos;
+      if (failed_here || !s.blocked.empty()) {
+        reason = "UpdateFailed";
+        any_failed = true;
+      } else if (!block.empty() || s.report_only || plan.report_only) {
+        reason = block.empty() ? (intent.policy.paused ? "Paused" : "Observing") : block;
+      } else if (!s.waiting_for.empty() || s.action == Action::kWait ||
+                 !reconcilers::IsReady(plan, s)) {
+        reason = "DependencyNotReady";
+        any_waiting = true;
+      } else {
+        reason = "Updating";
+      }
+    }
+    if (reason == "UpToDate") {
+      ++counts.in_sync;
+      SetCondition(rs.ready, "True", reason, "", now_text);
+      SetCondition(rs.synced, "True", reason, "", now_text);
+    } else {
+      if (reason == "UpdateFailed") ++counts.error;
+      else if (reason == "DependencyNotReady") ++counts.dependency_not_ready;
+      else if (reason == "Paused") ++counts.paused;
+      else if (reason == "DriftFight") ++counts.fighting;
+      else ++counts.drifted;
+      SetCondition(rs.ready, "False", reason, message, now_text);
+      SetCondition(rs.synced, "False", reason, message, now_text);
+    }
+    status.resources.push_back(std::move(rs));
+  }
+
+  // Per intent.
+  std::string reason;
+  std::string message;
+  if (!result.status.ok() && !(stopping_ && result.status.code() == StatusCode::kCancelled)) {
+    reason = "UpdateFailed";
+    message = status.last_error;
+  } else if (result.converged && observed) {
+    reason = "UpToDate";
+  } else if (!block.empty()) {
+    reason = block;
+    message = block == "DriftFight"
+                  ? "another writer keeps changing " + st.breaker.tripped_field() +
+                        "; writes stopped, drift reported"
+                  : std::to_string(plan.steps.size()) + " change(s) not applied";
+  } else if (plan.report_only) {
+    reason = intent.policy.paused ? "Paused" : "Observing";
+    message = plan.report_only_reason;
+  } else if (any_failed) {
+    reason = "UpdateFailed";
+    message = "blocked by policy; see the plan";
+  } else if (any_waiting) {
+    reason = "DependencyNotReady";
+  } else {
+    reason = "Updating";
+  }
+  if (reason == "UpToDate") {
+    SetCondition(status.ready, "True", reason, "", now_text);
+    SetCondition(status.synced, "True", reason, "", now_text);
+  } else {
+    SetCondition(status.ready, "False", reason, message, now_text);
+    SetCondition(status.synced, "False", reason, message, now_text);
+  }
+
+  // Metrics.
+  if (metrics_) {
+    std::string_view result_label = "in_sync";
+    if (!result.status.ok()) {
+      result_label = result.status.http_status() == 409 || result.status.http_status() == 412
+                         ? "conflict"
+                         : "error";
+    } else if (!result.executed.empty()) {
+      result_label = "updated";
+    } else if (reason == "Observing") {
+      result_label = "drift_reported";
+    } else if (reason == "Paused" || reason == "DriftFight") {
+      result_label = "skipped";
+    } else if (reason == "DependencyNotReady") {
+      result_label = "dependency_not_ready";
+    }
+    std::set<std::string_view> kinds;
+    for (const auto& k : resources) kinds.insert(MetricKind(k.kind));
+    for (auto kind : kinds) metrics_->ReconcileDone(kind, result_label, seconds);
+    for (const auto& s : result.first_plan.steps) {
+      if (s.action == Action::kWait || s.action == Action::kRun) continue;
+      for (const auto& c : s.changes) metrics_->DriftDetected(MetricKind(s.resource.kind), c.path);
+    }
+    if (observed) {
+      bool world_open = std::any_of(plan.findings.begin(), plan.findings.end(),
+                                    [](const reconcilers::Diagnosis& d) { return d.code == "world-open"; });
+      metrics_->SetWorldOpen(key, world_open, intent.policy.allow_world_open);
+    }
+  }
+
+  // Requeue.
+  std::chrono::milliseconds next;
+  if (!result.status.ok() && !stopping_) {
+    next = queue_.AddRateLimited(key);
+    if (metrics_) metrics_->QueueRetry();
+    LogWarning("reconcile failed; retrying in " + std::to_string(next.count()) + " ms: " +
+                   status.last_error,
+               {key, "", "", ""});
+  } else {
+    queue_.Forget(key);
+    if (reason == "DependencyNotReady") {
+      next = options_.settle_recheck;
+    } else {
+      next = Jittered(ResyncFor(st.intent), 0.1, options_.rng());
+    }
+    queue_.AddAfter(key, next);
+  }
+  status.next_resync = WallTime(now + next);
+
+  if (result.status.ok() && observed && full_sync_pending_.erase(key) && full_sync_pending_.empty()) {
+    full_sync_done_ = true;
+    if (metrics_) {
+      metrics_->FullSyncDone(std::chrono::duration<double>(
+                                 std::chrono::system_clock::now().time_since_epoch())
+                                 .count());
+    }
+    // The next full sync counts every intent again.
+    for (const auto& [name, s] : intents_) full_sync_pending_.insert(name);
+  }
+  UpdateResourceMetrics();
+}
+
+void Controller::UpdateResourceMetrics() {
+  if (!metrics_) return;
+  std::map<std::string, ResourceStateCounts, std::less<>> totals;
+  for (auto kind : labels::kKinds) {
+    if (kind != labels::kOther) totals[std::string(kind)];
+  }
+  for (const auto& [name, st] : intents_) {
+    for (const auto& [kind, c] : st->states) {
+      auto& t = totals[kind];
+      t.in_sync += c.in_sync;
+      t.drifted += c.drifted;
+      t.error += c.error;
+      t.dependency_not_ready += c.dependency_not_ready;
+      t.paused += c.paused;
+      t.fighting += c.fighting;
+    }
+  }
+  for (const auto& [kind, c] : totals) metrics_->SetResourceStates(kind, c);
+  metrics_->SetReady(Ready());
+}
+
+void Controller::UpdateQueueMetrics() {
+  if (metrics_) {
+    metrics_->SetQueue(static_cast<int64_t>(queue_.depth()), queue_.OldestAgeSeconds());
+  }
+}
+
+asio::awaitable<bool> Controller::Shutdown(std::chrono::milliseconds grace) {
+  stopping_ = true;
+  stop_->store(true);
+  queue_.ShutDown();
+  Kick();
+  auto deadline = std::chrono::steady_clock::now() + grace;
+  asio::steady_timer timer(executor_);
+  while (in_flight_ > 0 && std::chrono::steady_clock::now() < deadline) {
+    timer.expires_after(std::chrono::milliseconds(20));
+    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+  co_return in_flight_ == 0;
+}
+
+// ---- status ---------------------------------------------------------------------------
+
+bool Controller::Healthy() const {
+  return options_.clock() - heartbeat_ <= options_.heartbeat_timeout;
+}
+
+std::string Controller::NotReadyReason() const {
+  if (!state_) return "no configuration loaded yet";
+  if (!full_sync_done_) {
+    if (!credentials_ok_ && !intents_.empty()) return "no Google API read has succeeded yet";
+    return "first full sync not finished (" + std::to_string(full_sync_pending_.size()) +
+           " intent(s) left)";
+  }
+  return "";
+}
+
+bool Controller::Ready() const { return NotReadyReason().empty(); }
+
+std::vector<IntentStatus> Controller::Statuses() const {
+  std::vector<IntentStatus> out;
+  for (const auto& [name, st] : intents_) out.push_back(st->status);
+  return out;
+}
+
+namespace {
+json::object ConditionJson(const Condition& c) {
+  return json::object{{"type", c.type},
+                      {"status", c.status},
+                      {"reason", c.reason},
+                      {"message", Redact(c.message)},
+                      {"lastTransitionTime", c.last_transition}};
+}
+}  // namespace
+
+std::string Controller::StatusJson() const {
+  json::object doc;
+  doc["formatVersion"] = 1;
+  doc["generation"] = generation_;
+  doc["ready"] = Ready();
+  doc["readyReason"] = NotReadyReason();
+  doc["observe"] = options_.observe;
+  doc["leader"] = !options_.can_write || options_.can_write();
+  doc["firstFullSyncDone"] = full_sync_done_;
+  json::array cond;
+  if (!config_errors_.empty()) {
+    std::string msg;
+    for (const auto& e : config_errors_) msg += (msg.empty() ? "" : "\n") + e;
+    cond.push_back(json::object{{"type", "ConfigLoaded"},
+                                {"status", "False"},
+                                {"reason", "ConfigInvalid"},
+                                {"message", Redact(msg)}});
+  } else {
+    cond.push_back(json::object{{"type", "ConfigLoaded"},
+                                {"status", state_ ? "True" : "Unknown"},
+                                {"reason", state_ ? "Loaded" : "NotLoaded"},
+                                {"message", ""}});
+  }
+  doc["conditions"] = std::move(cond);
+  json::array errs;
+  for (const auto& e : config_errors_) errs.push_back(json::string(Redact(e)));
+  doc["configErrors"] = std::move(errs);
+  doc["queue"] = json::object{{"depth", queue_.depth()},
+                              {"processing", queue_.processing()},
+                              {"delayed", queue_.delayed()},
+                              {"oldestSeconds", queue_.OldestAgeSeconds()}};
+  json::array intents;
+  for (const auto& [name, st] : intents_) {
+    const IntentStatus& s = st->status;
+    json::object o;
+    o["name"] = s.name;
+    o["mode"] = s.mode;
+    o["observedGeneration"] = s.observed_generation;
+    o["conditions"] = json::array{ConditionJson(s.ready), ConditionJson(s.synced)};
+    o["lastPlan"] = json::object{{"create", s.last_plan.to_create},
+                                 {"update", s.last_plan.to_update},
+                                 {"replace", s.last_plan.to_replace},
+                                 {"run", s.last_plan.to_run},
+                                 {"waiting", s.last_plan.waiting},
+                                 {"blocked", s.last_plan.blocked},
+                                 {"reportOnly", s.last_plan.report_only}};
+    json::array steps;
+    for (const auto& l : s.last_plan_steps) steps.push_back(json::string(Redact(l)));
+    o["lastPlanSteps"] = std::move(steps);
+    o["lastError"] = s.last_error;
+    o["lastReconcile"] = s.last_reconcile;
+    o["nextResync"] = s.next_resync;
+    o["writes"] = s.writes;
+    json::array res;
+    for (const auto& r : s.resources) {
+      res.push_back(json::object{{"kind", r.kind},
+                                 {"name", r.name},
+                                 {"conditions", json::array{ConditionJson(r.ready),
+                                                            ConditionJson(r.synced)}}});
+    }
+    o["resources"] = std::move(res);
+    intents.push_back(std::move(o));
+  }
+  doc["intents"] = std::move(intents);
+  return json::serialize(doc);
+}
+
+}  // namespace dbconnd::daemon

@@ -1,0 +1,104 @@
+#pragma once
+// The mutation journal: nothing lost, nothing done twice.
+//
+// One append-only JSON-lines file, <state-dir>/journal.jsonl. Every line is
+// written with a single write(2) and fdatasync'd before the call returns, so
+// after a crash the file holds every line whose call returned, plus at most
+// one torn last line. Per mutation, three lines share an id:
+//
+//   {"type":"before", "id", "generation", "intent", "step", "kind", "name",
+//    "action", "prior": {path: value}, "changes": [{path, before, after}]}
+//   {"type":"operation", "id", "api", "project", "operation", "op_type", "target"}
+//   {"type":"outcome", "id", "code", "message"}
+//
+// "before" is written before the request is sent, "operation" as soon as
+// Google accepted it, "outcome" when the operation is done or the request was
+// refused. An entry without an outcome is unfinished: on start the
+// controller waits on its operation (or on whatever operation runs on its
+// Cloud SQL instance) instead of writing again.
+//
+// Values are the planner's display strings: secrets are already "***".
+// Not thread-safe: used from the controller's strand.
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "gcp/types.h"
+
+namespace dbconnd::daemon {
+
+struct JournalChange {
+  std::string path;
+  std::string before;
+  std::string after;
+};
+
+struct JournalEntry {
+  std::string id;
+  std::string time;  // RFC 3339 of the "before" line
+  int64_t generation = 0;
+  std::string intent;
+  std::string step;  // plan step id, "instance/saleor-db-demo"
+  std::string kind;  // reconcilers::ToString(ResourceKind)
+  std::string name;  // resource short name
+  std::string action;
+  std::map<std::string, std::string> prior;  // path -> value before
+  std::vector<JournalChange> changes;
+
+  bool has_operation = false;
+  gcp::Operation operation;  // api, project, name, type, target
+
+  bool finished = false;
+  std::string outcome_code;  // StatusCodeName, "OK" on success
+  std::string outcome_message;
+};
+
+class Journal {
+ public:
+  // Creates the directory if needed and reads what is there. A torn last
+  // line (kill -9 mid-write) is reported in warnings() and cut off so new
+  // lines start clean; unparseable lines elsewhere are reported and skipped.
+  static StatusOr<std::unique_ptr<Journal>> Open(const std::string& state_dir);
+  // Read-only view of a journal file (rollback, tests).
+  static StatusOr<std::vector<JournalEntry>> ReadFile(const std::string& path,
+                                                      std::vector<std::string>* warnings);
+  ~Journal();
+
+  const std::string& path() const { return path_; }
+  const std::vector<std::string>& warnings() const { return warnings_; }
+
+  // Returns the new entry's id.
+  StatusOr<std::string> Begin(int64_t generation, const std::string& intent,
+                              const std::string& step, const std::string& kind,
+                              const std::string& name, const std::string& action,
+                              const std::string& prior_json,
+                              const std::vector<JournalChange>& changes);
+  Status RecordOperation(const std::string& id, const gcp::Operation& op);
+  Status RecordOutcome(const std::string& id, const Status& outcome);
+
+  // Entries in the order they were begun.
+  const std::vector<JournalEntry>& entries() const { return entries_; }
+  // Unfinished entries, optionally only those of one intent.
+  std::vector<JournalEntry> Unfinished(const std::string& intent = "") const;
+
+ private:
+  Journal() = default;
+  Status Append(const std::string& line);
+  JournalEntry* Find(const std::string& id);
+
+  std::string path_;
+  int fd_ = -1;
+  uint64_t next_seq_ = 1;
+  std::string id_prefix_;
+  std::vector<JournalEntry> entries_;
+  std::map<std::string, size_t> index_;
+  std::vector<std::string> warnings_;
+};
+
+gcp::Api ApiFromString(std::string_view s);  // inverse of gcp::ToString(Api)
+
+}  // namespace dbconnd::daemon

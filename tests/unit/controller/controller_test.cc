@@ -1,0 +1,295 @@
+#include <catch2/catch.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/json.hpp>
+#include <chrono>
+#include <functional>
+#include <memory>
+
+#include "../reconcilers/fakes.h"
+#include "daemon/controller.h"
+#include "daemon/endpoints.h"
+#include "daemon/journal.h"
+#include "daemon/metrics.h"
+#include "test_util.h"
+
+namespace dbconnd::daemon {
+namespace {
+
+using namespace std::chrono_literals;
+using reconcilers::testing::FakeCloud;
+using reconcilers::testing::SeedIntent;
+using reconcilers::testing::SeedLive;
+
+std::shared_ptr<const config::DesiredState> StateOf(std::vector<config::Intent> intents) {
+  auto s = std::make_shared<config::DesiredState>();
+  s->intents = std::move(intents);
+  return s;
+}
+
+int CountPrefix(const std::vector<std::string>& v, const std::string& prefix) {
+  int n = 0;
+  for (const auto& s : v) n += s.rfind(prefix, 0) == 0;
+  return n;
+}
+
+const IntentStatus& StatusOf(const Controller& c, const std::string& name) {
+  static IntentStatus copy;
+  for (const auto& s : c.Statuses()) {
+    if (s.name == name) copy = s;
+  }
+  return copy;
+}
+
+struct Harness {
+  boost::asio::io_context io;
+  FakeCloud cloud{SeedLive()};
+  Metrics metrics;
+  testutil::TempDir dir;
+  std::unique_ptr<Journal> journal;
+  std::shared_ptr<Controller> controller;
+
+  explicit Harness(ControllerOptions options = {}, bool with_journal = true) {
+    if (with_journal) journal = std::move(*Journal::Open(dir.path()));
+    options.apply.max_idle_polls = 0;
+    options.apply.wait.initial_poll = 1ms;
+    options.settle_recheck = 10ms;
+    controller = Controller::Create(io.get_executor(), cloud.clients(), options, &metrics,
+                                    journal.get());
+  }
+  ~Harness() {
+    boost::asio::co_spawn(io, controller->Shutdown(1s), boost::asio::detached);
+    io.restart();
+    io.run_for(50ms);
+  }
+  // One more pass of every intent; returns once each intent has reconciled again.
+  bool Pass() {
+    int64_t passes = Reconciles();
+    controller->EnqueueAll();
+    return testutil::RunUntil(io, [&] { return Reconciles() > passes; });
+  }
+  int64_t Reconciles() {
+    // The reconciles counter over every kind and result, from the exposition.
+    reconciles_ = testutil::SumSeries(metrics.Serialize(), "dbconnd_reconciles_total{kind=\"instance\"");
+    return reconciles_;
+  }
+  int64_t reconciles_ = 0;
+};
+
+TEST_CASE("Controller converges the incident, then makes zero writes") {
+  Harness h;
+  h.controller->SetDesiredState(StateOf({SeedIntent()}), 1);
+  h.controller->Start();
+  REQUIRE(testutil::RunUntil(h.io, [&] { return StatusOf(*h.controller, "saleor").ready.status == "True"; }));
+  const IntentStatus& s = StatusOf(*h.controller, "saleor");
+  CHECK(s.ready.reason == "UpToDate");
+  CHECK(s.synced.status == "True");
+  CHECK(s.observed_generation == 1);
+  CHECK(!h.cloud.writes.empty());
+  CHECK(CountPrefix(h.cloud.writes, "sql.PatchInstance") >= 1);
+  CHECK(h.controller->Ready());
+  // Every write is journaled and finished.
+  REQUIRE(!h.journal->entries().empty());
+  CHECK(h.journal->entries().size() == h.cloud.writes.size());
+  CHECK(h.journal->Unfinished().empty());
+  for (const auto& e : h.journal->entries()) CHECK(e.outcome_code == "OK");
+
+  size_t writes = h.cloud.writes.size();
+  REQUIRE(h.Pass());
+  REQUIRE(h.Pass());
+  CHECK(h.cloud.writes.size() == writes);  // converged: zero writes
+  std::string exposition = h.metrics.Serialize();
+  INFO(exposition);
+  CHECK(testutil::SumSeries(exposition, "dbconnd_reconciles_total{kind=\"instance\",result=\"in_sync\"}") == 2);
+}
+
+TEST_CASE("--observe reports drift and writes nothing") {
+  ControllerOptions o;
+  o.observe = true;
+  Harness h(o);
+  h.controller->SetDesiredState(StateOf({SeedIntent()}), 1);
+  h.controller->Start();
+  REQUIRE(testutil::RunUntil(h.io, [&] { return !StatusOf(*h.controller, "saleor").last_reconcile.empty(); }));
+  const IntentStatus& s = StatusOf(*h.controller, "saleor");
+  CHECK(s.ready.status == "False");
+  CHECK(s.synced.reason == "Observing");
+  CHECK(h.cloud.writes.empty());
+  CHECK(h.journal->entries().empty());
+  CHECK(testutil::SumSeries(h.metrics.Serialize(), "dbconnd_drift_detected_total{") > 0);
+}
+
+TEST_CASE("policy.paused reports Paused and writes nothing") {
+  Harness h;
+  auto intent = SeedIntent();
+  intent.policy.paused = true;
+  h.controller->SetDesiredState(StateOf({intent}), 1);
+  h.controller->Start();
+  REQUIRE(testutil::RunUntil(h.io, [&] { return !StatusOf(*h.controller, "saleor").last_reconcile.empty(); }));
+  CHECK(StatusOf(*h.controller, "saleor").synced.reason == "Paused");
+  CHECK(h.cloud.writes.empty());
+}
+
+TEST_CASE("A standby (cannot write) only observes") {
+  ControllerOptions o;
+  o.can_write = [] { return false; };
+  Harness h(o);
+  h.controller->SetDesiredState(StateOf({SeedIntent()}), 1);
+  h.controller->Start();
+  REQUIRE(testutil::RunUntil(h.io, [&] { return !StatusOf(*h.controller, "saleor").last_reconcile.empty(); }));
+  CHECK(h.cloud.writes.empty());
+}
+
+TEST_CASE("Out-of-band drift is corrected on the next pass; the fight breaker trips after 3") {
+  Harness h;
+  h.controller->SetDesiredState(StateOf({SeedIntent()}), 1);
+  h.controller->Start();
+  REQUIRE(testutil::RunUntil(h.io, [&] { return StatusOf(*h.controller, "saleor").ready.status == "True"; }));
+  auto open_world = [&] {
+    h.cloud.world().instance->authorized_networks.push_back({"0.0.0.0/0", "anyone", ""});
+    h.cloud.world().instance->ipv4_enabled = true;
+  };
+  for (int round = 1; round <= 3; ++round) {
+    size_t before = h.cloud.writes.size();
+    open_world();
+    REQUIRE(h.Pass());
+    INFO("round " << round);
+    CHECK(h.cloud.writes.size() > before);  // corrected
+    CHECK(h.cloud.world().instance->authorized_networks.empty());
+    CHECK(StatusOf(*h.controller, "saleor").synced.reason == "UpToDate");
+  }
+  open_world();
+  REQUIRE(h.Pass());  // 4th correction: more than 3 in the window -> trips
+  CHECK(StatusOf(*h.controller, "saleor").synced.reason == "DriftFight");
+  CHECK(testutil::SumSeries(h.metrics.Serialize(), "dbconnd_drift_fights_total{") == 1);
+  size_t writes = h.cloud.writes.size();
+  open_world();
+  REQUIRE(h.Pass());
+  CHECK(h.cloud.writes.size() == writes);  // stopped writing
+  const IntentStatus& s = StatusOf(*h.controller, "saleor");
+  CHECK(s.synced.reason == "DriftFight");
+  CHECK(s.ready.status == "False");
+  CHECK(!s.last_plan_steps.empty());  // still reporting
+
+  // A configuration change resets the breaker.
+  auto changed = SeedIntent();
+  changed.policy.verify = false;
+  changed.connector->max_instances = 4;
+  h.controller->SetDesiredState(StateOf({changed}), 2);
+  REQUIRE(testutil::RunUntil(h.io, [&] { return StatusOf(*h.controller, "saleor").observed_generation == 2 &&
+                                            StatusOf(*h.controller, "saleor").synced.reason != "DriftFight"; }));
+}
+
+TEST_CASE("FightBreaker counts per field within the window and closes after it") {
+  FightBreaker b(3, 10min);
+  FightBreaker::TimePoint t0{std::chrono::hours(5)};
+  CHECK_FALSE(b.RecordCorrection("authorizedNetworks", t0));
+  CHECK_FALSE(b.RecordCorrection("authorizedNetworks", t0 + 1min));
+  CHECK_FALSE(b.RecordCorrection("sslMode", t0 + 1min));
+  CHECK_FALSE(b.RecordCorrection("authorizedNetworks", t0 + 2min));
+  CHECK_FALSE(b.IsOpen(t0 + 2min));
+  // The first correction has left the window: still 3, not tripped.
+  CHECK_FALSE(b.RecordCorrection("authorizedNetworks", t0 + 10min + 1s));
+  CHECK(b.RecordCorrection("authorizedNetworks", t0 + 10min + 2s));
+  CHECK(b.tripped_field() == "authorizedNetworks");
+  CHECK(b.IsOpen(t0 + 15min));
+  CHECK_FALSE(b.IsOpen(t0 + 20min + 2s));  // half-open again after the window
+  CHECK(b.Corrections("authorizedNetworks", t0 + 20min + 2s) == 0);
+}
+
+TEST_CASE("A failed pass backs off and is reported as UpdateFailed") {
+  Harness h;
+  h.cloud.fail_next["sql.ListInstances"].push_back(UnavailableError("backend down").WithHttpStatus(503));
+  h.controller->SetDesiredState(StateOf({SeedIntent()}), 1);
+  h.controller->Start();
+  REQUIRE(testutil::RunUntil(h.io, [&] { return !StatusOf(*h.controller, "saleor").last_reconcile.empty(); }));
+  const IntentStatus& s = StatusOf(*h.controller, "saleor");
+  CHECK(s.synced.reason == "UpdateFailed");
+  CHECK(s.last_error.find("backend down") != std::string::npos);
+  CHECK(h.controller->queue().Failures("saleor") == 1);
+  CHECK_FALSE(h.controller->Ready());
+  CHECK(testutil::SumSeries(h.metrics.Serialize(), "dbconnd_workqueue_retries_total") == 1);
+}
+
+TEST_CASE("An interrupted write is resumed by waiting on its operation, not by writing again") {
+  testutil::TempDir dir;
+  {
+    auto j = std::move(*Journal::Open(dir.path()));
+    auto id = j->Begin(1, "saleor", "instance/saleor-db-demo", "instance", "saleor-db-demo",
+                       "update", "{}", {{"settings.sslMode", "ALLOW", "ENCRYPTED_ONLY"}});
+    REQUIRE(id.ok());
+    gcp::Operation op;
+    op.api = gcp::Api::kSqlAdmin;
+    op.project = reconcilers::testing::kProject;
+    op.name = "op-interrupted";
+    REQUIRE(j->RecordOperation(*id, op).ok());
+  }
+  boost::asio::io_context io;
+  FakeCloud cloud{SeedLive()};
+  auto journal = std::move(*Journal::Open(dir.path()));
+  REQUIRE(journal->Unfinished().size() == 1);
+  ControllerOptions o;
+  o.apply.max_idle_polls = 0;
+  o.apply.wait.initial_poll = 1ms;
+  auto c = Controller::Create(io.get_executor(), cloud.clients(), o, nullptr, journal.get());
+  c->SetDesiredState(StateOf({SeedIntent()}), 1);
+  c->Start();
+  REQUIRE(testutil::RunUntil(io, [&] { return !StatusOf(*c, "saleor").last_reconcile.empty(); }));
+  REQUIRE(!cloud.calls.empty());
+  CHECK(cloud.calls.front() == "sql.GetOperation op-interrupted");
+  CHECK(journal->Unfinished().empty());
+  boost::asio::co_spawn(io, c->Shutdown(1s), boost::asio::detached);
+  io.restart();
+  io.run_for(20ms);
+}
+
+TEST_CASE("Removed intents leave status and the queue; new generations enqueue changes only") {
+  Harness h;
+  auto a = SeedIntent();
+  h.controller->SetDesiredState(StateOf({a}), 1);
+  h.controller->Start();
+  REQUIRE(testutil::RunUntil(h.io, [&] { return StatusOf(*h.controller, "saleor").ready.status == "True"; }));
+  size_t calls = h.cloud.calls.size();
+  h.controller->SetDesiredState(StateOf({a}), 2);  // same content
+  h.io.run_for(50ms);
+  CHECK(h.cloud.calls.size() == calls);  // nothing enqueued
+  h.controller->SetDesiredState(StateOf({}), 3);
+  CHECK(h.controller->Statuses().empty());
+  CHECK(h.controller->queue().delayed() == 0);
+}
+
+TEST_CASE("Endpoints serve metrics, health, readiness and status") {
+  Harness h;
+  net::HttpRequest req;
+  req.url = "/readyz";
+  CHECK(ServeEndpoint(req, *h.controller, h.metrics).status == 503);  // nothing loaded
+  h.controller->SetDesiredState(StateOf({SeedIntent()}), 1);
+  h.controller->SetConfigErrors({"bad.yaml:3:1: error: spec: boom"});
+  h.controller->Start();
+  REQUIRE(testutil::RunUntil(h.io, [&] { return h.controller->Ready(); }));
+  CHECK(ServeEndpoint(req, *h.controller, h.metrics).status == 200);
+  req.url = "/healthz";
+  CHECK(ServeEndpoint(req, *h.controller, h.metrics).status == 200);
+  req.url = "/metrics";
+  auto m = ServeEndpoint(req, *h.controller, h.metrics);
+  CHECK(m.status == 200);
+  REQUIRE(m.FindHeader("Content-Type"));
+  CHECK(m.FindHeader("Content-Type")->find("version=0.0.4") != std::string::npos);
+  CHECK(m.body.find("dbconnd_reconciles_total") != std::string::npos);
+  req.url = "/status";
+  auto s = ServeEndpoint(req, *h.controller, h.metrics);
+  auto doc = boost::json::parse(s.body).as_object();
+  CHECK(doc.at("generation").as_int64() == 1);
+  CHECK(doc.at("conditions").as_array()[0].as_object().at("reason") == "ConfigInvalid");
+  auto& intent = doc.at("intents").as_array()[0].as_object();
+  CHECK(intent.at("name") == "saleor");
+  CHECK(intent.at("conditions").as_array()[0].as_object().at("status") == "True");
+  CHECK(intent.at("resources").as_array().size() == 5);  // range, peering, connector, instance, job
+  CHECK(s.body.find(reconcilers::testing::kPassword) == std::string::npos);
+  req.url = "/nope";
+  CHECK(ServeEndpoint(req, *h.controller, h.metrics).status == 404);
+}
+
+}  // namespace
+}  // namespace dbconnd::daemon

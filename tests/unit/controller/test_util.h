@@ -1,0 +1,67 @@
+#pragma once
+// Small helpers for the controller tests: temp dirs, running an io_context
+// until a condition holds (bounded), and summing series in an exposition.
+
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <sstream>
+#include <string>
+
+#include "daemon/log.h"
+
+namespace dbconnd::daemon::testutil {
+
+// Keeps test output readable: only warnings and errors reach stderr.
+inline const bool kQuietLogs = [] {
+  GlobalLogger().SetLevel(LogLevel::kWarning);
+  return true;
+}();
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "dbconnd-ctl-XXXXXX").string();
+    path_ = ::mkdtemp(tmpl.data()) ? tmpl : std::string();
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// Runs the loop until pred() holds; false after `limit` (a test failure,
+// never a long sleep: the loop runs as fast as its work allows).
+inline bool RunUntil(boost::asio::io_context& io, const std::function<bool()>& pred,
+                     std::chrono::milliseconds limit = std::chrono::seconds(5)) {
+  auto end = std::chrono::steady_clock::now() + limit;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > end) return false;
+    io.restart();
+    io.run_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
+
+// Sum of the values of every sample line starting with `prefix`.
+inline double SumSeries(const std::string& exposition, const std::string& prefix) {
+  std::istringstream in(exposition);
+  std::string line;
+  double sum = 0;
+  while (std::getline(in, line)) {
+    if (line.rfind(prefix, 0) != 0) continue;
+    auto sp = line.rfind(' ');
+    sum += std::stod(line.substr(sp + 1));
+  }
+  return sum;
+}
+
+}  // namespace dbconnd::daemon::testutil
