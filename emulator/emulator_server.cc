@@ -156,6 +156,9 @@ StatusOr<std::unique_ptr<EmulatorServer>> EmulatorServer::Start(asio::any_io_exe
   {
     std::lock_guard lock(shared->mu);
     shared->model->AddTokenAudience(out->server_->url() + "/token");
+    // Google's client libraries always sign for Google's token URL, even
+    // when their transport is pointed elsewhere.
+    shared->model->AddTokenAudience("https://oauth2.googleapis.com/token");
     PersistLocked(*shared);
   }
   return out;

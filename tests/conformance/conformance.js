@@ -1,0 +1,199 @@
+// Conformance: drive gcp-emulator with Google's own Node.js clients
+// (googleapis + google-auth-library) and check they accept what it serves.
+//   node conformance.js /path/to/gcp-emulator
+// Starts the emulator on port 0, generates a service-account key, registers
+// it, exchanges a JWT for a token, then gets/lists/patches Cloud SQL and
+// Cloud Run resources and polls their operations to DONE.
+'use strict';
+
+const {spawn} = require('node:child_process');
+const crypto = require('node:crypto');
+const assert = require('node:assert/strict');
+const readline = require('node:readline');
+const {google} = require('googleapis');
+const {JWT} = require('google-auth-library');
+
+const PROJECT = 'melodic-now-463704-k1';
+const REGION = 'us-central1';
+const JOB = `projects/${PROJECT}/locations/${REGION}/jobs/saleor-migration-1751028053`;
+const EMAIL = `conformance@${PROJECT}.iam.gserviceaccount.com`;
+const DEADLINE_MS = 60_000;
+
+let passed = 0;
+let failed = 0;
+async function check(name, fn) {
+  try {
+    await fn();
+    passed++;
+    console.log(`ok - ${name}`);
+  } catch (err) {
+    failed++;
+    console.log(`not ok - ${name}: ${err && err.stack ? err.stack : err}`);
+  }
+}
+
+function startEmulator(bin) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(bin, ['--listen', '127.0.0.1:0', '--seed', 'incident', '--op-delay', '300ms'],
+                        {stdio: ['ignore', 'pipe', 'inherit']});
+    const timer = setTimeout(() => reject(new Error('emulator did not start in 10 s')), 10_000);
+    child.on('exit', (code) => reject(new Error(`emulator exited early with ${code}`)));
+    readline.createInterface({input: child.stdout}).on('line', (line) => {
+      const m = /listening on (\S+)/.exec(line);
+      if (m) {
+        clearTimeout(timer);
+        resolve({child, url: m[1]});
+      }
+    });
+  });
+}
+
+async function poll(fn, isDone) {
+  const start = Date.now();
+  for (;;) {
+    const v = await fn();
+    if (isDone(v)) return v;
+    if (Date.now() - start > DEADLINE_MS) throw new Error('operation did not finish in time');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function main() {
+  const bin = process.argv[2];
+  assert.ok(bin, 'usage: node conformance.js /path/to/gcp-emulator');
+  const {child, url} = await startEmulator(bin);
+  const watchdog = setTimeout(() => {
+    console.log('not ok - whole run exceeded its deadline');
+    child.kill('SIGTERM');
+    process.exit(1);
+  }, 2 * DEADLINE_MS);
+  try {
+    const {publicKey, privateKey} = crypto.generateKeyPairSync('rsa', {
+      modulusLength: 2048,
+      publicKeyEncoding: {type: 'spki', format: 'pem'},
+      privateKeyEncoding: {type: 'pkcs8', format: 'pem'},
+    });
+    const reg = await fetch(`${url}/emulator/service-accounts`, {
+      method: 'POST',
+      body: JSON.stringify({client_email: EMAIL, public_key_pem: publicKey}),
+    });
+    assert.equal(reg.status, 200);
+
+    const auth = new JWT({email: EMAIL, key: privateKey,
+                          scopes: ['https://www.googleapis.com/auth/cloud-platform']});
+    // The library has Google's token URL built in; send it to the emulator.
+    auth.transporter.interceptors.request.add({
+      resolved: async (config) => {
+        const u = String(config.url);
+        if (u.startsWith('https://oauth2.googleapis.com/token')) config.url = `${url}/token`;
+        return config;
+      },
+    });
+    const rootUrl = `${url}/`;
+    const sql = google.sqladmin({version: 'v1', auth, rootUrl});
+    const run = google.run({version: 'v2', auth, rootUrl});
+
+    await check('token exchange with a generated service-account key', async () => {
+      const t = await auth.getAccessToken();
+      assert.ok(t.token && t.token.length > 10);
+    });
+
+    await check('API rejects a missing token with a Google error body', async () => {
+      const r = await fetch(`${url}/v1/projects/${PROJECT}/instances/saleor-db-demo`);
+      assert.equal(r.status, 401);
+      const body = await r.json();
+      assert.equal(body.error.status, 'UNAUTHENTICATED');
+    });
+
+    let instance;
+    await check('sqladmin instances.get', async () => {
+      const r = await sql.instances.get({project: PROJECT, instance: 'saleor-db-demo'});
+      instance = r.data;
+      assert.equal(instance.connectionName, `${PROJECT}:${REGION}:saleor-db-demo`);
+      assert.equal(typeof instance.settings.settingsVersion, 'string');
+    });
+
+    await check('sqladmin instances.list', async () => {
+      const r = await sql.instances.list({project: PROJECT});
+      assert.equal(r.data.items.length, 1);
+    });
+
+    await check('sqladmin instances.patch + operations.get polling to DONE', async () => {
+      const r = await sql.instances.patch({
+        project: PROJECT, instance: 'saleor-db-demo',
+        requestBody: {settings: {settingsVersion: instance.settings.settingsVersion,
+                                 ipConfiguration: {sslMode: 'ENCRYPTED_ONLY'}}},
+      });
+      assert.equal(r.data.kind, 'sql#operation');
+      const done = await poll(
+          async () => (await sql.operations.get({project: PROJECT, operation: r.data.name})).data,
+          (op) => op.status === 'DONE');
+      assert.equal(done.error, undefined);
+      const after = (await sql.instances.get({project: PROJECT, instance: 'saleor-db-demo'})).data;
+      assert.equal(after.settings.ipConfiguration.sslMode, 'ENCRYPTED_ONLY');
+      assert.equal(Number(after.settings.settingsVersion), Number(instance.settings.settingsVersion) + 1);
+    });
+
+    await check('sqladmin stale settingsVersion is 412 staleData', async () => {
+      await assert.rejects(
+          sql.instances.patch({project: PROJECT, instance: 'saleor-db-demo',
+                               requestBody: {settings: {settingsVersion: instance.settings.settingsVersion}}}),
+          (err) => {
+            const status = err.status ?? (err.response && err.response.status);
+            const body = JSON.stringify(err.response && err.response.data);
+            return status === 412 && body.includes('"reason":"staleData"');
+          });
+    });
+
+    await check('sqladmin operations.list', async () => {
+      const r = await sql.operations.list({project: PROJECT, instance: 'saleor-db-demo'});
+      assert.ok(r.data.items.length >= 1);
+    });
+
+    let job;
+    await check('run jobs.get and jobs.list', async () => {
+      job = (await run.projects.locations.jobs.get({name: JOB})).data;
+      assert.ok(job.etag);
+      const list = await run.projects.locations.jobs.list({parent: `projects/${PROJECT}/locations/${REGION}`});
+      assert.equal(list.data.jobs.length, 1);
+    });
+
+    await check('run jobs.patch (whole job back) + operations.get polling', async () => {
+      const body = JSON.parse(JSON.stringify(job));
+      body.labels = {...body.labels, managed: 'dbconnd'};
+      const r = await run.projects.locations.jobs.patch({name: JOB, requestBody: body});
+      assert.equal(r.data.done, false);
+      const done = await poll(
+          async () => (await run.projects.locations.operations.get({name: r.data.name})).data,
+          (op) => op.done === true);
+      assert.equal(done.response['@type'], 'type.googleapis.com/google.cloud.run.v2.Job');
+      const after = (await run.projects.locations.jobs.get({name: JOB})).data;
+      assert.equal(after.labels.managed, 'dbconnd');
+      assert.equal(after.labels.team, 'commerce');
+      assert.notEqual(after.etag, job.etag);
+    });
+
+    await check('run jobs.run reproduces the incident timeout', async () => {
+      const r = await run.projects.locations.jobs.run({name: JOB, requestBody: {}});
+      const done = await poll(
+          async () => (await run.projects.locations.operations.get({name: r.data.name})).data,
+          (op) => op.done === true);
+      assert.ok(done.error);
+      const exec = (await run.projects.locations.jobs.executions.get({name: done.metadata.name})).data;
+      assert.equal(exec.failedCount, 1);
+      assert.ok(exec.completionTime);
+      assert.match(JSON.stringify(exec.conditions), /connection timeout expired/);
+    });
+  } finally {
+    clearTimeout(watchdog);
+    child.kill('SIGTERM');
+  }
+  console.log(`${passed} passed, ${failed} failed`);
+  process.exit(failed === 0 && passed > 0 ? 0 : 1);
+}
+
+main().catch((err) => {
+  console.log(`not ok - setup: ${err && err.stack ? err.stack : err}`);
+  console.log(`${passed} passed, ${failed + 1} failed`);
+  process.exit(1);
+});
