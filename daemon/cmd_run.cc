@@ -1,0 +1,256 @@
+// GCC 12 at -O1 flags asio's awaitable frame allocator as a mismatched
+// new/delete pair (a false positive on coroutine frames).
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+
+// `dbconnd run --config PATH`: the long-running controller. Wires the
+// configuration (watched), the Google clients, the journal, the controller
+// and the HTTP endpoints on one io_context thread, and handles signals:
+// SIGTERM/SIGINT stop taking work and exit within 10 s; SIGHUP reloads.
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <cctype>
+#include <csignal>
+#include <memory>
+#include <ostream>
+
+#include "daemon/cli.h"
+#include "daemon/controller.h"
+#include "daemon/endpoints.h"
+#include "daemon/gcp_setup.h"
+#include "daemon/journal.h"
+#include "daemon/log.h"
+#include "daemon/metrics.h"
+#include "daemon/watcher.h"
+
+namespace dbconnd::daemon {
+namespace asio = boost::asio;
+namespace {
+
+// "250ms", "5s", "2m", "1h"; a bare number is seconds.
+StatusOr<std::chrono::milliseconds> ParseRunDuration(const std::string& text) {
+  size_t i = 0;
+  while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) ++i;
+  std::string unit = text.substr(i);
+  double value = 0;
+  try {
+    value = i == 0 ? -1 : std::stod(text.substr(0, i));
+  } catch (...) {
+    value = -1;
+  }
+  double ms_per = unit == "ms" ? 1 : unit == "s" || unit.empty() ? 1e3 : unit == "m" ? 6e4
+                  : unit == "h" ? 3.6e6 : -1;
+  if (value < 0 || ms_per < 0) {
+    return InvalidArgumentError("bad duration '" + text + "' (want e.g. 500ms, 5s, 2m)");
+  }
+  return std::chrono::milliseconds(static_cast<int64_t>(value * ms_per));
+}
+
+struct RunOptions {
+  std::vector<std::string> config;
+  std::string listen = "127.0.0.1:9090";
+  std::string state_dir = "/var/lib/dbconnd";
+  bool observe = false;
+  std::size_t concurrency = 8;
+  std::string resync = "60s";
+  std::string operation_poll = "1s";
+  std::string settle_recheck = "2s";
+  std::string shutdown_grace = "9s";
+  std::string log_level = "info";
+  std::string log_format = "auto";
+  std::size_t max_intent_series = 100;
+  GcpFlags gcp;
+};
+
+// Everything `run` owns, destroyed in reverse order after the loop stops.
+struct Daemon {
+  asio::io_context io;
+  std::unique_ptr<GcpAccess> access;
+  std::unique_ptr<Metrics> metrics;
+  std::unique_ptr<Journal> journal;
+  std::shared_ptr<Controller> controller;
+  std::unique_ptr<ConfigReloader> reloader;
+  std::shared_ptr<ConfigWatcher> watcher;
+  std::unique_ptr<net::HttpServer> server;
+  std::chrono::milliseconds grace{9'000};
+  bool clean = true;
+};
+
+asio::awaitable<void> StopDaemon(Daemon* d, std::string why) {
+  LogInfo("received " + why + ": no new work; letting in-flight writes record their operation");
+  if (d->watcher) d->watcher->Stop();
+  bool done = co_await d->controller->Shutdown(d->grace);
+  if (!done) {
+    d->clean = false;
+    LogWarning("shutdown grace period over with work in flight; the journal lets the next start "
+               "resume it");
+  }
+  if (d->server) d->server->Stop();
+  d->io.stop();
+}
+
+asio::awaitable<void> Signals(Daemon* d) {
+  asio::signal_set signals(d->io, SIGTERM, SIGINT, SIGHUP);
+  while (true) {
+    int sig = co_await signals.async_wait(asio::use_awaitable);
+    if (sig == SIGHUP) {
+      d->reloader->Reload("SIGHUP");
+      d->controller->EnqueueAll();
+      continue;
+    }
+    co_await StopDaemon(d, sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    co_return;
+  }
+}
+
+int RunDaemon(const RunOptions& opts, CommandContext& ctx) {
+  auto level = ParseLogLevel(opts.log_level);
+  if (!level) {
+    *ctx.err << "error: --log-level: want debug, info, warning or error\n";
+    return kExitUsage;
+  }
+  LoggerOptions lo;
+  lo.level = *level;
+  lo.format = opts.log_format == "json"   ? LogFormat::kJson
+              : opts.log_format == "text" ? LogFormat::kText
+                                          : LogFormat::kAuto;
+  SetGlobalLogger(lo);
+
+  auto resync = ParseRunDuration(opts.resync);
+  auto poll = ParseRunDuration(opts.operation_poll);
+  auto settle = ParseRunDuration(opts.settle_recheck);
+  auto grace = ParseRunDuration(opts.shutdown_grace);
+  for (auto* d : {&resync, &poll, &settle, &grace}) {
+    if (!d->ok()) {
+      *ctx.err << "error: " << d->status().message() << "\n";
+      return kExitUsage;
+    }
+  }
+
+  auto d = std::make_unique<Daemon>();
+  d->grace = *grace;
+  auto access = SetUpGcp(d->io.get_executor(), opts.gcp);
+  if (!access.ok()) {
+    *ctx.err << "error: " << access.status().message() << "\n";
+    return kExitFailure;
+  }
+  d->access = std::move(*access);
+  LogInfo("Google credentials: " + d->access->DescribeCredentials());
+
+  MetricsOptions mo;
+  mo.max_intent_series = opts.max_intent_series;
+  d->metrics = std::make_unique<Metrics>(mo);
+  d->metrics->SetLeader(true);
+
+  auto journal = Journal::Open(opts.state_dir);
+  if (!journal.ok()) {
+    *ctx.err << "error: --state-dir: " << journal.status().message() << "\n";
+    return kExitFailure;
+  }
+  d->journal = std::move(*journal);
+  for (const auto& w : d->journal->warnings()) LogWarning("journal: " + w);
+  if (auto n = d->journal->Unfinished().size(); n > 0) {
+    LogInfo("journal: " + std::to_string(n) +
+            " interrupted write(s) will be resumed (waiting on their operations) before anything "
+            "else is written for their intents");
+  }
+
+  ControllerOptions co;
+  co.concurrency = opts.concurrency;
+  co.resync = *resync;
+  co.observe = opts.observe;
+  co.settle_recheck = *settle;
+  co.apply.wait.initial_poll = *poll;
+  co.apply.wait.max_poll = std::max(*poll, std::chrono::milliseconds(10'000));
+  co.apply.idle_poll = *settle;
+  co.apply.max_idle_polls = 0;  // the controller requeues settling intents itself
+  co.apply.timeout = std::chrono::minutes(30);
+  d->controller =
+      Controller::Create(d->io.get_executor(), d->access->clients(), co, d->metrics.get(),
+                         d->journal.get());
+
+  d->reloader = std::make_unique<ConfigReloader>(opts.config, d->controller, d->metrics.get());
+  Status loaded = d->reloader->Reload("start");
+  if (!loaded.ok()) {
+    *ctx.err << "error: " << loaded.message() << "\n"
+             << "Run `dbconnd validate` on the files for details.\n";
+    return kExitFailure;
+  }
+
+  auto server = StartEndpoints(d->io.get_executor(), opts.listen, d->controller, d->metrics.get());
+  if (!server.ok()) {
+    *ctx.err << "error: --listen " << opts.listen << ": " << server.status().message() << "\n";
+    return kExitFailure;
+  }
+  d->server = std::move(*server);
+  LogInfo("serving /metrics /healthz /readyz /status on " + d->server->url());
+
+  ConfigReloader* reloader = d->reloader.get();
+  auto watcher = ConfigWatcher::Start(d->io.get_executor(), opts.config,
+                                      std::chrono::milliseconds(50),
+                                      [reloader] { reloader->Reload("file change"); });
+  if (!watcher.ok()) {
+    LogWarning("not watching the configuration (SIGHUP still reloads): " +
+               watcher.status().message());
+  } else {
+    d->watcher = std::move(*watcher);
+  }
+
+  asio::co_spawn(d->io, Signals(d.get()), asio::detached);
+  d->controller->Start();
+  LogInfo(std::string("controller running") + (opts.observe ? " in observe mode (no writes)" : "") +
+          ", " + std::to_string(opts.concurrency) + " concurrent reconciles, resync " +
+          opts.resync);
+  d->io.run();
+  LogInfo(d->clean ? "stopped cleanly" : "stopped with work in flight");
+  // Sessions and timers hold references into these; tear down with the loop stopped.
+  d->watcher.reset();
+  d->server.reset();
+  return d->clean ? kExitOk : kExitFailure;
+}
+
+}  // namespace
+
+void RegisterRunCommand(CLI::App& app, CommandContext& ctx) {
+  auto opts = std::make_shared<RunOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "run", "Run the controller: keep live state equal to the files, serve metrics and status");
+  cmd->add_option("--config", opts->config, "Desired-state file or directory (repeatable)")
+      ->required();
+  cmd->add_option("--listen", opts->listen, "Address for /metrics /healthz /readyz /status")
+      ->capture_default_str();
+  cmd->add_option("--state-dir", opts->state_dir, "Directory for the mutation journal")
+      ->capture_default_str();
+  cmd->add_flag("--observe", opts->observe, "Report drift only; never write");
+  cmd->add_option("--concurrency", opts->concurrency, "Intents reconciled at once")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 256));
+  cmd->add_option("--resync", opts->resync,
+                  "Resync interval (±10% jitter) for intents without policy.resyncInterval")
+      ->capture_default_str();
+  cmd->add_option("--operation-poll", opts->operation_poll,
+                  "First poll interval of long-running operations")
+      ->capture_default_str();
+  cmd->add_option("--settle-recheck", opts->settle_recheck,
+                  "Recheck interval while a dependency settles (connector CREATING, ...)")
+      ->capture_default_str();
+  cmd->add_option("--shutdown-grace", opts->shutdown_grace,
+                  "How long SIGTERM waits for in-flight writes")
+      ->capture_default_str();
+  cmd->add_option("--log-level", opts->log_level, "debug, info, warning or error")
+      ->capture_default_str();
+  cmd->add_option("--log-format", opts->log_format, "auto (text on a terminal), json or text")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "json", "text"}));
+  cmd->add_option("--max-intent-series", opts->max_intent_series,
+                  "Intents that get per-intent metric series")
+      ->capture_default_str();
+  AddGcpFlags(*cmd, opts->gcp);
+  cmd->callback([opts, &ctx] { ctx.exit_code = RunDaemon(*opts, ctx); });
+}
+
+}  // namespace dbconnd::daemon
