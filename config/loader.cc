@@ -5,10 +5,12 @@
 #include <fstream>
 #include <map>
 #include <set>
+#include <sstream>
 #include <system_error>
 #include <tuple>
 
 #include <yaml-cpp/depthguard.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include "config/decode.h"
@@ -60,6 +62,48 @@ namespace {
 namespace fs = std::filesystem;
 using internal::ShortLocation;
 using internal::Sink;
+
+// yaml-cpp 0.7 loops forever on some malformed input (a bare "," at the
+// start of a document): the parser emits an empty document without consuming
+// the token, and YAML::LoadAll asks for the next one, allocating without end.
+// This first pass sees only events; it stops when a document starts where the
+// previous one started (no progress) or when there are too many documents.
+class ProgressGuard : public YAML::EventHandler {
+ public:
+  ProgressGuard(std::string_view content, size_t max_documents)
+      : content_(content), max_documents_(max_documents) {}
+
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    if (++documents_ > max_documents_) {
+      throw YAML::ParserException(mark, "more than " + std::to_string(max_documents_) +
+                                            " documents in one file; split it");
+    }
+    if (mark.pos == last_start_) {
+      bool comma = mark.pos >= 0 && static_cast<size_t>(mark.pos) < content_.size() &&
+                   content_[static_cast<size_t>(mark.pos)] == ',';
+      throw YAML::ParserException(
+          mark, comma ? "unexpected \",\"; commas separate items only inside [ ] or { }"
+                      : "the parser cannot continue here");
+    }
+    last_start_ = mark.pos;
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+
+ private:
+  std::string_view content_;
+  size_t max_documents_;
+  size_t documents_ = 0;
+  int last_start_ = -1;
+};
 
 struct LoadedIntent {
   Intent intent;
@@ -210,7 +254,15 @@ class Loader {
     }
     std::vector<YAML::Node> docs;
     try {
-      docs = YAML::LoadAll(std::string(content));
+      std::string text(content);
+      {
+        std::istringstream in(text);
+        YAML::Parser parser(in);
+        ProgressGuard guard(content, limits_.max_documents);
+        while (parser.HandleNextDocument(guard)) {
+        }
+      }
+      docs = YAML::LoadAll(text);
     } catch (const YAML::Exception& e) {
       SourceLocation where{file, 0, 0};
       if (e.mark.line >= 0) where = {file, e.mark.line + 1, e.mark.column + 1};

@@ -216,11 +216,25 @@ TEST_CASE("limits: many documents and many list items", "[config][limits]") {
   for (int i = 0; i < 1100; ++i) docs += "--- {a: 1}\n";
   LoadResult r = LoadString(docs, "many.yaml");
   REQUIRE_FALSE(r.ok());
-  CHECK(r.diagnostics[0].message.find("the limit is 1000") != std::string::npos);
+  CHECK(r.diagnostics[0].message.find("more than 1000 documents") != std::string::npos);
   std::string nets = "    publicIp:\n      enabled: true\n      authorizedNetworks:\n";
   for (int i = 0; i < 1001; ++i) nets += "        - {name: n" + std::to_string(i) + ", cidr: 203.0.113.0/32}\n";
   LoadResult n = LoadString(Doc(nets), "nets.yaml");
   CHECK(FindError(n, "spec.instance.publicIp.authorizedNetworks", "the limit is 1000") != nullptr);
+}
+
+TEST_CASE("a bare comma starting a document is an error, not an endless loop", "[config][limits]") {
+  // yaml-cpp 0.7 alone emits empty documents forever on this input.
+  for (const char* input : {",", "  ,   database:\n", "a: 1\n---\n, b\n"}) {
+    INFO(input);
+    LoadResult r = LoadString(input, "comma.yaml");
+    REQUIRE_FALSE(r.ok());
+    bool found = false;
+    for (const auto& d : r.diagnostics) {
+      found = found || d.message.find("commas separate items only inside [ ] or { }") != std::string::npos;
+    }
+    CHECK(found);
+  }
 }
 
 TEST_CASE("nasty inputs never throw or crash", "[config][limits]") {
