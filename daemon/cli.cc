@@ -33,6 +33,9 @@ std::unique_ptr<CLI::App> BuildApp(CommandContext& ctx) {
   app->require_subcommand(1);
   app->fallthrough(false);
   RegisterValidateCommand(*app, ctx);
+  RegisterPlanCommand(*app, ctx);
+  RegisterApplyCommand(*app, ctx);
+  RegisterDemoCommand(*app, ctx);
   return app;
 }
 
@@ -49,6 +52,11 @@ int RunCli(int argc, const char* const* argv, std::ostream& out, std::ostream& e
       return kExitUsage;
     }
     app->exit(e, out, err);
+    // plan's 2 means "changes pending" to pipelines gating on it, so a
+    // mistyped flag there must not look like it.
+    for (const CLI::App* sub : app->get_subcommands()) {
+      if (sub->get_name() == "plan") return kExitFailure;
+    }
     return kExitUsage;
   }
   return ctx.exit_code;

@@ -43,5 +43,8 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
 
 // Commands (one daemon/cmd_<name>.cc each).
 void RegisterValidateCommand(CLI::App& app, CommandContext& ctx);
+void RegisterPlanCommand(CLI::App& app, CommandContext& ctx);
+void RegisterApplyCommand(CLI::App& app, CommandContext& ctx);
+void RegisterDemoCommand(CLI::App& app, CommandContext& ctx);
 
 }  // namespace dbconnd::daemon

@@ -80,6 +80,25 @@ void Emit(const PassContext& ctx, ApplyProgress::Kind kind, const Step* step, st
   ctx.progress(p);
 }
 
+// "instance saleor-db-demo operation UPDATE": what a person waits for, in
+// the plan's words. The operation type is the last word of what the API
+// reports ("google.cloud.vpcaccess.v1.VpcAccessService.CreateConnector").
+std::string DescribeWait(const Step& step, const gcp::WaitProgress& wp) {
+  std::string type;
+  const std::string& w = wp.waiting_for;
+  size_t open = w.find('(');
+  size_t close = open == std::string::npos ? std::string::npos : w.find(')', open);
+  if (close != std::string::npos) {
+    type = w.substr(open + 1, close - open - 1);
+    if (size_t dot = type.rfind('.'); dot != std::string::npos) type = type.substr(dot + 1);
+    if (type == "Empty" || type == "Job" || type == "Service") type.clear();
+  }
+  std::string out = std::string(ToString(step.resource.kind)) + " " + step.resource.name +
+                    " operation";
+  if (!type.empty()) out += " " + type;
+  return out;
+}
+
 // Wait options whose progress callback reports against `step`.
 gcp::WaitOptions StepWait(const PassContext& ctx, const Step& step) {
   gcp::WaitOptions w = ctx.wait;
@@ -90,7 +109,7 @@ gcp::WaitOptions StepWait(const PassContext& ctx, const Step& step) {
       ApplyProgress p;
       p.kind = ApplyProgress::Kind::kWaiting;
       p.step = step_copy.get();
-      p.message = wp.waiting_for;
+      p.message = DescribeWait(*step_copy, wp);
       p.elapsed = wp.elapsed;
       progress(p);
     };

@@ -1,0 +1,179 @@
+// GCC 12 at -O1 flags asio's awaitable frame allocator as a mismatched
+// new/delete once a coroutine here is inlined; asio pairs them correctly.
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#include "daemon/reconcile_cli.h"
+
+#include <cctype>
+#include <ostream>
+
+#include "reconcilers/planner.h"
+
+namespace dbconnd::daemon {
+namespace {
+
+gcp::Task<IntentPlan> PlanOne(gcp::Clients clients, config::Intent intent) {
+  IntentPlan p;
+  p.name = intent.name;
+  p.file = intent.where.file;
+  p.plan.intent = intent.name;
+  p.plan.project = intent.project;
+  p.plan.region = intent.region;
+  auto live = co_await reconcilers::Observe(clients, intent);
+  if (!live.ok()) {
+    p.status = live.status();
+    co_return p;
+  }
+  p.plan = reconcilers::ComputePlan(intent, *live);
+  co_return p;
+}
+
+}  // namespace
+
+std::shared_ptr<const config::DesiredState> LoadForCommand(const std::vector<std::string>& paths,
+                                                           std::ostream& err) {
+  config::LoadResult r = config::LoadPaths(paths);
+  for (const auto& d : r.diagnostics) err << config::FormatDiagnostic(d) << "\n";
+  if (!r.ok() || !r.state) {
+    err << "the intent files are invalid (" << r.error_count()
+        << (r.error_count() == 1 ? " error" : " errors")
+        << "); fix them first, `dbconnd validate` shows the same messages\n";
+    return nullptr;
+  }
+  return r.state;
+}
+
+std::vector<IntentPlan> PlanIntents(boost::asio::io_context& io, gcp::Clients clients,
+                                    const config::DesiredState& state) {
+  std::vector<IntentPlan> out;
+  for (const auto& intent : state.intents) {
+    out.push_back(RunToCompletion(io, PlanOne(clients, intent)));
+  }
+  return out;
+}
+
+int PlanExitCode(const std::vector<IntentPlan>& plans) {
+  bool changes = false;
+  for (const auto& p : plans) {
+    if (!p.status.ok()) return 1;
+    if (p.plan.HasChanges()) changes = true;
+  }
+  return changes ? 2 : 0;
+}
+
+std::vector<IntentApply> ApplyIntents(boost::asio::io_context& io, gcp::Clients clients,
+                                      const config::DesiredState& state,
+                                      const ApplyCliOptions& options, std::ostream& out,
+                                      TextStyle style) {
+  std::vector<IntentApply> results;
+  auto gate = options.gate ? options.gate : reconcilers::InstanceOperationGate::Create();
+  auto started = std::chrono::steady_clock::now();
+  for (const auto& intent : state.intents) {
+    ProgressPrinter printer(out, style);
+    reconcilers::ApplyOptions ao;
+    ao.wait = options.wait;
+    ao.idle_poll = options.idle_poll;
+    ao.gate = gate;
+    ao.observer = options.observer;
+    ao.progress = printer.Callback();
+    // One --timeout for the whole command, not per intent.
+    auto spent = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - started);
+    ao.timeout = std::max(std::chrono::milliseconds(1), options.timeout - spent);
+    if (intent.policy.mode != config::PolicyMode::kObserve && !intent.policy.paused) {
+      out << "Applying intent " << intent.name << " (project " << intent.project << ", region "
+          << intent.region << ")\n";
+    }
+    IntentApply a;
+    a.name = intent.name;
+    a.result = RunToCompletion(io, reconcilers::Apply(clients, intent, ao));
+    results.push_back(std::move(a));
+  }
+  return results;
+}
+
+int ReportApply(const std::vector<IntentApply>& applied, std::ostream& out, TextStyle style) {
+  int code = 0;
+  size_t writes = 0;
+  for (const auto& a : applied) {
+    const auto& r = a.result;
+    writes += r.executed.size();
+    for (const auto& [job, v] : r.verifications) {
+      if (v.state == reconcilers::JobVerification::State::kSucceeded) {
+        out << "verified: job " << job << " ran successfully after the change\n";
+      } else if (v.state == reconcilers::JobVerification::State::kFailed) {
+        out << "verification failed: job " << job << ": " << v.message << "\n";
+      }
+    }
+    if (r.last_plan.report_only) {
+      size_t n = r.last_plan.steps.size();
+      out << "Intent " << a.name << ": " << r.last_plan.report_only_reason
+          << ", so nothing was written";
+      if (n > 0) out << " (" << n << (n == 1 ? " change" : " changes") << " reported above)";
+      out << ".\n";
+      continue;
+    }
+    if (!r.status.ok()) {
+      code = 1;
+      out << "Intent " << a.name << ": error: " << r.status.message() << "\n";
+      if (!r.executed.empty()) {
+        out << "  applied before the error:";
+        for (const auto& id : r.executed) out << " " << id;
+        out << "\n";
+      }
+      continue;
+    }
+    if (r.converged) {
+      out << "Intent " << a.name << ": converged";
+      if (r.executed.empty()) {
+        out << ", nothing to change.\n";
+      } else {
+        out << " after " << r.executed.size() << (r.executed.size() == 1 ? " change" : " changes")
+            << ".\n";
+      }
+      continue;
+    }
+    code = 1;
+    out << "Intent " << a.name << ": not converged; what is left:\n\n"
+        << RenderPlanText(r.last_plan, style);
+  }
+  out << (code == 0 ? "Apply complete: " : "Apply incomplete: ") << writes
+      << (writes == 1 ? " change" : " changes") << " applied.\n";
+  return code;
+}
+
+StatusOr<std::chrono::milliseconds> ParseDuration(std::string_view text) {
+  using std::chrono::milliseconds;
+  milliseconds total{0};
+  size_t i = 0;
+  bool any = false;
+  while (i < text.size()) {
+    size_t start = i;
+    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
+    if (i == start || i - start > 9) break;
+    long long n = std::stoll(std::string(text.substr(start, i - start)));
+    std::string_view unit;
+    size_t ustart = i;
+    while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i]))) ++i;
+    unit = text.substr(ustart, i - ustart);
+    if (unit == "ms") {
+      total += milliseconds(n);
+    } else if (unit == "s") {
+      total += milliseconds(n * 1000);
+    } else if (unit == "m") {
+      total += milliseconds(n * 60'000);
+    } else if (unit == "h") {
+      total += milliseconds(n * 3'600'000);
+    } else {
+      return InvalidArgumentError("duration \"" + std::string(text) +
+                                  "\": unit must be ms, s, m or h (e.g. 30m, 90s, 1h30m)");
+    }
+    any = true;
+  }
+  if (!any || i != text.size() || total.count() <= 0) {
+    return InvalidArgumentError("duration \"" + std::string(text) +
+                                "\" is not a positive duration such as 30m, 90s or 1h30m");
+  }
+  return total;
+}
+
+}  // namespace dbconnd::daemon

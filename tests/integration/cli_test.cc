@@ -1,0 +1,214 @@
+// The commands end to end, in-process through RunCli, against an emulator on
+// its own thread: exit codes, JSON shape, confirmation, observe mode, demo.
+// GCC 12 at -O1 flags asio's awaitable frame allocator as a mismatched
+// new/delete once a coroutine here is inlined; asio pairs them correctly.
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#include <catch2/catch.hpp>
+
+#include <boost/asio/post.hpp>
+#include <cstdio>
+#include <regex>
+#include <sstream>
+
+#include "daemon/cli.h"
+#include "emulator_fixture.h"
+
+namespace dbconnd::integration {
+namespace {
+
+namespace fs = std::filesystem;
+namespace json = boost::json;
+
+class BackgroundEmulator {
+ public:
+  BackgroundEmulator() {
+    emulator::EmulatorOptions eo;
+    eo.model.seed = "incident";
+    eo.model.op_delay = std::chrono::milliseconds(20);
+    eo.model.accept_token = kToken;
+    auto server = emulator::EmulatorServer::Start(io_.get_executor(), eo);
+    if (!server.ok()) throw std::runtime_error(server.status().message());
+    server_ = std::move(*server);
+    thread_ = std::thread([this] { io_.run(); });
+    dir_ = fs::temp_directory_path() / ("dbconnd-cli-test-" + std::to_string(::getpid()));
+    fs::create_directories(dir_);
+    token_file_ = (dir_ / "token").string();
+    std::ofstream(token_file_) << kToken << "\n";
+  }
+  ~BackgroundEmulator() {
+    boost::asio::post(io_, [s = server_.get()] { s->Stop(); });
+    guard_.reset();
+    thread_.join();
+    server_.reset();
+    fs::remove_all(dir_);
+  }
+
+  // Google-access flags that point every API at this emulator.
+  std::vector<std::string> Flags() const {
+    std::vector<std::string> f = {"--access-token-file", token_file_, "--no-rate-limits"};
+    for (auto name : gcp::Endpoints::kNames) {
+      f.push_back("--endpoint");
+      f.push_back(std::string(name) + "=" + server_->base_url());
+    }
+    return f;
+  }
+  int64_t Writes() {
+    std::lock_guard lock(server_->mutex());
+    net::HttpRequest req;
+    req.url = "/emulator/requests";
+    auto v = json::parse(server_->model().Handle(req, emulator::Clock::now()).body);
+    int64_t n = 0;
+    for (const auto& [route, count] : v.at("counts").as_object()) {
+      if (!std::string(route).starts_with("GET ")) n += count.as_int64();
+    }
+    return n;
+  }
+  fs::path dir() const { return dir_; }
+
+ private:
+  boost::asio::io_context io_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard_{
+      io_.get_executor()};
+  std::unique_ptr<emulator::EmulatorServer> server_;
+  std::thread thread_;
+  fs::path dir_;
+  std::string token_file_;
+};
+
+struct Run {
+  int code;
+  std::string out;
+  std::string err;
+};
+
+Run Cli(std::vector<std::string> args, const std::vector<std::string>& extra = {}) {
+  args.insert(args.end(), extra.begin(), extra.end());
+  std::ostringstream out, err;
+  int code = daemon::RunCli(args, out, err);
+  return {code, out.str(), err.str()};
+}
+
+const std::string kExample = kSrc + "/examples/saleor.yaml";
+
+// apply must not find a terminal on stdin, whoever runs the test.
+void StdinFromDevNull() { REQUIRE(std::freopen("/dev/null", "r", stdin) != nullptr); }
+
+TEST_CASE("cli: plan exits 2 with changes, apply converges, then plan exits 0",
+          "[integration][cli]") {
+  BackgroundEmulator emu;
+  StdinFromDevNull();
+  Run plan = Cli({"plan", kExample, "--no-color"}, emu.Flags());
+  INFO(plan.err);
+  CHECK(plan.code == 2);
+  CHECK_THAT(plan.out, Catch::Contains("connection timeout expired"));
+  CHECK_THAT(plan.out, Catch::Contains("[irreversible]"));
+  CHECK(plan.out.find(kPassword) == std::string::npos);
+
+  Run json_plan = Cli({"plan", kExample, "-o", "json"}, emu.Flags());
+  CHECK(json_plan.code == 2);
+  auto doc = json::parse(json_plan.out).as_object();
+  CHECK(doc.at("formatVersion").as_int64() == 1);
+  const auto& intent = doc.at("intents").at(0).as_object();
+  CHECK(intent.at("name").as_string() == "saleor");
+  const auto& steps = intent.at("steps").as_array();
+  REQUIRE(steps.size() == 6);
+  const auto& instance = steps.at(3).as_object();
+  CHECK(instance.at("id").as_string() == "instance/saleor-db-demo");
+  CHECK(instance.at("resource").at("kind").as_string() == "instance");
+  CHECK(instance.at("action").as_string() == "update");
+  CHECK(instance.at("dependsOn").as_array().size() == 2);
+  CHECK(instance.at("changes").at(0).as_object().contains("impact"));
+  CHECK(instance.at("blocked").as_string().empty());
+  CHECK_FALSE(intent.at("diagnoses").as_array().empty());
+  CHECK_FALSE(intent.at("findings").as_array().empty());
+  CHECK(doc.at("summary").at("withChanges").as_int64() == 1);
+  CHECK(json_plan.out.find(kPassword) == std::string::npos);
+  CHECK(emu.Writes() == 0);
+
+  Run refused = Cli({"apply", kExample}, emu.Flags());
+  CHECK(refused.code == 1);
+  CHECK_THAT(refused.err, Catch::Contains("pass --yes"));
+  CHECK(emu.Writes() == 0);
+
+  Run apply = Cli({"apply", kExample, "--yes", "--no-color", "--poll", "5ms"}, emu.Flags());
+  INFO(apply.out);
+  INFO(apply.err);
+  CHECK(apply.code == 0);
+  CHECK_THAT(apply.out, Catch::Contains("waiting for instance saleor-db-demo operation UPDATE"));
+  CHECK_THAT(apply.out, Catch::Contains("Intent saleor: converged after 6 changes."));
+  CHECK(apply.out.find(kPassword) == std::string::npos);
+  CHECK(emu.Writes() == 6);
+
+  Run after = Cli({"plan", kExample}, emu.Flags());
+  CHECK(after.code == 0);
+  CHECK_THAT(after.out, Catch::Contains("No changes."));
+  Run again = Cli({"apply", kExample, "--yes", "--poll", "5ms"}, emu.Flags());
+  CHECK(again.code == 0);
+  CHECK(emu.Writes() == 6);
+}
+
+TEST_CASE("cli: observe mode applies nothing and says so", "[integration][cli]") {
+  BackgroundEmulator emu;
+  StdinFromDevNull();
+  std::ifstream in(kExample);
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string yaml = std::regex_replace(text.str(), std::regex("mode: enforce"), "mode: observe");
+  fs::path file = emu.dir() / "observe.yaml";
+  std::ofstream(file) << yaml;
+  Run apply = Cli({"apply", file.string(), "--yes"}, emu.Flags());
+  INFO(apply.out);
+  CHECK(apply.code == 0);
+  CHECK_THAT(apply.out, Catch::Contains("policy.mode is observe"));
+  CHECK_THAT(apply.out, Catch::Contains("nothing was written"));
+  CHECK(emu.Writes() == 0);
+  CHECK(Cli({"plan", file.string()}, emu.Flags()).code == 2);
+}
+
+TEST_CASE("cli: plan exits 1 on invalid files, refused credentials and bad flags",
+          "[integration][cli]") {
+  BackgroundEmulator emu;
+  Run invalid = Cli({"plan", kSrc + "/tests/data/invalid/world-open.yaml"}, emu.Flags());
+  CHECK(invalid.code == 1);
+  CHECK_THAT(invalid.err, Catch::Contains("dbconnd validate"));
+
+  fs::path bad_token = emu.dir() / "bad-token";
+  std::ofstream(bad_token) << "not-the-token\n";
+  std::vector<std::string> flags = emu.Flags();
+  flags[1] = bad_token.string();
+  Run refused = Cli({"plan", kExample}, flags);
+  CHECK(refused.code == 1);
+  CHECK(refused.out.find("not-the-token") == std::string::npos);
+  CHECK(refused.err.find("not-the-token") == std::string::npos);
+
+  CHECK(Cli({"plan", kExample, "--no-such-flag"}).code == 1);
+  Run bad_endpoint = Cli({"plan", kExample, "--endpoint", "sqladmn=http://127.0.0.1:1"});
+  CHECK(bad_endpoint.code == 1);
+  CHECK_THAT(bad_endpoint.err, Catch::Contains("--endpoint sqladmn="));
+}
+
+TEST_CASE("cli: demo shows the failure, the fix and the success, and no password",
+          "[integration][demo]") {
+  Run demo = Cli({"demo", "--op-delay", "30ms", "--no-color"});
+  INFO(demo.out);
+  INFO(demo.err);
+  REQUIRE(demo.code == 0);
+  size_t failed = demo.out.find("FAILED");
+  size_t timeout = demo.out.find("connection timeout expired");
+  size_t applied = demo.out.find("converged after 6 changes");
+  size_t succeeded = demo.out.find("SUCCEEDED");
+  REQUIRE(failed != std::string::npos);
+  REQUIRE(timeout != std::string::npos);
+  REQUIRE(applied != std::string::npos);
+  REQUIRE(succeeded != std::string::npos);
+  CHECK(failed < applied);
+  CHECK(applied < succeeded);
+  CHECK_THAT(demo.out, Catch::Contains("No changes."));
+  CHECK_THAT(demo.out, Catch::Contains("6 writes for 6 planned changes"));
+  CHECK(demo.out.find(kPassword) == std::string::npos);
+  CHECK(demo.err.find(kPassword) == std::string::npos);
+  CHECK_THAT(demo.out, Catch::Contains("saleor:***@34.41.195.120"));
+}
+
+}  // namespace
+}  // namespace dbconnd::integration
