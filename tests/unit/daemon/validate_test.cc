@@ -86,7 +86,7 @@ TEST_CASE("validate: literal password refused, never echoed", "[daemon][validate
   CHECK(r.out.find("secure-db-password-123") == std::string::npos);
 }
 
-TEST_CASE("validate --output json has the documented shape", "[daemon][validate]") {
+TEST_CASE("validate with output json has the documented shape", "[daemon][validate]") {
   namespace json = boost::json;
   Run bad = Cli({"validate", "--output", "json", kWorldOpen});
   CHECK(bad.code == 1);
@@ -116,7 +116,7 @@ TEST_CASE("validate --output json has the documented shape", "[daemon][validate]
   CHECK(in.at("workloads").as_int64() == 1);
 }
 
-TEST_CASE("validate --warnings-as-errors", "[daemon][validate]") {
+TEST_CASE("validate with warnings as errors", "[daemon][validate]") {
   fs::path tmp = fs::temp_directory_path() / "dbconnd-daemon-test-warn.yaml";
   {
     std::ofstream f(tmp);
@@ -142,7 +142,7 @@ TEST_CASE("usage errors exit 2", "[daemon][cli]") {
   CHECK(Cli({"validate", "--bogus", kWorldOpen}).code == 2);
 }
 
-TEST_CASE("--help, per-command help and --version", "[daemon][cli]") {
+TEST_CASE("help output for the app and each command, and the version", "[daemon][cli]") {
   Run help = Cli({"--help"});
   CHECK(help.code == 0);
   CHECK(help.out.find("validate") != std::string::npos);
