@@ -28,6 +28,9 @@ class FakeCloud {
   // Returned by ListOperations until polled once (simulates a running op).
   std::vector<gcp::Operation> running_sql_ops;
   bool run_succeeds = true;
+  // Accept job patches (answer with a done operation) without changing the
+  // job, as if someone reverted it at once.
+  bool revert_job_patches = false;
 
  private:
   std::optional<Status> Call(const std::string& method, const std::string& target) {
@@ -115,7 +118,7 @@ class FakeCloud {
     }
     gcp::Task<StatusOr<gcp::Operation>> PatchJob(gcp::RunWorkload w) override {
       if (auto s = c_->Call("run.PatchJob", w.name)) co_return *s;
-      c_->world_.jobs[w.name] = w;
+      if (!c_->revert_job_patches) c_->world_.jobs[w.name] = w;
       co_return c_->Done(gcp::Api::kRun, w.name, "run.PatchJob");
     }
     gcp::Task<StatusOr<gcp::Operation>> RunJob(std::string, std::string, std::string j) override {
