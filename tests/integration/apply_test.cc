@@ -177,6 +177,22 @@ TEST_CASE("integration: 412 staleData mid-apply re-reads and re-diffs, no duplic
   CHECK(NetworkValues(cloud.Instance()).empty());
 }
 
+TEST_CASE("integration: with policy.verify the job runs, and succeeds, before the public IP goes",
+          "[integration][verify]") {
+  Cloud cloud;
+  config::Intent intent = SaleorIntent();
+  intent.policy.verify = true;
+  auto r = cloud.Apply(intent);
+  INFO(r.status.message());
+  REQUIRE(r.status.ok());
+  CHECK(r.converged);
+  std::vector<std::string> expected = kSeedWrites;
+  expected.insert(expected.begin() + 5, "POST run.jobs.run");
+  CHECK(cloud.Writes() == expected);
+  REQUIRE(r.verifications.count(kJob) == 1);
+  CHECK(r.verifications.at(kJob).state == reconcilers::JobVerification::State::kSucceeded);
+}
+
 TEST_CASE("integration: observe mode writes nothing", "[integration][observe]") {
   Cloud cloud;
   config::Intent intent = SaleorIntent();
