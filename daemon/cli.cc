@@ -36,6 +36,8 @@ std::unique_ptr<CLI::App> BuildApp(CommandContext& ctx) {
   RegisterPlanCommand(*app, ctx);
   RegisterApplyCommand(*app, ctx);
   RegisterDemoCommand(*app, ctx);
+  RegisterRunCommand(*app, ctx);
+  RegisterStatusCommand(*app, ctx);
   return app;
 }
 

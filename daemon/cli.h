@@ -46,5 +46,7 @@ void RegisterValidateCommand(CLI::App& app, CommandContext& ctx);
 void RegisterPlanCommand(CLI::App& app, CommandContext& ctx);
 void RegisterApplyCommand(CLI::App& app, CommandContext& ctx);
 void RegisterDemoCommand(CLI::App& app, CommandContext& ctx);
+void RegisterRunCommand(CLI::App& app, CommandContext& ctx);
+void RegisterStatusCommand(CLI::App& app, CommandContext& ctx);
 
 }  // namespace dbconnd::daemon

@@ -1,0 +1,300 @@
+#pragma once
+// Real processes for the controller's integration tests: a gcp-emulator
+// subprocess with --state, and `dbconnd run` subprocesses that can be
+// SIGTERMed or SIGKILLed, plus a blocking loopback HTTP helper. Every wait is
+// bounded; ports are picked by the processes (port 0) and read from their
+// output.
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <optional>
+#include <regex>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace dbconnd::integration::proc {
+
+inline const std::string kBin = DBCONND_BINARY_DIR;
+inline const std::string kDbconnd = kBin + "/daemon/dbconnd";
+inline const std::string kEmulator = kBin + "/emulator/gcp-emulator";
+inline const std::string kSourceDir = DBCONND_SOURCE_DIR;
+inline constexpr char kToken[] = "controller-test-token";
+
+inline std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+inline void WriteFile(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+}
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "dbconnd-ctl-it-XXXXXX").string();
+    if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
+    path_ = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// Polls pred every 20 ms until it holds or `limit` passes.
+inline bool WaitFor(const std::function<bool()>& pred,
+                    std::chrono::milliseconds limit = std::chrono::seconds(10)) {
+  auto end = std::chrono::steady_clock::now() + limit;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > end) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return true;
+}
+
+struct HttpResult {
+  int status = 0;  // 0: no answer
+  std::string body;
+};
+
+// One blocking HTTP/1.0 request to 127.0.0.1:port (2 s bound on each step).
+inline HttpResult Http(int port, const std::string& method, const std::string& path,
+                       const std::string& body = "") {
+  HttpResult r;
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return r;
+  timeval tv{2, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return r;
+  }
+  std::string req = method + " " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
+  if (!body.empty() || method == "POST") {
+    req += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
+  }
+  req += "\r\n" + body;
+  if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size())) {
+    ::close(fd);
+    return r;
+  }
+  std::string resp;
+  char buf[8192];
+  ssize_t n;
+  while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0) resp.append(buf, static_cast<size_t>(n));
+  ::close(fd);
+  auto sp = resp.find(' ');
+  auto head_end = resp.find("\r\n\r\n");
+  if (sp == std::string::npos || head_end == std::string::npos) return r;
+  r.status = std::atoi(resp.c_str() + sp + 1);
+  r.body = resp.substr(head_end + 4);
+  return r;
+}
+
+class Process {
+ public:
+  Process(std::vector<std::string> argv, std::string out_file, std::string err_file)
+      : out_(std::move(out_file)), err_(std::move(err_file)) {
+    pid_ = ::fork();
+    if (pid_ < 0) throw std::runtime_error("fork failed");
+    if (pid_ == 0) {
+      int o = ::open(out_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+      int e = ::open(err_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+      ::dup2(o, 1);
+      ::dup2(e, 2);
+      std::vector<char*> args;
+      for (auto& a : argv) args.push_back(a.data());
+      args.push_back(nullptr);
+      ::execv(args[0], args.data());
+      ::_exit(127);
+    }
+  }
+  ~Process() {
+    if (running()) {
+      Signal(SIGKILL);
+      Wait(std::chrono::seconds(5));
+    }
+  }
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+
+  void Signal(int sig) {
+    if (pid_ > 0 && !exit_status_) ::kill(pid_, sig);
+  }
+  bool running() {
+    if (exit_status_) return false;
+    int st = 0;
+    pid_t r = ::waitpid(pid_, &st, WNOHANG);
+    if (r == pid_) exit_status_ = st;
+    return !exit_status_;
+  }
+  // Waits for exit; the raw wait status, or nullopt on timeout.
+  std::optional<int> Wait(std::chrono::milliseconds limit) {
+    WaitFor([&] { return !running(); }, limit);
+    return exit_status_;
+  }
+  std::string out() const { return ReadFile(out_); }
+  std::string err() const { return ReadFile(err_); }
+
+ private:
+  pid_t pid_ = -1;
+  std::string out_, err_;
+  std::optional<int> exit_status_;
+};
+
+inline int PortFrom(const std::string& text, const std::string& pattern) {
+  std::smatch m;
+  std::regex re(pattern);
+  std::string last;
+  for (auto it = std::sregex_iterator(text.begin(), text.end(), re); it != std::sregex_iterator(); ++it) {
+    last = (*it)[1];
+  }
+  return last.empty() ? 0 : std::atoi(last.c_str());
+}
+
+class EmulatorProcess {
+ public:
+  EmulatorProcess(const std::string& dir, const std::string& op_delay, const std::string& seed = "incident") {
+    std::vector<std::string> argv{kEmulator, "--listen", "127.0.0.1:0", "--state", dir + "/emulator.state",
+                                  "--op-delay", op_delay, "--accept-token", kToken, "--seed", seed};
+    p_ = std::make_unique<Process>(argv, dir + "/emulator.out", dir + "/emulator.err");
+    if (!WaitFor([&] { return (port_ = PortFrom(p_->out(), "listening on http://127\\.0\\.0\\.1:(\\d+)")) != 0; })) {
+      throw std::runtime_error("gcp-emulator did not start: " + p_->err());
+    }
+  }
+  int port() const { return port_; }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  // Count of requests per "METHOD route" since start.
+  int64_t Count(const std::string& route) const {
+    auto r = Http(port_, "GET", "/emulator/requests");
+    if (r.status != 200) return -1;
+    auto v = boost::json::parse(r.body).as_object();
+    auto* c = v.at("counts").as_object().if_contains(route);
+    return c ? c->to_number<int64_t>() : 0;
+  }
+  // Sum of counts of every mutating request (POST/PATCH/DELETE) outside /emulator.
+  std::map<std::string, int64_t> Mutations() const {
+    std::map<std::string, int64_t> out;
+    auto r = Http(port_, "GET", "/emulator/requests");
+    if (r.status != 200) return out;
+    auto v = boost::json::parse(r.body).as_object();
+    for (const auto& [k, n] : v.at("counts").as_object()) {
+      std::string key(k);
+      if (key.rfind("GET ", 0) == 0 || key.find("emulator") != std::string::npos ||
+          key.find("token") != std::string::npos) {
+        continue;
+      }
+      out[key] = n.to_number<int64_t>();
+    }
+    return out;
+  }
+  static int64_t Total(const std::map<std::string, int64_t>& m) {
+    int64_t t = 0;
+    for (const auto& [k, v] : m) t += v;
+    return t;
+  }
+  HttpResult AddWorldOpen(const std::string& name = "gcloud-added") const {
+    return Http(port_, "POST", "/emulator/edit",
+                R"({"instance":"saleor-db-demo","addAuthorizedNetwork":{"value":"0.0.0.0/0","name":")" +
+                    name + R"("}})");
+  }
+  Process& process() { return *p_; }
+
+ private:
+  std::unique_ptr<Process> p_;
+  int port_ = 0;
+};
+
+class DaemonProcess {
+ public:
+  DaemonProcess(const std::string& dir, const EmulatorProcess& emu, const std::string& config,
+                std::vector<std::string> extra = {}) {
+    WriteFile(dir + "/token", std::string(kToken) + "\n");
+    std::vector<std::string> argv{kDbconnd, "run", "--config", config, "--listen", "127.0.0.1:0",
+                                  "--state-dir", dir + "/state", "--resync", "1s",
+                                  "--operation-poll", "20ms", "--settle-recheck", "100ms",
+                                  "--log-format", "json", "--access-token-file", dir + "/token",
+                                  "--no-rate-limits"};
+    for (const char* api : {"sqladmin", "run", "vpcaccess", "servicenetworking", "compute"}) {
+      argv.push_back("--endpoint");
+      argv.push_back(std::string(api) + "=" + emu.url());
+    }
+    for (auto& e : extra) argv.push_back(e);
+    err_file_ = dir + "/dbconnd." + std::to_string(++Counter()) + ".err";
+    p_ = std::make_unique<Process>(argv, dir + "/dbconnd.out", err_file_);
+    if (!WaitFor([&] {
+          port_ = PortFrom(p_->err(), "serving /metrics /healthz /readyz /status on http://127\\.0\\.0\\.1:(\\d+)");
+          return port_ != 0 || !p_->running();
+        }) || port_ == 0) {
+      throw std::runtime_error("dbconnd run did not start: " + p_->err());
+    }
+  }
+  int port() const { return port_; }
+  Process& process() { return *p_; }
+  std::optional<boost::json::object> Status() const {
+    auto r = Http(port_, "GET", "/status");
+    if (r.status != 200) return std::nullopt;
+    boost::system::error_code ec;
+    auto v = boost::json::parse(r.body, ec);
+    if (ec || !v.is_object()) return std::nullopt;
+    return v.as_object();
+  }
+  // The first intent's Synced (or Ready) condition reason, "" when unknown.
+  std::string Reason(const std::string& type = "Synced") const {
+    auto s = Status();
+    if (!s) return "";
+    auto& intents = s->at("intents").as_array();
+    if (intents.empty()) return "";
+    for (const auto& c : intents[0].as_object().at("conditions").as_array()) {
+      if (c.as_object().at("type").as_string() == type) return std::string(c.as_object().at("reason").as_string());
+    }
+    return "";
+  }
+  bool Converged() const { return Reason("Ready") == "UpToDate"; }
+
+ private:
+  static int& Counter() {
+    static int n = 0;
+    return n;
+  }
+  std::unique_ptr<Process> p_;
+  std::string err_file_;
+  int port_ = 0;
+};
+
+inline std::string SaleorConfigDir(const std::string& dir) {
+  std::string cfg = dir + "/config";
+  std::filesystem::create_directories(cfg);
+  WriteFile(cfg + "/saleor.yaml", ReadFile(kSourceDir + "/examples/saleor.yaml"));
+  return cfg;
+}
+
+}  // namespace dbconnd::integration::proc
