@@ -18,7 +18,6 @@ mkdir -p "$corpus" "$out/artifacts"
 cp "$src"/examples/*.yaml "$corpus"/
 cp "$src"/tests/data/invalid/*.yaml "$corpus"/ 2>/dev/null || true
 
-# Leak detection off: yaml-cpp is not instrumented and keeps static state.
-ASAN_OPTIONS=detect_leaks=0 "$out/config_fuzz" -max_total_time="$seconds" -rss_limit_mb=1024 \
+"$out/tests/fuzz/config_fuzz" -max_total_time="$seconds" -rss_limit_mb=1024 \
   -timeout=5 -max_len=65536 -print_final_stats=1 -artifact_prefix="$out/artifacts/" "$corpus"
 echo "fuzz smoke: no crash, hang or memory blow-up in ${seconds}s"
