@@ -38,6 +38,7 @@ std::unique_ptr<CLI::App> BuildApp(CommandContext& ctx) {
   RegisterDemoCommand(*app, ctx);
   RegisterRunCommand(*app, ctx);
   RegisterStatusCommand(*app, ctx);
+  RegisterRollbackCommand(*app, ctx);
   return app;
 }
 

@@ -48,5 +48,6 @@ void RegisterApplyCommand(CLI::App& app, CommandContext& ctx);
 void RegisterDemoCommand(CLI::App& app, CommandContext& ctx);
 void RegisterRunCommand(CLI::App& app, CommandContext& ctx);
 void RegisterStatusCommand(CLI::App& app, CommandContext& ctx);
+void RegisterRollbackCommand(CLI::App& app, CommandContext& ctx);
 
 }  // namespace dbconnd::daemon

@@ -35,7 +35,11 @@ struct StatusOptions {
 };
 
 asio::awaitable<void> Fetch(std::string url, std::optional<StatusOr<net::HttpResponse>>* out) {
-  auto client = net::MakeHttpClient(co_await asio::this_coro::executor, net::ClientOptions{});
+  // Separate statements: GCC 12 mishandles temporaries that live across a
+  // co_await in the same full-expression.
+  auto executor = co_await asio::this_coro::executor;
+  net::ClientOptions options;
+  auto client = net::MakeHttpClient(executor, options);
   if (!client.ok()) {
     out->emplace(client.status());
     co_return;
