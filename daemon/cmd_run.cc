@@ -12,6 +12,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <cctype>
 #include <csignal>
@@ -26,6 +27,10 @@
 #include "daemon/log.h"
 #include "daemon/metrics.h"
 #include "daemon/watcher.h"
+#include "k8s/cluster_config.h"
+#include "k8s/leader_elector.h"
+#include "k8s/lease_client.h"
+#include "net/http_client.h"
 
 namespace dbconnd::daemon {
 namespace asio = boost::asio;
@@ -63,6 +68,10 @@ struct RunOptions {
   std::string log_level = "info";
   std::string log_format = "auto";
   std::size_t max_intent_series = 100;
+  bool leader_elect = false;
+  std::string leader_elect_namespace;  // empty: the cluster config's namespace
+  std::string leader_elect_name = "dbconnd";
+  std::string kubeconfig;
   GcpFlags gcp;
 };
 
@@ -76,6 +85,8 @@ struct Daemon {
   std::unique_ptr<ConfigReloader> reloader;
   std::shared_ptr<ConfigWatcher> watcher;
   std::unique_ptr<net::HttpServer> server;
+  std::unique_ptr<k8s::LeaderElector> elector;
+  bool elector_done = true;
   std::chrono::milliseconds grace{9'000};
   bool clean = true;
 };
@@ -89,8 +100,57 @@ asio::awaitable<void> StopDaemon(Daemon* d, std::string why) {
     LogWarning("shutdown grace period over with work in flight; the journal lets the next start "
                "resume it");
   }
+  if (d->elector) {
+    // Writers are stopped; give the lease up so a standby takes over at once.
+    d->elector->Stop(/*release=*/true);
+    asio::steady_timer t(d->io);
+    for (int i = 0; i < 50 && !d->elector_done; ++i) {
+      t.expires_after(std::chrono::milliseconds(20));
+      co_await t.async_wait(asio::use_awaitable);
+    }
+  }
   if (d->server) d->server->Stop();
   d->io.stop();
+}
+
+asio::awaitable<void> RunElector(Daemon* d) {
+  co_await d->elector->Run();
+  d->elector_done = true;
+}
+
+// --leader-elect: a coordination.k8s.io Lease; only the holder writes.
+Status SetUpLeaderElection(Daemon* d, const RunOptions& opts) {
+  auto cluster = k8s::LoadDefaultClusterConfig(opts.kubeconfig);
+  if (!cluster.ok()) return cluster.status();
+  net::ClientOptions co;
+  co.ca_file = cluster->ca_file();
+  auto http = net::MakeHttpClient(d->io.get_executor(), co);
+  if (!http.ok()) return http.status();
+  std::shared_ptr<net::HttpClient> shared_http = std::move(*http);
+  auto client = std::make_shared<k8s::LeaseClient>(shared_http, *cluster);
+  k8s::LeaderElectionConfig lec;
+  lec.lease_namespace =
+      opts.leader_elect_namespace.empty() ? cluster->default_namespace() : opts.leader_elect_namespace;
+  lec.lease_name = opts.leader_elect_name;
+  lec.identity = k8s::DefaultIdentity();
+  Metrics* metrics = d->metrics.get();
+  Daemon* daemon = d;
+  lec.callbacks.on_started_leading = [metrics, daemon] {
+    LogInfo("leader election: leading; writes enabled");
+    metrics->SetLeader(true);
+    if (daemon->controller) daemon->controller->EnqueueAll();
+  };
+  lec.callbacks.on_stopped_leading = [metrics] {
+    LogWarning("leader election: not leading; writes stopped (observing only)");
+    metrics->SetLeader(false);
+  };
+  lec.callbacks.on_new_leader = [](const std::string& who) {
+    LogInfo("leader election: leader is " + (who.empty() ? std::string("nobody") : who));
+  };
+  auto elector = k8s::LeaderElector::Create(client, lec);
+  if (!elector.ok()) return elector.status();
+  d->elector = std::move(*elector);
+  return Status();
 }
 
 asio::awaitable<void> Signals(Daemon* d) {
@@ -144,7 +204,14 @@ int RunDaemon(const RunOptions& opts, CommandContext& ctx) {
   MetricsOptions mo;
   mo.max_intent_series = opts.max_intent_series;
   d->metrics = std::make_unique<Metrics>(mo);
-  d->metrics->SetLeader(true);
+  d->metrics->SetLeader(!opts.leader_elect);
+  if (opts.leader_elect) {
+    Status le = SetUpLeaderElection(d.get(), opts);
+    if (!le.ok()) {
+      *ctx.err << "error: --leader-elect: " << le.message() << "\n";
+      return kExitFailure;
+    }
+  }
 
   auto journal = Journal::Open(opts.state_dir);
   if (!journal.ok()) {
@@ -169,6 +236,10 @@ int RunDaemon(const RunOptions& opts, CommandContext& ctx) {
   co.apply.idle_poll = *settle;
   co.apply.max_idle_polls = 0;  // the controller requeues settling intents itself
   co.apply.timeout = std::chrono::minutes(30);
+  if (d->elector) {
+    k8s::LeaderElector* elector = d->elector.get();
+    co.can_write = [elector] { return elector->CanWrite(); };
+  }
   d->controller =
       Controller::Create(d->io.get_executor(), d->access->clients(), co, d->metrics.get(),
                          d->journal.get());
@@ -201,6 +272,10 @@ int RunDaemon(const RunOptions& opts, CommandContext& ctx) {
   }
 
   asio::co_spawn(d->io, Signals(d.get()), asio::detached);
+  if (d->elector) {
+    d->elector_done = false;
+    asio::co_spawn(d->io, RunElector(d.get()), asio::detached);
+  }
   d->controller->Start();
   LogInfo(std::string("controller running") + (opts.observe ? " in observe mode (no writes)" : "") +
           ", " + std::to_string(opts.concurrency) + " concurrent reconciles, resync " +
@@ -249,6 +324,15 @@ void RegisterRunCommand(CLI::App& app, CommandContext& ctx) {
   cmd->add_option("--max-intent-series", opts->max_intent_series,
                   "Intents that get per-intent metric series")
       ->capture_default_str();
+  cmd->add_flag("--leader-elect", opts->leader_elect,
+                "Only the holder of a Kubernetes Lease writes; standbys observe");
+  cmd->add_option("--leader-elect-namespace", opts->leader_elect_namespace,
+                  "Namespace of the Lease (default: the pod's / kubeconfig's)");
+  cmd->add_option("--leader-elect-name", opts->leader_elect_name, "Name of the Lease")
+      ->capture_default_str();
+  cmd->add_option("--kubeconfig", opts->kubeconfig,
+                  "Kubeconfig for out-of-cluster leader election (default: in-cluster, "
+                  "$KUBECONFIG, ~/.kube/config)");
   AddGcpFlags(*cmd, opts->gcp);
   cmd->callback([opts, &ctx] { ctx.exit_code = RunDaemon(*opts, ctx); });
 }
