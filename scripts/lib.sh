@@ -30,6 +30,16 @@ ensure_packages() {
   fi
 }
 
+# ensure_tool COMMAND PACKAGE...: installs PACKAGE(s) only when COMMAND is not
+# already on PATH. Node.js and npm often come from outside Debian (with npm
+# bundled), and Debian's npm package conflicts with such an install.
+ensure_tool() {
+  local cmd="$1"; shift
+  if ! command -v "$cmd" >/dev/null 2>&1; then
+    ensure_packages "$@"
+  fi
+}
+
 # build PRESET [TARGET...]
 build() {
   local preset="$1"; shift

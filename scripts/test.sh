@@ -3,7 +3,9 @@
 # runs the whole test suite (unit, integration, fuzz smoke, conformance).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-ensure_packages "${BUILD_PACKAGES[@]}" clang libclang-rt-14-dev nodejs npm prometheus
+ensure_packages "${BUILD_PACKAGES[@]}" clang libclang-rt-14-dev prometheus
+ensure_tool node nodejs
+ensure_tool npm npm
 build ci
 log "running the test suite"
 ctest --preset ci "$@"
