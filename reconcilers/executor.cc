@@ -367,6 +367,7 @@ gcp::Task<ApplyResult> Apply(gcp::Clients clients, config::Intent intent, ApplyO
   int conflicts = 0;
   int idle_polls = 0;
   bool first = true;
+  bool fresh = false;  // this pass observes directly (see ApplyOptions::observations)
   for (int round = 0; round < options.max_rounds; ++round) {
     auto now = ctx.clock();
     if (now >= ctx.deadline) {
@@ -378,7 +379,14 @@ gcp::Task<ApplyResult> Apply(gcp::Clients clients, config::Intent intent, ApplyO
     }
     ctx.wait.timeout = std::min(options.wait.timeout,
                                 duration_cast<milliseconds>(ctx.deadline - now));
-    auto live = co_await Observe(clients, intent);
+    StatusOr<LiveState> live = InternalError("not observed");
+    if (!options.observations) {
+      live = co_await Observe(clients, intent);
+    } else if (fresh) {
+      live = co_await options.observations->ObserveFresh(intent);
+    } else {
+      live = co_await options.observations->Observe(intent);
+    }
     if (!live.ok()) {
       result.status = live.status();
       co_return result;
@@ -393,6 +401,14 @@ gcp::Task<ApplyResult> Apply(gcp::Clients clients, config::Intent intent, ApplyO
     if (result.last_plan.report_only) co_return result;
 
     const Step* ready = FirstReadyStep(result.last_plan);
+    if (options.observations && !fresh && (ready || result.last_plan.summary().waiting > 0)) {
+      // Never act on a shared snapshot (up to max_age old, no raw documents):
+      // read this intent's resources now and plan again; the rest of the
+      // pass stays fresh.
+      fresh = true;
+      first = true;
+      continue;
+    }
     bool settling = ready && sent.count(ChangeFingerprint(*ready)) > 0;
     if (!ready || settling) {
       if ((settling || result.last_plan.summary().waiting > 0) &&
@@ -422,6 +438,8 @@ gcp::Task<ApplyResult> Apply(gcp::Clients clients, config::Intent intent, ApplyO
     auto started = ctx.clock();
     Emit(ctx, ApplyProgress::Kind::kStepStarted, &step, step.id, milliseconds(0));
     StepOutcome outcome = co_await Execute(ctx, step);
+    // Whatever came of it, the shared snapshot no longer speaks for it.
+    if (options.observations) options.observations->Invalidate(intent, step.resource);
     auto elapsed = duration_cast<milliseconds>(ctx.clock() - started);
     if (!outcome.status.ok()) {
       if (IsConflict(outcome.status) && ++conflicts <= options.max_conflicts) {

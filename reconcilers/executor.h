@@ -21,6 +21,7 @@
 #include "gcp/retry.h"
 #include "reconcilers/instance_gate.h"
 #include "reconcilers/live_state.h"
+#include "reconcilers/observation_cache.h"
 #include "reconcilers/plan.h"
 
 namespace dbconnd::reconcilers {
@@ -74,6 +75,12 @@ struct ApplyOptions {
   // Shared across the process so at most one Cloud SQL operation per
   // instance is in flight. Null: the pass makes its own.
   std::shared_ptr<InstanceOperationGate> gate;
+  // Shared snapshots (the controller): the pass's first observation reads
+  // them; as soon as a plan has a step to send or wait for, it re-observes
+  // with direct GETs (ObserveFresh) and stays fresh, and every resource it
+  // writes to is invalidated in the cache. Null: every round calls
+  // Observe(clients, intent) (the CLI).
+  std::shared_ptr<ObservationCache> observations;
   MutationObserver* observer = nullptr;  // not owned; may be null
   // Called before a step executes (CLI progress). Never sees secrets: steps
   // carry redacted display strings only.

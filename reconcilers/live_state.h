@@ -5,8 +5,10 @@
 // list per network, one globalAddresses.get); ComputePlan only reads it.
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "gcp/types.h"
@@ -23,11 +25,21 @@ struct JobVerification {
   std::string message;  // failure message from the execution, if any
 };
 
+// Every job (or service) of one project+region by short name, as one list
+// call returned it. Immutable once built; shared by all intents of that
+// project+region for as long as the snapshot is reused (ObservationCache).
+using WorkloadIndex = std::unordered_map<std::string, gcp::RunWorkload>;
+
 struct LiveState {
   std::optional<gcp::SqlInstance> instance;        // the intent's instance, if it exists
   std::optional<gcp::Connector> connector;         // the intent's connector, if it exists
   std::map<std::string, gcp::RunWorkload> jobs;      // every job in project+region, by short name
   std::map<std::string, gcp::RunWorkload> services;  // every service in project+region
+  // When set (the controller's shared snapshots), `jobs`/`services` above hold
+  // only the intent's declared workloads and these hold the whole region, so
+  // no intent copies the region's workloads. Null: the maps hold everything.
+  std::shared_ptr<const WorkloadIndex> all_jobs;
+  std::shared_ptr<const WorkloadIndex> all_services;
   std::vector<gcp::PeeringConnection> peerings;    // Service Networking connections on the network
   std::optional<gcp::GlobalAddress> services_range;  // the private services access range
   std::map<std::string, JobVerification> verifications;  // by job name, see JobVerification

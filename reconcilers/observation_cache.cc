@@ -1,0 +1,589 @@
+// GCC 12 at -O1 flags asio's awaitable frame allocator as a mismatched
+// new/delete once a coroutine here is inlined; asio pairs them correctly.
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#include "reconcilers/observation_cache.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <algorithm>
+#include <map>
+#include <type_traits>
+#include <utility>
+
+#include "reconcilers/planner.h"
+
+namespace dbconnd::reconcilers {
+namespace {
+
+namespace asio = boost::asio;
+
+template <typename Index>
+struct Flight {
+  bool finished = false;
+  StatusOr<std::shared_ptr<const Index>> result = InternalError("list still running");
+  std::vector<std::weak_ptr<asio::steady_timer>> waiters;
+};
+
+// Value type a by-name lookup yields from an index.
+template <typename Index>
+using ValueOf = typename Index::mapped_type;
+
+template <typename Index>
+struct Entry {
+  std::shared_ptr<const Index> snapshot;
+  gcp::SteadyTime listed_at{};  // when the list behind `snapshot` began
+  uint64_t listed_seq = 0;      // invalidation sequence when it began
+  std::shared_ptr<Flight<Index>> flight;
+  gcp::SteadyTime flight_started{};
+  uint64_t flight_seq = 0;
+  // Whole-entry invalidation: snapshots begun before this sequence are stale.
+  uint64_t min_seq = 0;
+  // Names this process wrote to since the snapshot's list began, by the
+  // sequence of the write; their next lookup GETs them.
+  std::unordered_map<std::string, uint64_t> dirty;
+};
+
+// By-name entries also remember what a GET of a dirty name returned
+// (nullopt: gone), until a newer list replaces the snapshot.
+template <typename Index>
+struct NamedEntry : Entry<Index> {
+  std::unordered_map<std::string, std::optional<ValueOf<Index>>> overrides;
+};
+
+template <typename Index>
+void ClearNamedAfterList(Entry<Index>&, uint64_t) {}
+
+template <typename Index>
+void ClearNamedAfterList(NamedEntry<Index>& e, uint64_t seq) {
+  e.overrides.clear();
+  for (auto it = e.dirty.begin(); it != e.dirty.end();) {
+    it = it->second <= seq ? e.dirty.erase(it) : std::next(it);
+  }
+}
+
+std::string Key(const std::string& a, const std::string& b) { return a + "\x1f" + b; }
+
+gcp::RunWorkload Slim(gcp::RunWorkload w, bool keep_raw) {
+  if (!keep_raw) w.raw.reset();
+  return w;
+}
+
+}  // namespace
+
+struct ObservationCache::State {
+  uint64_t seq = 0;        // bumped by every invalidation
+  uint64_t epoch_seq = 0;  // InvalidateAll: everything older is stale
+  std::map<std::string, NamedEntry<InstanceIndex>> instances;     // project
+  std::map<std::string, NamedEntry<ConnectorIndex>> connectors;   // project, region
+  std::map<std::string, NamedEntry<WorkloadIndex>> jobs;          // project, region
+  std::map<std::string, NamedEntry<WorkloadIndex>> services;      // project, region
+  std::map<std::string, Entry<PeeringList>> peerings;             // network
+  std::map<std::string, Entry<std::optional<gcp::GlobalAddress>>> ranges;  // project, name
+};
+
+namespace {
+
+using State = ObservationCache::State;
+
+// ---- loaders: one bulk call each, indexed by name ----------------------------
+
+gcp::Task<StatusOr<std::shared_ptr<const InstanceIndex>>> LoadInstances(gcp::Clients clients,
+                                                                        std::string project) {
+  auto list = co_await clients.sql->ListInstances(project);
+  if (!list.ok()) co_return list.status();
+  auto index = std::make_shared<InstanceIndex>();
+  index->reserve(list->size());
+  for (auto& i : *list) {
+    std::string name = i.name;
+    index->emplace(std::move(name), std::move(i));
+  }
+  co_return std::shared_ptr<const InstanceIndex>(std::move(index));
+}
+
+gcp::Task<StatusOr<std::shared_ptr<const ConnectorIndex>>> LoadConnectors(gcp::Clients clients,
+                                                                          std::string project,
+                                                                          std::string region) {
+  auto list = co_await clients.vpc->ListConnectors(project, region);
+  if (!list.ok()) co_return list.status();
+  auto index = std::make_shared<ConnectorIndex>();
+  index->reserve(list->size());
+  for (auto& c : *list) {
+    std::string name = c.name;
+    index->emplace(std::move(name), std::move(c));
+  }
+  co_return std::shared_ptr<const ConnectorIndex>(std::move(index));
+}
+
+gcp::Task<StatusOr<std::shared_ptr<const WorkloadIndex>>> LoadWorkloads(gcp::Clients clients,
+                                                                        bool jobs,
+                                                                        std::string project,
+                                                                        std::string region,
+                                                                        bool keep_raw) {
+  StatusOr<std::vector<gcp::RunWorkload>> list = InternalError("unset");
+  if (jobs) {
+    list = co_await clients.run->ListJobs(project, region);
+  } else {
+    list = co_await clients.run->ListServices(project, region);
+  }
+  if (!list.ok()) co_return list.status();
+  auto index = std::make_shared<WorkloadIndex>();
+  index->reserve(list->size());
+  for (auto& w : *list) {
+    std::string name = w.name;
+    index->emplace(std::move(name), Slim(std::move(w), keep_raw));
+  }
+  co_return std::shared_ptr<const WorkloadIndex>(std::move(index));
+}
+
+gcp::Task<StatusOr<std::shared_ptr<const PeeringList>>> LoadPeerings(gcp::Clients clients,
+                                                                     std::string network) {
+  auto list = co_await clients.networking->ListConnections(network);
+  if (!list.ok()) co_return list.status();
+  co_return std::make_shared<const PeeringList>(std::move(*list));
+}
+
+gcp::Task<StatusOr<std::shared_ptr<const std::optional<gcp::GlobalAddress>>>> LoadRange(
+    gcp::Clients clients, std::string project, std::string name) {
+  auto range = co_await clients.compute->GetGlobalAddress(project, name);
+  if (range.ok()) {
+    co_return std::make_shared<const std::optional<gcp::GlobalAddress>>(std::move(*range));
+  }
+  if (range.status().code() == StatusCode::kNotFound) {
+    co_return std::make_shared<const std::optional<gcp::GlobalAddress>>(std::nullopt);
+  }
+  co_return range.status();
+}
+
+// The snapshot of `entry`, listed at most once at a time. `entry` points
+// into `state`, whose maps never erase, and `state` is held by value here.
+// A snapshot serves when its list began no earlier than `not_before` and
+// after the entry's last whole invalidation.
+// The list is named by `a`, `b` (project and region, project and range
+// name, or the network) and, for workloads, `jobs`. Callers pass named
+// values, never temporaries built inside the co_await (GCC 12 destroys some
+// of those twice).
+template <typename Index, typename E>
+gcp::Task<StatusOr<std::shared_ptr<const Index>>> Snapshot(
+    std::shared_ptr<State> state, E* entry, gcp::Clients clients, std::string a, std::string b,
+    bool jobs, bool keep_raw, gcp::SteadyTime now, gcp::SteadyTime not_before,
+    std::chrono::milliseconds wait_timeout, ObservationCacheStats* stats) {
+  const uint64_t min_seq = std::max(entry->min_seq, state->epoch_seq);
+  if (entry->snapshot && entry->listed_at >= not_before && entry->listed_seq >= min_seq) {
+    ++stats->hits;
+    co_return entry->snapshot;
+  }
+  if (entry->flight && entry->flight_started >= not_before && entry->flight_seq >= min_seq) {
+    // Someone is listing this key already: wait for that call.
+    ++stats->waits;
+    std::shared_ptr<Flight<Index>> flight = entry->flight;
+    auto executor = co_await asio::this_coro::executor;
+    auto timer = std::make_shared<asio::steady_timer>(executor, wait_timeout);
+    flight->waiters.push_back(timer);
+    co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
+    if (!flight->finished) {
+      co_return DeadlineExceededError("waited " + std::to_string(wait_timeout.count() / 1000) +
+                                      "s for another reconcile's list call");
+    }
+    co_return flight->result;
+  }
+  ++stats->lists;
+  auto flight = std::make_shared<Flight<Index>>();
+  entry->flight = flight;
+  entry->flight_started = now;
+  const uint64_t seq = state->seq;
+  entry->flight_seq = seq;
+  entry->snapshot.reset();  // stale: let its memory go before the new list arrives
+  StatusOr<std::shared_ptr<const Index>> result = InternalError("unknown list");
+  if constexpr (std::is_same_v<Index, InstanceIndex>) {
+    result = co_await LoadInstances(clients, a);
+  } else if constexpr (std::is_same_v<Index, ConnectorIndex>) {
+    result = co_await LoadConnectors(clients, a, b);
+  } else if constexpr (std::is_same_v<Index, WorkloadIndex>) {
+    result = co_await LoadWorkloads(clients, jobs, a, b, keep_raw);
+  } else if constexpr (std::is_same_v<Index, PeeringList>) {
+    result = co_await LoadPeerings(clients, a);
+  } else {
+    result = co_await LoadRange(clients, a, b);
+  }
+  if (result.ok() && entry->flight == flight) {
+    entry->snapshot = *result;
+    entry->listed_at = now;
+    entry->listed_seq = seq;
+    ClearNamedAfterList(*entry, seq);
+  }
+  if (entry->flight == flight) entry->flight.reset();
+  flight->finished = true;
+  flight->result = result;
+  for (auto& w : flight->waiters) {
+    if (auto t = w.lock()) t->cancel();
+  }
+  co_return result;
+}
+
+// One name from a by-name snapshot: a dirty name is read again with `get`
+// (NOT_FOUND: absent) and remembered until a newer list.
+template <typename Index, typename Get>
+gcp::Task<StatusOr<std::optional<ValueOf<Index>>>> Lookup(
+    // Keeps `entry`'s owner alive across the GET.
+    [[maybe_unused]] std::shared_ptr<State> state,
+                                                          NamedEntry<Index>* entry,
+                                                          std::shared_ptr<const Index> snapshot,
+                                                          std::string name, Get get,
+                                                          ObservationCacheStats* stats) {
+  if (auto d = entry->dirty.find(name); d != entry->dirty.end()) {
+    const uint64_t seq = d->second;
+    ++stats->gets;
+    auto fresh = co_await get();
+    std::optional<ValueOf<Index>> value;
+    if (fresh.ok()) {
+      value = std::move(*fresh);
+    } else if (fresh.status().code() != StatusCode::kNotFound) {
+      co_return fresh.status();
+    }
+    // Remember it unless another write to the same name came meanwhile.
+    if (auto again = entry->dirty.find(name); again != entry->dirty.end() && again->second == seq) {
+      entry->dirty.erase(again);
+      entry->overrides[name] = value;
+    }
+    co_return value;
+  }
+  if (auto o = entry->overrides.find(name); o != entry->overrides.end()) co_return o->second;
+  auto it = snapshot->find(name);
+  if (it == snapshot->end()) co_return std::nullopt;
+  co_return it->second;
+}
+
+template <typename E>
+void MarkDirty(State& s, E& entry, const std::string& name) {
+  uint64_t seq = ++s.seq;
+  entry.dirty[name] = seq;
+  entry.overrides.erase(name);
+}
+
+// The single-resource GETs Lookup takes: plain structs rather than lambdas,
+// so no capturing lambda ends up inside a co_await expression (GCC 12).
+struct GetInstance {
+  gcp::Clients c;
+  std::string project, name;
+  gcp::Task<StatusOr<gcp::SqlInstance>> operator()() const {
+    return c.sql->GetInstance(project, name);
+  }
+};
+struct GetConnector {
+  gcp::Clients c;
+  std::string project, region, name;
+  gcp::Task<StatusOr<gcp::Connector>> operator()() const {
+    return c.vpc->GetConnector(project, region, name);
+  }
+};
+struct GetWorkload {
+  gcp::Clients c;
+  bool job = true;
+  std::string project, region, name;
+  bool keep_raw = false;
+  gcp::Task<StatusOr<gcp::RunWorkload>> operator()() const {
+    return Fetch(c, job, project, region, name, keep_raw);
+  }
+  static gcp::Task<StatusOr<gcp::RunWorkload>> Fetch(gcp::Clients c, bool job, std::string project,
+                                                     std::string region, std::string name,
+                                                     bool keep_raw) {
+    StatusOr<gcp::RunWorkload> w = InternalError("unset");
+    if (job) {
+      w = co_await c.run->GetJob(project, region, name);
+    } else {
+      w = co_await c.run->GetService(project, region, name);
+    }
+    if (!w.ok()) co_return w.status();
+    co_return Slim(std::move(*w), keep_raw);
+  }
+};
+
+}  // namespace
+
+std::shared_ptr<ObservationCache> ObservationCache::Create(gcp::Clients clients,
+                                                           ObservationCacheOptions options) {
+  if (!options.clock) options.clock = gcp::SteadyClock();
+  return std::shared_ptr<ObservationCache>(new ObservationCache(clients, std::move(options)));
+}
+
+ObservationCache::ObservationCache(gcp::Clients clients, ObservationCacheOptions options)
+    : clients_(clients), options_(std::move(options)), state_(std::make_shared<State>()) {}
+
+ObservationCache::~ObservationCache() = default;
+
+gcp::Task<StatusOr<std::shared_ptr<const InstanceIndex>>> ObservationCache::Instances(
+    std::string project) {
+  auto self = shared_from_this();
+  auto now = options_.clock();
+  auto* e = &state_->instances[project];
+  std::string a = project;
+  std::string b = "";
+  auto not_before = now - options_.max_age;
+  co_return co_await Snapshot<InstanceIndex>(state_, e, clients_, a, b, false, false, now, not_before,
+                                       options_.wait_timeout, &stats_);
+}
+
+gcp::Task<StatusOr<std::shared_ptr<const ConnectorIndex>>> ObservationCache::Connectors(
+    std::string project, std::string region) {
+  auto self = shared_from_this();
+  auto now = options_.clock();
+  auto* e = &state_->connectors[Key(project, region)];
+  std::string a = project;
+  std::string b = region;
+  auto not_before = now - options_.max_age;
+  co_return co_await Snapshot<ConnectorIndex>(state_, e, clients_, a, b, false, false, now, not_before,
+                                       options_.wait_timeout, &stats_);
+}
+
+gcp::Task<StatusOr<std::shared_ptr<const WorkloadIndex>>> ObservationCache::Jobs(
+    std::string project, std::string region) {
+  auto self = shared_from_this();
+  auto now = options_.clock();
+  auto* e = &state_->jobs[Key(project, region)];
+  std::string a = project;
+  std::string b = region;
+  auto not_before = now - options_.max_age;
+  co_return co_await Snapshot<WorkloadIndex>(state_, e, clients_, a, b, true, options_.keep_raw, now, not_before,
+                                       options_.wait_timeout, &stats_);
+}
+
+gcp::Task<StatusOr<std::shared_ptr<const WorkloadIndex>>> ObservationCache::Services(
+    std::string project, std::string region) {
+  auto self = shared_from_this();
+  auto now = options_.clock();
+  auto* e = &state_->services[Key(project, region)];
+  std::string a = project;
+  std::string b = region;
+  auto not_before = now - options_.max_age;
+  co_return co_await Snapshot<WorkloadIndex>(state_, e, clients_, a, b, false, options_.keep_raw, now, not_before,
+                                       options_.wait_timeout, &stats_);
+}
+
+gcp::Task<StatusOr<std::shared_ptr<const PeeringList>>> ObservationCache::Peerings(
+    std::string network) {
+  auto self = shared_from_this();
+  auto now = options_.clock();
+  auto* e = &state_->peerings[network];
+  std::string a = network;
+  std::string b = "";
+  auto not_before = now - options_.max_age;
+  co_return co_await Snapshot<PeeringList>(state_, e, clients_, a, b, false, false, now, not_before,
+                                       options_.wait_timeout, &stats_);
+}
+
+gcp::Task<StatusOr<std::shared_ptr<const std::optional<gcp::GlobalAddress>>>>
+ObservationCache::Range(std::string project, std::string name) {
+  auto self = shared_from_this();
+  auto now = options_.clock();
+  auto* e = &state_->ranges[Key(project, name)];
+  std::string a = project;
+  std::string b = name;
+  auto not_before = now - options_.max_age;
+  co_return co_await Snapshot<std::optional<gcp::GlobalAddress>>(state_, e, clients_, a, b, false, false, now, not_before,
+                                       options_.wait_timeout, &stats_);
+}
+
+gcp::Task<StatusOr<LiveState>> ObservationCache::Observe(config::Intent intent) {
+  // Every argument below is a named value: see Snapshot's comment.
+  auto self = shared_from_this();
+  std::shared_ptr<State> st = state_;
+  const std::string project = intent.project;
+  const std::string region = intent.region;
+  const std::string region_key = Key(project, region);
+  LiveState live;
+
+  auto instances = co_await Instances(project);
+  if (!instances.ok()) co_return instances.status();
+  {
+    std::shared_ptr<const InstanceIndex> index = *instances;
+    GetInstance get{clients_, project, intent.instance.name};
+    auto instance = co_await Lookup<InstanceIndex>(st, &st->instances[project], index,
+                                                   intent.instance.name, get, &stats_);
+    if (!instance.ok()) co_return instance.status();
+    live.instance = std::move(*instance);
+  }
+
+  if (intent.connector) {
+    auto connectors = co_await Connectors(project, region);
+    if (!connectors.ok()) co_return connectors.status();
+    std::shared_ptr<const ConnectorIndex> index = *connectors;
+    GetConnector get{clients_, project, region, intent.connector->name};
+    auto connector = co_await Lookup<ConnectorIndex>(st, &st->connectors[region_key], index,
+                                                     intent.connector->name, get, &stats_);
+    if (!connector.ok()) co_return connector.status();
+    live.connector = std::move(*connector);
+  }
+
+  // The whole region is listed even without declared workloads: the planner
+  // refuses to switch the public IP off while an undeclared one uses it.
+  auto jobs = co_await Jobs(project, region);
+  if (!jobs.ok()) co_return jobs.status();
+  auto services = co_await Services(project, region);
+  if (!services.ok()) co_return services.status();
+  live.all_jobs = *jobs;
+  live.all_services = *services;
+  for (const auto& w : intent.workloads) {
+    const bool job = w.kind == config::WorkloadKind::kJob;
+    auto* entry = job ? &st->jobs[region_key] : &st->services[region_key];
+    std::shared_ptr<const WorkloadIndex> index = job ? *jobs : *services;
+    std::string name = w.name;
+    GetWorkload get{clients_, job, project, region, name, options_.keep_raw};
+    auto found = co_await Lookup<WorkloadIndex>(st, entry, index, name, get, &stats_);
+    if (!found.ok()) co_return found.status();
+    if (*found) (job ? live.jobs : live.services).emplace(name, std::move(**found));
+  }
+
+  if (intent.instance.private_ip && !intent.project_number.empty()) {
+    const auto& pip = *intent.instance.private_ip;
+    const std::string network =
+        "projects/" + intent.project_number + "/global/networks/" + pip.network;
+    auto peerings = co_await Peerings(network);
+    if (!peerings.ok()) co_return peerings.status();
+    live.peerings = **peerings;
+    const std::string range_name = ServicesRangeName(pip);
+    auto range = co_await Range(project, range_name);
+    if (!range.ok()) co_return range.status();
+    live.services_range = **range;
+  }
+  co_return live;
+}
+
+gcp::Task<StatusOr<LiveState>> ObservationCache::ObserveFresh(config::Intent intent) {
+  auto self = shared_from_this();
+  std::shared_ptr<State> st = state_;
+  gcp::Clients c = clients_;
+  const std::string project = intent.project;
+  const std::string region = intent.region;
+  LiveState live;
+
+  ++stats_.gets;
+  auto instance = co_await c.sql->GetInstance(project, intent.instance.name);
+  if (instance.ok()) {
+    live.instance = std::move(*instance);
+  } else if (instance.status().code() != StatusCode::kNotFound) {
+    co_return instance.status();
+  }
+  if (intent.connector) {
+    ++stats_.gets;
+    auto connector = co_await c.vpc->GetConnector(project, region, intent.connector->name);
+    if (connector.ok()) {
+      live.connector = std::move(*connector);
+    } else if (connector.status().code() != StatusCode::kNotFound) {
+      co_return connector.status();
+    }
+  }
+  for (const auto& w : intent.workloads) {
+    const bool job = w.kind == config::WorkloadKind::kJob;
+    std::string name = w.name;
+    ++stats_.gets;
+    // Raw documents kept: a write may follow.
+    auto found = co_await GetWorkload::Fetch(c, job, project, region, name, true);
+    if (found.ok()) {
+      (job ? live.jobs : live.services).emplace(name, std::move(*found));
+    } else if (found.status().code() != StatusCode::kNotFound) {
+      co_return found.status();
+    }
+  }
+
+  // Switching the public IP off is refused while an undeclared workload
+  // still uses it: that check gets a region list begun now.
+  const bool may_close_public_ip = live.instance && live.instance->ipv4_enabled &&
+                                   intent.instance.public_ip && !intent.instance.public_ip->enabled;
+  auto now = options_.clock();
+  auto not_before = may_close_public_ip ? now : now - options_.max_age;
+  const std::string region_key = Key(project, region);
+  auto jobs = co_await Snapshot<WorkloadIndex>(st, &st->jobs[region_key], c, project, region,
+                                               true, options_.keep_raw, now, not_before,
+                                               options_.wait_timeout, &stats_);
+  if (!jobs.ok()) co_return jobs.status();
+  auto services = co_await Snapshot<WorkloadIndex>(st, &st->services[region_key], c, project,
+                                                   region, false, options_.keep_raw, now,
+                                                   not_before, options_.wait_timeout, &stats_);
+  if (!services.ok()) co_return services.status();
+  live.all_jobs = *jobs;
+  live.all_services = *services;
+
+  if (intent.instance.private_ip && !intent.project_number.empty()) {
+    const auto& pip = *intent.instance.private_ip;
+    const std::string network =
+        "projects/" + intent.project_number + "/global/networks/" + pip.network;
+    const std::string range_name = ServicesRangeName(pip);
+    ++stats_.gets;
+    auto peerings = co_await c.networking->ListConnections(network);
+    if (!peerings.ok()) co_return peerings.status();
+    live.peerings = std::move(*peerings);
+    ++stats_.gets;
+    auto range = co_await c.compute->GetGlobalAddress(project, range_name);
+    if (range.ok()) {
+      live.services_range = std::move(*range);
+    } else if (range.status().code() != StatusCode::kNotFound) {
+      co_return range.status();
+    }
+  }
+  co_return live;
+}
+
+void ObservationCache::Invalidate(const config::Intent& intent, const ResourceRef& resource) {
+  State& s = *state_;
+  const std::string region_key = Key(intent.project, intent.region);
+  switch (resource.kind) {
+    case ResourceKind::kInstance:
+      MarkDirty(s, s.instances[intent.project], resource.name);
+      break;
+    case ResourceKind::kConnector:
+      MarkDirty(s, s.connectors[region_key], resource.name);
+      break;
+    case ResourceKind::kJob:
+      MarkDirty(s, s.jobs[region_key], resource.name);
+      break;
+    case ResourceKind::kService:
+      MarkDirty(s, s.services[region_key], resource.name);
+      break;
+    case ResourceKind::kServicePeering: {
+      // Small lists without a by-name index: drop the network's snapshot.
+      auto& e = s.peerings["projects/" + intent.project_number + "/global/networks/" +
+                           resource.name];
+      e.min_seq = ++s.seq;
+      e.snapshot.reset();
+      break;
+    }
+    case ResourceKind::kPrivateServicesRange: {
+      auto& e = s.ranges[Key(intent.project, resource.name)];
+      e.min_seq = ++s.seq;
+      e.snapshot.reset();
+      break;
+    }
+  }
+}
+
+void ObservationCache::InvalidateAll() {
+  State& s = *state_;
+  s.epoch_seq = ++s.seq;
+  auto drop = [](auto& entries) {
+    for (auto& [key, e] : entries) e.snapshot.reset();
+  };
+  drop(s.instances);
+  drop(s.connectors);
+  drop(s.jobs);
+  drop(s.services);
+  drop(s.peerings);
+  drop(s.ranges);
+}
+
+std::size_t ObservationCache::snapshot_count() const {
+  std::size_t n = 0;
+  auto count = [&n](const auto& entries) {
+    for (const auto& [key, e] : entries) n += e.snapshot != nullptr;
+  };
+  count(state_->instances);
+  count(state_->connectors);
+  count(state_->jobs);
+  count(state_->services);
+  count(state_->peerings);
+  count(state_->ranges);
+  return n;
+}
+
+}  // namespace dbconnd::reconcilers
