@@ -30,7 +30,7 @@ std::string Dump(const std::map<std::string, int64_t>& m) {
   return s;
 }
 
-TEST_CASE("run converges the incident, then writes nothing; SIGTERM exits cleanly in time") {
+TEST_CASE("run converges the incident, then writes nothing: SIGTERM exits cleanly in time") {
   proc::TempDir dir;
   EmulatorProcess emu(dir.path(), "30ms");
   DaemonProcess d(dir.path(), emu, proc::SaleorConfigDir(dir.path()));
@@ -148,7 +148,7 @@ TEST_CASE("Out-of-band drift is corrected within one resync in enforce, only rep
   }
 }
 
-TEST_CASE("An invalid config change keeps the last good generation; a valid one goes live at once") {
+TEST_CASE("An invalid config change keeps the last good generation: a valid one goes live at once") {
   proc::TempDir dir;
   EmulatorProcess emu(dir.path(), "30ms");
   std::string cfg = proc::SaleorConfigDir(dir.path());

@@ -105,7 +105,7 @@ TEST_CASE("Controller converges the incident, then makes zero writes") {
   CHECK(testutil::SumSeries(exposition, "dbconnd_reconciles_total{kind=\"instance\",result=\"in_sync\"}") == 2);
 }
 
-TEST_CASE("--observe reports drift and writes nothing") {
+TEST_CASE("flag --observe reports drift and writes nothing") {
   ControllerOptions o;
   o.observe = true;
   Harness h(o);
@@ -141,7 +141,7 @@ TEST_CASE("A standby (cannot write) only observes") {
   CHECK(h.cloud.writes.empty());
 }
 
-TEST_CASE("Out-of-band drift is corrected on the next pass; the fight breaker trips after 3") {
+TEST_CASE("Out-of-band drift is corrected on the next pass: the fight breaker trips after 3") {
   Harness h;
   h.controller->SetDesiredState(StateOf({SeedIntent()}), 1);
   h.controller->Start();
@@ -244,7 +244,7 @@ TEST_CASE("An interrupted write is resumed by waiting on its operation, not by w
   io.run_for(20ms);
 }
 
-TEST_CASE("Removed intents leave status and the queue; new generations enqueue changes only") {
+TEST_CASE("Removed intents leave status and the queue: new generations enqueue changes only") {
   Harness h;
   auto a = SeedIntent();
   h.controller->SetDesiredState(StateOf({a}), 1);

@@ -61,7 +61,7 @@ TEST_CASE("JSON log lines carry Cloud Logging fields and never a secret") {
   CHECK(lines[0].find("abc.def") == std::string::npos);
 }
 
-TEST_CASE("Text log lines are readable and redacted; levels parse") {
+TEST_CASE("Text log lines are readable and redacted: levels parse") {
   std::vector<std::string> lines;
   Logger log({LogLevel::kDebug, LogFormat::kText,
               [&](std::string_view l) { lines.emplace_back(l); }, FixedTime});

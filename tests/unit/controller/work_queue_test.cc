@@ -133,7 +133,7 @@ TEST_CASE("Depth and oldest age report waiting work") {
   CHECK(q.OldestAgeSeconds() == Approx(1.0));
 }
 
-TEST_CASE("Remove drops a key everywhere; shutdown stops handing out") {
+TEST_CASE("Remove drops a key everywhere: shutdown stops handing out") {
   ManualClock clock;
   auto q = MakeQueue(clock);
   q.Add("a");

@@ -74,7 +74,7 @@ std::string Form(const std::string& jwt) {
 
 }  // namespace
 
-TEST_CASE("JWT bearer grant: signature, audience and lifetime are checked; tokens unlock the API") {
+TEST_CASE("JWT bearer grant: signature, audience and lifetime are checked: tokens unlock the API") {
   Model m("incident", /*no_auth=*/false);
   Key key, other;
   REQUIRE(m.Call("POST", "/emulator/service-accounts",

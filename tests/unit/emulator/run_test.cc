@@ -138,7 +138,7 @@ TEST_CASE("an authorized network covering Cloud Run egress makes the public path
   CHECK(S(Finish(m), {"succeededCount"}) == "1");
 }
 
-TEST_CASE("job patch changes etag and generation; a stale etag is refused") {
+TEST_CASE("job patch changes etag and generation: a stale etag is refused") {
   Model m;
   auto job = m.Get(kJobPath).body;
   std::string etag = S(job, {"etag"});
