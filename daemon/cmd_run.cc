@@ -71,6 +71,11 @@ struct RunOptions {
   bool leader_elect = false;
   std::string leader_elect_namespace;  // empty: the cluster config's namespace
   std::string leader_elect_name = "dbconnd";
+  std::string leader_elect_identity;  // empty: POD_NAME, else the host name
+  // client-go's defaults.
+  std::string leader_elect_lease_duration = "15s";
+  std::string leader_elect_renew_deadline = "10s";
+  std::string leader_elect_retry_period = "2s";
   std::string kubeconfig;
   GcpFlags gcp;
 };
@@ -132,7 +137,28 @@ Status SetUpLeaderElection(Daemon* d, const RunOptions& opts) {
   lec.lease_namespace =
       opts.leader_elect_namespace.empty() ? cluster->default_namespace() : opts.leader_elect_namespace;
   lec.lease_name = opts.leader_elect_name;
-  lec.identity = k8s::DefaultIdentity();
+  lec.identity =
+      opts.leader_elect_identity.empty() ? k8s::DefaultIdentity() : opts.leader_elect_identity;
+  struct {
+    const std::string& text;
+    const char* flag;
+    std::chrono::milliseconds* out;
+  } durations[] = {
+      {opts.leader_elect_lease_duration, "--leader-elect-lease-duration", &lec.lease_duration},
+      {opts.leader_elect_renew_deadline, "--leader-elect-renew-deadline", &lec.renew_deadline},
+      {opts.leader_elect_retry_period, "--leader-elect-retry-period", &lec.retry_period},
+  };
+  for (auto& flag : durations) {
+    auto parsed = ParseRunDuration(flag.text);
+    if (!parsed.ok()) {
+      return InvalidArgumentError(std::string(flag.flag) + ": " + parsed.status().message());
+    }
+    *flag.out = *parsed;
+  }
+  if (lec.lease_duration < std::chrono::seconds(1)) {
+    // The Lease records whole seconds; below that replicas would disagree.
+    return InvalidArgumentError("--leader-elect-lease-duration must be at least 1s");
+  }
   Metrics* metrics = d->metrics.get();
   Daemon* daemon = d;
   lec.callbacks.on_started_leading = [metrics, daemon] {
@@ -147,9 +173,15 @@ Status SetUpLeaderElection(Daemon* d, const RunOptions& opts) {
   lec.callbacks.on_new_leader = [](const std::string& who) {
     LogInfo("leader election: leader is " + (who.empty() ? std::string("nobody") : who));
   };
+  std::string summary = "leader election: Lease " + lec.lease_namespace + "/" + lec.lease_name +
+                        " as " + lec.identity + " via " + cluster->Describe() + ", lease " +
+                        opts.leader_elect_lease_duration + ", renew deadline " +
+                        opts.leader_elect_renew_deadline + ", retry " +
+                        opts.leader_elect_retry_period;
   auto elector = k8s::LeaderElector::Create(client, lec);
   if (!elector.ok()) return elector.status();
   d->elector = std::move(*elector);
+  LogInfo(summary);
   return Status();
 }
 
@@ -329,6 +361,19 @@ void RegisterRunCommand(CLI::App& app, CommandContext& ctx) {
   cmd->add_option("--leader-elect-namespace", opts->leader_elect_namespace,
                   "Namespace of the Lease (default: the pod's / kubeconfig's)");
   cmd->add_option("--leader-elect-name", opts->leader_elect_name, "Name of the Lease")
+      ->capture_default_str();
+  cmd->add_option("--leader-elect-identity", opts->leader_elect_identity,
+                  "Holder identity in the Lease (default: $POD_NAME, else the host name)");
+  cmd->add_option("--leader-elect-lease-duration", opts->leader_elect_lease_duration,
+                  "How long a standby waits after the last renewal before taking over (whole "
+                  "seconds, at least 1s)")
+      ->capture_default_str();
+  cmd->add_option("--leader-elect-renew-deadline", opts->leader_elect_renew_deadline,
+                  "How long the leader keeps writing without a successful renewal; must be "
+                  "less than the lease duration")
+      ->capture_default_str();
+  cmd->add_option("--leader-elect-retry-period", opts->leader_elect_retry_period,
+                  "Interval between renewals (leader) or acquire attempts (standby)")
       ->capture_default_str();
   cmd->add_option("--kubeconfig", opts->kubeconfig,
                   "Kubeconfig for out-of-cluster leader election (default: in-cluster, "

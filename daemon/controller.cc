@@ -171,6 +171,26 @@ std::string IntentFingerprint(const config::Intent& in) {
   return os.str();
 }
 
+// ---- write fencing -------------------------------------------------------------------
+
+std::function<Status()> WriteFence(const ControllerOptions& options,
+                                   std::function<Status()> inner) {
+  std::function<bool()> can_write = options.can_write;
+  bool observe = options.observe;
+  return [can_write, observe, inner]() -> Status {
+    if (observe) {
+      return FailedPreconditionError("--observe: write refused").WithReason(kWriteRefusedReason);
+    }
+    if (can_write && !can_write()) {
+      return FailedPreconditionError(
+                 "not the leader: write refused (the Lease was not renewed within the renew "
+                 "deadline)")
+          .WithReason(kWriteRefusedReason);
+    }
+    return inner ? inner() : Status();
+  };
+}
+
 // ---- per-intent state --------------------------------------------------------------
 
 struct Controller::IntentState {
@@ -520,12 +540,22 @@ asio::awaitable<void> Controller::Reconcile(std::shared_ptr<Controller> self, st
   opts.sleeper = self->StoppableSleeper();
   opts.wait.sleeper = self->StoppableSleeper();
   opts.wait.stop = self->stop_;
+  opts.may_write = WriteFence(self->options_, opts.may_write);
 
   reconcilers::ApplyResult result;
   try {
     result = co_await reconcilers::Apply(self->clients_, intent, opts, st->verifications);
   } catch (const std::exception& e) {
     result.status = InternalError(std::string("reconcile failed: ") + e.what());
+  }
+  if (result.status.reason() == kWriteRefusedReason) {
+    // Leadership ended during the pass: the rest of it is a standby's job,
+    // not a failure of the intent (no backoff, no error condition).
+    LogWarning("stopped writing mid-pass: " + result.status.message() +
+                   "; remaining changes are left to the leader",
+               {key, "", "", rid});
+    result.status = Status();
+    block = "Observing";
   }
   double seconds = std::chrono::duration<double>(self->options_.clock() - start).count();
   if (!st->removed) {

@@ -213,6 +213,17 @@ class Controller : public std::enable_shared_from_this<Controller> {
 // (source locations excluded): equal fingerprints = nothing to redo.
 std::string IntentFingerprint(const config::Intent& intent);
 
+// The reason on the Status of a write refused by WriteFence.
+inline constexpr char kWriteRefusedReason[] = "writeRefused";
+
+// The gate each pass asks right before every write
+// (reconcilers::ApplyOptions::may_write): refuses under --observe and
+// whenever options.can_write() (leader election's CanWrite) is false, then
+// defers to `inner` (may be null). A pass refused this way ends as
+// Observing, not as a failure.
+std::function<Status()> WriteFence(const ControllerOptions& options,
+                                   std::function<Status()> inner);
+
 // The metric kind label for a planner resource kind.
 std::string_view MetricKind(reconcilers::ResourceKind kind);
 

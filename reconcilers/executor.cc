@@ -60,7 +60,15 @@ struct PassContext {
   gcp::Sleeper sleeper;
   gcp::Clock clock;
   gcp::SteadyTime deadline;
+  std::function<Status()> may_write;
 };
+
+// See ApplyOptions::may_write. Called with nothing awaited between it and
+// the journal entry and the request it guards.
+Status MayWrite(const PassContext& ctx) {
+  if (!ctx.may_write) return OkStatus();
+  return ctx.may_write();
+}
 
 struct StepOutcome {
   Status status;
@@ -200,6 +208,8 @@ gcp::Task<StatusOr<JobRunOutcome>> RunAndWatch(gcp::Clients clients, std::string
 
 gcp::Task<StepOutcome> Verify(PassContext ctx, Step step) {
   StepOutcome out;
+  out.status = MayWrite(ctx);
+  if (!out.status.ok()) co_return out;
   if (ctx.observer) ctx.observer->BeforeMutation(step, "{}");
   gcp::WaitOptions w = StepWait(ctx, step);
   auto run = co_await RunAndWatch(ctx.clients, ctx.intent.project, ctx.intent.region,
@@ -220,6 +230,8 @@ gcp::Task<StepOutcome> Verify(PassContext ctx, Step step) {
 gcp::Task<Status> PatchInstance(PassContext ctx, Step step, gcp::SqlInstancePatch patch) {
   auto hold = co_await ctx.gate->Acquire(ctx.intent.project, step.resource.name, ctx.deadline);
   if (!hold.ok()) co_return hold.status();
+  // The gate may have waited for another pass's operation: ask now.
+  if (Status allowed = MayWrite(ctx); !allowed.ok()) co_return allowed;
   if (ctx.observer) ctx.observer->BeforeMutation(step, PriorValuesJson(step));
   auto op = co_await ctx.clients.sql->PatchInstance(ctx.intent.project, step.resource.name, patch);
   if (!op.ok()) {
@@ -264,6 +276,8 @@ gcp::Task<StepOutcome> Execute(PassContext ctx, Step step) {
                                     "with gcloud services vpc-peerings update");
     co_return out;
   }
+  out.status = MayWrite(ctx);
+  if (!out.status.ok()) co_return out;
   if (ctx.observer) ctx.observer->BeforeMutation(step, PriorValuesJson(step));
   if (auto* address = std::get_if<gcp::GlobalAddress>(&step.payload)) {
     gcp::GlobalAddress a = *address;
@@ -278,6 +292,8 @@ gcp::Task<StepOutcome> Execute(PassContext ctx, Step step) {
     if (step.action == Action::kReplace) {
       auto del = co_await clients.vpc->DeleteConnector(c.project, c.region, c.name);
       out.status = co_await AwaitOperation(ctx, step, std::move(del));
+      // The delete's operation took a while: the lease may have gone.
+      if (out.status.ok()) out.status = MayWrite(ctx);
     }
     if (out.status.ok()) {
       auto op = co_await clients.vpc->CreateConnector(c);
@@ -359,6 +375,7 @@ gcp::Task<ApplyResult> Apply(gcp::Clients clients, config::Intent intent, ApplyO
   ctx.gate = options.gate ? options.gate : InstanceOperationGate::Create();
   ctx.observer = options.observer;
   ctx.progress = options.progress;
+  ctx.may_write = options.may_write;
   ctx.deadline = ctx.clock() + options.timeout;
   ctx.wait = options.wait;
   if (!ctx.wait.sleeper) ctx.wait.sleeper = ctx.sleeper;

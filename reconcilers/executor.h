@@ -86,6 +86,13 @@ struct ApplyOptions {
   // carry redacted display strings only.
   std::function<void(const Step&)> on_step;
   std::function<void(const ApplyProgress&)> progress;
+  // Write fencing. Asked right before every request that changes something
+  // (PATCH, POST, DELETE, jobs.run), after any wait for the instance gate and
+  // before the journal entry: a replica that loses its lease in the middle
+  // of a pass stops at its next write instead of finishing the pass. A
+  // non-OK answer refuses the write (nothing is sent or journaled) and ends
+  // the pass with that status. Null: always allowed.
+  std::function<Status()> may_write;
 };
 
 struct ApplyResult {
