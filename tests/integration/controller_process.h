@@ -9,10 +9,12 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <chrono>
 #include <cstdlib>
@@ -126,6 +128,10 @@ class Process {
     pid_ = ::fork();
     if (pid_ < 0) throw std::runtime_error("fork failed");
     if (pid_ == 0) {
+      // Its own process group (killed as a whole), and it dies with the
+      // test even when the test itself is killed: no leftovers.
+      ::setpgid(0, 0);
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
       int o = ::open(out_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
       int e = ::open(err_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
       ::dup2(o, 1);
@@ -139,6 +145,7 @@ class Process {
   }
   ~Process() {
     if (running()) {
+      ::kill(-pid_, SIGKILL);
       Signal(SIGKILL);
       Wait(std::chrono::seconds(5));
     }
@@ -241,8 +248,12 @@ class DaemonProcess {
     std::vector<std::string> argv{kDbconnd, "run", "--config", config, "--listen", "127.0.0.1:0",
                                   "--state-dir", dir + "/state", "--resync", "1s",
                                   "--operation-poll", "20ms", "--settle-recheck", "100ms",
-                                  "--log-format", "json", "--access-token-file", dir + "/token",
-                                  "--no-rate-limits"};
+                                  "--access-token-file", dir + "/token", "--no-rate-limits"};
+    // JSON logs unless the test picks a format itself.
+    if (std::find(extra.begin(), extra.end(), "--log-format") == extra.end()) {
+      argv.push_back("--log-format");
+      argv.push_back("json");
+    }
     for (const char* api : {"sqladmin", "run", "vpcaccess", "servicenetworking", "compute"}) {
       argv.push_back("--endpoint");
       argv.push_back(std::string(api) + "=" + emu.url());
