@@ -1,204 +1,483 @@
-// The controller against the emulator's fleet:N seed, in one process (as
-// `dbconnd demo` runs): the real REST clients over loopback HTTP, the
-// controller, the config watcher. Prints, per N:
-//   wall and CPU time of one no-change resync, API reads per resync, writes
-//   per converged resync, peak RSS, and file-change-to-first-write latency
-//   (p50/p99 over --samples edits of one intent's file).
+// `dbconnd run` against `gcp-emulator --seed fleet:N`, both as subprocesses,
+// so the daemon's figures are its own (the emulator's memory and CPU are not
+// counted). One intent per fleet database: instance, private IP with its
+// services range and peering, connector and its job — exactly what the seed
+// holds, so a resync changes nothing. Per N it prints:
+//   first sync      start -> dbconnd_full_sync_last_success_timestamp_seconds set
+//   SIGHUP resync   wall and CPU of a forced resync: SIGHUP reloads the files
+//                   and enqueues every intent at once; done when the full-sync
+//                   timestamp moves (wall from that timestamp)
+//   periodic resync CPU, API reads and writes between two consecutive full
+//                   syncs driven by --resync alone (the steady state); CPU
+//                   includes the idle time between them and this program's
+//                   /metrics polls
+//   reads/writes    Google API requests the emulator saw (GET / other)
+//   peak RSS        VmHWM of the daemon process (/proc/PID/status)
+//   p50/p99         one probe file edited (iamAuthentication: true, one
+//                   instances.patch) -> first mutating request at the emulator
 //
 //   build/<dir>/bench/controller_bench [--n 1000,10000] [--samples 20]
+//       [--resync 20] [--per-file 100] [--concurrency 8] [--keep]
+//
+// Every wait is bounded; on a failure both processes are stopped and that N
+// is reported as failed.
 
-#include <sys/resource.h>
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <boost/json.hpp>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
+#include <map>
+#include <optional>
+#include <regex>
 #include <sstream>
+#include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
-#include "daemon/controller.h"
-#include "daemon/gcp_setup.h"
-#include "daemon/log.h"
-#include "daemon/metrics.h"
-#include "daemon/watcher.h"
-#include "emulator/emulator_server.h"
-
 namespace {
-using namespace dbconnd;
+
 using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
 
-double CpuSeconds() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
-}
-long PeakRssKiB() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return u.ru_maxrss;
-}
+const std::string kBin = DBCONND_BINARY_DIR;
+const std::string kDbconnd = kBin + "/daemon/dbconnd";
+const std::string kEmulator = kBin + "/emulator/gcp-emulator";
+constexpr char kToken[] = "bench-token";
 
-// One intent per fleet database, matching what the seed holds.
-std::string IntentYaml(int i, const std::string& ssl = "ENCRYPTED_ONLY") {
-  const char* regions[] = {"us-central1", "europe-west1"};
-  int pi = i % 3, ri = (i / 3) % 2;
-  std::ostringstream y;
-  y << "apiVersion: dbconnd.dev/v1alpha1\nkind: DatabaseConnectivity\nmetadata:\n  name: fleet-" << i
-    << "\nspec:\n  project: fleet-project-" << pi + 1 << "\n  projectNumber: \""
-    << 100000000001LL + pi << "\"\n  region: " << regions[ri] << "\n  instance:\n    name: db-" << i
-    << "\n    sslMode: " << ssl << "\n    publicIp:\n      enabled: false\n"
-    << "  policy:\n    mode: enforce\n";
-  return y.str();
+// ---- small process and HTTP helpers (bounded) ------------------------------------
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
 }
 
-struct Env {
-  boost::asio::io_context io;
-  std::unique_ptr<emulator::EmulatorServer> emu;
-  gcp::Endpoints endpoints;
-  std::unique_ptr<daemon::GcpAccess> access;
-
-  int64_t Requests(bool mutations) {
-    net::HttpRequest req;
-    req.url = "/emulator/requests";
-    std::lock_guard lock(emu->mutex());
-    auto resp = emu->model().Handle(req, emulator::Clock::now());
-    auto v = boost::json::parse(resp.body).as_object();
-    int64_t n = 0;
-    for (const auto& [k, c] : v.at("counts").as_object()) {
-      std::string key(k);
-      bool get = key.rfind("GET ", 0) == 0;
-      if (key.find("emulator") != std::string::npos || key.find("token") != std::string::npos) continue;
-      if (get != mutations) n += c.as_int64();
-    }
-    return n;
+void WriteFileAtomically(const std::string& path, const std::string& text) {
+  {
+    std::ofstream out(path + ".tmp", std::ios::binary | std::ios::trunc);
+    out << text;
   }
-};
+  std::filesystem::rename(path + ".tmp", path);
+}
 
-template <typename Pred>
-bool RunUntil(boost::asio::io_context& io, Pred pred, std::chrono::seconds limit) {
+bool WaitFor(const std::function<bool()>& pred, std::chrono::milliseconds limit,
+             std::chrono::milliseconds poll = 20ms) {
   auto end = Clock::now() + limit;
   while (!pred()) {
     if (Clock::now() > end) return false;
-    io.restart();
-    io.run_for(std::chrono::milliseconds(1));
+    std::this_thread::sleep_for(poll);
   }
   return true;
 }
 
-int64_t TotalReconciles(daemon::Metrics& m) {
-  std::istringstream in(m.Serialize());
+struct HttpResult {
+  int status = 0;
+  std::string body;
+};
+
+HttpResult Http(int port, const std::string& method, const std::string& path) {
+  HttpResult r;
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return r;
+  timeval tv{10, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return r;
+  }
+  std::string req = method + " " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+  if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size())) {
+    ::close(fd);
+    return r;
+  }
+  std::string resp;
+  char buf[16384];
+  ssize_t n;
+  while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0) resp.append(buf, static_cast<size_t>(n));
+  ::close(fd);
+  auto sp = resp.find(' ');
+  auto head_end = resp.find("\r\n\r\n");
+  if (sp == std::string::npos || head_end == std::string::npos) return r;
+  r.status = std::atoi(resp.c_str() + sp + 1);
+  r.body = resp.substr(head_end + 4);
+  return r;
+}
+
+class Process {
+ public:
+  Process(std::vector<std::string> argv, std::string out_file, std::string err_file)
+      : out_(std::move(out_file)), err_(std::move(err_file)) {
+    pid_ = ::fork();
+    if (pid_ < 0) throw std::runtime_error("fork failed");
+    if (pid_ == 0) {
+      int o = ::open(out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      int e = ::open(err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      ::dup2(o, 1);
+      ::dup2(e, 2);
+      std::vector<char*> args;
+      for (auto& a : argv) args.push_back(a.data());
+      args.push_back(nullptr);
+      ::execv(args[0], args.data());
+      ::_exit(127);
+    }
+  }
+  ~Process() { Stop(); }
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+
+  pid_t pid() const { return pid_; }
+  void Signal(int sig) {
+    if (running()) ::kill(pid_, sig);
+  }
+  bool running() {
+    if (exited_) return false;
+    int st = 0;
+    if (::waitpid(pid_, &st, WNOHANG) == pid_) exited_ = true;
+    return !exited_;
+  }
+  // SIGTERM, 15 s, then SIGKILL.
+  void Stop() {
+    if (!running()) return;
+    Signal(SIGTERM);
+    if (!WaitFor([&] { return !running(); }, 15s)) {
+      Signal(SIGKILL);
+      WaitFor([&] { return !running(); }, 5s);
+    }
+  }
+  std::string out() const { return ReadFile(out_); }
+  std::string err() const { return ReadFile(err_); }
+
+ private:
+  pid_t pid_ = -1;
+  bool exited_ = false;
+  std::string out_, err_;
+};
+
+int PortFrom(const std::string& text, const std::string& pattern) {
+  std::smatch m;
+  return std::regex_search(text, m, std::regex(pattern)) ? std::atoi(m[1].str().c_str()) : 0;
+}
+
+// /proc/PID/stat utime + stime, in seconds.
+double CpuSeconds(pid_t pid) {
+  std::string stat = ReadFile("/proc/" + std::to_string(pid) + "/stat");
+  auto close = stat.rfind(')');
+  if (close == std::string::npos) return -1;
+  std::istringstream in(stat.substr(close + 2));
+  std::string field;
+  double utime = 0, stime = 0;
+  for (int i = 3; in >> field; ++i) {  // field 3 is the state
+    if (i == 14) utime = std::stod(field);
+    if (i == 15) {
+      stime = std::stod(field);
+      break;
+    }
+  }
+  return (utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+// VmHWM of the process, in MiB.
+double PeakRssMiB(pid_t pid) {
+  std::istringstream in(ReadFile("/proc/" + std::to_string(pid) + "/status"));
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
+  }
+  return -1;
+}
+
+double MetricSum(const std::string& exposition, const std::string& prefix) {
+  std::istringstream in(exposition);
   std::string line;
   double sum = 0;
   while (std::getline(in, line)) {
-    if (line.rfind("dbconnd_reconciles_total{kind=\"instance\"", 0) != 0) continue;
-    sum += std::stod(line.substr(line.rfind(' ') + 1));
+    if (line.rfind(prefix, 0) == 0) sum += std::stod(line.substr(line.rfind(' ') + 1));
   }
-  return static_cast<int64_t>(sum);
+  return sum;
 }
 
-void RunOne(int n, int samples) {
-  Env env;
-  emulator::EmulatorOptions eo;
-  eo.model.seed = "fleet:" + std::to_string(n);
-  eo.model.op_delay = std::chrono::milliseconds(1);
-  eo.model.accept_token = "bench-token";
-  auto emu = emulator::EmulatorServer::Start(env.io.get_executor(), eo);
-  if (!emu.ok()) {
-    std::cerr << emu.status() << "\n";
-    return;
-  }
-  env.emu = std::move(*emu);
-  for (auto name : gcp::Endpoints::kNames) (void)env.endpoints.Set(name, env.emu->base_url());
-  daemon::GcpSetupOptions so;
-  so.static_token = "bench-token";
-  so.endpoints_override = &env.endpoints;
-  so.proxy_from_environment = false;
-  daemon::GcpFlags flags;
-  flags.no_rate_limits = true;
-  env.access = std::move(*daemon::SetUpGcp(env.io.get_executor(), flags, so));
+double WallNow() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
 
-  std::string dir = std::filesystem::temp_directory_path() / ("dbconnd-bench-" + std::to_string(n));
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  const int per_file = 500;
-  for (int f = 0; f * per_file < n; ++f) {
-    std::ofstream out(dir + "/fleet-" + std::to_string(f) + ".yaml");
-    for (int i = f * per_file; i < std::min(n, (f + 1) * per_file); ++i) out << "---\n" << IntentYaml(i);
-  }
-  std::ofstream(dir + "/probe.yaml") << IntentYaml(n);  // one intent the latency test edits
+// ---- the fleet as intent files --------------------------------------------------------
 
-  daemon::Metrics metrics;
-  daemon::ControllerOptions co;
-  co.resync = std::chrono::hours(1);  // resyncs are triggered by hand below
-  co.apply.max_idle_polls = 0;
-  co.apply.wait.initial_poll = std::chrono::milliseconds(5);
-  auto controller = daemon::Controller::Create(env.io.get_executor(), env.access->clients(), co,
-                                               &metrics, nullptr);
-  daemon::ConfigReloader reloader({dir}, controller, &metrics);
-  if (!reloader.Reload("start").ok()) {
-    std::cerr << "bench config does not load\n";
-    return;
-  }
-  controller->Start();
-  // The probe intent's instance does not exist in the seed; it stays in error.
-  auto all_done = [&](int64_t target) { return TotalReconciles(metrics) >= target; };
-  if (!RunUntil(env.io, [&] { return all_done(n + 1); }, std::chrono::seconds(1800))) {
-    std::cerr << "first sync did not finish\n";
-    return;
-  }
-  // Converge any drift, then measure a resync that should change nothing.
-  controller->EnqueueAll();
-  RunUntil(env.io, [&] { return all_done(2 * (n + 1)); }, std::chrono::seconds(1800));
-  int64_t reads0 = env.Requests(false), writes0 = env.Requests(true);
-  double cpu0 = CpuSeconds();
-  auto t0 = Clock::now();
-  controller->EnqueueAll();
-  RunUntil(env.io, [&] { return all_done(3 * (n + 1)); }, std::chrono::seconds(1800));
-  double wall = std::chrono::duration<double>(Clock::now() - t0).count();
-  double cpu = CpuSeconds() - cpu0;
-  int64_t reads = env.Requests(false) - reads0, writes = env.Requests(true) - writes0;
+// Database i of the fleet seed (emulator/seeds.cc), declared as it is.
+// iam: also ask for IAM database authentication, which the seed leaves off:
+// exactly one instances.patch (the cloudsql.iam_authentication flag).
+std::string IntentYaml(int i, bool iam = false) {
+  const char* regions[] = {"us-central1", "europe-west1"};
+  const int pi = i % 3, ri = (i / 3) % 2;
+  std::ostringstream y;
+  y << "---\napiVersion: dbconnd.dev/v1alpha1\nkind: DatabaseConnectivity\nmetadata:\n  name: fleet-"
+    << i << "\nspec:\n  project: fleet-project-" << pi + 1 << "\n  projectNumber: \""
+    << 100000000001LL + pi << "\"\n  region: " << regions[ri] << "\n  instance:\n    name: db-" << i
+    << "\n    sslMode: ENCRYPTED_ONLY\n" << (iam ? "    iamAuthentication: true\n" : "")
+    << "    publicIp:\n      enabled: false\n"
+    << "    privateIp:\n      network: default\n"
+    << "  connector:\n    name: conn-" << ri << "\n    network: default\n    ipCidrRange: 10.8."
+    << ri * 16 << ".0/28\n    minInstances: 2\n    maxInstances: 10\n"
+    << "  workloads:\n    - job: job-" << i << "\n      method: privateIp\n      database:\n"
+    << "        name: app\n        user: app\n        passwordSecret: projects/fleet-project-"
+    << pi + 1 << "/secrets/db-" << i << "/versions/latest\n"
+    << "  policy:\n    mode: enforce\n";
+  return y.str();
+}
 
-  // File change -> first mutating request the emulator sees.
-  std::vector<double> lat;
-  auto watcher = daemon::ConfigWatcher::Start(env.io.get_executor(), {dir}, std::chrono::milliseconds(50),
-                                              [&reloader] { reloader.Reload("file change"); });
-  for (int s = 0; s < std::min(samples, std::min(n, per_file)) && watcher.ok(); ++s) {
-    // Each sample moves one more intent of the first file to another sslMode.
-    std::ostringstream text;
-    for (int k = 0; k < std::min(n, per_file); ++k) {
-      text << "---\n" << IntentYaml(k, k <= s ? "TRUSTED_CLIENT_CERTIFICATE_REQUIRED" : "ENCRYPTED_ONLY");
+class Emulator {
+ public:
+  Emulator(const std::string& dir, int n) {
+    p_ = std::make_unique<Process>(
+        std::vector<std::string>{kEmulator, "--listen", "127.0.0.1:0", "--seed",
+                                 "fleet:" + std::to_string(n), "--accept-token", kToken,
+                                 "--op-delay", "20ms"},
+        dir + "/emulator.out", dir + "/emulator.err");
+    if (!WaitFor([&] {
+          port_ = PortFrom(p_->out(), "listening on http://127\\.0\\.0\\.1:(\\d+)");
+          return port_ != 0 || !p_->running();
+        }, 120s) || port_ == 0) {
+      throw std::runtime_error("gcp-emulator did not start: " + p_->err());
     }
-    int64_t w0 = env.Requests(true);
-    auto start = Clock::now();
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  // Google API requests so far: (reads, writes).
+  std::pair<int64_t, int64_t> Requests() const {
+    auto r = Http(port_, "GET", "/emulator/requests");
+    if (r.status != 200) throw std::runtime_error("emulator /emulator/requests failed");
+    auto v = boost::json::parse(r.body).as_object();
+    int64_t reads = 0, writes = 0;
+    for (const auto& [k, c] : v.at("counts").as_object()) {
+      std::string key(k);
+      if (key.find("emulator") != std::string::npos || key.find("token") != std::string::npos) continue;
+      (key.rfind("GET ", 0) == 0 ? reads : writes) += c.to_number<int64_t>();
+    }
+    return {reads, writes};
+  }
+  std::map<std::string, int64_t> Counts() const {
+    std::map<std::string, int64_t> out;
+    auto r = Http(port_, "GET", "/emulator/requests");
+    if (r.status != 200) return out;
+    const boost::json::value v = boost::json::parse(r.body);
+    for (const auto& [k, c] : v.as_object().at("counts").as_object()) {
+      out[std::string(k)] = c.to_number<int64_t>();
+    }
+    return out;
+  }
+  Process& process() { return *p_; }
+
+ private:
+  std::unique_ptr<Process> p_;
+  int port_ = 0;
+};
+
+class Daemon {
+ public:
+  Daemon(const std::string& dir, const Emulator& emu, const std::string& config, int concurrency,
+         int resync_s) {
     {
-      std::ofstream out(dir + "/fleet-0.yaml.tmp");
-      out << text.str();
+      std::ofstream(dir + "/token") << kToken << "\n";
     }
-    std::filesystem::rename(dir + "/fleet-0.yaml.tmp", dir + "/fleet-0.yaml");
-    if (!RunUntil(env.io, [&] { return env.Requests(true) > w0; }, std::chrono::seconds(30))) break;
-    lat.push_back(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
-    RunUntil(env.io, [&] { return controller->queue().processing() == 0; }, std::chrono::seconds(30));
+    std::vector<std::string> argv{kDbconnd, "run", "--config", config, "--listen", "127.0.0.1:0",
+                                  "--state-dir", dir + "/state",
+                                  "--resync", std::to_string(resync_s) + "s", "--operation-poll", "20ms",
+                                  "--settle-recheck", "200ms", "--log-level", "info",
+                                  "--log-format", "json", "--access-token-file", dir + "/token",
+                                  "--no-rate-limits", "--concurrency", std::to_string(concurrency)};
+    for (const char* api : {"sqladmin", "run", "vpcaccess", "servicenetworking", "compute"}) {
+      argv.push_back("--endpoint");
+      argv.push_back(std::string(api) + "=" + emu.url());
+    }
+    p_ = std::make_unique<Process>(argv, dir + "/dbconnd.out", dir + "/dbconnd.err");
+    if (!WaitFor([&] {
+          port_ = PortFrom(p_->err(), "serving /metrics /healthz /readyz /status on http://127\\.0\\.0\\.1:(\\d+)");
+          return port_ != 0 || !p_->running();
+        }, 120s) || port_ == 0) {
+      throw std::runtime_error("dbconnd run did not start: " + p_->err().substr(0, 2000));
+    }
   }
-  std::sort(lat.begin(), lat.end());
-  auto pct = [&](double p) {
-    return lat.empty() ? -1.0 : lat[std::min(lat.size() - 1, static_cast<size_t>(p * static_cast<double>(lat.size())))];
-  };
-  std::printf("%8d  %10.3f  %9.3f  %10lld  %9lld  %10.1f  %9.1f  %9.1f\n", n, wall, cpu,
-              static_cast<long long>(reads), static_cast<long long>(writes),
-              static_cast<double>(PeakRssKiB()) / 1024.0, pct(0.5), pct(0.99));
-  std::fflush(stdout);
-  if (watcher.ok()) (*watcher)->Stop();
-  env.access.reset();
-  env.emu->Stop();
-  env.io.restart();
-  env.io.run_for(std::chrono::milliseconds(100));
-  std::filesystem::remove_all(dir);
+  std::string Metrics() const { return Http(port_, "GET", "/metrics").body; }
+  double LastFullSync() const {
+    return MetricSum(Metrics(), "dbconnd_full_sync_last_success_timestamp_seconds");
+  }
+  Process& process() { return *p_; }
+
+ private:
+  std::unique_ptr<Process> p_;
+  int port_ = 0;
+};
+
+struct Row {
+  int n = 0;
+  double first_sync_s = -1, forced_wall_s = -1, forced_cpu_s = -1, periodic_cpu_s = -1;
+  double peak_mib = -1, p50 = -1, p99 = -1;
+  double hwm_first_sync = -1, hwm_resync = -1;  // VmHWM after those phases
+  int64_t forced_reads = -1, forced_writes = -1, periodic_reads = -1, periodic_writes = -1;
+  std::string forced_routes, periodic_routes;
+  std::string error;
+};
+
+std::string RouteDelta(const std::map<std::string, int64_t>& before,
+                       const std::map<std::string, int64_t>& after) {
+  std::string out;
+  for (const auto& [k, v] : after) {
+    auto it = before.find(k);
+    int64_t delta = v - (it == before.end() ? 0 : it->second);
+    if (delta > 0 && k.find("emulator") == std::string::npos && k.find("token") == std::string::npos) {
+      out += " " + k + "=" + std::to_string(delta);
+    }
+  }
+  return out;
+}
+
+Row RunOne(int n, int samples, int concurrency, int resync_s, int per_file, bool keep) {
+  Row row;
+  row.n = n;
+  char tmpl[] = "/tmp/dbconnd-bench-XXXXXX";
+  if (!::mkdtemp(tmpl)) {
+    row.error = "mkdtemp failed";
+    return row;
+  }
+  const std::string dir = tmpl;
+  const std::string config = dir + "/config";
+  std::filesystem::create_directories(config);
+  samples = std::max(0, std::min(samples, n));
+  // The intents the latency samples edit live in files of their own; the
+  // rest in files of --per-file.
+  for (int i = 0; i < samples; ++i) {
+    std::ofstream(config + "/probe-" + std::to_string(i) + ".yaml") << IntentYaml(i);
+  }
+  for (int f = 0; samples + f * per_file < n; ++f) {
+    std::ofstream out(config + "/fleet-" + std::to_string(f) + ".yaml");
+    for (int i = samples + f * per_file; i < std::min(n, samples + (f + 1) * per_file); ++i) {
+      out << IntentYaml(i);
+    }
+  }
+
+  try {
+    Emulator emu(dir, n);
+    auto started = Clock::now();
+    Daemon d(dir, emu, config, concurrency, resync_s);
+    pid_t pid = d.process().pid();
+    const auto limit = std::chrono::seconds(120 + n / 20);
+    if (!WaitFor([&] { return d.LastFullSync() > 0 || !d.process().running(); }, limit, 100ms) ||
+        !d.process().running()) {
+      throw std::runtime_error("first full sync not done within " +
+                               std::to_string(limit.count()) + " s: " +
+                               d.process().err().substr(0, 2000));
+    }
+    row.first_sync_s = std::chrono::duration<double>(Clock::now() - started).count();
+    row.hwm_first_sync = PeakRssMiB(pid);
+    std::this_thread::sleep_for(500ms);
+
+    // Forced: SIGHUP reloads the files and enqueues every intent now.
+    auto counts0 = emu.Counts();
+    const double last0 = d.LastFullSync();
+    const double cpu0 = CpuSeconds(pid);
+    const double wall0 = WallNow();
+    d.process().Signal(SIGHUP);
+    double last1 = last0;
+    if (!WaitFor([&] { return (last1 = d.LastFullSync()) > last0; }, limit, 50ms)) {
+      throw std::runtime_error("the SIGHUP resync did not finish within " +
+                               std::to_string(limit.count()) + " s");
+    }
+    const double cpu1 = CpuSeconds(pid);
+    auto counts1 = emu.Counts();
+    row.forced_wall_s = last1 - wall0;
+    row.forced_cpu_s = cpu1 - cpu0;
+    row.hwm_resync = PeakRssMiB(pid);
+    row.forced_routes = RouteDelta(counts0, counts1);
+
+    // Periodic: the next full sync comes from --resync alone (every intent
+    // was requeued R±10% after its forced pass). Poll rarely while idle.
+    std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<int64_t>(resync_s * 800)));
+    double last2 = last1;
+    if (!WaitFor([&] { return (last2 = d.LastFullSync()) > last1; },
+                 std::chrono::seconds(resync_s * 2) + limit, 100ms)) {
+      throw std::runtime_error("no periodic full sync within " +
+                               std::to_string(resync_s * 2 + limit.count()) + " s");
+    }
+    const double cpu2 = CpuSeconds(pid);
+    auto counts2 = emu.Counts();
+    row.periodic_cpu_s = cpu2 - cpu1;
+    row.periodic_routes = RouteDelta(counts1, counts2);
+    auto sum = [](const std::map<std::string, int64_t>& a, const std::map<std::string, int64_t>& b,
+                  bool reads) {
+      int64_t t = 0;
+      for (const auto& [k, v] : b) {
+        if (k.find("emulator") != std::string::npos || k.find("token") != std::string::npos) continue;
+        if ((k.rfind("GET ", 0) == 0) != reads) continue;
+        auto it = a.find(k);
+        t += v - (it == a.end() ? 0 : it->second);
+      }
+      return t;
+    };
+    row.forced_reads = sum(counts0, counts1, true);
+    row.forced_writes = sum(counts0, counts1, false);
+    row.periodic_reads = sum(counts1, counts2, true);
+    row.periodic_writes = sum(counts1, counts2, false);
+
+    // File change -> first write at the emulator.
+    std::vector<double> lat;
+    for (int s = 0; s < samples; ++s) {
+      const int64_t w0 = emu.Requests().second;
+      auto t0 = Clock::now();
+      WriteFileAtomically(config + "/probe-" + std::to_string(s) + ".yaml",
+                          IntentYaml(s, /*iam=*/true));
+      if (!WaitFor([&] { return emu.Requests().second > w0; }, 30s, 2ms)) {
+        throw std::runtime_error("no write within 30 s of changing probe-" + std::to_string(s));
+      }
+      lat.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+      // Let the write's operation finish and the intent settle before the next edit.
+      int64_t seen = -1;
+      WaitFor([&] {
+        int64_t now = emu.Requests().second;
+        bool still = now == seen;
+        seen = now;
+        return still;
+      }, 10s, 300ms);
+    }
+    std::sort(lat.begin(), lat.end());
+    auto pct = [&](double p) {
+      if (lat.empty()) return -1.0;
+      size_t idx = static_cast<size_t>(std::ceil(p * static_cast<double>(lat.size()))) - 1;
+      return lat[std::min(lat.size() - 1, idx)];
+    };
+    row.p50 = pct(0.5);
+    row.p99 = pct(0.99);
+    row.peak_mib = PeakRssMiB(pid);
+    d.process().Stop();
+    emu.process().Stop();
+  } catch (const std::exception& e) {
+    row.error = e.what();
+  }
+  if (!keep) {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  } else {
+    std::cerr << "kept " << dir << "\n";
+  }
+  return row;
 }
 
 }  // namespace
@@ -206,20 +485,71 @@ void RunOne(int n, int samples) {
 int main(int argc, char** argv) {
   std::vector<int> ns{1000, 10000};
   int samples = 20;
-  for (int i = 1; i + 1 < argc; i += 2) {
+  int concurrency = 8;
+  int resync_s = 20;
+  int per_file = 100;
+  bool keep = false;
+  const char* usage =
+      "usage: controller_bench [--n 1000,10000] [--samples 20] [--resync 20] [--per-file 100]\n"
+      "                        [--concurrency 8] [--keep]\n";
+  for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        std::cerr << usage;
+        std::exit(2);
+      }
+      return argv[++i];
+    };
     if (a == "--n") {
       ns.clear();
-      std::stringstream ss(argv[i + 1]);
+      std::stringstream ss(next());
       std::string tok;
       while (std::getline(ss, tok, ',')) ns.push_back(std::stoi(tok));
     } else if (a == "--samples") {
-      samples = std::stoi(argv[i + 1]);
+      samples = std::stoi(next());
+    } else if (a == "--concurrency") {
+      concurrency = std::stoi(next());
+    } else if (a == "--resync") {
+      resync_s = std::max(2, std::stoi(next()));
+    } else if (a == "--per-file") {
+      per_file = std::max(1, std::stoi(next()));
+    } else if (a == "--keep") {
+      keep = true;
+    } else {
+      std::cerr << usage;
+      return 2;
     }
   }
-  dbconnd::daemon::GlobalLogger().SetLevel(dbconnd::daemon::LogLevel::kError);
-  std::printf("%8s  %10s  %9s  %10s  %9s  %10s  %9s  %9s\n", "N", "resync_s", "cpu_s",
-              "api_reads", "writes", "peakRSS_MiB", "p50_ms", "p99_ms");
-  for (int n : ns) RunOne(n, samples);
-  return 0;
+  for (const auto* bin : {&kDbconnd, &kEmulator}) {
+    if (::access(bin->c_str(), X_OK) != 0) {
+      std::cerr << "missing " << *bin << " (build the dbconnd and gcp-emulator targets)\n";
+      return 2;
+    }
+  }
+  std::printf("%6s %8s | %8s %7s %6s %6s | %7s %6s %6s | %8s | %7s %7s\n", "N", "1st_sync",
+              "SIGHUP_s", "cpu_s", "reads", "writes", "per_cpu", "reads", "writes", "peak_MiB",
+              "p50_ms", "p99_ms");
+  std::fflush(stdout);
+  int failed = 0;
+  for (int n : ns) {
+    Row r = RunOne(n, samples, concurrency, resync_s, per_file, keep);
+    if (!r.error.empty()) {
+      std::printf("%6d  failed: %s\n", n, r.error.c_str());
+      std::fflush(stdout);
+      ++failed;
+      continue;
+    }
+    std::printf("%6d %8.2f | %8.3f %7.3f %6lld %6lld | %7.3f %6lld %6lld | %8.1f | %7.1f %7.1f\n",
+                r.n, r.first_sync_s, r.forced_wall_s, r.forced_cpu_s,
+                static_cast<long long>(r.forced_reads), static_cast<long long>(r.forced_writes),
+                r.periodic_cpu_s, static_cast<long long>(r.periodic_reads),
+                static_cast<long long>(r.periodic_writes), r.peak_mib, r.p50, r.p99);
+    std::printf("       SIGHUP resync requests:%s\n", r.forced_routes.c_str());
+    std::printf("       periodic resync requests:%s\n", r.periodic_routes.c_str());
+    std::printf("       VmHWM after first sync %.1f MiB, after the SIGHUP resync %.1f MiB, at the end %.1f MiB\n",
+                r.hwm_first_sync, r.hwm_resync, r.peak_mib);
+    std::fflush(stdout);
+  }
+  return failed == 0 ? 0 : 1;
 }

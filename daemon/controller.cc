@@ -194,7 +194,10 @@ std::function<Status()> WriteFence(const ControllerOptions& options,
 // ---- per-intent state --------------------------------------------------------------
 
 struct Controller::IntentState {
-  config::Intent intent;
+  // Into state_->intents, which holds the current generation: a copy per
+  // intent would double the configuration's memory at 10,000 intents.
+  // Updated with every generation; passes copy what they use.
+  const config::Intent* intent = nullptr;
   std::string fingerprint;
   int64_t generation = 0;
   bool removed = false;
@@ -335,7 +338,16 @@ Controller::Controller(asio::any_io_executor executor, gcp::Clients clients,
       wake_(executor),
       gate_(options_.apply.gate ? options_.apply.gate : reconcilers::InstanceOperationGate::Create()),
       stop_(std::make_shared<std::atomic<bool>>(false)),
-      heartbeat_(options_.clock()) {}
+      heartbeat_(options_.clock()) {
+  observations_ = options_.apply.observations;
+  if (!observations_) {
+    reconcilers::ObservationCacheOptions oo;
+    oo.max_age = options_.observation_max_age.count() > 0 ? options_.observation_max_age
+                                                          : options_.resync / 10;
+    oo.clock = options_.clock;
+    observations_ = reconcilers::ObservationCache::Create(clients_, oo);
+  }
+}
 
 Controller::~Controller() = default;
 
@@ -372,14 +384,14 @@ void Controller::SetDesiredState(std::shared_ptr<const config::DesiredState> sta
     slot->generation = generation;
     slot->status.mode = std::string(config::ToString(intent.policy.mode));
     if (slot->fingerprint != fp) {
-      slot->intent = intent;
+      slot->intent = &intent;
       slot->fingerprint = fp;
       slot->breaker.Reset();
       queue_.Forget(intent.name);
       queue_.Add(intent.name);
       full_sync_pending_.insert(intent.name);
     } else {
-      slot->intent = intent;  // source locations may have moved
+      slot->intent = &intent;  // source locations may have moved
     }
   }
   for (auto it = intents_.begin(); it != intents_.end();) {
@@ -389,6 +401,7 @@ void Controller::SetDesiredState(std::shared_ptr<const config::DesiredState> sta
     }
     LogInfo("intent removed from the configuration; no longer managed", {it->first, "", "", ""});
     it->second->removed = true;
+    CountStates(*it->second, -1);
     queue_.Remove(it->first);
     full_sync_pending_.erase(it->first);
     if (metrics_) metrics_->RemoveIntent(it->first);
@@ -406,6 +419,7 @@ void Controller::SetConfigErrors(std::vector<std::string> errors) {
 }
 
 void Controller::EnqueueAll() {
+  observations_->InvalidateAll();  // "everything now" means read everything again too
   for (const auto& [name, st] : intents_) queue_.Add(name);
   Kick();
 }
@@ -475,7 +489,7 @@ asio::awaitable<void> Controller::ResumeUnfinished(std::shared_ptr<Controller> s
       auto instance_name = e.name;
       std::string project;
       if (auto it = self->intents_.find(intent); it != self->intents_.end()) {
-        project = it->second->intent.project;
+        project = it->second->intent->project;
       }
       auto ops = co_await self->clients_.sql->ListOperations(project, instance_name);
       if (ops.ok()) {
@@ -509,7 +523,7 @@ asio::awaitable<void> Controller::Reconcile(std::shared_ptr<Controller> self, st
     co_return;
   }
   std::shared_ptr<IntentState> st = it->second;
-  config::Intent intent = st->intent;
+  config::Intent intent = *st->intent;
   int64_t generation = st->generation;
   std::string rid = "r" + std::to_string(self->next_reconcile_id_++);
   auto start = self->options_.clock();
@@ -537,6 +551,7 @@ asio::awaitable<void> Controller::Reconcile(std::shared_ptr<Controller> self, st
   reconcilers::ApplyOptions opts = self->options_.apply;
   opts.observer = &observer;
   opts.gate = self->gate_;
+  opts.observations = self->observations_;
   opts.sleeper = self->StoppableSleeper();
   opts.wait.sleeper = self->StoppableSleeper();
   opts.wait.stop = self->stop_;
@@ -660,6 +675,7 @@ void Controller::FinishPass(const std::string& key, const config::Intent& intent
   std::map<std::string, ResourceStatus> previous;
   for (auto& r : status.resources) previous[r.kind + "/" + r.name] = std::move(r);
   status.resources.clear();
+  CountStates(st, -1);
   st.states.clear();
   for (const auto& k : DeclaredResources(intent)) st.states[std::string(MetricKind(k.kind))];
   bool any_waiting = false;
@@ -706,6 +722,7 @@ void Controller::FinishPass(const std::string& key, const config::Intent& intent
     }
     status.resources.push_back(std::move(rs));
   }
+  CountStates(st, 1);
 
   // Per intent.
   std::string reason;
@@ -783,7 +800,7 @@ void Controller::FinishPass(const std::string& key, const config::Intent& intent
     if (reason == "DependencyNotReady") {
       next = options_.settle_recheck;
     } else {
-      next = Jittered(ResyncFor(st.intent), 0.1, options_.rng());
+      next = Jittered(ResyncFor(*st.intent), 0.1, options_.rng());
     }
     queue_.AddAfter(key, next);
   }
@@ -808,19 +825,21 @@ void Controller::UpdateResourceMetrics() {
   for (auto kind : labels::kKinds) {
     if (kind != labels::kOther) totals[std::string(kind)];
   }
-  for (const auto& [name, st] : intents_) {
-    for (const auto& [kind, c] : st->states) {
-      auto& t = totals[kind];
-      t.in_sync += c.in_sync;
-      t.drifted += c.drifted;
-      t.error += c.error;
-      t.dependency_not_ready += c.dependency_not_ready;
-      t.paused += c.paused;
-      t.fighting += c.fighting;
-    }
-  }
+  for (const auto& [kind, c] : state_totals_) totals[kind] = c;
   for (const auto& [kind, c] : totals) metrics_->SetResourceStates(kind, c);
   metrics_->SetReady(Ready());
+}
+
+void Controller::CountStates(const IntentState& st, int sign) {
+  for (const auto& [kind, c] : st.states) {
+    auto& t = state_totals_[kind];
+    t.in_sync += sign * c.in_sync;
+    t.drifted += sign * c.drifted;
+    t.error += sign * c.error;
+    t.dependency_not_ready += sign * c.dependency_not_ready;
+    t.paused += sign * c.paused;
+    t.fighting += sign * c.fighting;
+  }
 }
 
 void Controller::UpdateQueueMetrics() {

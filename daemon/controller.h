@@ -115,6 +115,10 @@ struct ControllerOptions {
   std::chrono::milliseconds fight_window{std::chrono::minutes(10)};
   // Recheck of an intent whose steps wait on a dependency settling.
   std::chrono::milliseconds settle_recheck{2'000};
+  // How long one list of a project/region serves every intent there (see
+  // reconcilers/observation_cache.h). Zero: a tenth of `resync`, so drift
+  // is seen at most that much later; EnqueueAll (SIGHUP) starts afresh.
+  std::chrono::milliseconds observation_max_age{0};
   // Template for every pass (timeouts, polls). observer/gate/sleepers are
   // set by the controller.
   reconcilers::ApplyOptions apply;
@@ -179,6 +183,9 @@ class Controller : public std::enable_shared_from_this<Controller> {
                   const reconcilers::ApplyResult& result, const std::string& write_block,
                   double seconds);
   void UpdateResourceMetrics();
+  // Adds (sign 1) or removes (-1) an intent's resource states from the
+  // running totals, so a pass costs O(its resources), not O(all intents).
+  void CountStates(const IntentState& st, int sign);
   void UpdateQueueMetrics();
   std::chrono::milliseconds ResyncFor(const config::Intent& intent) const;
   std::string WallTime(std::chrono::steady_clock::time_point t) const;
@@ -192,12 +199,16 @@ class Controller : public std::enable_shared_from_this<Controller> {
   WorkQueue queue_;
   boost::asio::steady_timer wake_;
   std::shared_ptr<reconcilers::InstanceOperationGate> gate_;
+  // One list per project/region/kind shared by the passes of all intents.
+  std::shared_ptr<reconcilers::ObservationCache> observations_;
   std::shared_ptr<std::atomic<bool>> stop_;
 
   std::shared_ptr<const config::DesiredState> state_;
   int64_t generation_ = 0;
   std::vector<std::string> config_errors_;
   std::map<std::string, std::shared_ptr<IntentState>> intents_;
+  // Sum of every intent's resource states by metric kind (CountStates).
+  std::map<std::string, ResourceStateCounts, std::less<>> state_totals_;
   std::set<std::string> full_sync_pending_;
   bool full_sync_done_ = false;
   bool credentials_ok_ = false;

@@ -65,6 +65,27 @@ void ClearNamedAfterList(NamedEntry<Index>& e, uint64_t seq) {
 
 std::string Key(const std::string& a, const std::string& b) { return a + "\x1f" + b; }
 
+bool Declares(const config::Intent& intent, config::WorkloadKind kind) {
+  for (const auto& w : intent.workloads) {
+    if (w.kind == kind) return true;
+  }
+  return false;
+}
+
+// The planner's public-path step (ipv4Enabled=false) is possible only when
+// the file turns the public IP off and it is on; only that step reads the
+// region's undeclared workloads.
+bool MayClosePublicIp(const config::Intent& intent, const LiveState& live) {
+  return live.instance && live.instance->ipv4_enabled && intent.instance.public_ip &&
+         !intent.instance.public_ip->enabled;
+}
+
+std::shared_ptr<const WorkloadIndex> EmptyWorkloads() {
+  static const std::shared_ptr<const WorkloadIndex> empty =
+      std::make_shared<const WorkloadIndex>();
+  return empty;
+}
+
 gcp::RunWorkload Slim(gcp::RunWorkload w, bool keep_raw) {
   if (!keep_raw) w.raw.reset();
   return w;
@@ -416,18 +437,26 @@ gcp::Task<StatusOr<LiveState>> ObservationCache::Observe(config::Intent intent) 
     live.connector = std::move(*connector);
   }
 
-  // The whole region is listed even without declared workloads: the planner
-  // refuses to switch the public IP off while an undeclared one uses it.
-  auto jobs = co_await Jobs(project, region);
-  if (!jobs.ok()) co_return jobs.status();
-  auto services = co_await Services(project, region);
-  if (!services.ok()) co_return services.status();
-  live.all_jobs = *jobs;
-  live.all_services = *services;
+  // A region's workloads are read when the intent declares one of that kind,
+  // or when the plan could switch the public IP off (it is refused while an
+  // undeclared workload still uses it); the planner reads them nowhere else.
+  const bool may_close_public_ip = MayClosePublicIp(intent, live);
+  live.all_jobs = EmptyWorkloads();
+  live.all_services = EmptyWorkloads();
+  if (may_close_public_ip || Declares(intent, config::WorkloadKind::kJob)) {
+    auto jobs = co_await Jobs(project, region);
+    if (!jobs.ok()) co_return jobs.status();
+    live.all_jobs = *jobs;
+  }
+  if (may_close_public_ip || Declares(intent, config::WorkloadKind::kService)) {
+    auto services = co_await Services(project, region);
+    if (!services.ok()) co_return services.status();
+    live.all_services = *services;
+  }
   for (const auto& w : intent.workloads) {
     const bool job = w.kind == config::WorkloadKind::kJob;
     auto* entry = job ? &st->jobs[region_key] : &st->services[region_key];
-    std::shared_ptr<const WorkloadIndex> index = job ? *jobs : *services;
+    std::shared_ptr<const WorkloadIndex> index = job ? live.all_jobs : live.all_services;
     std::string name = w.name;
     GetWorkload get{clients_, job, project, region, name, options_.keep_raw};
     auto found = co_await Lookup<WorkloadIndex>(st, entry, index, name, get, &stats_);
@@ -489,21 +518,26 @@ gcp::Task<StatusOr<LiveState>> ObservationCache::ObserveFresh(config::Intent int
 
   // Switching the public IP off is refused while an undeclared workload
   // still uses it: that check gets a region list begun now.
-  const bool may_close_public_ip = live.instance && live.instance->ipv4_enabled &&
-                                   intent.instance.public_ip && !intent.instance.public_ip->enabled;
+  const bool may_close_public_ip = MayClosePublicIp(intent, live);
   auto now = options_.clock();
   auto not_before = may_close_public_ip ? now : now - options_.max_age;
   const std::string region_key = Key(project, region);
-  auto jobs = co_await Snapshot<WorkloadIndex>(st, &st->jobs[region_key], c, project, region,
-                                               true, options_.keep_raw, now, not_before,
-                                               options_.wait_timeout, &stats_);
-  if (!jobs.ok()) co_return jobs.status();
-  auto services = co_await Snapshot<WorkloadIndex>(st, &st->services[region_key], c, project,
-                                                   region, false, options_.keep_raw, now,
-                                                   not_before, options_.wait_timeout, &stats_);
-  if (!services.ok()) co_return services.status();
-  live.all_jobs = *jobs;
-  live.all_services = *services;
+  live.all_jobs = EmptyWorkloads();
+  live.all_services = EmptyWorkloads();
+  if (may_close_public_ip || Declares(intent, config::WorkloadKind::kJob)) {
+    auto jobs = co_await Snapshot<WorkloadIndex>(st, &st->jobs[region_key], c, project, region,
+                                                 true, options_.keep_raw, now, not_before,
+                                                 options_.wait_timeout, &stats_);
+    if (!jobs.ok()) co_return jobs.status();
+    live.all_jobs = *jobs;
+  }
+  if (may_close_public_ip || Declares(intent, config::WorkloadKind::kService)) {
+    auto services = co_await Snapshot<WorkloadIndex>(st, &st->services[region_key], c, project,
+                                                     region, false, options_.keep_raw, now,
+                                                     not_before, options_.wait_timeout, &stats_);
+    if (!services.ok()) co_return services.status();
+    live.all_services = *services;
+  }
 
   if (intent.instance.private_ip && !intent.project_number.empty()) {
     const auto& pip = *intent.instance.private_ip;

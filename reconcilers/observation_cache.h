@@ -91,7 +91,9 @@ class ObservationCache : public std::enable_shared_from_this<ObservationCache> {
 
   // One intent's live state from the shared snapshots: what Observe(clients,
   // intent) reads, with `jobs`/`services` holding only the declared
-  // workloads and `all_jobs`/`all_services` pointing at the region snapshot.
+  // workloads and `all_jobs`/`all_services` pointing at the region snapshot
+  // (an empty one when the plan cannot need it: no workload of that kind is
+  // declared and the public IP cannot be switched off).
   gcp::Task<StatusOr<LiveState>> Observe(config::Intent intent);
   // The same, read now: one GET per declared resource (with raw documents,
   // ready for a read-modify-write), the peering list and range read

@@ -68,6 +68,18 @@ void SetEnvSecret(std::vector<gcp::EnvVar>& env, const std::string& name,
   env.push_back({name, "", ref});
 }
 
+// Cloud Run names a secret of the workload's own project either "S" or
+// "projects/P/secrets/S" (run.googleapis.com/v2 SecretKeySelector.secret);
+// both are the same secret.
+bool SameSecret(const std::string& a, const std::string& b, const std::string& project) {
+  if (a == b) return true;
+  const std::string prefix = "projects/" + project + "/secrets/";
+  auto shortest = [&prefix](const std::string& s) {
+    return s.rfind(prefix, 0) == 0 ? s.substr(prefix.size()) : s;
+  };
+  return shortest(a) == shortest(b);
+}
+
 const gcp::EnvVar* FindEnv(const gcp::Container& c, std::string_view name) {
   for (const auto& e : c.env) {
     if (e.name == name) return &e;
@@ -629,7 +641,15 @@ class Planner {
     SetEnvLiteral(c.env, w.url_env, url);
     if (!w.database.password_secret.empty()) {
       const auto ref_parts = ParseSecretVersion(w.database.password_secret);
-      SetEnvSecret(c.env, w.database.password_env, {ref_parts.secret, ref_parts.version});
+      gcp::SecretKeyRef secret_ref{ref_parts.secret, ref_parts.version};
+      // Keep the live spelling when it names the same secret version, so a
+      // converged workload is not rewritten on every pass.
+      if (const gcp::EnvVar* have = FindEnv(c, w.database.password_env);
+          have && have->secret && have->secret->version == secret_ref.version &&
+          SameSecret(have->secret->secret, secret_ref.secret, in_.project)) {
+        secret_ref = *have->secret;
+      }
+      SetEnvSecret(c.env, w.database.password_env, secret_ref);
     }
 
     s.changes = DiffWorkload(want, live);
