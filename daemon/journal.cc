@@ -198,6 +198,10 @@ StatusOr<std::unique_ptr<Journal>> Journal::Open(const std::string& state_dir) {
                                      std::chrono::system_clock::now().time_since_epoch())
                                      .count()) +
                   "-" + std::to_string(::getpid()) + "-";
+  // The sequence continues after the entries already on file, so a journal
+  // reopened by the same process within the same millisecond still never
+  // reuses an id.
+  j->next_seq_ = j->entries_.size() + 1;
   return j;
 }
 
