@@ -198,15 +198,25 @@ struct Controller::IntentState {
   // intent would double the configuration's memory at 10,000 intents.
   // Updated with every generation; passes copy what they use.
   const config::Intent* intent = nullptr;
-  std::string fingerprint;
+  // Hash of IntentFingerprint: the text is ~1 KB per intent. A collision
+  // would only delay a changed intent to its next resync (the pass always
+  // reads the current configuration through `intent`).
+  std::size_t fingerprint = 0;
   int64_t generation = 0;
   bool removed = false;
   bool resume_checked = false;
   IntentStatus status;
   FightBreaker breaker;
   std::map<std::string, reconcilers::JobVerification> verifications;
-  // Resource states by metric kind, from the last pass.
-  std::map<std::string, ResourceStateCounts, std::less<>> states;
+  // Resource states by metric kind (MetricKind's static strings), from the
+  // last pass. A handful of kinds: a flat vector, not a map per intent.
+  std::vector<std::pair<std::string_view, ResourceStateCounts>> states;
+  ResourceStateCounts& StatesOf(std::string_view kind) {
+    for (auto& [k, c] : states) {
+      if (k == kind) return c;
+    }
+    return states.emplace_back(kind, ResourceStateCounts{}).second;
+  }
 };
 
 // Journals and counts the writes of one pass. Lives in the Reconcile frame,
@@ -374,7 +384,7 @@ void Controller::SetDesiredState(std::shared_ptr<const config::DesiredState> sta
   std::set<std::string> seen;
   for (const auto& intent : state_->intents) {
     seen.insert(intent.name);
-    std::string fp = IntentFingerprint(intent);
+    std::size_t fp = std::hash<std::string>{}(IntentFingerprint(intent));
     auto& slot = intents_[intent.name];
     if (!slot) {
       slot = std::make_shared<IntentState>();
@@ -674,10 +684,12 @@ void Controller::FinishPass(const std::string& key, const config::Intent& intent
   }
   std::map<std::string, ResourceStatus> previous;
   for (auto& r : status.resources) previous[r.kind + "/" + r.name] = std::move(r);
-  status.resources.clear();
+  // Exactly sized: a grown vector per intent costs kilobytes at 10,000 intents.
+  status.resources = {};
+  status.resources.reserve(resources.size());
   CountStates(st, -1);
   st.states.clear();
-  for (const auto& k : DeclaredResources(intent)) st.states[std::string(MetricKind(k.kind))];
+  for (const auto& k : DeclaredResources(intent)) st.StatesOf(MetricKind(k.kind));
   bool any_waiting = false;
   bool any_failed = false;
   for (const auto& k : resources) {
@@ -685,7 +697,7 @@ void Controller::FinishPass(const std::string& key, const config::Intent& intent
     rs.kind = std::string(reconcilers::ToString(k.kind));
     rs.name = k.name;
     std::string_view metric_kind = MetricKind(k.kind);
-    ResourceStateCounts& counts = st.states[std::string(metric_kind)];
+    ResourceStateCounts& counts = st.StatesOf(metric_kind);
     auto found = by_resource.find(k);
     std::string reason = "UpToDate";
     std::string message;
@@ -832,7 +844,7 @@ void Controller::UpdateResourceMetrics() {
 
 void Controller::CountStates(const IntentState& st, int sign) {
   for (const auto& [kind, c] : st.states) {
-    auto& t = state_totals_[kind];
+    auto& t = state_totals_[std::string(kind)];
     t.in_sync += sign * c.in_sync;
     t.drifted += sign * c.drifted;
     t.error += sign * c.error;

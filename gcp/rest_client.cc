@@ -136,9 +136,10 @@ Task<StatusOr<std::vector<json::value>>> RestClient::ListAll(RestCall first,
     auto reply = co_await Call(std::move(call));
     if (!reply.ok()) co_return reply.status();
     if (!reply->is_object()) co_return InternalError(first.what + ": list reply is not an object");
-    const auto& o = reply->get_object();
-    if (const auto* arr = wire::Arr(o, items_field)) {
-      for (const auto& item : *arr) items.push_back(item);
+    auto& o = reply->get_object();
+    if (auto* arr = o.if_contains(items_field); arr && arr->is_array()) {
+      // Moved, not copied: a page of a large region is megabytes of JSON.
+      for (auto& item : arr->get_array()) items.push_back(std::move(item));
     }
     std::string next = wire::Str(o, "nextPageToken");
     if (next.empty()) co_return items;

@@ -43,6 +43,8 @@ struct Entry {
   // Names this process wrote to since the snapshot's list began, by the
   // sequence of the write; their next lookup GETs them.
   std::unordered_map<std::string, uint64_t> dirty;
+  // How long the last list of this key took (slot wait excluded).
+  std::chrono::steady_clock::duration last_list_took{};
 };
 
 // By-name entries also remember what a GET of a dirty name returned
@@ -64,6 +66,15 @@ void ClearNamedAfterList(NamedEntry<Index>& e, uint64_t seq) {
 }
 
 std::string Key(const std::string& a, const std::string& b) { return a + "\x1f" + b; }
+
+// Snapshots must outlive their cost: one is reused for max_age, or for ten
+// times as long as its list took when that is longer, so listing a large
+// region never takes more than about a tenth of the time.
+template <typename E>
+gcp::SteadyTime NotBefore(const E& entry, gcp::SteadyTime now, std::chrono::milliseconds max_age) {
+  auto stretched = std::chrono::duration_cast<std::chrono::milliseconds>(entry.last_list_took * 10);
+  return now - std::max(max_age, stretched);
+}
 
 bool Declares(const config::Intent& intent, config::WorkloadKind kind) {
   for (const auto& w : intent.workloads) {
@@ -96,6 +107,10 @@ gcp::RunWorkload Slim(gcp::RunWorkload w, bool keep_raw) {
 struct ObservationCache::State {
   uint64_t seq = 0;        // bumped by every invalidation
   uint64_t epoch_seq = 0;  // InvalidateAll: everything older is stale
+  // Bulk lists running now, and lookups waiting for one of them to end
+  // (Options::max_concurrent_lists).
+  int lists_in_flight = 0;
+  std::vector<std::weak_ptr<boost::asio::steady_timer>> list_waiters;
   std::map<std::string, NamedEntry<InstanceIndex>> instances;     // project
   std::map<std::string, NamedEntry<ConnectorIndex>> connectors;   // project, region
   std::map<std::string, NamedEntry<WorkloadIndex>> jobs;          // project, region
@@ -189,7 +204,7 @@ template <typename Index, typename E>
 gcp::Task<StatusOr<std::shared_ptr<const Index>>> Snapshot(
     std::shared_ptr<State> state, E* entry, gcp::Clients clients, std::string a, std::string b,
     bool jobs, bool keep_raw, gcp::SteadyTime now, gcp::SteadyTime not_before,
-    std::chrono::milliseconds wait_timeout, ObservationCacheStats* stats) {
+    std::chrono::milliseconds wait_timeout, int max_lists, ObservationCacheStats* stats) {
   const uint64_t min_seq = std::max(entry->min_seq, state->epoch_seq);
   if (entry->snapshot && entry->listed_at >= not_before && entry->listed_seq >= min_seq) {
     ++stats->hits;
@@ -217,7 +232,27 @@ gcp::Task<StatusOr<std::shared_ptr<const Index>>> Snapshot(
   entry->flight_seq = seq;
   entry->snapshot.reset();  // stale: let its memory go before the new list arrives
   StatusOr<std::shared_ptr<const Index>> result = InternalError("unknown list");
-  if constexpr (std::is_same_v<Index, InstanceIndex>) {
+  // A list's pages and parsed items are its transient memory: bound how many
+  // are held at once (they share one thread anyway).
+  const auto slot_deadline = std::chrono::steady_clock::now() + wait_timeout;
+  bool have_slot = true;
+  while (state->lists_in_flight >= std::max(1, max_lists)) {
+    auto remaining = slot_deadline - std::chrono::steady_clock::now();
+    if (remaining <= std::chrono::steady_clock::duration::zero()) {
+      have_slot = false;
+      break;
+    }
+    auto executor = co_await asio::this_coro::executor;
+    auto timer = std::make_shared<asio::steady_timer>(executor, remaining);
+    state->list_waiters.push_back(timer);
+    co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+  const auto list_started = std::chrono::steady_clock::now();
+  if (have_slot) ++state->lists_in_flight;
+  if (!have_slot) {
+    result = DeadlineExceededError("waited " + std::to_string(wait_timeout.count() / 1000) +
+                                   "s for another list call to end");
+  } else if constexpr (std::is_same_v<Index, InstanceIndex>) {
     result = co_await LoadInstances(clients, a);
   } else if constexpr (std::is_same_v<Index, ConnectorIndex>) {
     result = co_await LoadConnectors(clients, a, b);
@@ -227,6 +262,16 @@ gcp::Task<StatusOr<std::shared_ptr<const Index>>> Snapshot(
     result = co_await LoadPeerings(clients, a);
   } else {
     result = co_await LoadRange(clients, a, b);
+  }
+  if (have_slot) {
+    entry->last_list_took = std::chrono::steady_clock::now() - list_started;
+    --state->lists_in_flight;
+    // Everyone waiting looks again; the first to run takes the slot.
+    std::vector<std::weak_ptr<asio::steady_timer>> waiters;
+    waiters.swap(state->list_waiters);
+    for (auto& w : waiters) {
+      if (auto t = w.lock()) t->cancel();
+    }
   }
   if (result.ok() && entry->flight == flight) {
     entry->snapshot = *result;
@@ -341,9 +386,10 @@ gcp::Task<StatusOr<std::shared_ptr<const InstanceIndex>>> ObservationCache::Inst
   auto* e = &state_->instances[project];
   std::string a = project;
   std::string b = "";
-  auto not_before = now - options_.max_age;
-  co_return co_await Snapshot<InstanceIndex>(state_, e, clients_, a, b, false, false, now, not_before,
-                                       options_.wait_timeout, &stats_);
+  auto not_before = NotBefore(*e, now, options_.max_age);
+  co_return co_await Snapshot<InstanceIndex>(state_, e, clients_, a, b, false, false, now,
+                                             not_before, options_.wait_timeout,
+                                             options_.max_concurrent_lists, &stats_);
 }
 
 gcp::Task<StatusOr<std::shared_ptr<const ConnectorIndex>>> ObservationCache::Connectors(
@@ -353,9 +399,10 @@ gcp::Task<StatusOr<std::shared_ptr<const ConnectorIndex>>> ObservationCache::Con
   auto* e = &state_->connectors[Key(project, region)];
   std::string a = project;
   std::string b = region;
-  auto not_before = now - options_.max_age;
-  co_return co_await Snapshot<ConnectorIndex>(state_, e, clients_, a, b, false, false, now, not_before,
-                                       options_.wait_timeout, &stats_);
+  auto not_before = NotBefore(*e, now, options_.max_age);
+  co_return co_await Snapshot<ConnectorIndex>(state_, e, clients_, a, b, false, false, now,
+                                              not_before, options_.wait_timeout,
+                                              options_.max_concurrent_lists, &stats_);
 }
 
 gcp::Task<StatusOr<std::shared_ptr<const WorkloadIndex>>> ObservationCache::Jobs(
@@ -365,9 +412,10 @@ gcp::Task<StatusOr<std::shared_ptr<const WorkloadIndex>>> ObservationCache::Jobs
   auto* e = &state_->jobs[Key(project, region)];
   std::string a = project;
   std::string b = region;
-  auto not_before = now - options_.max_age;
-  co_return co_await Snapshot<WorkloadIndex>(state_, e, clients_, a, b, true, options_.keep_raw, now, not_before,
-                                       options_.wait_timeout, &stats_);
+  auto not_before = NotBefore(*e, now, options_.max_age);
+  co_return co_await Snapshot<WorkloadIndex>(state_, e, clients_, a, b, true, options_.keep_raw,
+                                             now, not_before, options_.wait_timeout,
+                                             options_.max_concurrent_lists, &stats_);
 }
 
 gcp::Task<StatusOr<std::shared_ptr<const WorkloadIndex>>> ObservationCache::Services(
@@ -377,9 +425,10 @@ gcp::Task<StatusOr<std::shared_ptr<const WorkloadIndex>>> ObservationCache::Serv
   auto* e = &state_->services[Key(project, region)];
   std::string a = project;
   std::string b = region;
-  auto not_before = now - options_.max_age;
-  co_return co_await Snapshot<WorkloadIndex>(state_, e, clients_, a, b, false, options_.keep_raw, now, not_before,
-                                       options_.wait_timeout, &stats_);
+  auto not_before = NotBefore(*e, now, options_.max_age);
+  co_return co_await Snapshot<WorkloadIndex>(state_, e, clients_, a, b, false, options_.keep_raw,
+                                             now, not_before, options_.wait_timeout,
+                                             options_.max_concurrent_lists, &stats_);
 }
 
 gcp::Task<StatusOr<std::shared_ptr<const PeeringList>>> ObservationCache::Peerings(
@@ -389,9 +438,10 @@ gcp::Task<StatusOr<std::shared_ptr<const PeeringList>>> ObservationCache::Peerin
   auto* e = &state_->peerings[network];
   std::string a = network;
   std::string b = "";
-  auto not_before = now - options_.max_age;
+  auto not_before = NotBefore(*e, now, options_.max_age);
   co_return co_await Snapshot<PeeringList>(state_, e, clients_, a, b, false, false, now, not_before,
-                                       options_.wait_timeout, &stats_);
+                                           options_.wait_timeout, options_.max_concurrent_lists,
+                                           &stats_);
 }
 
 gcp::Task<StatusOr<std::shared_ptr<const std::optional<gcp::GlobalAddress>>>>
@@ -401,9 +451,10 @@ ObservationCache::Range(std::string project, std::string name) {
   auto* e = &state_->ranges[Key(project, name)];
   std::string a = project;
   std::string b = name;
-  auto not_before = now - options_.max_age;
-  co_return co_await Snapshot<std::optional<gcp::GlobalAddress>>(state_, e, clients_, a, b, false, false, now, not_before,
-                                       options_.wait_timeout, &stats_);
+  auto not_before = NotBefore(*e, now, options_.max_age);
+  co_return co_await Snapshot<std::optional<gcp::GlobalAddress>>(
+      state_, e, clients_, a, b, false, false, now, not_before, options_.wait_timeout,
+      options_.max_concurrent_lists, &stats_);
 }
 
 gcp::Task<StatusOr<LiveState>> ObservationCache::Observe(config::Intent intent) {
@@ -520,21 +571,24 @@ gcp::Task<StatusOr<LiveState>> ObservationCache::ObserveFresh(config::Intent int
   // still uses it: that check gets a region list begun now.
   const bool may_close_public_ip = MayClosePublicIp(intent, live);
   auto now = options_.clock();
-  auto not_before = may_close_public_ip ? now : now - options_.max_age;
   const std::string region_key = Key(project, region);
   live.all_jobs = EmptyWorkloads();
   live.all_services = EmptyWorkloads();
   if (may_close_public_ip || Declares(intent, config::WorkloadKind::kJob)) {
-    auto jobs = co_await Snapshot<WorkloadIndex>(st, &st->jobs[region_key], c, project, region,
-                                                 true, options_.keep_raw, now, not_before,
-                                                 options_.wait_timeout, &stats_);
+    auto* entry = &st->jobs[region_key];
+    auto not_before = may_close_public_ip ? now : NotBefore(*entry, now, options_.max_age);
+    auto jobs = co_await Snapshot<WorkloadIndex>(
+        st, entry, c, project, region, true, options_.keep_raw, now, not_before,
+        options_.wait_timeout, options_.max_concurrent_lists, &stats_);
     if (!jobs.ok()) co_return jobs.status();
     live.all_jobs = *jobs;
   }
   if (may_close_public_ip || Declares(intent, config::WorkloadKind::kService)) {
-    auto services = co_await Snapshot<WorkloadIndex>(st, &st->services[region_key], c, project,
-                                                     region, false, options_.keep_raw, now,
-                                                     not_before, options_.wait_timeout, &stats_);
+    auto* entry = &st->services[region_key];
+    auto not_before = may_close_public_ip ? now : NotBefore(*entry, now, options_.max_age);
+    auto services = co_await Snapshot<WorkloadIndex>(
+        st, entry, c, project, region, false, options_.keep_raw, now, not_before,
+        options_.wait_timeout, options_.max_concurrent_lists, &stats_);
     if (!services.ok()) co_return services.status();
     live.all_services = *services;
   }

@@ -49,8 +49,13 @@ using ConnectorIndex = std::unordered_map<std::string, gcp::Connector>;
 using PeeringList = std::vector<gcp::PeeringConnection>;
 
 struct ObservationCacheOptions {
-  // How long a snapshot serves lookups after its list began.
+  // How long a snapshot serves lookups after its list began; at least ten
+  // times as long as that list took, so reading a large region never takes
+  // more than about a tenth of the time.
   std::chrono::milliseconds max_age{std::chrono::seconds(5)};
+  // Bulk lists held at once (pages and parsed items are the cache's
+  // transient memory); more lookups wait, bounded by wait_timeout.
+  int max_concurrent_lists = 2;
   // Bound on waiting for another lookup's list call (that call has its own
   // client deadlines; this only keeps a waiter from waiting forever).
   std::chrono::milliseconds wait_timeout{std::chrono::minutes(2)};

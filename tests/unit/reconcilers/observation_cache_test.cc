@@ -48,9 +48,11 @@ class GatedSql : public gcp::SqlAdmin {
     co_return co_await inner_->GetInstance(p, i);
   }
   gcp::Task<StatusOr<std::vector<gcp::SqlInstance>>> ListInstances(std::string p) override {
+    ++lists_entered;
     co_await gate_->Pass();
     co_return co_await inner_->ListInstances(p);
   }
+  int lists_entered = 0;
   gcp::Task<StatusOr<gcp::Operation>> PatchInstance(std::string p, std::string i,
                                                     gcp::SqlInstancePatch patch) override {
     co_return co_await inner_->PatchInstance(p, i, patch);
@@ -161,6 +163,33 @@ TEST_CASE("cache: N concurrent lookups of one project/region make one list call 
     REQUIRE((*r)->instance);
     CHECK((*r)->instance->name == kInstance);
   }
+}
+
+TEST_CASE("cache: lists of different projects are bounded by max_concurrent_lists",
+          "[observation_cache]") {
+  asio::io_context io;
+  FakeCloud cloud(SeedLive());
+  Gate gate(io);
+  GatedSql sql(cloud.clients().sql, &gate);
+  gcp::Clients clients = cloud.clients();
+  clients.sql = &sql;
+  ObservationCacheOptions o;
+  o.max_concurrent_lists = 1;
+  auto cache = ObservationCache::Create(clients, o);
+  std::vector<std::shared_ptr<StatusOr<LiveState>>> results;
+  for (int p = 0; p < 3; ++p) {
+    config::Intent in = InstanceOnly("i" + std::to_string(p));
+    in.project = "project-" + std::to_string(p);
+    results.push_back(std::make_shared<StatusOr<LiveState>>(InternalError("not run")));
+    asio::co_spawn(io, ObserveInto(cache, in, results.back()), asio::detached);
+  }
+  REQUIRE(RunUntil(io, [&] { return cache->stats().lists == 3; }));
+  CHECK(sql.lists_entered == 1);  // the other two wait for the slot
+  gate.Release();
+  REQUIRE(RunUntil(io, [&] {
+    return std::all_of(results.begin(), results.end(), [](const auto& r) { return r->ok(); });
+  }));
+  CHECK(sql.lists_entered == 3);
 }
 
 TEST_CASE("cache: a failed list reaches every waiter and is not kept", "[observation_cache]") {
