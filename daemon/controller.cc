@@ -202,6 +202,8 @@ struct Controller::IntentState {
   // would only delay a changed intent to its next resync (the pass always
   // reads the current configuration through `intent`).
   std::size_t fingerprint = 0;
+  // The configuration changed since the last pass: the next one reads fresh.
+  bool changed = false;
   int64_t generation = 0;
   bool removed = false;
   bool resume_checked = false;
@@ -394,6 +396,9 @@ void Controller::SetDesiredState(std::shared_ptr<const config::DesiredState> sta
     slot->generation = generation;
     slot->status.mode = std::string(config::ToString(intent.policy.mode));
     if (slot->fingerprint != fp) {
+      // An edited intent (not a new one: a first load reads in bulk). The old
+      // pointer is only tested, never read: its generation may be gone.
+      slot->changed = slot->intent != nullptr;
       slot->intent = &intent;
       slot->fingerprint = fp;
       slot->breaker.Reset();
@@ -562,6 +567,8 @@ asio::awaitable<void> Controller::Reconcile(std::shared_ptr<Controller> self, st
   opts.observer = &observer;
   opts.gate = self->gate_;
   opts.observations = self->observations_;
+  opts.start_fresh = st->changed;
+  st->changed = false;
   opts.sleeper = self->StoppableSleeper();
   opts.wait.sleeper = self->StoppableSleeper();
   opts.wait.stop = self->stop_;

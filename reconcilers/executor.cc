@@ -384,7 +384,8 @@ gcp::Task<ApplyResult> Apply(gcp::Clients clients, config::Intent intent, ApplyO
   int conflicts = 0;
   int idle_polls = 0;
   bool first = true;
-  bool fresh = false;  // this pass observes directly (see ApplyOptions::observations)
+  // This pass observes directly (see ApplyOptions::observations).
+  bool fresh = options.observations && options.start_fresh;
   for (int round = 0; round < options.max_rounds; ++round) {
     auto now = ctx.clock();
     if (now >= ctx.deadline) {

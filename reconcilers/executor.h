@@ -81,6 +81,10 @@ struct ApplyOptions {
   // writes to is invalidated in the cache. Null: every round calls
   // Observe(clients, intent) (the CLI).
   std::shared_ptr<ObservationCache> observations;
+  // With observations: skip the snapshot and observe fresh from the first
+  // round (the controller sets it for a pass started by a configuration
+  // change, which is about to act anyway).
+  bool start_fresh = false;
   MutationObserver* observer = nullptr;  // not owned; may be null
   // Called before a step executes (CLI progress). Never sees secrets: steps
   // carry redacted display strings only.

@@ -567,25 +567,26 @@ gcp::Task<StatusOr<LiveState>> ObservationCache::ObserveFresh(config::Intent int
     }
   }
 
-  // Switching the public IP off is refused while an undeclared workload
-  // still uses it: that check gets a region list begun now.
+  // The declared workloads were just read; the region's others matter only
+  // to the check that refuses to switch the public IP off while one still
+  // uses it, and that check gets a region list begun now.
   const bool may_close_public_ip = MayClosePublicIp(intent, live);
   auto now = options_.clock();
   const std::string region_key = Key(project, region);
   live.all_jobs = EmptyWorkloads();
   live.all_services = EmptyWorkloads();
-  if (may_close_public_ip || Declares(intent, config::WorkloadKind::kJob)) {
+  if (may_close_public_ip) {
     auto* entry = &st->jobs[region_key];
-    auto not_before = may_close_public_ip ? now : NotBefore(*entry, now, options_.max_age);
+    auto not_before = now;
     auto jobs = co_await Snapshot<WorkloadIndex>(
         st, entry, c, project, region, true, options_.keep_raw, now, not_before,
         options_.wait_timeout, options_.max_concurrent_lists, &stats_);
     if (!jobs.ok()) co_return jobs.status();
     live.all_jobs = *jobs;
   }
-  if (may_close_public_ip || Declares(intent, config::WorkloadKind::kService)) {
+  if (may_close_public_ip) {
     auto* entry = &st->services[region_key];
-    auto not_before = may_close_public_ip ? now : NotBefore(*entry, now, options_.max_age);
+    auto not_before = now;
     auto services = co_await Snapshot<WorkloadIndex>(
         st, entry, c, project, region, false, options_.keep_raw, now, not_before,
         options_.wait_timeout, options_.max_concurrent_lists, &stats_);

@@ -102,8 +102,9 @@ class ObservationCache : public std::enable_shared_from_this<ObservationCache> {
   gcp::Task<StatusOr<LiveState>> Observe(config::Intent intent);
   // The same, read now: one GET per declared resource (with raw documents,
   // ready for a read-modify-write), the peering list and range read
-  // directly. The region snapshots serve the undeclared-workload check,
-  // re-listed first when the plan could switch the instance's public IP off.
+  // directly. The region's undeclared workloads are listed afresh only when
+  // the plan could switch the instance's public IP off (the one check that
+  // reads them); otherwise all_jobs/all_services are empty.
   gcp::Task<StatusOr<LiveState>> ObserveFresh(config::Intent intent);
 
   // This process wrote to (or was refused a write on) `resource` of

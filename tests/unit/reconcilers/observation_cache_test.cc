@@ -377,8 +377,10 @@ gcp::Task<void> RunApply(gcp::Clients clients, config::Intent intent, ApplyOptio
 }
 
 ApplyResult ApplyWith(asio::io_context& io, FakeCloud& cloud,
-                      std::shared_ptr<ObservationCache> cache, const config::Intent& intent) {
+                      std::shared_ptr<ObservationCache> cache, const config::Intent& intent,
+                      bool start_fresh = false) {
   ApplyOptions o;
+  o.start_fresh = start_fresh;
   o.sleeper = &NoSleep;
   o.wait.sleeper = &NoSleep;
   o.wait.initial_poll = std::chrono::milliseconds(1);
@@ -445,6 +447,28 @@ TEST_CASE("apply with the cache: a stale snapshot that shows drift already fixed
   CHECK(r.executed.empty());
   CHECK(r.first_plan.steps.empty());  // the plan that counts is the fresh one
   CHECK(cloud.writes.size() == writes);
+}
+
+TEST_CASE("apply with the cache: start_fresh reads the intent's own resources, lists nothing",
+          "[observation_cache][executor]") {
+  asio::io_context io;
+  FakeCloud cloud(SeedLive());
+  auto cache = ObservationCache::Create(cloud.clients());
+  REQUIRE(ApplyWith(io, cloud, cache, SeedIntent()).converged);
+  cache->InvalidateAll();
+  cloud.calls.clear();
+  // An edited intent (the controller sets start_fresh): no bulk list, one
+  // GET per declared resource; the public IP is already off, so the region's
+  // undeclared workloads are not needed.
+  ApplyResult r = ApplyWith(io, cloud, cache, SeedIntent(), /*start_fresh=*/true);
+  REQUIRE(r.status.ok());
+  CHECK(r.converged);
+  CHECK(Count(cloud.calls, "sql.ListInstances") == 0);
+  CHECK(Count(cloud.calls, "run.ListJobs") == 0);
+  CHECK(Count(cloud.calls, "vpc.ListConnectors") == 0);
+  CHECK(Count(cloud.calls, "sql.GetInstance") == 1);
+  CHECK(Count(cloud.calls, "run.GetJob") == 1);
+  CHECK(Count(cloud.calls, "vpc.GetConnector") == 1);
 }
 
 }  // namespace
