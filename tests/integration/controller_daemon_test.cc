@@ -193,7 +193,7 @@ TEST_CASE("The fight breaker trips against a writer that keeps reverting a field
     std::string state = proc::Http(emu.port(), "GET", "/emulator/state").body;
     if (state.find("0.0.0.0/0") == std::string::npos) emu.AddWorldOpen();  // the other writer
     return d.Reason() == "DriftFight";
-  }, 14s);
+  }, 40s);  // generous: WaitFor returns as soon as it trips
   REQUIRE(tripped);
   CHECK(d.Reason() == "DriftFight");
   auto corrections = emu.Count("PATCH sqladmin.instances.patch") - patches;
