@@ -16,6 +16,9 @@ using reconcilers::Diagnosis;
 using reconcilers::Impact;
 using reconcilers::Plan;
 using reconcilers::Step;
+using reconcilers::ShownValue;
+using reconcilers::StepSymbol;
+using reconcilers::StepVerb;
 
 constexpr char kReset[] = "\033[0m";
 constexpr char kBold[] = "\033[1m";
@@ -40,18 +43,6 @@ const char* ImpactColor(Impact i) {
   return kReset;
 }
 
-std::string_view Symbol(const Step& s) {
-  if (!s.blocked.empty()) return "!";
-  switch (s.action) {
-    case Action::kCreate: return "+";
-    case Action::kUpdate: return "~";
-    case Action::kReplace: return "-/+";
-    case Action::kRun: return ">";
-    case Action::kWait: return "...";
-  }
-  return "?";
-}
-
 const char* SymbolColor(const Step& s) {
   if (!s.blocked.empty()) return kRed;
   switch (s.action) {
@@ -63,19 +54,6 @@ const char* SymbolColor(const Step& s) {
   }
   return kReset;
 }
-
-std::string_view Verb(const Step& s) {
-  switch (s.action) {
-    case Action::kCreate: return "create";
-    case Action::kUpdate: return "update";
-    case Action::kReplace: return "replace";
-    case Action::kRun: return "run (verify)";
-    case Action::kWait: return "wait for";
-  }
-  return "";
-}
-
-std::string Shown(const std::string& s) { return s.empty() ? "(unset)" : s; }
 
 void RenderProblems(std::string& out, const TextStyle& style, std::string_view title,
                     const std::vector<Diagnosis>& list) {
@@ -150,9 +128,9 @@ std::string RenderPlanText(const Plan& plan, TextStyle style) {
   int n = 0;
   for (const auto& s : plan.steps) {
     ++n;
-    out += "  " + std::to_string(n) + ". " + Paint(style, SymbolColor(s), Symbol(s)) + " ";
+    out += "  " + std::to_string(n) + ". " + Paint(style, SymbolColor(s), StepSymbol(s)) + " ";
     if (!s.blocked.empty()) out += Paint(style, kRed, "blocked") + " ";
-    out += std::string(Verb(s)) + " " + std::string(reconcilers::ToString(s.resource.kind)) +
+    out += std::string(StepVerb(s)) + " " + std::string(reconcilers::ToString(s.resource.kind)) +
            " \"" + s.resource.name + "\"";
     if (!s.changes.empty()) {
       std::string impact(reconcilers::ToString(s.impact()));
@@ -170,8 +148,8 @@ std::string RenderPlanText(const Plan& plan, TextStyle style) {
       const char* sign = c.before.empty() ? "+" : (c.after.empty() ? "-" : "~");
       std::string impact(reconcilers::ToString(c.impact));
       if (c.replace) impact += ", replace";
-      out += "      " + std::string(sign) + " " + c.path + ": " + Shown(c.before) + " -> " +
-             Shown(c.after) + "  [" + Paint(style, ImpactColor(c.impact), impact) + "]\n";
+      out += "      " + std::string(sign) + " " + c.path + ": " + ShownValue(c.before) + " -> " +
+             ShownValue(c.after) + "  [" + Paint(style, ImpactColor(c.impact), impact) + "]\n";
     }
     if (!s.blocked.empty()) out += "      blocked: " + s.blocked + "\n";
     if (!s.waiting_for.empty()) out += "      waiting for: " + s.waiting_for + "\n";
@@ -281,8 +259,8 @@ void ProgressPrinter::operator()(const reconcilers::ApplyProgress& p) {
     case Kind::kStepStarted: {
       ++steps_started_;
       last_wait_.clear();
-      out_ << "[" << steps_started_ << "] " << Paint(style_, SymbolColor(*s), Symbol(*s)) << " "
-           << Verb(*s) << " " << reconcilers::ToString(s->resource.kind) << " \""
+      out_ << "[" << steps_started_ << "] " << Paint(style_, SymbolColor(*s), StepSymbol(*s)) << " "
+           << StepVerb(*s) << " " << reconcilers::ToString(s->resource.kind) << " \""
            << s->resource.name << "\"";
       if (!s->changes.empty()) out_ << "  [" << reconcilers::ToString(s->impact()) << "]";
       out_ << "\n";

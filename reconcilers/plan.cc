@@ -100,9 +100,7 @@ std::size_t CountActionable(const Plan& plan) {
       [](const Step& s) { return s.action != Action::kWait && s.blocked.empty(); }));
 }
 
-namespace {
-
-std::string_view Symbol(const Step& s) {
+std::string_view StepSymbol(const Step& s) {
   if (!s.blocked.empty()) return "!";
   switch (s.action) {
     case Action::kCreate: return "+";
@@ -114,7 +112,7 @@ std::string_view Symbol(const Step& s) {
   return "?";
 }
 
-std::string_view Verb(const Step& s) {
+std::string_view StepVerb(const Step& s) {
   switch (s.action) {
     case Action::kCreate: return "create";
     case Action::kUpdate: return "update";
@@ -125,7 +123,9 @@ std::string_view Verb(const Step& s) {
   return "";
 }
 
-std::string Shown(const std::string& s) { return s.empty() ? "(unset)" : s; }
+std::string ShownValue(const std::string& s) { return s.empty() ? "(unset)" : s; }
+
+namespace {
 
 void RenderProblems(std::string& out, std::string_view title,
                     const std::vector<Diagnosis>& list) {
@@ -161,10 +161,10 @@ std::string RenderText(const Plan& plan) {
   for (const auto& s : plan.steps) {
     ++n;
     out += "  " + std::to_string(n) + ". ";
-    out += Symbol(s);
+    out += StepSymbol(s);
     out += " ";
     if (!s.blocked.empty()) out += "blocked ";
-    out += Verb(s);
+    out += StepVerb(s);
     out += " ";
     out += ToString(s.resource.kind);
     out += " \"" + s.resource.name + "\"";
@@ -185,7 +185,7 @@ std::string RenderText(const Plan& plan) {
       const char* sign = c.before.empty() ? "+" : (c.after.empty() ? "-" : "~");
       out += "      ";
       out += sign;
-      out += " " + c.path + ": " + Shown(c.before) + " -> " + Shown(c.after) + "  [";
+      out += " " + c.path + ": " + ShownValue(c.before) + " -> " + ShownValue(c.after) + "  [";
       out += ToString(c.impact);
       if (c.replace) out += ", replace";
       out += "]\n";

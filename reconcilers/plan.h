@@ -154,6 +154,14 @@ const Step* FirstReadyStep(const Plan& plan);
 std::size_t CountActionable(const Plan& plan);
 
 // `terraform plan`-style text: diagnoses, findings, steps, summary line.
+// Shared by every plan renderer (this one and the CLI's coloured one):
+// "+", "~", "-/+", ">", "...", or "!" when blocked.
+std::string_view StepSymbol(const Step& s);
+// "create", "update", "replace", "run (verify)", "wait for".
+std::string_view StepVerb(const Step& s);
+// A field value as shown in a plan: "(unset)" for empty.
+std::string ShownValue(const std::string& value);
+
 std::string RenderText(const Plan& plan);
 
 }  // namespace dbconnd::reconcilers
