@@ -1,6 +1,8 @@
 #include "config/loader.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -8,6 +10,10 @@
 #include <sstream>
 #include <system_error>
 #include <tuple>
+#include <utility>
+
+#include <sys/stat.h>
+#include <time.h>
 
 #include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/eventhandler.h>
@@ -105,9 +111,44 @@ class ProgressGuard : public YAML::EventHandler {
   int last_start_ = -1;
 };
 
-struct LoadedIntent {
-  Intent intent;
+// One file's own results, kept by ConfigSource between loads.
+struct FileResult {
+  std::vector<std::shared_ptr<const Intent>> intents;
+  std::vector<Diagnostic> diagnostics;  // of this file alone (no cross-file checks)
 };
+
+// What a file looked like when it was read: the same identity and content
+// means the same parse.
+struct FileStamp {
+  dev_t device = 0;
+  ino_t inode = 0;
+  off_t size = 0;
+  int64_t mtime_ns = 0;
+  int64_t ctime_ns = 0;
+  bool operator==(const FileStamp&) const = default;
+};
+
+struct CachedFile {
+  FileStamp stamp;
+  std::size_t content_hash = 0;
+  // When the file was read. A file modified within a timestamp tick of its
+  // reading may change again without its stamp changing ("racy" in git's
+  // words): its content is compared, not trusted.
+  int64_t read_at_ns = 0;
+  FileResult result;
+};
+
+using FileCache = std::map<std::string, CachedFile, std::less<>>;
+
+int64_t Nanos(const struct timespec& t) {
+  return static_cast<int64_t>(t.tv_sec) * 1'000'000'000 + t.tv_nsec;
+}
+
+int64_t NowNanos() {
+  struct timespec t {};
+  ::clock_gettime(CLOCK_REALTIME, &t);
+  return Nanos(t);
+}
 
 bool SameNetworks(const std::optional<PublicIp>& a, const std::optional<PublicIp>& b) {
   if (a.has_value() != b.has_value()) return false;
@@ -180,6 +221,10 @@ std::string WorkloadDifferences(const Workload& a, const Workload& b, const Inte
 class Loader {
  public:
   explicit Loader(const Limits& limits) : limits_(limits) {}
+  Loader(const Limits& limits, const FileCache* previous, FileCache* next, bool force_read)
+      : limits_(limits), previous_(previous), next_(next), force_read_(force_read) {}
+
+  const ConfigSource::Stats& stats() const { return stats_; }
 
   void AddPath(const std::string& path) {
     std::error_code ec;
@@ -224,16 +269,30 @@ class Loader {
     fs::path canonical = fs::canonical(path, ec);
     std::string key = ec ? path : canonical.string();
     if (!seen_.insert(key).second) return;
-    auto size = fs::file_size(path, ec);
-    if (ec) {
-      FileError(path, "cannot read: " + ec.message());
+    struct stat sb {};
+    if (::stat(path.c_str(), &sb) != 0) {
+      FileError(path, std::string("cannot read: ") + std::strerror(errno));
       return;
     }
+    const auto size = static_cast<uintmax_t>(sb.st_size);
     if (size > limits_.max_file_bytes) {
       FileError(path, "file is " + std::to_string(size) + " bytes; the limit is " +
                           std::to_string(limits_.max_file_bytes) + " bytes per file (split it)");
       return;
     }
+    const FileStamp stamp{sb.st_dev, sb.st_ino, sb.st_size, Nanos(sb.st_mtim), Nanos(sb.st_ctim)};
+    const CachedFile* before = nullptr;
+    if (previous_) {
+      if (auto it = previous_->find(path); it != previous_->end()) before = &it->second;
+    }
+    // Unchanged stamp, read well after the last modification: not read again.
+    constexpr int64_t kRacyNs = 2'000'000'000;
+    if (before && !force_read_ && before->stamp == stamp &&
+        before->read_at_ns - std::max(stamp.mtime_ns, stamp.ctime_ns) > kRacyNs) {
+      Reuse(path, *before);
+      return;
+    }
+    const int64_t read_at = NowNanos();
     std::ifstream in(path, std::ios::binary);
     if (!in) {
       FileError(path, "cannot open for reading");
@@ -242,11 +301,49 @@ class Loader {
     std::string content(static_cast<size_t>(size), '\0');
     in.read(content.data(), static_cast<std::streamsize>(size));
     content.resize(static_cast<size_t>(in.gcount()));
-    AddContent(content, path);
+    const std::size_t hash = std::hash<std::string_view>{}(content);
+    ++stats_.files_read;
+    if (before && before->content_hash == hash) {
+      CachedFile& now = Reuse(path, *before);
+      now.stamp = stamp;
+      now.read_at_ns = read_at;
+      return;
+    }
+    ++stats_.files_parsed;
+    files_.push_back(path);
+    FileResult parsed = Parse(content, path);
+    Append(parsed);
+    if (next_) next_->insert_or_assign(path, CachedFile{stamp, hash, read_at, std::move(parsed)});
   }
 
+  CachedFile& Reuse(const std::string& path, const CachedFile& before) {
+    ++stats_.files_reused;
+    files_.push_back(path);
+    Append(before.result);
+    return next_->insert_or_assign(path, before).first->second;
+  }
+
+  // A file's content, parsed as if read from `file`.
   void AddContent(std::string_view content, const std::string& file) {
     files_.push_back(file);
+    Append(Parse(content, file));
+  }
+
+  FileResult Parse(std::string_view content, const std::string& file) {
+    std::vector<Diagnostic> saved_diagnostics = std::exchange(diagnostics_, {});
+    std::vector<std::shared_ptr<const Intent>> saved_intents = std::exchange(intents_, {});
+    ParseInto(content, file);
+    FileResult r{std::exchange(intents_, std::move(saved_intents)),
+                 std::exchange(diagnostics_, std::move(saved_diagnostics))};
+    return r;
+  }
+
+  void Append(const FileResult& r) {
+    intents_.insert(intents_.end(), r.intents.begin(), r.intents.end());
+    diagnostics_.insert(diagnostics_.end(), r.diagnostics.begin(), r.diagnostics.end());
+  }
+
+  void ParseInto(std::string_view content, const std::string& file) {
     if (content.size() > limits_.max_file_bytes) {
       FileError(file, "file is " + std::to_string(content.size()) + " bytes; the limit is " +
                           std::to_string(limits_.max_file_bytes) + " bytes per file (split it)");
@@ -306,9 +403,9 @@ class Loader {
     r.diagnostics = std::move(diagnostics_);
     if (r.ok()) {
       auto state = std::make_shared<DesiredState>();
-      for (auto& li : intents_) state->intents.push_back(std::move(li.intent));
+      state->intents = std::move(intents_);
       std::sort(state->intents.begin(), state->intents.end(),
-                [](const Intent& a, const Intent& b) { return a.name < b.name; });
+                [](const auto& a, const auto& b) { return a->name < b->name; });
       r.state = std::move(state);
     }
     return r;
@@ -322,7 +419,7 @@ class Loader {
       std::optional<Intent> intent = internal::DecodeDocument(sink, doc);
       if (!intent) return;
       internal::CheckIntent(sink, *intent);
-      if (sink.errors() == 0) intents_.push_back({std::move(*intent)});
+      if (sink.errors() == 0) intents_.push_back(std::make_shared<const Intent>(std::move(*intent)));
     } catch (const std::exception& e) {
       // yaml-cpp throws on invalid node access; a bug here must not crash the
       // daemon, so it becomes an error on the document.
@@ -344,8 +441,8 @@ class Loader {
   // must be declared identically.
   void CrossChecks() {
     std::map<std::string, const Intent*> names, instances, connectors, workloads, numbers;
-    for (const auto& li : intents_) {
-      const Intent& in = li.intent;
+    for (const auto& p : intents_) {
+      const Intent& in = *p;
       if (auto [it, fresh] = names.emplace(in.name, &in); !fresh) {
         Error(in.where, "metadata.name",
               "intent \"" + in.name + "\" is also declared at " + ShortLocation(it->second->where) +
@@ -416,7 +513,13 @@ class Loader {
   std::vector<Diagnostic> diagnostics_;
   std::vector<std::string> files_;
   std::set<std::string> seen_;
-  std::vector<LoadedIntent> intents_;
+  std::vector<std::shared_ptr<const Intent>> intents_;
+  // ConfigSource's cache: read from `previous_`, every file seen written to
+  // `next_` (files gone since are thereby forgotten).
+  const FileCache* previous_ = nullptr;
+  FileCache* next_ = nullptr;
+  bool force_read_ = false;
+  ConfigSource::Stats stats_;
 };
 
 }  // namespace
@@ -435,6 +538,25 @@ LoadResult LoadPaths(const std::vector<std::string>& paths, const Limits& limits
   Loader loader(limits);
   for (const auto& p : paths) loader.AddPath(p);
   return loader.Finish();
+}
+
+struct ConfigSource::Cache {
+  FileCache files;
+};
+
+ConfigSource::ConfigSource(std::vector<std::string> paths, Limits limits)
+    : paths_(std::move(paths)), limits_(limits), cache_(std::make_unique<Cache>()) {}
+
+ConfigSource::~ConfigSource() = default;
+
+LoadResult ConfigSource::Load(bool force_read) {
+  auto next = std::make_unique<Cache>();
+  Loader loader(limits_, &cache_->files, &next->files, force_read);
+  for (const auto& p : paths_) loader.AddPath(p);
+  LoadResult r = loader.Finish();
+  stats_ = loader.stats();
+  cache_ = std::move(next);
+  return r;
 }
 
 LoadResult LoadString(std::string_view yaml, std::string file_name, const Limits& limits) {

@@ -50,6 +50,42 @@ struct Limits {
 // twice). The same file reached twice is read once.
 LoadResult LoadPaths(const std::vector<std::string>& paths, const Limits& limits = {});
 
+// LoadPaths for a daemon that loads the same paths again and again: a file
+// whose content is unchanged since the previous Load is not parsed again,
+// and its intents are the very objects of that load (shared, so unchanged
+// intents cost no memory twice and compare equal by address). A file whose
+// stat (device, inode, size, mtime, ctime) is unchanged, and which was read
+// more than two seconds after its last modification, is not even read; a
+// file modified closer to its reading than that has its content compared
+// (a write within one timestamp tick leaves the stat as it was). Cross-file
+// checks always run over the whole set. Results equal LoadPaths(paths).
+// Not thread-safe.
+class ConfigSource {
+ public:
+  explicit ConfigSource(std::vector<std::string> paths, Limits limits = {});
+  ~ConfigSource();
+  ConfigSource(const ConfigSource&) = delete;
+  ConfigSource& operator=(const ConfigSource&) = delete;
+
+  // force_read: read every file, whatever its stat says (SIGHUP).
+  LoadResult Load(bool force_read = false);
+
+  struct Stats {
+    size_t files_read = 0;    // opened and read
+    size_t files_parsed = 0;  // content new or changed: parsed
+    size_t files_reused = 0;  // content unchanged: the previous parse reused
+  };
+  const Stats& last_stats() const { return stats_; }
+  const std::vector<std::string>& paths() const { return paths_; }
+
+ private:
+  struct Cache;
+  std::vector<std::string> paths_;
+  Limits limits_;
+  std::unique_ptr<Cache> cache_;
+  Stats stats_;
+};
+
 // One file's content, as if read from `file_name`.
 LoadResult LoadString(std::string_view yaml, std::string file_name, const Limits& limits = {});
 

@@ -125,8 +125,17 @@ struct Intent {
 };
 
 // Everything loaded from a set of files at one moment.
+// Intents are shared and immutable: a reload that did not touch a file hands
+// on the very objects of the previous load (config::ConfigSource).
 struct DesiredState {
-  std::vector<Intent> intents;  // sorted by name
+  std::vector<std::shared_ptr<const Intent>> intents;  // sorted by name; never null
+
+  // Built by hand (tests, tools): the intents in the order given.
+  static std::shared_ptr<DesiredState> Of(std::vector<Intent> list) {
+    auto s = std::make_shared<DesiredState>();
+    for (auto& in : list) s->intents.push_back(std::make_shared<const Intent>(std::move(in)));
+    return s;
+  }
 };
 
 std::string_view ToString(SslMode m);             // "ENCRYPTED_ONLY", ...

@@ -190,7 +190,7 @@ asio::awaitable<void> Signals(Daemon* d) {
   while (true) {
     int sig = co_await signals.async_wait(asio::use_awaitable);
     if (sig == SIGHUP) {
-      d->reloader->Reload("SIGHUP");
+      d->reloader->Reload("SIGHUP", /*force_read=*/true);
       d->controller->EnqueueAll();
       continue;
     }

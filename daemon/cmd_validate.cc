@@ -43,7 +43,8 @@ void PrintJson(const config::LoadResult& r, bool valid, std::ostream& out) {
   doc["files"] = std::move(files);
   json::array intents;
   if (r.state) {
-    for (const auto& in : r.state->intents) {
+    for (const auto& p : r.state->intents) {
+      const config::Intent& in = *p;
       json::object o;
       o["name"] = in.name;
       o["file"] = in.where.file;

@@ -194,13 +194,12 @@ std::function<Status()> WriteFence(const ControllerOptions& options,
 // ---- per-intent state --------------------------------------------------------------
 
 struct Controller::IntentState {
-  // Into state_->intents, which holds the current generation: a copy per
-  // intent would double the configuration's memory at 10,000 intents.
-  // Updated with every generation; passes copy what they use.
-  const config::Intent* intent = nullptr;
-  // Hash of IntentFingerprint: the text is ~1 KB per intent. A collision
-  // would only delay a changed intent to its next resync (the pass always
-  // reads the current configuration through `intent`).
+  // Shared with the generation's DesiredState: an intent whose file did not
+  // change is the same object from one generation to the next.
+  std::shared_ptr<const config::Intent> intent;
+  // Hash of IntentFingerprint (the text is ~1 KB per intent), computed only
+  // when `intent` is a new object. A collision would only delay a changed
+  // intent to its next resync (the pass always reads `intent` itself).
   std::size_t fingerprint = 0;
   // The configuration changed since the last pass: the next one reads fresh.
   bool changed = false;
@@ -384,9 +383,9 @@ void Controller::SetDesiredState(std::shared_ptr<const config::DesiredState> sta
   generation_ = generation;
   config_errors_.clear();
   std::set<std::string> seen;
-  for (const auto& intent : state_->intents) {
+  for (const auto& ptr : state_->intents) {
+    const config::Intent& intent = *ptr;
     seen.insert(intent.name);
-    std::size_t fp = std::hash<std::string>{}(IntentFingerprint(intent));
     auto& slot = intents_[intent.name];
     if (!slot) {
       slot = std::make_shared<IntentState>();
@@ -394,19 +393,20 @@ void Controller::SetDesiredState(std::shared_ptr<const config::DesiredState> sta
       slot->status.name = intent.name;
     }
     slot->generation = generation;
+    if (slot->intent == ptr) continue;  // its file was not touched
     slot->status.mode = std::string(config::ToString(intent.policy.mode));
+    std::size_t fp = std::hash<std::string>{}(IntentFingerprint(intent));
     if (slot->fingerprint != fp) {
-      // An edited intent (not a new one: a first load reads in bulk). The old
-      // pointer is only tested, never read: its generation may be gone.
+      // An edited intent (not a new one: a first load reads in bulk).
       slot->changed = slot->intent != nullptr;
-      slot->intent = &intent;
+      slot->intent = ptr;
       slot->fingerprint = fp;
       slot->breaker.Reset();
       queue_.Forget(intent.name);
       queue_.Add(intent.name);
       full_sync_pending_.insert(intent.name);
     } else {
-      slot->intent = &intent;  // source locations may have moved
+      slot->intent = ptr;  // source locations may have moved
     }
   }
   for (auto it = intents_.begin(); it != intents_.end();) {

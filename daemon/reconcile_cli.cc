@@ -45,7 +45,8 @@ std::shared_ptr<const config::DesiredState> LoadForCommand(const std::vector<std
 std::vector<IntentPlan> PlanIntents(boost::asio::io_context& io, gcp::Clients clients,
                                     const config::DesiredState& state) {
   std::vector<IntentPlan> out;
-  for (const auto& intent : state.intents) {
+  for (const auto& p : state.intents) {
+    const config::Intent& intent = *p;
     out.push_back(RunToCompletion(io, PlanOne(clients, intent)));
   }
   return out;
@@ -67,7 +68,8 @@ std::vector<IntentApply> ApplyIntents(boost::asio::io_context& io, gcp::Clients 
   std::vector<IntentApply> results;
   auto gate = options.gate ? options.gate : reconcilers::InstanceOperationGate::Create();
   auto started = std::chrono::steady_clock::now();
-  for (const auto& intent : state.intents) {
+  for (const auto& p : state.intents) {
+    const config::Intent& intent = *p;
     ProgressPrinter printer(out, style);
     reconcilers::ApplyOptions ao;
     ao.wait = options.wait;

@@ -103,10 +103,40 @@ asio::awaitable<void> ConfigWatcher::Fire(std::shared_ptr<ConfigWatcher> self) {
 
 ConfigReloader::ConfigReloader(std::vector<std::string> paths,
                                std::shared_ptr<Controller> controller, Metrics* metrics)
-    : paths_(std::move(paths)), controller_(std::move(controller)), metrics_(metrics) {}
+    : source_(std::move(paths)), controller_(std::move(controller)), metrics_(metrics) {}
 
-Status ConfigReloader::Reload(const std::string& why) {
-  config::LoadResult r = config::LoadPaths(paths_);
+namespace {
+
+// Whether two generations differ in anything that affects reconciling. Both
+// are sorted by name; an intent from an untouched file is the same object in
+// both, so only re-parsed intents are fingerprinted.
+bool SameIntents(const config::DesiredState& a, const config::DesiredState& b,
+                 bool* same_objects) {
+  *same_objects = a.intents.size() == b.intents.size();
+  if (!*same_objects) return false;
+  for (size_t i = 0; i < a.intents.size(); ++i) {
+    const auto& x = a.intents[i];
+    const auto& y = b.intents[i];
+    if (x == y) continue;
+    *same_objects = false;
+    if (x->name != y->name || IntentFingerprint(*x) != IntentFingerprint(*y)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+Status ConfigReloader::Reload(const std::string& why, bool force_read) {
+  const auto started = std::chrono::steady_clock::now();
+  config::LoadResult r = source_.Load(force_read);
+  const auto& stats = source_.last_stats();
+  const std::string cost =
+      std::to_string(stats.files_parsed) + " of " + std::to_string(r.files.size()) +
+      " file(s) parsed in " +
+      std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::steady_clock::now() - started)
+                         .count()) +
+      " ms";
   double now_unix = std::chrono::duration<double>(
                         std::chrono::system_clock::now().time_since_epoch())
                         .count();
@@ -126,19 +156,26 @@ Status ConfigReloader::Reload(const std::string& why) {
                                 joined);
   }
   for (const auto& d : r.diagnostics) LogWarning(config::FormatDiagnostic(d));
-  std::string fp;
-  for (const auto& in : r.state->intents) fp += IntentFingerprint(in) + "\n";
-  if (last_good_ && fp == fingerprint_) {
-    LogDebug("configuration reloaded (" + why + "): unchanged");
-    if (controller_) controller_->SetConfigErrors({});
+  bool same_objects = false;
+  if (last_good_ && SameIntents(*last_good_, *r.state, &same_objects)) {
+    LogDebug("configuration reloaded (" + why + "): unchanged; " + cost);
+    if (controller_) {
+      if (same_objects) {
+        controller_->SetConfigErrors({});
+      } else {
+        // Re-parsed but equal (a comment, a moved document): same
+        // generation, current source locations.
+        controller_->SetDesiredState(r.state, generation_);
+      }
+    }
+    last_good_ = r.state;
     return Status();
   }
   ++generation_;
-  fingerprint_ = std::move(fp);
   last_good_ = r.state;
   LogInfo("configuration generation " + std::to_string(generation_) + " (" + why + "): " +
           std::to_string(r.state->intents.size()) + " intent(s) from " +
-          std::to_string(r.files.size()) + " file(s)");
+          std::to_string(r.files.size()) + " file(s); " + cost);
   if (metrics_) metrics_->ConfigReload("success", generation_, now_unix);
   if (controller_) controller_->SetDesiredState(r.state, generation_);
   return Status();

@@ -9,7 +9,8 @@
 // (an atomic swap of the `..data` symlink) visible. Bursts are debounced:
 // the callback runs once, `debounce` after the last event.
 //
-// ConfigReloader loads the paths and compares the result with the running
+// ConfigReloader loads the paths (config::ConfigSource: only files whose
+// content changed are parsed again) and compares the result with the running
 // generation: a valid, different configuration becomes generation N+1 and is
 // handed to the controller (which enqueues the changed intents at once); an
 // invalid one is logged with every error, counted
@@ -66,17 +67,17 @@ class ConfigReloader {
   ConfigReloader(std::vector<std::string> paths, std::shared_ptr<Controller> controller,
                  Metrics* metrics);
   // Loads now. Returns OK when the configuration is valid (whether or not it
-  // changed); the error lists the diagnostics otherwise.
-  Status Reload(const std::string& why);
+  // changed); the error lists the diagnostics otherwise. force_read: read
+  // every file even if its stat is unchanged (SIGHUP).
+  Status Reload(const std::string& why, bool force_read = false);
   int64_t generation() const { return generation_; }
   bool has_good() const { return last_good_ != nullptr; }
 
  private:
-  std::vector<std::string> paths_;
+  config::ConfigSource source_;
   std::shared_ptr<Controller> controller_;
   Metrics* metrics_;
   int64_t generation_ = 0;
-  std::string fingerprint_;
   std::shared_ptr<const config::DesiredState> last_good_;
 };
 

@@ -132,7 +132,7 @@ class Cloud {
 inline config::Intent SaleorIntent() {
   auto r = config::LoadPaths({kSrc + "/examples/saleor.yaml"});
   if (!r.ok()) throw std::runtime_error("examples/saleor.yaml does not load");
-  return r.state->intents.at(0);
+  return *r.state->intents.at(0);
 }
 
 }  // namespace dbconnd::integration

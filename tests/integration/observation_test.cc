@@ -99,8 +99,7 @@ ResyncCounts MeasureResync(int k) {
   cloud.Call("POST", "/emulator/reset", R"({"seed":"fleet:200"})");
   std::vector<config::Intent> intents;
   for (int i : FirstRegionIndexes(k)) intents.push_back(FleetIntent(i));
-  auto state = std::make_shared<config::DesiredState>();
-  state->intents = intents;
+  auto state = config::DesiredState::Of(intents);
 
   daemon::Metrics metrics;
   daemon::ControllerOptions o;

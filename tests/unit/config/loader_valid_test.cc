@@ -17,7 +17,7 @@ TEST_CASE("examples/saleor.yaml is the seed incident, fixed", "[config][examples
   REQUIRE(r.ok());
   REQUIRE(r.diagnostics.empty());
   REQUIRE(r.state->intents.size() == 1);
-  const Intent& in = r.state->intents[0];
+  const Intent& in = *r.state->intents[0];
   CHECK(in.name == "saleor");
   CHECK(in.project == "melodic-now-463704-k1");
   CHECK(in.project_number == "493827161123");
@@ -66,17 +66,17 @@ TEST_CASE("examples/ as a directory: every example validates", "[config][example
   CHECK(r.files.size() == 3);
   REQUIRE(r.state->intents.size() == 4);
   // Sorted by name.
-  CHECK(r.state->intents[0].name == "ledger");
-  CHECK(r.state->intents[1].name == "ledger-reports");
-  CHECK(r.state->intents[2].name == "saleor");
-  CHECK(r.state->intents[3].name == "storefront");
+  CHECK(r.state->intents[0]->name == "ledger");
+  CHECK(r.state->intents[1]->name == "ledger-reports");
+  CHECK(r.state->intents[2]->name == "saleor");
+  CHECK(r.state->intents[3]->name == "storefront");
 }
 
 TEST_CASE("public-ip example keeps authorized networks, expiry and durations", "[config][examples]") {
   LoadResult r = LoadPaths({Example("public-ip.yaml")});
   INFO(Dump(r));
   REQUIRE(r.ok());
-  const Intent& in = r.state->intents[0];
+  const Intent& in = *r.state->intents[0];
   REQUIRE(in.instance.public_ip);
   const auto& nets = in.instance.public_ip->authorized_networks;
   REQUIRE(nets.size() == 3);
@@ -94,7 +94,7 @@ TEST_CASE("minimal document: only the instance, nothing else managed", "[config]
   LoadResult r = LoadString(Doc(""), "min.yaml");
   INFO(Dump(r));
   REQUIRE(r.ok());
-  const Intent& in = r.state->intents[0];
+  const Intent& in = *r.state->intents[0];
   CHECK_FALSE(in.instance.ssl_mode.has_value());
   CHECK_FALSE(in.instance.iam_authentication.has_value());
   CHECK_FALSE(in.instance.public_ip.has_value());
@@ -113,8 +113,8 @@ TEST_CASE("multi-document file: empty documents are skipped", "[config][valid]")
   INFO(Dump(r));
   REQUIRE(r.ok());
   REQUIRE(r.state->intents.size() == 2);
-  CHECK(r.state->intents[1].name == "app2");
-  CHECK(r.state->intents[1].where.line == 14);
+  CHECK(r.state->intents[1]->name == "app2");
+  CHECK(r.state->intents[1]->where.line == 14);
 }
 
 TEST_CASE("services access: cidr sets prefixLength, default range name follows network", "[config][valid]") {
@@ -124,7 +124,7 @@ TEST_CASE("services access: cidr sets prefixLength, default range name follows n
                             "psa.yaml");
   INFO(Dump(r));
   REQUIRE(r.ok());
-  const auto& psa = r.state->intents[0].instance.private_ip->services_access;
+  const auto& psa = r.state->intents[0]->instance.private_ip->services_access;
   CHECK(psa.cidr == "10.20.0.0/20");
   CHECK(psa.prefix_length == 20);
   CHECK(psa.range_name == "google-managed-services-vpc-a");
@@ -140,7 +140,7 @@ TEST_CASE("IAM authentication makes passwordSecret optional", "[config][valid]")
                             "iam.yaml");
   INFO(Dump(r));
   REQUIRE(r.ok());
-  CHECK(r.state->intents[0].workloads[0].database.password_secret.empty());
+  CHECK(r.state->intents[0]->workloads[0].database.password_secret.empty());
 }
 
 TEST_CASE("env placeholders in a URL are not literal passwords", "[config][valid]") {
@@ -165,7 +165,7 @@ TEST_CASE("policy fields decode", "[config][valid]") {
                             "pol.yaml");
   INFO(Dump(r));
   REQUIRE(r.ok());
-  const Policy& p = r.state->intents[0].policy;
+  const Policy& p = r.state->intents[0]->policy;
   CHECK(p.mode == PolicyMode::kObserve);
   CHECK(p.paused);
   CHECK(p.allow_replace);

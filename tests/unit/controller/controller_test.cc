@@ -24,9 +24,7 @@ using reconcilers::testing::SeedIntent;
 using reconcilers::testing::SeedLive;
 
 std::shared_ptr<const config::DesiredState> StateOf(std::vector<config::Intent> intents) {
-  auto s = std::make_shared<config::DesiredState>();
-  s->intents = std::move(intents);
-  return s;
+  return config::DesiredState::Of(std::move(intents));
 }
 
 int CountPrefix(const std::vector<std::string>& v, const std::string& prefix) {

@@ -17,8 +17,7 @@ TEST_CASE("dbconnd status renders the controller's /status as a table") {
   ControllerOptions o;
   o.observe = true;
   auto c = Controller::Create(io.get_executor(), cloud.clients(), o, nullptr, nullptr);
-  auto state = std::make_shared<config::DesiredState>();
-  state->intents.push_back(reconcilers::testing::SeedIntent());
+  auto state = config::DesiredState::Of({reconcilers::testing::SeedIntent()});
   c->SetDesiredState(state, 4);
   c->SetConfigErrors({"/etc/dbconnd/x.yaml:3:1: error: spec: unknown key"});
   c->Start();

@@ -60,8 +60,7 @@ TEST_CASE("Losing the lease mid-pass stops the pass's writes: it ends as Observi
   o.resync = std::chrono::hours(1);
   auto controller = Controller::Create(io.get_executor(), cloud.clients(), o, &metrics,
                                        journal.get());
-  auto state = std::make_shared<config::DesiredState>();
-  state->intents = {SeedIntent()};
+  auto state = config::DesiredState::Of({SeedIntent()});
   controller->SetDesiredState(state, 1);
   controller->Start();
   REQUIRE(testutil::RunUntil(io, [&] { return !StatusOf(*controller).last_reconcile.empty(); }));
