@@ -193,6 +193,83 @@ std::function<Status()> WriteFence(const ControllerOptions& options,
 
 // ---- per-intent state --------------------------------------------------------------
 
+namespace {
+
+using WallClock = std::chrono::system_clock;
+
+// Condition reasons, stored as one byte; IntentStatus spells them out.
+enum class Reason : uint8_t {
+  kUnknown,  // no pass yet
+  kUpToDate,
+  kUpdating,
+  kUpdateFailed,
+  kDependencyNotReady,
+  kDriftFight,
+  kObserving,
+  kPaused,
+};
+
+std::string_view ReasonText(Reason r) {
+  switch (r) {
+    case Reason::kUnknown: return "";
+    case Reason::kUpToDate: return "UpToDate";
+    case Reason::kUpdating: return "Updating";
+    case Reason::kUpdateFailed: return "UpdateFailed";
+    case Reason::kDependencyNotReady: return "DependencyNotReady";
+    case Reason::kDriftFight: return "DriftFight";
+    case Reason::kObserving: return "Observing";
+    case Reason::kPaused: return "Paused";
+  }
+  return "";
+}
+
+// The block reasons FinishPass is handed ("Observing", "Paused", "DriftFight").
+Reason ReasonFrom(std::string_view text) {
+  for (Reason r : {Reason::kUpToDate, Reason::kUpdating, Reason::kUpdateFailed,
+                   Reason::kDependencyNotReady, Reason::kDriftFight, Reason::kObserving,
+                   Reason::kPaused}) {
+    if (ReasonText(r) == text) return r;
+  }
+  return Reason::kUnknown;
+}
+
+// Ready and Synced, which the controller always sets together: True when
+// UpToDate, False for any other reason, Unknown before the first pass.
+struct CompactCondition {
+  Reason reason = Reason::kUnknown;
+  WallClock::time_point since{};  // last transition; epoch = never
+  std::string message;            // empty when UpToDate
+
+  void Set(Reason r, std::string text, WallClock::time_point now) {
+    if (r != reason) since = now;  // status follows reason
+    reason = r;
+    message = std::move(text);
+  }
+};
+
+std::string TimeText(WallClock::time_point t) {
+  return t == WallClock::time_point{} ? std::string() : FormatRfc3339(t);
+}
+
+void ExpandCondition(const CompactCondition& c, Condition& out) {
+  out.status = c.reason == Reason::kUnknown ? "Unknown"
+               : c.reason == Reason::kUpToDate ? "True"
+                                               : "False";
+  out.reason = std::string(ReasonText(c.reason));
+  out.message = c.message;
+  out.last_transition = TimeText(c.since);
+}
+
+// One resource's conditions: ~80 bytes, where ResourceStatus' strings take
+// ~400 (it is built only when status is asked for).
+struct CompactResource {
+  ResourceKind kind;
+  std::string name;
+  CompactCondition condition;
+};
+
+}  // namespace
+
 struct Controller::IntentState {
   // Shared with the generation's DesiredState: an intent whose file did not
   // change is the same object from one generation to the next.
@@ -206,17 +283,43 @@ struct Controller::IntentState {
   int64_t generation = 0;
   bool removed = false;
   bool resume_checked = false;
-  IntentStatus status;
   FightBreaker breaker;
   std::map<std::string, reconcilers::JobVerification> verifications;
-  // Resource states by metric kind (MetricKind's static strings), from the
-  // last pass. A handful of kinds: a flat vector, not a map per intent.
-  std::vector<std::pair<std::string_view, ResourceStateCounts>> states;
-  ResourceStateCounts& StatesOf(std::string_view kind) {
-    for (auto& [k, c] : states) {
-      if (k == kind) return c;
+
+  // Status, compact: 10,000 intents are held at once. Statuses() and
+  // StatusJson() spell it out as IntentStatus.
+  int64_t observed_generation = 0;
+  CompactCondition condition;
+  reconcilers::Summary last_plan;
+  std::vector<std::string> last_plan_steps;  // "update instance/x: path: a -> b"
+  std::string last_error;
+  WallClock::time_point last_reconcile{};
+  WallClock::time_point next_resync{};
+  int64_t writes = 0;
+  std::vector<CompactResource> resources;  // exactly sized
+
+  IntentStatus Expand(const std::string& name) const {
+    IntentStatus s;
+    s.name = name;
+    s.mode = intent ? std::string(config::ToString(intent->policy.mode)) : "";
+    s.observed_generation = observed_generation;
+    ExpandCondition(condition, s.ready);
+    ExpandCondition(condition, s.synced);
+    s.last_plan = last_plan;
+    s.last_plan_steps = last_plan_steps;
+    s.last_error = last_error;
+    s.last_reconcile = TimeText(last_reconcile);
+    s.next_resync = TimeText(next_resync);
+    s.writes = writes;
+    s.resources.reserve(resources.size());
+    for (const auto& r : resources) {
+      ResourceStatus& rs = s.resources.emplace_back();
+      rs.kind = std::string(reconcilers::ToString(r.kind));
+      rs.name = r.name;
+      ExpandCondition(r.condition, rs.ready);
+      ExpandCondition(r.condition, rs.synced);
     }
-    return states.emplace_back(kind, ResourceStateCounts{}).second;
+    return s;
   }
 };
 
@@ -362,10 +465,10 @@ Controller::Controller(asio::any_io_executor executor, gcp::Clients clients,
 
 Controller::~Controller() = default;
 
-std::string Controller::WallTime(SteadyTime t) const {
+std::chrono::system_clock::time_point Controller::WallPoint(SteadyTime t) const {
   auto delta = t - options_.clock();
-  return FormatRfc3339(std::chrono::system_clock::now() +
-                       std::chrono::duration_cast<std::chrono::system_clock::duration>(delta));
+  return std::chrono::system_clock::now() +
+         std::chrono::duration_cast<std::chrono::system_clock::duration>(delta);
 }
 
 std::chrono::milliseconds Controller::ResyncFor(const config::Intent& intent) const {
@@ -390,11 +493,9 @@ void Controller::SetDesiredState(std::shared_ptr<const config::DesiredState> sta
     if (!slot) {
       slot = std::make_shared<IntentState>();
       slot->breaker = FightBreaker(options_.fight_threshold, options_.fight_window);
-      slot->status.name = intent.name;
     }
     slot->generation = generation;
     if (slot->intent == ptr) continue;  // its file was not touched
-    slot->status.mode = std::string(config::ToString(intent.policy.mode));
     std::size_t fp = std::hash<std::string>{}(IntentFingerprint(intent));
     if (slot->fingerprint != fp) {
       // An edited intent (not a new one: a first load reads in bulk).
@@ -592,7 +693,7 @@ asio::awaitable<void> Controller::Reconcile(std::shared_ptr<Controller> self, st
   double seconds = std::chrono::duration<double>(self->options_.clock() - start).count();
   if (!st->removed) {
     st->verifications = result.verifications;
-    st->status.writes += observer.writes;
+    st->writes += observer.writes;
     for (const auto& [kind, path] : observer.corrections) {
       if (st->breaker.RecordCorrection(path, self->options_.clock())) {
         LogWarning("fight breaker tripped: " + path + " was corrected more than " +
@@ -612,14 +713,6 @@ asio::awaitable<void> Controller::Reconcile(std::shared_ptr<Controller> self, st
 }
 
 namespace {
-
-void SetCondition(Condition& c, std::string status, std::string reason, std::string message,
-                  const std::string& now) {
-  if (c.status != status || c.reason != reason) c.last_transition = now;
-  c.status = std::move(status);
-  c.reason = std::move(reason);
-  c.message = std::move(message);
-}
 
 struct ResourceKey {
   ResourceKind kind;
@@ -663,15 +756,16 @@ void Controller::FinishPass(const std::string& key, const config::Intent& intent
   IntentState& st = *it->second;
   const reconcilers::Plan& plan = result.last_plan;
   auto now = options_.clock();
-  std::string now_text = WallTime(now);
+  const WallClock::time_point now_wall = WallPoint(now);
   bool observed = !plan.intent.empty();  // at least one observation succeeded
   if (observed) credentials_ok_ = true;
 
-  IntentStatus& status = st.status;
+  IntentState& status = st;
   status.observed_generation = st.generation;
-  status.last_reconcile = now_text;
+  status.last_reconcile = now_wall;
   status.last_plan = plan.summary();
   status.last_plan_steps.clear();
+  status.last_plan_steps.reserve(plan.steps.size());
   for (const auto& s : plan.steps) status.last_plan_steps.push_back(StepLine(s));
   status.last_error = result.status.ok() ? "" : Redact(result.status.ToString());
 
@@ -689,24 +783,20 @@ void Controller::FinishPass(const std::string& key, const config::Intent& intent
       resources.push_back(k);
     }
   }
-  std::map<std::string, ResourceStatus> previous;
-  for (auto& r : status.resources) previous[r.kind + "/" + r.name] = std::move(r);
+  std::vector<CompactResource> previous = std::move(status.resources);
   // Exactly sized: a grown vector per intent costs kilobytes at 10,000 intents.
   status.resources = {};
   status.resources.reserve(resources.size());
   CountStates(st, -1);
-  st.states.clear();
-  for (const auto& k : DeclaredResources(intent)) st.StatesOf(MetricKind(k.kind));
   bool any_waiting = false;
   bool any_failed = false;
   for (const auto& k : resources) {
-    ResourceStatus rs = std::move(previous[std::string(reconcilers::ToString(k.kind)) + "/" + k.name]);
-    rs.kind = std::string(reconcilers::ToString(k.kind));
-    rs.name = k.name;
-    std::string_view metric_kind = MetricKind(k.kind);
-    ResourceStateCounts& counts = st.StatesOf(metric_kind);
+    CompactResource rs{k.kind, k.name, {}};
+    for (auto& p : previous) {
+      if (p.kind == k.kind && p.name == k.name) rs.condition = std::move(p.condition);
+    }
     auto found = by_resource.find(k);
-    std::string reason = "UpToDate";
+    Reason reason = Reason::kUpToDate;
     std::string message;
     if (found != by_resource.end()) {
       const reconcilers::Step& s = *found->second;
@@ -714,67 +804,51 @@ void Controller::FinishPass(const std::string& key, const config::Intent& intent
       bool failed_here = !result.status.ok() &&
                          result.status.message().find(s.id) != std::string::npos;
       if (failed_here || !s.blocked.empty()) {
-        reason = "UpdateFailed";
+        reason = Reason::kUpdateFailed;
         any_failed = true;
       } else if (!block.empty() || s.report_only || plan.report_only) {
-        reason = block.empty() ? (intent.policy.paused ? "Paused" : "Observing") : block;
+        reason = block.empty() ? (intent.policy.paused ? Reason::kPaused : Reason::kObserving)
+                               : ReasonFrom(block);
       } else if (!s.waiting_for.empty() || s.action == Action::kWait ||
                  !reconcilers::IsReady(plan, s)) {
-        reason = "DependencyNotReady";
+        reason = Reason::kDependencyNotReady;
         any_waiting = true;
       } else {
-        reason = "Updating";
+        reason = Reason::kUpdating;
       }
     }
-    if (reason == "UpToDate") {
-      ++counts.in_sync;
-      SetCondition(rs.ready, "True", reason, "", now_text);
-      SetCondition(rs.synced, "True", reason, "", now_text);
-    } else {
-      if (reason == "UpdateFailed") ++counts.error;
-      else if (reason == "DependencyNotReady") ++counts.dependency_not_ready;
-      else if (reason == "Paused") ++counts.paused;
-      else if (reason == "DriftFight") ++counts.fighting;
-      else ++counts.drifted;
-      SetCondition(rs.ready, "False", reason, message, now_text);
-      SetCondition(rs.synced, "False", reason, message, now_text);
-    }
+    rs.condition.Set(reason, std::move(message), now_wall);
     status.resources.push_back(std::move(rs));
   }
   CountStates(st, 1);
 
   // Per intent.
-  std::string reason;
+  Reason reason = Reason::kUnknown;
   std::string message;
   if (!result.status.ok() && !(stopping_ && result.status.code() == StatusCode::kCancelled)) {
-    reason = "UpdateFailed";
+    reason = Reason::kUpdateFailed;
     message = status.last_error;
   } else if (result.converged && observed) {
-    reason = "UpToDate";
+    reason = Reason::kUpToDate;
   } else if (!block.empty()) {
-    reason = block;
+    reason = ReasonFrom(block);
     message = block == "DriftFight"
                   ? "another writer keeps changing " + st.breaker.tripped_field() +
                         "; writes stopped, drift reported"
                   : std::to_string(plan.steps.size()) + " change(s) not applied";
   } else if (plan.report_only) {
-    reason = intent.policy.paused ? "Paused" : "Observing";
+    reason = intent.policy.paused ? Reason::kPaused : Reason::kObserving;
     message = plan.report_only_reason;
   } else if (any_failed) {
-    reason = "UpdateFailed";
+    reason = Reason::kUpdateFailed;
     message = "blocked by policy; see the plan";
   } else if (any_waiting) {
-    reason = "DependencyNotReady";
+    reason = Reason::kDependencyNotReady;
   } else {
-    reason = "Updating";
+    reason = Reason::kUpdating;
   }
-  if (reason == "UpToDate") {
-    SetCondition(status.ready, "True", reason, "", now_text);
-    SetCondition(status.synced, "True", reason, "", now_text);
-  } else {
-    SetCondition(status.ready, "False", reason, message, now_text);
-    SetCondition(status.synced, "False", reason, message, now_text);
-  }
+  if (reason == Reason::kUpToDate) message.clear();
+  status.condition.Set(reason, std::move(message), now_wall);
 
   // Metrics.
   if (metrics_) {
@@ -785,11 +859,11 @@ void Controller::FinishPass(const std::string& key, const config::Intent& intent
                          : "error";
     } else if (!result.executed.empty()) {
       result_label = "updated";
-    } else if (reason == "Observing") {
+    } else if (reason == Reason::kObserving) {
       result_label = "drift_reported";
-    } else if (reason == "Paused" || reason == "DriftFight") {
+    } else if (reason == Reason::kPaused || reason == Reason::kDriftFight) {
       result_label = "skipped";
-    } else if (reason == "DependencyNotReady") {
+    } else if (reason == Reason::kDependencyNotReady) {
       result_label = "dependency_not_ready";
     }
     std::set<std::string_view> kinds;
@@ -816,14 +890,14 @@ void Controller::FinishPass(const std::string& key, const config::Intent& intent
                {key, "", "", ""});
   } else {
     queue_.Forget(key);
-    if (reason == "DependencyNotReady") {
+    if (reason == Reason::kDependencyNotReady) {
       next = options_.settle_recheck;
     } else {
       next = Jittered(ResyncFor(*st.intent), 0.1, options_.rng());
     }
     queue_.AddAfter(key, next);
   }
-  status.next_resync = WallTime(now + next);
+  status.next_resync = WallPoint(now + next);
 
   if (result.status.ok() && observed && full_sync_pending_.erase(key) && full_sync_pending_.empty()) {
     full_sync_done_ = true;
@@ -850,14 +924,21 @@ void Controller::UpdateResourceMetrics() {
 }
 
 void Controller::CountStates(const IntentState& st, int sign) {
-  for (const auto& [kind, c] : st.states) {
-    auto& t = state_totals_[std::string(kind)];
-    t.in_sync += sign * c.in_sync;
-    t.drifted += sign * c.drifted;
-    t.error += sign * c.error;
-    t.dependency_not_ready += sign * c.dependency_not_ready;
-    t.paused += sign * c.paused;
-    t.fighting += sign * c.fighting;
+  for (const auto& r : st.resources) {
+    auto it = state_totals_.find(MetricKind(r.kind));
+    if (it == state_totals_.end()) {
+      it = state_totals_.emplace(std::string(MetricKind(r.kind)), ResourceStateCounts{}).first;
+    }
+    ResourceStateCounts& t = it->second;
+    switch (r.condition.reason) {
+      case Reason::kUpToDate: t.in_sync += sign; break;
+      case Reason::kUpdateFailed: t.error += sign; break;
+      case Reason::kDependencyNotReady: t.dependency_not_ready += sign; break;
+      case Reason::kPaused: t.paused += sign; break;
+      case Reason::kDriftFight: t.fighting += sign; break;
+      case Reason::kUnknown: break;
+      default: t.drifted += sign; break;
+    }
   }
 }
 
@@ -901,7 +982,8 @@ bool Controller::Ready() const { return NotReadyReason().empty(); }
 
 std::vector<IntentStatus> Controller::Statuses() const {
   std::vector<IntentStatus> out;
-  for (const auto& [name, st] : intents_) out.push_back(st->status);
+  out.reserve(intents_.size());
+  for (const auto& [name, st] : intents_) out.push_back(st->Expand(name));
   return out;
 }
 
@@ -948,7 +1030,7 @@ std::string Controller::StatusJson() const {
                               {"oldestSeconds", queue_.OldestAgeSeconds()}};
   json::array intents;
   for (const auto& [name, st] : intents_) {
-    const IntentStatus& s = st->status;
+    const IntentStatus s = st->Expand(name);
     json::object o;
     o["name"] = s.name;
     o["mode"] = s.mode;

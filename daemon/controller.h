@@ -188,7 +188,7 @@ class Controller : public std::enable_shared_from_this<Controller> {
   void CountStates(const IntentState& st, int sign);
   void UpdateQueueMetrics();
   std::chrono::milliseconds ResyncFor(const config::Intent& intent) const;
-  std::string WallTime(std::chrono::steady_clock::time_point t) const;
+  std::chrono::system_clock::time_point WallPoint(std::chrono::steady_clock::time_point t) const;
   gcp::Sleeper StoppableSleeper() const;
 
   boost::asio::any_io_executor executor_;
