@@ -44,7 +44,8 @@ class CloudRun {
   virtual Task<StatusOr<RunWorkload>> GetJob(std::string project, std::string region,
                                              std::string job) = 0;
   virtual Task<StatusOr<std::vector<RunWorkload>>> ListJobs(std::string project,
-                                                            std::string region) = 0;
+                                                            std::string region,
+                                                            RawDocuments raw) = 0;
   // Read-modify-write: `desired` is a live RunWorkload (with raw) whose
   // modelled fields were edited; everything else is sent back unchanged with
   // the etag it was read with.
@@ -55,7 +56,8 @@ class CloudRun {
   virtual Task<StatusOr<RunWorkload>> GetService(std::string project, std::string region,
                                                  std::string service) = 0;
   virtual Task<StatusOr<std::vector<RunWorkload>>> ListServices(std::string project,
-                                                                std::string region) = 0;
+                                                                std::string region,
+                                                                RawDocuments raw) = 0;
   virtual Task<StatusOr<Operation>> PatchService(RunWorkload desired) = 0;
   virtual Task<StatusOr<Operation>> GetOperation(std::string name) = 0;
 };

@@ -36,10 +36,12 @@ class ServiceNetworkingRest final : public ServiceNetworking {
     c.bucket = Bucket::kList;
     c.url = BuildUrl(root_, kConnections, {{"network", network}});
     c.what = "servicenetworking connections.list " + network;
-    auto items = co_await rest_->ListAll(std::move(c), "connections");
-    if (!items.ok()) co_return items.status();
     std::vector<PeeringConnection> out;
-    for (const auto& item : *items) out.push_back(ParseConnection(item));
+    std::function<void(const json::value&)> each = [&](const json::value& item) {
+      out.push_back(ParseConnection(item));
+    };
+    Status listed = co_await rest_->ListEach(std::move(c), "connections", std::move(each));
+    if (!listed.ok()) co_return listed;
     co_return out;
   }
 

@@ -125,9 +125,8 @@ Task<StatusOr<json::value>> RestClient::Call(RestCall call) {
   }
 }
 
-Task<StatusOr<std::vector<json::value>>> RestClient::ListAll(RestCall first,
-                                                            std::string items_field) {
-  std::vector<json::value> items;
+Task<Status> RestClient::ListEach(RestCall first, std::string items_field,
+                                  std::function<void(const json::value&)> each) {
   std::string base_url = first.url;
   std::string page_token;
   for (int page = 0; page < options_.max_pages; ++page) {
@@ -138,11 +137,10 @@ Task<StatusOr<std::vector<json::value>>> RestClient::ListAll(RestCall first,
     if (!reply->is_object()) co_return InternalError(first.what + ": list reply is not an object");
     auto& o = reply->get_object();
     if (auto* arr = o.if_contains(items_field); arr && arr->is_array()) {
-      // Moved, not copied: a page of a large region is megabytes of JSON.
-      for (auto& item : arr->get_array()) items.push_back(std::move(item));
+      for (const auto& item : arr->get_array()) each(item);
     }
     std::string next = wire::Str(o, "nextPageToken");
-    if (next.empty()) co_return items;
+    if (next.empty()) co_return Status();
     if (next == page_token) {
       co_return InternalError(first.what + ": server repeated the same page token");
     }

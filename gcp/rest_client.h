@@ -5,6 +5,7 @@
 // retry policy to reads (retry.h). Mutations are sent exactly once.
 
 #include <boost/json/value.hpp>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -39,9 +40,12 @@ class RestClient {
   // The decoded JSON reply (an empty object for an empty 2xx body).
   Task<StatusOr<boost::json::value>> Call(RestCall call);
 
-  // Follows nextPageToken (query parameter `pageToken`) to the end and
-  // concatenates the `items_field` arrays. Bounded by max_pages.
-  Task<StatusOr<std::vector<boost::json::value>>> ListAll(RestCall first, std::string items_field);
+  // Follows nextPageToken (query parameter `pageToken`) to the end, handing
+  // each element of every page's `items_field` array to `each` as the page
+  // arrives; a page's JSON is freed before the next is read (a region's
+  // list is megabytes of JSON per 500 items). Bounded by max_pages.
+  Task<Status> ListEach(RestCall first, std::string items_field,
+                        std::function<void(const boost::json::value&)> each);
 
   const RestOptions& options() const { return options_; }
 

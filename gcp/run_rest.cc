@@ -104,7 +104,7 @@ Status ApplyContainer(const Container& want, json::object& live) {
 
 }  // namespace
 
-RunWorkload ParseRunWorkload(const json::value& v, RunKind kind) {
+RunWorkload ParseRunWorkload(const json::value& v, RunKind kind, RawDocuments raw) {
   RunWorkload out;
   out.kind = kind;
   if (!v.is_object()) return out;
@@ -161,7 +161,7 @@ RunWorkload ParseRunWorkload(const json::value& v, RunKind kind) {
       if (!connector.empty()) out.vpc_access = RunVpcAccess{connector, wire::Str(*vpc, "egress")};
     }
   }
-  out.raw = MakeRaw(v);
+  if (raw == RawDocuments::kKeep) out.raw = MakeRaw(v);
   return out;
 }
 
@@ -303,9 +303,9 @@ class CloudRunRest final : public CloudRun {
                                      std::string job) override {
     return Get(Parent(project, region) + "/jobs/" + EncodeSegment(job), RunKind::kJob);
   }
-  Task<StatusOr<std::vector<RunWorkload>>> ListJobs(std::string project,
-                                                    std::string region) override {
-    return List(Parent(project, region) + "/jobs", "jobs", RunKind::kJob);
+  Task<StatusOr<std::vector<RunWorkload>>> ListJobs(std::string project, std::string region,
+                                                    RawDocuments raw) override {
+    return List(Parent(project, region) + "/jobs", "jobs", RunKind::kJob, raw);
   }
   Task<StatusOr<Operation>> PatchJob(RunWorkload desired) override {
     return Patch(std::move(desired));
@@ -339,9 +339,9 @@ class CloudRunRest final : public CloudRun {
     return Get(Parent(project, region) + "/services/" + EncodeSegment(service),
                            RunKind::kService);
   }
-  Task<StatusOr<std::vector<RunWorkload>>> ListServices(std::string project,
-                                                        std::string region) override {
-    return List(Parent(project, region) + "/services", "services", RunKind::kService);
+  Task<StatusOr<std::vector<RunWorkload>>> ListServices(std::string project, std::string region,
+                                                        RawDocuments raw) override {
+    return List(Parent(project, region) + "/services", "services", RunKind::kService, raw);
   }
   Task<StatusOr<Operation>> PatchService(RunWorkload desired) override {
     return Patch(std::move(desired));
@@ -372,16 +372,18 @@ class CloudRunRest final : public CloudRun {
   }
 
   Task<StatusOr<std::vector<RunWorkload>>> List(std::string parent, std::string field,
-                                                RunKind kind) {
+                                                RunKind kind, RawDocuments raw) {
     RestCall c;
     c.api = Api::kRun;
     c.bucket = Bucket::kList;
     c.url = BuildUrl(root_, "v2/" + parent);
     c.what = "run " + field + ".list " + parent;
-    auto items = co_await rest_->ListAll(std::move(c), field);
-    if (!items.ok()) co_return items.status();
     std::vector<RunWorkload> out;
-    for (const auto& item : *items) out.push_back(ParseRunWorkload(item, kind));
+    std::function<void(const json::value&)> each = [&](const json::value& item) {
+      out.push_back(ParseRunWorkload(item, kind, raw));
+    };
+    Status listed = co_await rest_->ListEach(std::move(c), field, std::move(each));
+    if (!listed.ok()) co_return listed;
     co_return out;
   }
 

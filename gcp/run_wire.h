@@ -9,8 +9,10 @@
 
 namespace dbconnd::gcp {
 
-// Reads the modelled parts; keeps the whole document in `raw`.
-RunWorkload ParseRunWorkload(const boost::json::value& v, RunKind kind);
+// Reads the modelled parts; keeps the whole document in `raw` unless told
+// to drop it.
+RunWorkload ParseRunWorkload(const boost::json::value& v, RunKind kind,
+                             RawDocuments raw = RawDocuments::kKeep);
 
 // The PATCH body: desired.raw with only the modelled parts replaced
 // (per container by name: env and volumeMounts; cloudSqlInstance volumes by

@@ -137,10 +137,12 @@ class SqlAdminRest final : public SqlAdmin {
     c.bucket = Bucket::kList;
     c.url = BuildUrl(root_, "v1/projects/" + EncodeSegment(project) + "/instances");
     c.what = "sqladmin instances.list " + project;
-    auto items = co_await rest_->ListAll(std::move(c), "items");
-    if (!items.ok()) co_return items.status();
     std::vector<SqlInstance> out;
-    for (const auto& item : *items) out.push_back(ParseInstance(item));
+    std::function<void(const json::value&)> each = [&](const json::value& item) {
+      out.push_back(ParseInstance(item));
+    };
+    Status listed = co_await rest_->ListEach(std::move(c), "items", std::move(each));
+    if (!listed.ok()) co_return listed;
     co_return out;
   }
 
@@ -184,10 +186,12 @@ class SqlAdminRest final : public SqlAdmin {
     c.url = BuildUrl(root_, "v1/projects/" + EncodeSegment(project) + "/operations",
                      {{"instance", instance}});
     c.what = "sqladmin operations.list " + project + "/" + instance;
-    auto items = co_await rest_->ListAll(std::move(c), "items");
-    if (!items.ok()) co_return items.status();
     std::vector<Operation> out;
-    for (const auto& item : *items) out.push_back(ParseSqlOperation(item, project));
+    std::function<void(const json::value&)> each = [&](const json::value& item) {
+      out.push_back(ParseSqlOperation(item, project));
+    };
+    Status listed = co_await rest_->ListEach(std::move(c), "items", std::move(each));
+    if (!listed.ok()) co_return listed;
     co_return out;
   }
 

@@ -158,6 +158,10 @@ struct RunVpcAccess {
 
 enum class RunKind { kJob, kService };
 
+// Whether listed Cloud Run workloads carry their raw document (needed only
+// to patch that very object; ~5 KB each when parsed).
+enum class RawDocuments { kKeep, kDrop };
+
 // A Cloud Run job or service, reduced to the parts connectivity depends on.
 // For a job these live at template.template.*, for a service at template.*.
 // To change one: copy the live value, edit these fields, hand it to

@@ -50,10 +50,12 @@ class VpcAccessRest final : public VpcAccess {
     std::string parent = Parent(project, region);
     c.url = BuildUrl(root_, "v1/" + parent + "/connectors");
     c.what = "vpcaccess connectors.list " + parent;
-    auto items = co_await rest_->ListAll(std::move(c), "connectors");
-    if (!items.ok()) co_return items.status();
     std::vector<Connector> out;
-    for (const auto& item : *items) out.push_back(ParseConnector(item));
+    std::function<void(const json::value&)> each = [&](const json::value& item) {
+      out.push_back(ParseConnector(item));
+    };
+    Status listed = co_await rest_->ListEach(std::move(c), "connectors", std::move(each));
+    if (!listed.ok()) co_return listed;
     co_return out;
   }
 

@@ -340,10 +340,12 @@ gcp::Task<StatusOr<LiveState>> Observe(gcp::Clients clients, config::Intent inte
   }
   // Every job and service of the region, not only declared ones: the planner
   // refuses to switch the public IP off while an undeclared one still uses it.
-  auto jobs = co_await clients.run->ListJobs(intent.project, intent.region);
+  auto jobs = co_await clients.run->ListJobs(intent.project, intent.region,
+                                                gcp::RawDocuments::kKeep);
   if (!jobs.ok()) co_return jobs.status();
   for (auto& j : *jobs) live.jobs.emplace(j.name, std::move(j));
-  auto services = co_await clients.run->ListServices(intent.project, intent.region);
+  auto services = co_await clients.run->ListServices(intent.project, intent.region,
+                                                        gcp::RawDocuments::kKeep);
   if (!services.ok()) co_return services.status();
   for (auto& s : *services) live.services.emplace(s.name, std::move(s));
 

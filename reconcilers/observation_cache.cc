@@ -158,10 +158,12 @@ gcp::Task<StatusOr<std::shared_ptr<const WorkloadIndex>>> LoadWorkloads(gcp::Cli
                                                                         std::string region,
                                                                         bool keep_raw) {
   StatusOr<std::vector<gcp::RunWorkload>> list = InternalError("unset");
+  // Dropped page by page, not after the whole region is listed.
+  const auto raw = keep_raw ? gcp::RawDocuments::kKeep : gcp::RawDocuments::kDrop;
   if (jobs) {
-    list = co_await clients.run->ListJobs(project, region);
+    list = co_await clients.run->ListJobs(project, region, raw);
   } else {
-    list = co_await clients.run->ListServices(project, region);
+    list = co_await clients.run->ListServices(project, region, raw);
   }
   if (!list.ok()) co_return list.status();
   auto index = std::make_shared<WorkloadIndex>();

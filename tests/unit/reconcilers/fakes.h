@@ -110,10 +110,14 @@ class FakeCloud {
       if (it == c_->world_.jobs.end()) co_return NotFoundError(j);
       co_return it->second;
     }
-    gcp::Task<StatusOr<std::vector<gcp::RunWorkload>>> ListJobs(std::string, std::string) override {
+    gcp::Task<StatusOr<std::vector<gcp::RunWorkload>>> ListJobs(std::string, std::string,
+                                                                gcp::RawDocuments raw) override {
       if (auto s = c_->Call("run.ListJobs", "")) co_return *s;
       std::vector<gcp::RunWorkload> out;
       for (const auto& [n, w] : c_->world_.jobs) out.push_back(w);
+      if (raw == gcp::RawDocuments::kDrop) {
+        for (auto& w : out) w.raw.reset();
+      }
       co_return out;
     }
     gcp::Task<StatusOr<gcp::Operation>> PatchJob(gcp::RunWorkload w) override {
@@ -142,11 +146,14 @@ class FakeCloud {
       c_->Call("run.GetService", s);
       co_return NotFoundError(s);
     }
-    gcp::Task<StatusOr<std::vector<gcp::RunWorkload>>> ListServices(std::string,
-                                                                    std::string) override {
+    gcp::Task<StatusOr<std::vector<gcp::RunWorkload>>> ListServices(
+        std::string, std::string, gcp::RawDocuments raw) override {
       c_->Call("run.ListServices", "");
       std::vector<gcp::RunWorkload> out;
       for (const auto& [n, w] : c_->world_.services) out.push_back(w);
+      if (raw == gcp::RawDocuments::kDrop) {
+        for (auto& w : out) w.raw.reset();
+      }
       co_return out;
     }
     gcp::Task<StatusOr<gcp::Operation>> PatchService(gcp::RunWorkload w) override {
