@@ -17,7 +17,7 @@ namespace dbconnd::config::internal {
 // decoded value was written, so semantic rules can point at the right line.
 class Sink {
  public:
-  Sink(std::string file, const Limits& limits, std::vector<Diagnostic>* out)
+  Sink(FileName file, const Limits& limits, std::vector<Diagnostic>* out)
       : file_(std::move(file)), limits_(limits), out_(out) {}
 
   void Error(SourceLocation where, std::string path, std::string message);
@@ -26,7 +26,7 @@ class Sink {
   // True when an error was reported for `prefix` or a field below it, so a
   // rule can stay quiet instead of repeating a problem in other words.
   bool HasErrorUnder(std::string_view prefix) const;
-  const std::string& file() const { return file_; }
+  const FileName& file() const { return file_; }
   const Limits& limits() const { return limits_; }
 
   void Record(const std::string& path, SourceLocation where) { locations_[path] = where; }
@@ -35,7 +35,7 @@ class Sink {
   SourceLocation At(std::string path) const;
 
  private:
-  std::string file_;
+  FileName file_;
   Limits limits_;
   std::vector<Diagnostic>* out_;
   int errors_ = 0;

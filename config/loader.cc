@@ -58,7 +58,7 @@ SourceLocation Sink::At(std::string path) const {
 }
 
 std::string ShortLocation(const SourceLocation& where) {
-  return where.line > 0 ? where.file + ":" + std::to_string(where.line) : where.file;
+  return where.line > 0 ? where.file.str() + ":" + std::to_string(where.line) : where.file.str();
 }
 
 }  // namespace internal
@@ -379,11 +379,12 @@ class Loader {
       return;
     }
     size_t non_empty = 0;
+    const FileName shared_name(file);  // one allocation for every location in the file
     for (const YAML::Node& doc : docs) {
       if (doc.IsNull()) continue;  // "---" separators around nothing, comment-only files
       ++non_empty;
       size_t first_diagnostic = diagnostics_.size();
-      AddDocument(doc, file);
+      AddDocument(doc, shared_name);
       // Report in reading order: the literal-password scan runs before decoding.
       std::stable_sort(diagnostics_.begin() + static_cast<std::ptrdiff_t>(first_diagnostic),
                        diagnostics_.end(), [](const Diagnostic& a, const Diagnostic& b) {
@@ -412,7 +413,7 @@ class Loader {
   }
 
  private:
-  void AddDocument(const YAML::Node& doc, const std::string& file) {
+  void AddDocument(const YAML::Node& doc, const FileName& file) {
     Sink sink(file, limits_, &diagnostics_);
     try {
       if (!internal::ScanDocument(sink, doc)) return;

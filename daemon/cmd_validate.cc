@@ -47,7 +47,7 @@ void PrintJson(const config::LoadResult& r, bool valid, std::ostream& out) {
       const config::Intent& in = *p;
       json::object o;
       o["name"] = in.name;
-      o["file"] = in.where.file;
+      o["file"] = in.where.file.str();
       o["line"] = in.where.line;
       o["project"] = in.project;
       o["region"] = in.region;
@@ -61,7 +61,7 @@ void PrintJson(const config::LoadResult& r, bool valid, std::ostream& out) {
   for (const auto& d : r.diagnostics) {
     json::object o;
     o["severity"] = std::string(config::ToString(d.severity));
-    o["file"] = d.where.file;
+    o["file"] = d.where.file.str();
     o["line"] = d.where.line;
     o["column"] = d.where.column;
     o["path"] = d.path;

@@ -238,12 +238,10 @@ Reason ReasonFrom(std::string_view text) {
 struct CompactCondition {
   Reason reason = Reason::kUnknown;
   WallClock::time_point since{};  // last transition; epoch = never
-  std::string message;            // empty when UpToDate
 
-  void Set(Reason r, std::string text, WallClock::time_point now) {
+  void Set(Reason r, WallClock::time_point now) {
     if (r != reason) since = now;  // status follows reason
     reason = r;
-    message = std::move(text);
   }
 };
 
@@ -251,21 +249,22 @@ std::string TimeText(WallClock::time_point t) {
   return t == WallClock::time_point{} ? std::string() : FormatRfc3339(t);
 }
 
-void ExpandCondition(const CompactCondition& c, Condition& out) {
+void ExpandCondition(const CompactCondition& c, const std::string& message, Condition& out) {
   out.status = c.reason == Reason::kUnknown ? "Unknown"
                : c.reason == Reason::kUpToDate ? "True"
                                                : "False";
   out.reason = std::string(ReasonText(c.reason));
-  out.message = c.message;
+  out.message = message;
   out.last_transition = TimeText(c.since);
 }
 
-// One resource's conditions: ~80 bytes, where ResourceStatus' strings take
-// ~400 (it is built only when status is asked for).
+// One resource's conditions in 48 bytes, where ResourceStatus' strings take
+// ~400 (it is built only when status is asked for). Messages, rare, are
+// kept apart (IntentState::resource_messages).
 struct CompactResource {
   ResourceKind kind;
-  std::string name;
   CompactCondition condition;
+  std::string name;
 };
 
 }  // namespace
@@ -283,13 +282,16 @@ struct Controller::IntentState {
   int64_t generation = 0;
   bool removed = false;
   bool resume_checked = false;
-  FightBreaker breaker;
+  // Made on the first correction: most intents never need one.
+  std::unique_ptr<FightBreaker> breaker;
+  bool BreakerOpen(SteadyTime now) const { return breaker && breaker->IsOpen(now); }
   std::map<std::string, reconcilers::JobVerification> verifications;
 
   // Status, compact: 10,000 intents are held at once. Statuses() and
   // StatusJson() spell it out as IntentStatus.
   int64_t observed_generation = 0;
   CompactCondition condition;
+  std::string message;  // of `condition`; empty when UpToDate
   reconcilers::Summary last_plan;
   std::vector<std::string> last_plan_steps;  // "update instance/x: path: a -> b"
   std::string last_error;
@@ -297,14 +299,24 @@ struct Controller::IntentState {
   WallClock::time_point next_resync{};
   int64_t writes = 0;
   std::vector<CompactResource> resources;  // exactly sized
+  // (index into resources, message) for the resources that have one.
+  std::vector<std::pair<std::size_t, std::string>> resource_messages;
+
+  const std::string& ResourceMessage(std::size_t i) const {
+    static const std::string kNone;
+    for (const auto& [at, text] : resource_messages) {
+      if (at == i) return text;
+    }
+    return kNone;
+  }
 
   IntentStatus Expand(const std::string& name) const {
     IntentStatus s;
     s.name = name;
     s.mode = intent ? std::string(config::ToString(intent->policy.mode)) : "";
     s.observed_generation = observed_generation;
-    ExpandCondition(condition, s.ready);
-    ExpandCondition(condition, s.synced);
+    ExpandCondition(condition, message, s.ready);
+    ExpandCondition(condition, message, s.synced);
     s.last_plan = last_plan;
     s.last_plan_steps = last_plan_steps;
     s.last_error = last_error;
@@ -312,12 +324,13 @@ struct Controller::IntentState {
     s.next_resync = TimeText(next_resync);
     s.writes = writes;
     s.resources.reserve(resources.size());
-    for (const auto& r : resources) {
+    for (std::size_t i = 0; i < resources.size(); ++i) {
+      const CompactResource& r = resources[i];
       ResourceStatus& rs = s.resources.emplace_back();
       rs.kind = std::string(reconcilers::ToString(r.kind));
       rs.name = r.name;
-      ExpandCondition(r.condition, rs.ready);
-      ExpandCondition(r.condition, rs.synced);
+      ExpandCondition(r.condition, ResourceMessage(i), rs.ready);
+      ExpandCondition(r.condition, ResourceMessage(i), rs.synced);
     }
     return s;
   }
@@ -492,7 +505,6 @@ void Controller::SetDesiredState(std::shared_ptr<const config::DesiredState> sta
     auto& slot = intents_[intent.name];
     if (!slot) {
       slot = std::make_shared<IntentState>();
-      slot->breaker = FightBreaker(options_.fight_threshold, options_.fight_window);
     }
     slot->generation = generation;
     if (slot->intent == ptr) continue;  // its file was not touched
@@ -502,7 +514,7 @@ void Controller::SetDesiredState(std::shared_ptr<const config::DesiredState> sta
       slot->changed = slot->intent != nullptr;
       slot->intent = ptr;
       slot->fingerprint = fp;
-      slot->breaker.Reset();
+      slot->breaker.reset();
       queue_.Forget(intent.name);
       queue_.Add(intent.name);
       full_sync_pending_.insert(intent.name);
@@ -658,7 +670,7 @@ asio::awaitable<void> Controller::Reconcile(std::shared_ptr<Controller> self, st
     block = "Observing";
   } else if (self->options_.can_write && !self->options_.can_write()) {
     block = "Observing";  // a standby replica
-  } else if (st->breaker.IsOpen(start)) {
+  } else if (st->BreakerOpen(start)) {
     block = "DriftFight";
   }
   if (enforce && !block.empty()) intent.policy.mode = config::PolicyMode::kObserve;
@@ -695,7 +707,11 @@ asio::awaitable<void> Controller::Reconcile(std::shared_ptr<Controller> self, st
     st->verifications = result.verifications;
     st->writes += observer.writes;
     for (const auto& [kind, path] : observer.corrections) {
-      if (st->breaker.RecordCorrection(path, self->options_.clock())) {
+      if (!st->breaker) {
+        st->breaker = std::make_unique<FightBreaker>(self->options_.fight_threshold,
+                                                     self->options_.fight_window);
+      }
+      if (st->breaker->RecordCorrection(path, self->options_.clock())) {
         LogWarning("fight breaker tripped: " + path + " was corrected more than " +
                        std::to_string(self->options_.fight_threshold) +
                        " times; another writer keeps changing it. Writing stops for this "
@@ -704,7 +720,7 @@ asio::awaitable<void> Controller::Reconcile(std::shared_ptr<Controller> self, st
         if (self->metrics_) self->metrics_->DriftFight(kind);
       }
     }
-    if (st->breaker.IsOpen(self->options_.clock())) block = "DriftFight";
+    if (st->BreakerOpen(self->options_.clock())) block = "DriftFight";
     self->FinishPass(key, intent, result, block, seconds);
   }
   --self->in_flight_;
@@ -783,17 +799,18 @@ void Controller::FinishPass(const std::string& key, const config::Intent& intent
       resources.push_back(k);
     }
   }
+  CountStates(st, -1);  // the last pass's states leave the totals
   std::vector<CompactResource> previous = std::move(status.resources);
   // Exactly sized: a grown vector per intent costs kilobytes at 10,000 intents.
   status.resources = {};
   status.resources.reserve(resources.size());
-  CountStates(st, -1);
+  status.resource_messages.clear();
   bool any_waiting = false;
   bool any_failed = false;
   for (const auto& k : resources) {
-    CompactResource rs{k.kind, k.name, {}};
-    for (auto& p : previous) {
-      if (p.kind == k.kind && p.name == k.name) rs.condition = std::move(p.condition);
+    CompactResource rs{k.kind, {}, k.name};
+    for (const auto& p : previous) {
+      if (p.kind == k.kind && p.name == k.name) rs.condition = p.condition;
     }
     auto found = by_resource.find(k);
     Reason reason = Reason::kUpToDate;
@@ -817,7 +834,10 @@ void Controller::FinishPass(const std::string& key, const config::Intent& intent
         reason = Reason::kUpdating;
       }
     }
-    rs.condition.Set(reason, std::move(message), now_wall);
+    rs.condition.Set(reason, now_wall);
+    if (!message.empty()) {
+      status.resource_messages.emplace_back(status.resources.size(), std::move(message));
+    }
     status.resources.push_back(std::move(rs));
   }
   CountStates(st, 1);
@@ -833,7 +853,8 @@ void Controller::FinishPass(const std::string& key, const config::Intent& intent
   } else if (!block.empty()) {
     reason = ReasonFrom(block);
     message = block == "DriftFight"
-                  ? "another writer keeps changing " + st.breaker.tripped_field() +
+                  ? "another writer keeps changing " +
+                        (st.breaker ? st.breaker->tripped_field() : std::string("a field")) +
                         "; writes stopped, drift reported"
                   : std::to_string(plan.steps.size()) + " change(s) not applied";
   } else if (plan.report_only) {
@@ -848,7 +869,8 @@ void Controller::FinishPass(const std::string& key, const config::Intent& intent
     reason = Reason::kUpdating;
   }
   if (reason == Reason::kUpToDate) message.clear();
-  status.condition.Set(reason, std::move(message), now_wall);
+  status.condition.Set(reason, now_wall);
+  status.message = std::move(message);
 
   // Metrics.
   if (metrics_) {

@@ -40,7 +40,7 @@ std::string Describe(const LoadResult& r) {
   std::string out = Dump(r);
   if (r.state) {
     for (const auto& in : r.state->intents) {
-      out += in->name + "@" + in->where.file + ":" + std::to_string(in->where.line) + " ";
+      out += in->name + "@" + in->where.file.str() + ":" + std::to_string(in->where.line) + " ";
     }
   }
   return out;

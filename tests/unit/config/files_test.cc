@@ -77,7 +77,7 @@ TEST_CASE("cross-file: same instance with different settings names both files", 
   CHECK_FALSE(r.ok());
   const Diagnostic* d = FindError(r, "spec.instance", "with different sslMode");
   REQUIRE(d != nullptr);
-  CHECK(fs::path(d->where.file).filename() == "team-b.yaml");
+  CHECK(fs::path(d->where.file.str()).filename() == "team-b.yaml");
   CHECK(d->where.line == 9);
   CHECK(d->message.find("team-a.yaml:9") != std::string::npos);
   CHECK(d->message.find("my-project-123/db1") != std::string::npos);
@@ -107,7 +107,7 @@ TEST_CASE("cross-file: same workload with conflicting settings", "[config][files
   CHECK_FALSE(r.ok());
   const Diagnostic* d = FindError(r, "spec.workloads[0]", "job migrate is also declared at");
   REQUIRE(d != nullptr);
-  CHECK(fs::path(d->where.file).filename() == "two.yaml");
+  CHECK(fs::path(d->where.file.str()).filename() == "two.yaml");
   CHECK(d->where.line == 12);
   CHECK(d->message.find("one.yaml:12") != std::string::npos);
   CHECK(d->message.find("different database") != std::string::npos);

@@ -189,7 +189,10 @@ TEST_CASE("allowWorldOpen turns 0.0.0.0/0 into a warning", "[config][valid]") {
 }
 
 TEST_CASE("FormatDiagnostic is compiler style", "[config]") {
-  Diagnostic d{Diagnostic::Severity::kError, {"a.yaml", 3, 7}, "spec.region", "bad"};
+  Diagnostic d;
+  d.where = {"a.yaml", 3, 7};
+  d.path = "spec.region";
+  d.message = "bad";
   CHECK(FormatDiagnostic(d) == "a.yaml:3:7: error: spec.region: bad");
   d.where = {"a.yaml", 0, 0};
   d.path.clear();

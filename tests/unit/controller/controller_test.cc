@@ -101,6 +101,10 @@ TEST_CASE("Controller converges the incident, then makes zero writes") {
   std::string exposition = h.metrics.Serialize();
   INFO(exposition);
   CHECK(testutil::SumSeries(exposition, "dbconnd_reconciles_total{kind=\"instance\",result=\"in_sync\"}") == 2);
+  // The state gauges count each resource once, however many passes ran.
+  CHECK(testutil::SumSeries(exposition, "dbconnd_resources{kind=\"instance\",state=\"in_sync\"}") == 1);
+  CHECK(testutil::SumSeries(exposition, "dbconnd_resources{kind=\"job\",state=\"in_sync\"}") == 1);
+  CHECK(testutil::SumSeries(exposition, "dbconnd_resources{kind=\"instance\"") == 1);
 }
 
 TEST_CASE("flag --observe reports drift and writes nothing") {
