@@ -14,8 +14,12 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <malloc.h>
+
 #include <cctype>
 #include <csignal>
+#include <cstdlib>
+#include <string_view>
 #include <memory>
 #include <ostream>
 
@@ -199,7 +203,20 @@ asio::awaitable<void> Signals(Daemon* d) {
   }
 }
 
+// A daemon's heap, unlike a command's, lives for months. glibc raises its
+// mmap and trim thresholds after the first large free (a reply body, a list
+// page's arena), after which such buffers come from the heap and their space
+// is kept; fixed thresholds send them back to the kernel when freed.
+// GLIBC_TUNABLES, when it names malloc settings, wins.
+void TuneAllocator() {
+  const char* tunables = std::getenv("GLIBC_TUNABLES");
+  if (tunables && std::string_view(tunables).find("malloc") != std::string_view::npos) return;
+  ::mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+  ::mallopt(M_TRIM_THRESHOLD, 128 * 1024);
+}
+
 int RunDaemon(const RunOptions& opts, CommandContext& ctx) {
+  TuneAllocator();
   auto level = ParseLogLevel(opts.log_level);
   if (!level) {
     *ctx.err << "error: --log-level: want debug, info, warning or error\n";

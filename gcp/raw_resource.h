@@ -18,8 +18,10 @@ class RawResource {
   boost::json::value json_;
 };
 
-inline RawResourcePtr MakeRaw(boost::json::value json) {
-  return std::make_shared<const RawResource>(std::move(json));
+// A copy in the default storage: never pins the arena of the page it was
+// listed in (RestCall::arena).
+inline RawResourcePtr MakeRaw(const boost::json::value& json) {
+  return std::make_shared<const RawResource>(boost::json::value(json, boost::json::storage_ptr()));
 }
 
 }  // namespace dbconnd::gcp

@@ -1,5 +1,6 @@
 #include "gcp/rest_client.h"
 
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -95,7 +96,12 @@ Task<StatusOr<json::value>> RestClient::Call(RestCall call) {
       } else if (resp->status >= 200 && resp->status < 300) {
         if (resp->body.empty()) co_return json::value(json::object());
         boost::system::error_code ec;
-        json::value v = json::parse(resp->body, ec);
+        json::storage_ptr storage;
+        if (call.arena) {
+          // Room for the whole document in the first block, as a rule.
+          storage = json::make_shared_resource<json::monotonic_resource>(resp->body.size() * 4);
+        }
+        json::value v = json::parse(resp->body, ec, storage);
         if (ec) {
           co_return InternalError(call.what + ": reply is not JSON (" +
                                   SummarizeBody(resp->body) + ")")
@@ -131,6 +137,7 @@ Task<Status> RestClient::ListEach(RestCall first, std::string items_field,
   std::string page_token;
   for (int page = 0; page < options_.max_pages; ++page) {
     RestCall call = first;
+    call.arena = true;
     if (!page_token.empty()) call.url = AppendQuery(base_url, "pageToken", page_token);
     auto reply = co_await Call(std::move(call));
     if (!reply.ok()) co_return reply.status();

@@ -30,6 +30,11 @@ struct RestCall {
   std::optional<boost::json::value> body;
   // Names the call in messages: "sqladmin instances.get p/i". No secrets.
   std::string what;
+  // Decode the reply into one arena owned by the returned value (a list
+  // page: megabytes of short-lived JSON that would otherwise be freed as
+  // tens of thousands of small holes among the long-lived data parsed
+  // from it). Values copied out of it must name their own storage.
+  bool arena = false;
 };
 
 class RestClient {
