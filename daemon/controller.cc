@@ -258,6 +258,30 @@ void ExpandCondition(const CompactCondition& c, const std::string& message, Cond
   out.last_transition = TimeText(c.since);
 }
 
+struct ResourceKey {
+  ResourceKind kind;
+  std::string name;
+  bool operator<(const ResourceKey& o) const {
+    return std::tie(kind, name) < std::tie(o.kind, o.name);
+  }
+};
+
+std::vector<ResourceKey> DeclaredResources(const config::Intent& in) {
+  std::vector<ResourceKey> out;
+  if (in.instance.private_ip) {
+    out.push_back({ResourceKind::kPrivateServicesRange,
+                   reconcilers::ServicesRangeName(*in.instance.private_ip)});
+    out.push_back({ResourceKind::kServicePeering, in.instance.private_ip->network});
+  }
+  if (in.connector) out.push_back({ResourceKind::kConnector, in.connector->name});
+  out.push_back({ResourceKind::kInstance, in.instance.name});
+  for (const auto& w : in.workloads) {
+    out.push_back({w.kind == config::WorkloadKind::kJob ? ResourceKind::kJob : ResourceKind::kService,
+                   w.name});
+  }
+  return out;
+}
+
 // One resource's conditions in 48 bytes, where ResourceStatus' strings take
 // ~400 (it is built only when status is asked for). Messages, rare, are
 // kept apart (IntentState::resource_messages).
@@ -285,26 +309,39 @@ struct Controller::IntentState {
   // Made on the first correction: most intents never need one.
   std::unique_ptr<FightBreaker> breaker;
   bool BreakerOpen(SteadyTime now) const { return breaker && breaker->IsOpen(now); }
-  std::map<std::string, reconcilers::JobVerification> verifications;
 
   // Status, compact: 10,000 intents are held at once. Statuses() and
   // StatusJson() spell it out as IntentStatus.
   int64_t observed_generation = 0;
   CompactCondition condition;
-  std::string message;  // of `condition`; empty when UpToDate
   reconcilers::Summary last_plan;
-  std::vector<std::string> last_plan_steps;  // "update instance/x: path: a -> b"
-  std::string last_error;
   WallClock::time_point last_reconcile{};
   WallClock::time_point next_resync{};
   int64_t writes = 0;
   std::vector<CompactResource> resources;  // exactly sized
-  // (index into resources, message) for the resources that have one.
-  std::vector<std::pair<std::size_t, std::string>> resource_messages;
+
+  // What an intent that is up to date has none of: held only when set.
+  struct Details {
+    std::string message;                       // of `condition`
+    std::vector<std::string> last_plan_steps;  // "update instance/x: path: a -> b"
+    std::string last_error;
+    // (index into resources, message) for the resources that have one.
+    std::vector<std::pair<std::size_t, std::string>> resource_messages;
+    std::map<std::string, reconcilers::JobVerification> verifications;
+    bool empty() const {
+      return message.empty() && last_plan_steps.empty() && last_error.empty() &&
+             resource_messages.empty() && verifications.empty();
+    }
+  };
+  std::unique_ptr<Details> details;
+  const Details& View() const {
+    static const Details kNone;
+    return details ? *details : kNone;
+  }
 
   const std::string& ResourceMessage(std::size_t i) const {
     static const std::string kNone;
-    for (const auto& [at, text] : resource_messages) {
+    for (const auto& [at, text] : View().resource_messages) {
       if (at == i) return text;
     }
     return kNone;
@@ -315,11 +352,11 @@ struct Controller::IntentState {
     s.name = name;
     s.mode = intent ? std::string(config::ToString(intent->policy.mode)) : "";
     s.observed_generation = observed_generation;
-    ExpandCondition(condition, message, s.ready);
-    ExpandCondition(condition, message, s.synced);
+    ExpandCondition(condition, View().message, s.ready);
+    ExpandCondition(condition, View().message, s.synced);
     s.last_plan = last_plan;
-    s.last_plan_steps = last_plan_steps;
-    s.last_error = last_error;
+    s.last_plan_steps = View().last_plan_steps;
+    s.last_error = View().last_error;
     s.last_reconcile = TimeText(last_reconcile);
     s.next_resync = TimeText(next_resync);
     s.writes = writes;
@@ -508,6 +545,13 @@ void Controller::SetDesiredState(std::shared_ptr<const config::DesiredState> sta
     }
     slot->generation = generation;
     if (slot->intent == ptr) continue;  // its file was not touched
+    if (slot->resources.empty()) {
+      // Sized once, before any pass: passes then rewrite the records in
+      // place (see FinishPass), and /status lists them as Unknown meanwhile.
+      std::vector<ResourceKey> declared = DeclaredResources(intent);
+      slot->resources.reserve(declared.size());
+      for (auto& k : declared) slot->resources.push_back({k.kind, {}, std::move(k.name)});
+    }
     std::size_t fp = std::hash<std::string>{}(IntentFingerprint(intent));
     if (slot->fingerprint != fp) {
       // An edited intent (not a new one: a first load reads in bulk).
@@ -689,7 +733,8 @@ asio::awaitable<void> Controller::Reconcile(std::shared_ptr<Controller> self, st
 
   reconcilers::ApplyResult result;
   try {
-    result = co_await reconcilers::Apply(self->clients_, intent, opts, st->verifications);
+    result = co_await reconcilers::Apply(self->clients_, intent, opts,
+                                         st->View().verifications);
   } catch (const std::exception& e) {
     result.status = InternalError(std::string("reconcile failed: ") + e.what());
   }
@@ -704,7 +749,6 @@ asio::awaitable<void> Controller::Reconcile(std::shared_ptr<Controller> self, st
   }
   double seconds = std::chrono::duration<double>(self->options_.clock() - start).count();
   if (!st->removed) {
-    st->verifications = result.verifications;
     st->writes += observer.writes;
     for (const auto& [kind, path] : observer.corrections) {
       if (!st->breaker) {
@@ -729,30 +773,6 @@ asio::awaitable<void> Controller::Reconcile(std::shared_ptr<Controller> self, st
 }
 
 namespace {
-
-struct ResourceKey {
-  ResourceKind kind;
-  std::string name;
-  bool operator<(const ResourceKey& o) const {
-    return std::tie(kind, name) < std::tie(o.kind, o.name);
-  }
-};
-
-std::vector<ResourceKey> DeclaredResources(const config::Intent& in) {
-  std::vector<ResourceKey> out;
-  if (in.instance.private_ip) {
-    out.push_back({ResourceKind::kPrivateServicesRange,
-                   reconcilers::ServicesRangeName(*in.instance.private_ip)});
-    out.push_back({ResourceKind::kServicePeering, in.instance.private_ip->network});
-  }
-  if (in.connector) out.push_back({ResourceKind::kConnector, in.connector->name});
-  out.push_back({ResourceKind::kInstance, in.instance.name});
-  for (const auto& w : in.workloads) {
-    out.push_back({w.kind == config::WorkloadKind::kJob ? ResourceKind::kJob : ResourceKind::kService,
-                   w.name});
-  }
-  return out;
-}
 
 std::string StepLine(const reconcilers::Step& s) {
   std::string line = std::string(reconcilers::ToString(s.action)) + " " + s.id;
@@ -780,10 +800,13 @@ void Controller::FinishPass(const std::string& key, const config::Intent& intent
   status.observed_generation = st.generation;
   status.last_reconcile = now_wall;
   status.last_plan = plan.summary();
-  status.last_plan_steps.clear();
-  status.last_plan_steps.reserve(plan.steps.size());
-  for (const auto& s : plan.steps) status.last_plan_steps.push_back(StepLine(s));
-  status.last_error = result.status.ok() ? "" : Redact(result.status.ToString());
+  // Built apart and kept only when not empty: no allocation for an intent
+  // that is up to date.
+  IntentState::Details details;
+  details.verifications = result.verifications;
+  details.last_plan_steps.reserve(plan.steps.size());
+  for (const auto& s : plan.steps) details.last_plan_steps.push_back(StepLine(s));
+  details.last_error = result.status.ok() ? "" : Redact(result.status.ToString());
 
   // Per resource.
   std::map<ResourceKey, const reconcilers::Step*> by_resource;
@@ -800,18 +823,32 @@ void Controller::FinishPass(const std::string& key, const config::Intent& intent
     }
   }
   CountStates(st, -1);  // the last pass's states leave the totals
-  std::vector<CompactResource> previous = std::move(status.resources);
-  // Exactly sized: a grown vector per intent costs kilobytes at 10,000 intents.
-  status.resources = {};
-  status.resources.reserve(resources.size());
-  status.resource_messages.clear();
+  // The records are rewritten in place when the resources are the same as
+  // last time (the rule): a pass then allocates nothing that outlives it.
+  // Long-lived allocations made between a pass's short-lived ones are what
+  // fragments a heap holding 10,000 intents.
+  std::vector<CompactResource> fresh;
+  const bool same = status.resources.size() == resources.size() &&
+                    std::equal(resources.begin(), resources.end(), status.resources.begin(),
+                               [](const ResourceKey& k, const CompactResource& r) {
+                                 return k.kind == r.kind && k.name == r.name;
+                               });
+  if (!same) {
+    fresh.reserve(resources.size());  // exactly sized
+    for (const auto& k : resources) {
+      CompactResource rs{k.kind, {}, k.name};
+      for (const auto& p : status.resources) {
+        if (p.kind == k.kind && p.name == k.name) rs.condition = p.condition;
+      }
+      fresh.push_back(std::move(rs));
+    }
+    status.resources.swap(fresh);
+  }
   bool any_waiting = false;
   bool any_failed = false;
-  for (const auto& k : resources) {
-    CompactResource rs{k.kind, {}, k.name};
-    for (const auto& p : previous) {
-      if (p.kind == k.kind && p.name == k.name) rs.condition = p.condition;
-    }
+  for (std::size_t i = 0; i < resources.size(); ++i) {
+    const ResourceKey& k = resources[i];
+    CompactResource& rs = status.resources[i];
     auto found = by_resource.find(k);
     Reason reason = Reason::kUpToDate;
     std::string message;
@@ -835,10 +872,7 @@ void Controller::FinishPass(const std::string& key, const config::Intent& intent
       }
     }
     rs.condition.Set(reason, now_wall);
-    if (!message.empty()) {
-      status.resource_messages.emplace_back(status.resources.size(), std::move(message));
-    }
-    status.resources.push_back(std::move(rs));
+    if (!message.empty()) details.resource_messages.emplace_back(i, std::move(message));
   }
   CountStates(st, 1);
 
@@ -847,7 +881,7 @@ void Controller::FinishPass(const std::string& key, const config::Intent& intent
   std::string message;
   if (!result.status.ok() && !(stopping_ && result.status.code() == StatusCode::kCancelled)) {
     reason = Reason::kUpdateFailed;
-    message = status.last_error;
+    message = details.last_error;
   } else if (result.converged && observed) {
     reason = Reason::kUpToDate;
   } else if (!block.empty()) {
@@ -870,7 +904,14 @@ void Controller::FinishPass(const std::string& key, const config::Intent& intent
   }
   if (reason == Reason::kUpToDate) message.clear();
   status.condition.Set(reason, now_wall);
-  status.message = std::move(message);
+  details.message = std::move(message);
+  if (details.empty()) {
+    status.details.reset();
+  } else if (status.details) {
+    *status.details = std::move(details);
+  } else {
+    status.details = std::make_unique<IntentState::Details>(std::move(details));
+  }
 
   // Metrics.
   if (metrics_) {
@@ -908,7 +949,7 @@ void Controller::FinishPass(const std::string& key, const config::Intent& intent
     next = queue_.AddRateLimited(key);
     if (metrics_) metrics_->QueueRetry();
     LogWarning("reconcile failed; retrying in " + std::to_string(next.count()) + " ms: " +
-                   status.last_error,
+                   status.View().last_error,
                {key, "", "", ""});
   } else {
     queue_.Forget(key);

@@ -371,18 +371,32 @@ class CloudRunRest final : public CloudRun {
     co_return ParseRunWorkload(*reply, kind);
   }
 
-  Task<StatusOr<std::vector<RunWorkload>>> List(std::string parent, std::string field,
-                                                RunKind kind, RawDocuments raw) {
+  Task<Status> ForEachWorkload(RunKind kind, std::string project, std::string region,
+                               RawDocuments raw, std::function<void(RunWorkload)> each) override {
+    const bool job = kind == RunKind::kJob;
+    return Each(Parent(project, region) + (job ? "/jobs" : "/services"), job ? "jobs" : "services",
+                kind, raw, std::move(each));
+  }
+
+  Task<Status> Each(std::string parent, std::string field, RunKind kind, RawDocuments raw,
+                    std::function<void(RunWorkload)> each) {
     RestCall c;
     c.api = Api::kRun;
     c.bucket = Bucket::kList;
     c.url = BuildUrl(root_, "v2/" + parent);
     c.what = "run " + field + ".list " + parent;
-    std::vector<RunWorkload> out;
-    std::function<void(const json::value&)> each = [&](const json::value& item) {
-      out.push_back(ParseRunWorkload(item, kind, raw));
+    std::function<void(const json::value&)> item = [&](const json::value& v) {
+      each(ParseRunWorkload(v, kind, raw));
     };
-    Status listed = co_await rest_->ListEach(std::move(c), field, std::move(each));
+    Status listed = co_await rest_->ListEach(std::move(c), field, std::move(item));
+    co_return listed;
+  }
+
+  Task<StatusOr<std::vector<RunWorkload>>> List(std::string parent, std::string field,
+                                                RunKind kind, RawDocuments raw) {
+    std::vector<RunWorkload> out;
+    std::function<void(RunWorkload)> each = [&](RunWorkload w) { out.push_back(std::move(w)); };
+    Status listed = co_await Each(std::move(parent), std::move(field), kind, raw, std::move(each));
     if (!listed.ok()) co_return listed;
     co_return out;
   }

@@ -150,6 +150,20 @@ class SqlAdminRest final : public SqlAdmin {
     co_return out;
   }
 
+  Task<Status> ForEachInstance(std::string project,
+                               std::function<void(SqlInstance)> each) override {
+    RestCall c;
+    c.api = Api::kSqlAdmin;
+    c.bucket = Bucket::kList;
+    c.url = BuildUrl(root_, "v1/projects/" + EncodeSegment(project) + "/instances");
+    c.what = "sqladmin instances.list " + project;
+    std::function<void(const json::value&)> item = [&](const json::value& v) {
+      each(ParseInstance(v));
+    };
+    Status listed = co_await rest_->ListEach(std::move(c), "items", std::move(item));
+    co_return listed;
+  }
+
   Task<StatusOr<Operation>> PatchInstance(std::string project, std::string instance,
                                           SqlInstancePatch patch) override {
     if (patch.settings_version.empty()) {

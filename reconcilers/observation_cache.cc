@@ -127,14 +127,14 @@ using State = ObservationCache::State;
 
 gcp::Task<StatusOr<std::shared_ptr<const InstanceIndex>>> LoadInstances(gcp::Clients clients,
                                                                         std::string project) {
-  auto list = co_await clients.sql->ListInstances(project);
-  if (!list.ok()) co_return list.status();
+  // Item by item into the index: no list of the whole project in between.
   auto index = std::make_shared<InstanceIndex>();
-  index->reserve(list->size());
-  for (auto& i : *list) {
+  std::function<void(gcp::SqlInstance)> each = [&](gcp::SqlInstance i) {
     std::string name = i.name;
     index->emplace(std::move(name), std::move(i));
-  }
+  };
+  Status listed = co_await clients.sql->ForEachInstance(project, std::move(each));
+  if (!listed.ok()) co_return listed;
   co_return std::shared_ptr<const InstanceIndex>(std::move(index));
 }
 
@@ -157,21 +157,17 @@ gcp::Task<StatusOr<std::shared_ptr<const WorkloadIndex>>> LoadWorkloads(gcp::Cli
                                                                         std::string project,
                                                                         std::string region,
                                                                         bool keep_raw) {
-  StatusOr<std::vector<gcp::RunWorkload>> list = InternalError("unset");
-  // Dropped page by page, not after the whole region is listed.
+  // Item by item into the index, raw documents dropped as each page is
+  // read: no list of the whole region in between.
   const auto raw = keep_raw ? gcp::RawDocuments::kKeep : gcp::RawDocuments::kDrop;
-  if (jobs) {
-    list = co_await clients.run->ListJobs(project, region, raw);
-  } else {
-    list = co_await clients.run->ListServices(project, region, raw);
-  }
-  if (!list.ok()) co_return list.status();
   auto index = std::make_shared<WorkloadIndex>();
-  index->reserve(list->size());
-  for (auto& w : *list) {
+  std::function<void(gcp::RunWorkload)> each = [&](gcp::RunWorkload w) {
     std::string name = w.name;
     index->emplace(std::move(name), Slim(std::move(w), keep_raw));
-  }
+  };
+  Status listed = co_await clients.run->ForEachWorkload(
+      jobs ? gcp::RunKind::kJob : gcp::RunKind::kService, project, region, raw, std::move(each));
+  if (!listed.ok()) co_return listed;
   co_return std::shared_ptr<const WorkloadIndex>(std::move(index));
 }
 

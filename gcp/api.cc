@@ -1,0 +1,26 @@
+#include "gcp/api.h"
+
+namespace dbconnd::gcp {
+
+Task<Status> SqlAdmin::ForEachInstance(std::string project,
+                                       std::function<void(SqlInstance)> each) {
+  auto list = co_await ListInstances(std::move(project));
+  if (!list.ok()) co_return list.status();
+  for (auto& item : *list) each(std::move(item));
+  co_return Status();
+}
+
+Task<Status> CloudRun::ForEachWorkload(RunKind kind, std::string project, std::string region,
+                                       RawDocuments raw, std::function<void(RunWorkload)> each) {
+  StatusOr<std::vector<RunWorkload>> list = InternalError("unset");
+  if (kind == RunKind::kJob) {
+    list = co_await ListJobs(project, region, raw);
+  } else {
+    list = co_await ListServices(project, region, raw);
+  }
+  if (!list.ok()) co_return list.status();
+  for (auto& item : *list) each(std::move(item));
+  co_return Status();
+}
+
+}  // namespace dbconnd::gcp
