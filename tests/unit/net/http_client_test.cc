@@ -10,11 +10,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-#include <openssl/x509v3.h>
-
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -40,6 +35,7 @@
 
 #include "net/http_client.h"
 #include "net/url.h"
+#include "tests/support/test_certs.h"
 
 namespace dbconnd::net {
 namespace {
@@ -61,72 +57,8 @@ bool Contains(const std::string& haystack, const std::string& needle) {
 // ---------------------------------------------------------------------------
 // Certificates
 
-using PKeyPtr = std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)>;
-using X509Ptr = std::unique_ptr<X509, decltype(&X509_free)>;
-
-struct Identity {
-  PKeyPtr key{nullptr, EVP_PKEY_free};
-  X509Ptr cert{nullptr, X509_free};
-  std::string cert_pem;
-  std::string key_pem;
-};
-
-std::string BioToString(BIO* bio) {
-  char* data = nullptr;
-  long len = BIO_get_mem_data(bio, &data);
-  std::string out(data, static_cast<size_t>(len));
-  BIO_free(bio);
-  return out;
-}
-
-// A CA when `issuer` is null, else a server certificate with `san`
-// ("IP:127.0.0.1,DNS:localhost") signed by the issuer.
-Identity MakeIdentity(const std::string& cn, const Identity* issuer, const std::string& san) {
-  static long serial = 1;
-  Identity id;
-  id.key.reset(EVP_EC_gen("P-256"));
-  REQUIRE(id.key);
-  id.cert.reset(X509_new());
-  X509* x = id.cert.get();
-  X509_set_version(x, 2);
-  ASN1_INTEGER_set(X509_get_serialNumber(x), serial++);
-  X509_gmtime_adj(X509_getm_notBefore(x), -3600);
-  X509_gmtime_adj(X509_getm_notAfter(x), 86400);
-  X509_set_pubkey(x, id.key.get());
-  X509_NAME* name = X509_get_subject_name(x);
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                             reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1, 0);
-  X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer->cert.get()) : name);
-
-  X509V3_CTX ctx;
-  X509V3_set_ctx_nodb(&ctx);
-  X509V3_set_ctx(&ctx, issuer ? issuer->cert.get() : x, x, nullptr, nullptr, 0);
-  auto add = [&](int nid, const std::string& value) {
-    X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value.c_str());
-    REQUIRE(ext != nullptr);
-    X509_add_ext(x, ext, -1);
-    X509_EXTENSION_free(ext);
-  };
-  if (issuer == nullptr) {
-    add(NID_basic_constraints, "critical,CA:TRUE");
-    add(NID_key_usage, "critical,keyCertSign,cRLSign");
-    add(NID_subject_key_identifier, "hash");
-  } else {
-    add(NID_basic_constraints, "critical,CA:FALSE");
-    add(NID_key_usage, "critical,digitalSignature");
-    add(NID_ext_key_usage, "serverAuth");
-    add(NID_subject_alt_name, san);
-  }
-  REQUIRE(X509_sign(x, issuer ? issuer->key.get() : id.key.get(), EVP_sha256()) > 0);
-
-  BIO* cb = BIO_new(BIO_s_mem());
-  PEM_write_bio_X509(cb, x);
-  id.cert_pem = BioToString(cb);
-  BIO* kb = BIO_new(BIO_s_mem());
-  PEM_write_bio_PrivateKey(kb, id.key.get(), nullptr, nullptr, 0, nullptr, nullptr);
-  id.key_pem = BioToString(kb);
-  return id;
-}
+using Identity = dbconnd::testing::TestIdentity;
+using dbconnd::testing::MakeTestIdentity;
 
 class TempFile {
  public:
@@ -474,10 +406,10 @@ TEST_CASE("A response body over the limit is an error", "[http_client]") {
 // TLS
 
 struct Pki {
-  Identity ca = MakeIdentity("dbconnd test CA", nullptr, "");
-  Identity server = MakeIdentity("localhost", &ca, "IP:127.0.0.1,DNS:localhost");
-  Identity other_ca = MakeIdentity("unrelated CA", nullptr, "");
-  Identity other_name = MakeIdentity("other.example", &ca, "DNS:other.example");
+  Identity ca = MakeTestIdentity("dbconnd test CA", nullptr, "");
+  Identity server = MakeTestIdentity("localhost", &ca, "IP:127.0.0.1,DNS:localhost");
+  Identity other_ca = MakeTestIdentity("unrelated CA", nullptr, "");
+  Identity other_name = MakeTestIdentity("other.example", &ca, "DNS:other.example");
   TempFile ca_file{ca.cert_pem};
   TempFile other_ca_file{other_ca.cert_pem};
 };
