@@ -22,13 +22,7 @@
 // Every wait is bounded; on a failure both processes are stopped and that N
 // is reported as failed.
 
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -49,6 +43,8 @@
 #include <thread>
 #include <vector>
 
+#include "tests/support/process.h"
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -61,11 +57,15 @@ constexpr char kToken[] = "bench-token";
 
 // ---- small process and HTTP helpers (bounded) ------------------------------------
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+using dbconnd::testing::HttpResult;
+using dbconnd::testing::PortFrom;
+using dbconnd::testing::Process;
+using dbconnd::testing::ReadFile;
+using dbconnd::testing::WaitFor;
+
+// The processes answer under load: a longer bound than the tests' default.
+HttpResult Http(int port, const std::string& method, const std::string& path) {
+  return dbconnd::testing::Http(port, method, path, "", std::chrono::seconds(10));
 }
 
 void WriteFileAtomically(const std::string& path, const std::string& text) {
@@ -74,109 +74,6 @@ void WriteFileAtomically(const std::string& path, const std::string& text) {
     out << text;
   }
   std::filesystem::rename(path + ".tmp", path);
-}
-
-bool WaitFor(const std::function<bool()>& pred, std::chrono::milliseconds limit,
-             std::chrono::milliseconds poll = 20ms) {
-  auto end = Clock::now() + limit;
-  while (!pred()) {
-    if (Clock::now() > end) return false;
-    std::this_thread::sleep_for(poll);
-  }
-  return true;
-}
-
-struct HttpResult {
-  int status = 0;
-  std::string body;
-};
-
-HttpResult Http(int port, const std::string& method, const std::string& path) {
-  HttpResult r;
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return r;
-  timeval tv{10, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return r;
-  }
-  std::string req = method + " " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
-  if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size())) {
-    ::close(fd);
-    return r;
-  }
-  std::string resp;
-  char buf[16384];
-  ssize_t n;
-  while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0) resp.append(buf, static_cast<size_t>(n));
-  ::close(fd);
-  auto sp = resp.find(' ');
-  auto head_end = resp.find("\r\n\r\n");
-  if (sp == std::string::npos || head_end == std::string::npos) return r;
-  r.status = std::atoi(resp.c_str() + sp + 1);
-  r.body = resp.substr(head_end + 4);
-  return r;
-}
-
-class Process {
- public:
-  Process(std::vector<std::string> argv, std::string out_file, std::string err_file)
-      : out_(std::move(out_file)), err_(std::move(err_file)) {
-    pid_ = ::fork();
-    if (pid_ < 0) throw std::runtime_error("fork failed");
-    if (pid_ == 0) {
-      int o = ::open(out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-      int e = ::open(err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-      ::dup2(o, 1);
-      ::dup2(e, 2);
-      std::vector<char*> args;
-      for (auto& a : argv) args.push_back(a.data());
-      args.push_back(nullptr);
-      ::execv(args[0], args.data());
-      ::_exit(127);
-    }
-  }
-  ~Process() { Stop(); }
-  Process(const Process&) = delete;
-  Process& operator=(const Process&) = delete;
-
-  pid_t pid() const { return pid_; }
-  void Signal(int sig) {
-    if (running()) ::kill(pid_, sig);
-  }
-  bool running() {
-    if (exited_) return false;
-    int st = 0;
-    if (::waitpid(pid_, &st, WNOHANG) == pid_) exited_ = true;
-    return !exited_;
-  }
-  // SIGTERM, 15 s, then SIGKILL.
-  void Stop() {
-    if (!running()) return;
-    Signal(SIGTERM);
-    if (!WaitFor([&] { return !running(); }, 15s)) {
-      Signal(SIGKILL);
-      WaitFor([&] { return !running(); }, 5s);
-    }
-  }
-  std::string out() const { return ReadFile(out_); }
-  std::string err() const { return ReadFile(err_); }
-
- private:
-  pid_t pid_ = -1;
-  bool exited_ = false;
-  std::string out_, err_;
-};
-
-int PortFrom(const std::string& text, const std::string& pattern) {
-  std::smatch m;
-  return std::regex_search(text, m, std::regex(pattern)) ? std::atoi(m[1].str().c_str()) : 0;
 }
 
 // /proc/PID/stat utime + stime, in seconds.
