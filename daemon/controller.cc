@@ -308,6 +308,10 @@ struct Controller::IntentState {
   bool resume_checked = false;
   // Made on the first correction: most intents never need one.
   std::unique_ptr<FightBreaker> breaker;
+  // Not yet reconciled with success since the current full sync began.
+  bool full_sync_pending = false;
+  // Controller::set_mark_ of the last SetDesiredState that listed it.
+  uint64_t seen_mark = 0;
   bool BreakerOpen(SteadyTime now) const { return breaker && breaker->IsOpen(now); }
 
   // Status, compact: 10,000 intents are held at once. Statuses() and
@@ -535,15 +539,15 @@ void Controller::SetDesiredState(std::shared_ptr<const config::DesiredState> sta
   state_ = std::move(state);
   generation_ = generation;
   config_errors_.clear();
-  std::set<std::string> seen;
+  ++set_mark_;
   for (const auto& ptr : state_->intents) {
     const config::Intent& intent = *ptr;
-    seen.insert(intent.name);
     auto& slot = intents_[intent.name];
     if (!slot) {
       slot = std::make_shared<IntentState>();
     }
     slot->generation = generation;
+    slot->seen_mark = set_mark_;
     if (slot->intent == ptr) continue;  // its file was not touched
     if (slot->resources.empty()) {
       // Sized once, before any pass: passes then rewrite the records in
@@ -561,13 +565,13 @@ void Controller::SetDesiredState(std::shared_ptr<const config::DesiredState> sta
       slot->breaker.reset();
       queue_.Forget(intent.name);
       queue_.Add(intent.name);
-      full_sync_pending_.insert(intent.name);
+      MarkFullSyncPending(*slot);
     } else {
       slot->intent = ptr;  // source locations may have moved
     }
   }
   for (auto it = intents_.begin(); it != intents_.end();) {
-    if (seen.count(it->first)) {
+    if (it->second->seen_mark == set_mark_) {
       ++it;
       continue;
     }
@@ -575,15 +579,21 @@ void Controller::SetDesiredState(std::shared_ptr<const config::DesiredState> sta
     it->second->removed = true;
     CountStates(*it->second, -1);
     queue_.Remove(it->first);
-    full_sync_pending_.erase(it->first);
+    if (it->second->full_sync_pending) --full_sync_remaining_;
     if (metrics_) metrics_->RemoveIntent(it->first);
     it = intents_.erase(it);
   }
-  if (full_sync_pending_.empty() && !full_sync_done_ && started_) {
+  if (full_sync_remaining_ == 0 && !full_sync_done_ && started_) {
     full_sync_done_ = true;  // an empty configuration is synced by definition
   }
   UpdateResourceMetrics();
   Kick();
+}
+
+void Controller::MarkFullSyncPending(IntentState& st) {
+  if (st.full_sync_pending) return;
+  st.full_sync_pending = true;
+  ++full_sync_remaining_;
 }
 
 void Controller::SetConfigErrors(std::vector<std::string> errors) {
@@ -962,7 +972,11 @@ void Controller::FinishPass(const std::string& key, const config::Intent& intent
   }
   status.next_resync = WallPoint(now + next);
 
-  if (result.status.ok() && observed && full_sync_pending_.erase(key) && full_sync_pending_.empty()) {
+  if (result.status.ok() && observed && st.full_sync_pending) {
+    st.full_sync_pending = false;
+    --full_sync_remaining_;
+  }
+  if (result.status.ok() && observed && full_sync_remaining_ == 0) {
     full_sync_done_ = true;
     if (metrics_) {
       metrics_->FullSyncDone(std::chrono::duration<double>(
@@ -970,7 +984,7 @@ void Controller::FinishPass(const std::string& key, const config::Intent& intent
                                  .count());
     }
     // The next full sync counts every intent again.
-    for (const auto& [name, s] : intents_) full_sync_pending_.insert(name);
+    for (const auto& [name, s] : intents_) MarkFullSyncPending(*s);
   }
   UpdateResourceMetrics();
 }
@@ -1035,7 +1049,7 @@ std::string Controller::NotReadyReason() const {
   if (!state_) return "no configuration loaded yet";
   if (!full_sync_done_) {
     if (!credentials_ok_ && !intents_.empty()) return "no Google API read has succeeded yet";
-    return "first full sync not finished (" + std::to_string(full_sync_pending_.size()) +
+    return "first full sync not finished (" + std::to_string(full_sync_remaining_) +
            " intent(s) left)";
   }
   return "";

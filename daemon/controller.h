@@ -187,6 +187,7 @@ class Controller : public std::enable_shared_from_this<Controller> {
   // running totals, so a pass costs O(its resources), not O(all intents).
   void CountStates(const IntentState& st, int sign);
   void UpdateQueueMetrics();
+  void MarkFullSyncPending(IntentState& st);
   std::chrono::milliseconds ResyncFor(const config::Intent& intent) const;
   std::chrono::system_clock::time_point WallPoint(std::chrono::steady_clock::time_point t) const;
   gcp::Sleeper StoppableSleeper() const;
@@ -209,7 +210,11 @@ class Controller : public std::enable_shared_from_this<Controller> {
   std::map<std::string, std::shared_ptr<IntentState>> intents_;
   // Sum of every intent's resource states by metric kind (CountStates).
   std::map<std::string, ResourceStateCounts, std::less<>> state_totals_;
-  std::set<std::string> full_sync_pending_;
+  // Intents not yet reconciled in the current full sync (their
+  // IntentState::full_sync_pending), and the mark SetDesiredState stamps on
+  // the intents it lists: no set of 10,000 names rebuilt for either.
+  std::size_t full_sync_remaining_ = 0;
+  uint64_t set_mark_ = 0;
   bool full_sync_done_ = false;
   bool credentials_ok_ = false;
   bool started_ = false;

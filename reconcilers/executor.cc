@@ -50,9 +50,11 @@ std::string ChangeFingerprint(const Step& step) {
 
 // State shared by the steps of one pass; passed by value into coroutines
 // (pointers inside stay valid for the pass: they point into Apply's frame).
+// Copied into every step's coroutine. `intent` points at Apply's own
+// parameter, which outlives them all: every step is awaited within Apply.
 struct PassContext {
   gcp::Clients clients;
-  config::Intent intent;
+  const config::Intent* intent = nullptr;
   gcp::WaitOptions wait;  // timeout already capped by the pass deadline
   std::shared_ptr<InstanceOperationGate> gate;
   MutationObserver* observer = nullptr;
@@ -138,13 +140,13 @@ gcp::Task<Status> AwaitOperation(PassContext ctx, Step step, StatusOr<gcp::Opera
 // Waits for whatever operation is running on the instance (after a 409), so
 // the next attempt is not refused again.
 gcp::Task<Status> WaitForRunningSqlOperation(PassContext ctx, Step step) {
-  auto ops = co_await ctx.clients.sql->ListOperations(ctx.intent.project, step.resource.name);
+  auto ops = co_await ctx.clients.sql->ListOperations(ctx.intent->project, step.resource.name);
   if (!ops.ok()) co_return ops.status();
   gcp::WaitOptions w = StepWait(ctx, step);
   for (const auto& op : *ops) {
     if (op.done) continue;
     gcp::Operation running = op;
-    if (running.project.empty()) running.project = ctx.intent.project;
+    if (running.project.empty()) running.project = ctx.intent->project;
     auto done = co_await gcp::WaitForOperation(ctx.clients, running, w);
     if (!done.ok()) co_return done.status();
   }
@@ -212,7 +214,7 @@ gcp::Task<StepOutcome> Verify(PassContext ctx, Step step) {
   if (!out.status.ok()) co_return out;
   if (ctx.observer) ctx.observer->BeforeMutation(step, "{}");
   gcp::WaitOptions w = StepWait(ctx, step);
-  auto run = co_await RunAndWatch(ctx.clients, ctx.intent.project, ctx.intent.region,
+  auto run = co_await RunAndWatch(ctx.clients, ctx.intent->project, ctx.intent->region,
                                   step.resource.name, w);
   if (!run.ok()) {
     out.status = run.status();
@@ -228,12 +230,12 @@ gcp::Task<StepOutcome> Verify(PassContext ctx, Step step) {
 }
 
 gcp::Task<Status> PatchInstance(PassContext ctx, Step step, gcp::SqlInstancePatch patch) {
-  auto hold = co_await ctx.gate->Acquire(ctx.intent.project, step.resource.name, ctx.deadline);
+  auto hold = co_await ctx.gate->Acquire(ctx.intent->project, step.resource.name, ctx.deadline);
   if (!hold.ok()) co_return hold.status();
   // The gate may have waited for another pass's operation: ask now.
   if (Status allowed = MayWrite(ctx); !allowed.ok()) co_return allowed;
   if (ctx.observer) ctx.observer->BeforeMutation(step, PriorValuesJson(step));
-  auto op = co_await ctx.clients.sql->PatchInstance(ctx.intent.project, step.resource.name, patch);
+  auto op = co_await ctx.clients.sql->PatchInstance(ctx.intent->project, step.resource.name, patch);
   if (!op.ok()) {
     Status refused = op.status();
     if (ctx.observer) ctx.observer->Finished(step, refused);
@@ -371,7 +373,7 @@ gcp::Task<ApplyResult> Apply(gcp::Clients clients, config::Intent intent, ApplyO
   result.verifications = std::move(verifications);
   PassContext ctx;
   ctx.clients = clients;
-  ctx.intent = intent;
+  ctx.intent = &intent;
   ctx.sleeper = options.sleeper ? options.sleeper : gcp::AsioSleeper();
   ctx.clock = options.wait.clock ? options.wait.clock : gcp::SteadyClock();
   ctx.gate = options.gate ? options.gate : InstanceOperationGate::Create();
