@@ -264,6 +264,7 @@ struct ResourceKey {
   bool operator<(const ResourceKey& o) const {
     return std::tie(kind, name) < std::tie(o.kind, o.name);
   }
+  bool operator==(const ResourceKey& o) const { return kind == o.kind && name == o.name; }
 };
 
 std::vector<ResourceKey> DeclaredResources(const config::Intent& in) {
@@ -282,14 +283,32 @@ std::vector<ResourceKey> DeclaredResources(const config::Intent& in) {
   return out;
 }
 
-// One resource's conditions in 48 bytes, where ResourceStatus' strings take
-// ~400 (it is built only when status is asked for). Messages, rare, are
-// kept apart (IntentState::resource_messages).
+// One resource's conditions in 16 bytes, where ResourceStatus' strings take
+// ~400 (it is built only when status is asked for). Its name is not kept:
+// the records follow DeclaredResources(intent) in order, then the
+// plan-only resources named in IntentState::Details::extras. Messages,
+// rare, are kept apart too (Details::resource_messages).
 struct CompactResource {
   ResourceKind kind;
   CompactCondition condition;
-  std::string name;
 };
+
+// Records for `keys`, each carrying the condition its resource had in `old`
+// (named by `old_keys`); a new resource starts Unknown.
+std::vector<CompactResource> CarryRecords(const std::vector<ResourceKey>& keys,
+                                          const std::vector<ResourceKey>& old_keys,
+                                          const std::vector<CompactResource>& old) {
+  std::vector<CompactResource> out;
+  out.reserve(keys.size());  // exactly sized
+  for (const auto& k : keys) {
+    CompactResource r{k.kind, {}};
+    for (std::size_t i = 0; i < old_keys.size() && i < old.size(); ++i) {
+      if (old_keys[i] == k) r.condition = old[i].condition;
+    }
+    out.push_back(r);
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -332,15 +351,26 @@ struct Controller::IntentState {
     // (index into resources, message) for the resources that have one.
     std::vector<std::pair<std::size_t, std::string>> resource_messages;
     std::map<std::string, reconcilers::JobVerification> verifications;
+    // Resources the last plan named that the intent does not declare.
+    std::vector<ResourceKey> extras;
     bool empty() const {
       return message.empty() && last_plan_steps.empty() && last_error.empty() &&
-             resource_messages.empty() && verifications.empty();
+             resource_messages.empty() && verifications.empty() && extras.empty();
     }
   };
   std::unique_ptr<Details> details;
   const Details& View() const {
     static const Details kNone;
     return details ? *details : kNone;
+  }
+
+  // The names of `resources`, in order.
+  std::vector<ResourceKey> RecordKeys() const {
+    std::vector<ResourceKey> keys;
+    if (intent) keys = DeclaredResources(*intent);
+    const auto& extras = View().extras;
+    keys.insert(keys.end(), extras.begin(), extras.end());
+    return keys;
   }
 
   const std::string& ResourceMessage(std::size_t i) const {
@@ -365,11 +395,12 @@ struct Controller::IntentState {
     s.next_resync = TimeText(next_resync);
     s.writes = writes;
     s.resources.reserve(resources.size());
+    const std::vector<ResourceKey> keys = RecordKeys();
     for (std::size_t i = 0; i < resources.size(); ++i) {
       const CompactResource& r = resources[i];
       ResourceStatus& rs = s.resources.emplace_back();
       rs.kind = std::string(reconcilers::ToString(r.kind));
-      rs.name = r.name;
+      rs.name = i < keys.size() ? keys[i].name : "";
       ExpandCondition(r.condition, ResourceMessage(i), rs.ready);
       ExpandCondition(r.condition, ResourceMessage(i), rs.synced);
     }
@@ -549,17 +580,28 @@ void Controller::SetDesiredState(std::shared_ptr<const config::DesiredState> sta
     slot->generation = generation;
     slot->seen_mark = set_mark_;
     if (slot->intent == ptr) continue;  // its file was not touched
-    if (slot->resources.empty()) {
-      // Sized once, before any pass: passes then rewrite the records in
-      // place (see FinishPass), and /status lists them as Unknown meanwhile.
-      std::vector<ResourceKey> declared = DeclaredResources(intent);
-      slot->resources.reserve(declared.size());
-      for (auto& k : declared) slot->resources.push_back({k.kind, {}, std::move(k.name)});
+    const bool known = slot->intent != nullptr;  // not new in this generation
+    // The records follow the declared resources: sized before any pass (so
+    // passes rewrite them in place, see FinishPass, and /status lists them
+    // as Unknown meanwhile), rebuilt when an edit changes that list.
+    std::vector<ResourceKey> declared = DeclaredResources(intent);
+    if (!slot->intent || DeclaredResources(*slot->intent) != declared) {
+      CountStates(*slot, -1);
+      std::vector<CompactResource> records =
+          CarryRecords(declared, slot->RecordKeys(), slot->resources);
+      slot->resources.swap(records);
+      if (slot->details) {  // indexes and extras belonged to the old list
+        slot->details->extras.clear();
+        slot->details->resource_messages.clear();
+        if (slot->details->empty()) slot->details.reset();
+      }
+      slot->intent = ptr;
+      CountStates(*slot, 1);
     }
     std::size_t fp = std::hash<std::string>{}(IntentFingerprint(intent));
     if (slot->fingerprint != fp) {
       // An edited intent (not a new one: a first load reads in bulk).
-      slot->changed = slot->intent != nullptr;
+      slot->changed = known;
       slot->intent = ptr;
       slot->fingerprint = fp;
       slot->breaker.reset();
@@ -825,10 +867,14 @@ void Controller::FinishPass(const std::string& key, const config::Intent& intent
     if (!by_resource.count(k)) by_resource[k] = &s;
   }
   std::vector<ResourceKey> resources = DeclaredResources(intent);
+  // An edit that changed the declared resources landed during this pass:
+  // the records already follow the new list (SetDesiredState) and the next
+  // pass, queued by that edit, fills them; this one's are left out.
+  const bool current = resources == DeclaredResources(*st.intent);
+  if (!current) resources.clear();
   for (const auto& [k, s] : by_resource) {
-    if (std::find_if(resources.begin(), resources.end(), [&](const ResourceKey& r) {
-          return r.kind == k.kind && r.name == k.name;
-        }) == resources.end()) {
+    if (current && std::find(resources.begin(), resources.end(), k) == resources.end()) {
+      details.extras.push_back(k);
       resources.push_back(k);
     }
   }
@@ -837,26 +883,15 @@ void Controller::FinishPass(const std::string& key, const config::Intent& intent
   // last time (the rule): a pass then allocates nothing that outlives it.
   // Long-lived allocations made between a pass's short-lived ones are what
   // fragments a heap holding 10,000 intents.
-  std::vector<CompactResource> fresh;
-  const bool same = status.resources.size() == resources.size() &&
-                    std::equal(resources.begin(), resources.end(), status.resources.begin(),
-                               [](const ResourceKey& k, const CompactResource& r) {
-                                 return k.kind == r.kind && k.name == r.name;
-                               });
-  if (!same) {
-    fresh.reserve(resources.size());  // exactly sized
-    for (const auto& k : resources) {
-      CompactResource rs{k.kind, {}, k.name};
-      for (const auto& p : status.resources) {
-        if (p.kind == k.kind && p.name == k.name) rs.condition = p.condition;
-      }
-      fresh.push_back(std::move(rs));
-    }
-    status.resources.swap(fresh);
+  if (current && (status.resources.size() != resources.size() ||
+                  details.extras != status.View().extras)) {
+    std::vector<CompactResource> records =
+        CarryRecords(resources, status.RecordKeys(), status.resources);
+    status.resources.swap(records);
   }
   bool any_waiting = false;
   bool any_failed = false;
-  for (std::size_t i = 0; i < resources.size(); ++i) {
+  for (std::size_t i = 0; current && i < resources.size(); ++i) {
     const ResourceKey& k = resources[i];
     CompactResource& rs = status.resources[i];
     auto found = by_resource.find(k);

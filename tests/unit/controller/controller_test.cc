@@ -107,6 +107,50 @@ TEST_CASE("Controller converges the incident, then makes zero writes") {
   CHECK(testutil::SumSeries(exposition, "dbconnd_resources{kind=\"instance\"") == 1);
 }
 
+const ResourceStatus* FindResource(const IntentStatus& s, const std::string& kind,
+                                   const std::string& name) {
+  for (const auto& r : s.resources) {
+    if (r.kind == kind && r.name == name) return &r;
+  }
+  return nullptr;
+}
+
+TEST_CASE("Status lists declared resources from the start and follows an edit of them") {
+  Harness h;
+  config::Intent intent = SeedIntent();
+  REQUIRE(intent.connector);
+  const std::string old_connector = intent.connector->name;
+  h.controller->SetDesiredState(StateOf({intent}), 1);
+  {
+    // Before any pass: every declared resource, Unknown.
+    const IntentStatus& s = StatusOf(*h.controller, "saleor");
+    const ResourceStatus* instance = FindResource(s, "instance", intent.instance.name);
+    REQUIRE(instance != nullptr);
+    CHECK(instance->ready.status == "Unknown");
+    CHECK(FindResource(s, "connector", old_connector) != nullptr);
+  }
+  h.controller->Start();
+  REQUIRE(testutil::RunUntil(h.io, [&] { return StatusOf(*h.controller, "saleor").ready.status == "True"; }));
+  const ResourceStatus before = *FindResource(StatusOf(*h.controller, "saleor"), "instance",
+                                              intent.instance.name);
+  CHECK(before.ready.status == "True");
+
+  // The edit renames the connector: the new name is listed (Unknown until
+  // the next pass), the old one is gone, the instance keeps its condition.
+  config::Intent edited = intent;
+  edited.connector->name = old_connector + "-2";
+  h.controller->SetDesiredState(StateOf({edited}), 2);
+  const IntentStatus& s = StatusOf(*h.controller, "saleor");
+  CHECK(FindResource(s, "connector", old_connector) == nullptr);
+  const ResourceStatus* renamed = FindResource(s, "connector", old_connector + "-2");
+  REQUIRE(renamed != nullptr);
+  CHECK(renamed->ready.status == "Unknown");
+  const ResourceStatus* instance = FindResource(s, "instance", intent.instance.name);
+  REQUIRE(instance != nullptr);
+  CHECK(instance->ready.status == before.ready.status);
+  CHECK(instance->ready.last_transition == before.ready.last_transition);
+}
+
 TEST_CASE("flag --observe reports drift and writes nothing") {
   ControllerOptions o;
   o.observe = true;
