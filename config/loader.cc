@@ -395,13 +395,6 @@ class Loader {
     if (non_empty == 0) {
       FileError(file, "contains no YAML documents", Diagnostic::Severity::kWarning);
     }
-    docs.clear();
-    // The decoded intents were allocated among the YAML nodes, now freed:
-    // kept as they are, each would sit between holes of parse garbage (about
-    // 1 KB per intent at 10,000 intents). Fresh copies made now pack together.
-    for (const Intent& in : decoded_) intents_.push_back(std::make_shared<const Intent>(in));
-    decoded_.clear();
-    decoded_.shrink_to_fit();
   }
 
   LoadResult Finish() {
@@ -427,7 +420,7 @@ class Loader {
       std::optional<Intent> intent = internal::DecodeDocument(sink, doc);
       if (!intent) return;
       internal::CheckIntent(sink, *intent);
-      if (sink.errors() == 0) decoded_.push_back(std::move(*intent));
+      if (sink.errors() == 0) intents_.push_back(std::make_shared<const Intent>(std::move(*intent)));
     } catch (const std::exception& e) {
       // yaml-cpp throws on invalid node access; a bug here must not crash the
       // daemon, so it becomes an error on the document.
@@ -522,7 +515,6 @@ class Loader {
   std::vector<std::string> files_;
   std::set<std::string> seen_;
   std::vector<std::shared_ptr<const Intent>> intents_;
-  std::vector<Intent> decoded_;  // this file's, until its YAML is freed (ParseInto)
   // ConfigSource's cache: read from `previous_`, every file seen written to
   // `next_` (files gone since are thereby forgotten).
   const FileCache* previous_ = nullptr;
