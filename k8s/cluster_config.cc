@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <yaml-cpp/yaml.h>
 
 #include <cerrno>
 #include <cstdlib>
@@ -12,6 +11,10 @@
 #include <fstream>
 #include <sstream>
 #include <vector>
+
+#include <boost/json.hpp>
+
+#include "config/yaml_json.h"
 
 namespace dbconnd::k8s {
 namespace {
@@ -86,18 +89,27 @@ std::string ResolveRelative(const std::string& base_dir, const std::string& p) {
   return (fs::path(base_dir) / p).lexically_normal().string();
 }
 
-// Finds the entry named `name` in a kubeconfig list such as `clusters`.
-YAML::Node FindNamed(const YAML::Node& list, const std::string& name, const char* field) {
-  if (!list || !list.IsSequence()) return YAML::Node();
-  for (const auto& item : list) {
-    if (item["name"] && item["name"].as<std::string>() == name) return item[field];
-  }
-  return YAML::Node();
+namespace json = boost::json;
+
+const json::value* Field(const json::value* n, const char* key) {
+  if (n == nullptr || !n->is_object()) return nullptr;
+  return n->get_object().if_contains(key);
 }
 
-std::string Str(const YAML::Node& n, const char* key) {
-  if (!n || !n.IsMap() || !n[key] || n[key].IsNull()) return "";
-  return n[key].as<std::string>();
+// `field` of the entry named `name` in a kubeconfig list such as `clusters`.
+const json::value* FindNamed(const json::value* list, const std::string& name, const char* field) {
+  if (list == nullptr || !list->is_array()) return nullptr;
+  for (const auto& item : list->get_array()) {
+    const json::value* n = Field(&item, "name");
+    if (n && n->is_string() && n->get_string() == name) return Field(&item, field);
+  }
+  return nullptr;
+}
+
+// A scalar field's text; "" when absent, null or not a scalar.
+std::string Str(const json::value* n, const char* key) {
+  const json::value* v = Field(n, key);
+  return v && v->is_string() ? std::string(v->get_string()) : "";
 }
 
 }  // namespace
@@ -179,93 +191,90 @@ StatusOr<ClusterConfig> LoadKubeconfig(std::string path, std::string context,
   if (!text.ok()) return FailedPreconditionError("kubeconfig: " + text.status().message());
   const std::string base_dir = fs::path(path).parent_path().string();
   const std::string where = "kubeconfig " + path;
-  try {
-    YAML::Node root = YAML::Load(*text);
-    if (!root.IsMap()) return InvalidArgumentError(where + ": not a YAML mapping");
-    if (context.empty()) context = Str(root, "current-context");
-    if (context.empty()) {
-      return FailedPreconditionError(where + ": no current-context set and none chosen");
-    }
-    YAML::Node ctx = FindNamed(root["contexts"], context, "context");
-    if (!ctx || !ctx.IsMap()) return FailedPreconditionError(where + ": context \"" + context + "\" not found");
-    const std::string cluster_name = Str(ctx, "cluster");
-    const std::string user_name = Str(ctx, "user");
-    YAML::Node cluster = FindNamed(root["clusters"], cluster_name, "cluster");
-    if (!cluster || !cluster.IsMap()) {
-      return FailedPreconditionError(where + ": cluster \"" + cluster_name + "\" of context \"" +
-                                     context + "\" not found");
-    }
-    const std::string server = Str(cluster, "server");
-    if (server.empty()) {
-      return FailedPreconditionError(where + ": cluster \"" + cluster_name + "\" has no server");
-    }
-    if (server.rfind("https://", 0) != 0) {
-      return FailedPreconditionError(where + ": cluster \"" + cluster_name +
-                                     "\" server must be https:// (tokens are never sent in clear)");
-    }
-    if (Str(cluster, "insecure-skip-tls-verify") == "true") {
-      return FailedPreconditionError(where + ": cluster \"" + cluster_name +
-                                     "\" sets insecure-skip-tls-verify; dbconnd always verifies "
-                                     "the API server certificate");
-    }
-    ClusterConfig c;
-    c.server_ = server;
-    while (!c.server_.empty() && c.server_.back() == '/') c.server_.pop_back();
-    const std::string ca_data = Str(cluster, "certificate-authority-data");
-    const std::string ca_path = Str(cluster, "certificate-authority");
-    if (!ca_data.empty()) {
-      auto pem = Base64Decode(ca_data);
-      if (!pem.ok()) {
-        return InvalidArgumentError(where + ": cluster \"" + cluster_name +
-                                    "\" certificate-authority-data is not base64");
-      }
-      // The HTTP client loads CAs from a file only.
-      auto file = WritePrivateTempFile(temp_dir, *pem);
-      if (!file.ok()) return file.status();
-      c.ca_file_ = *file;
-      c.owned_ca_file_ = OwnTempFile(*file);
-    } else if (!ca_path.empty()) {
-      c.ca_file_ = ResolveRelative(base_dir, ca_path);
-      if (::access(c.ca_file_.c_str(), R_OK) != 0) {
-        return FailedPreconditionError(where + ": certificate-authority " + c.ca_file_ +
-                                       " is not readable");
-      }
-    }
-    const std::string ns = Str(ctx, "namespace");
-    if (!ns.empty()) c.namespace_ = ns;
-
-    YAML::Node user = FindNamed(root["users"], user_name, "user");
-    if (!user || !user.IsMap()) {
-      return FailedPreconditionError(where + ": user \"" + user_name + "\" of context \"" +
-                                     context + "\" not found or empty (a bearer token is needed)");
-    }
-    c.token_ = Str(user, "token");
-    const std::string token_file = Str(user, "tokenFile");
-    if (!token_file.empty()) c.token_file_ = ResolveRelative(base_dir, token_file);
-    if (c.token_.empty() && c.token_file_.empty()) {
-      std::string why;
-      if (user["exec"]) {
-        why = "uses an exec credential plugin";
-      } else if (user["auth-provider"]) {
-        why = "uses an auth-provider plugin";
-      } else if (user["client-certificate"] || user["client-certificate-data"]) {
-        why = "uses client certificates";
-      } else {
-        why = "has no token or tokenFile";
-      }
-      return FailedPreconditionError(
-          where + ": user \"" + user_name + "\" " + why +
-          "; dbconnd supports bearer tokens only (e.g. a ServiceAccount token in `token` or "
-          "`tokenFile`)");
-    }
-    c.description_ = where + ", context " + context;
-    auto token = c.BearerToken();
-    if (!token.ok()) return token.status();
-    return c;
-  } catch (const YAML::Exception& e) {
-    // yaml-cpp messages carry line/column, not content.
-    return InvalidArgumentError(where + ": " + e.what());
+  auto doc = config::YamlToJson(*text);
+  if (!doc.ok()) return InvalidArgumentError(where + ": " + doc.status().message());
+  const json::value* root = &*doc;
+  if (!root->is_object()) return InvalidArgumentError(where + ": not a YAML mapping");
+  if (context.empty()) context = Str(root, "current-context");
+  if (context.empty()) {
+    return FailedPreconditionError(where + ": no current-context set and none chosen");
   }
+  const json::value* ctx = FindNamed(Field(root, "contexts"), context, "context");
+  if (!ctx || !ctx->is_object()) return FailedPreconditionError(where + ": context \"" + context + "\" not found");
+  const std::string cluster_name = Str(ctx, "cluster");
+  const std::string user_name = Str(ctx, "user");
+  const json::value* cluster = FindNamed(Field(root, "clusters"), cluster_name, "cluster");
+  if (!cluster || !cluster->is_object()) {
+    return FailedPreconditionError(where + ": cluster \"" + cluster_name + "\" of context \"" +
+                                   context + "\" not found");
+  }
+  const std::string server = Str(cluster, "server");
+  if (server.empty()) {
+    return FailedPreconditionError(where + ": cluster \"" + cluster_name + "\" has no server");
+  }
+  if (server.rfind("https://", 0) != 0) {
+    return FailedPreconditionError(where + ": cluster \"" + cluster_name +
+                                   "\" server must be https:// (tokens are never sent in clear)");
+  }
+  if (Str(cluster, "insecure-skip-tls-verify") == "true") {
+    return FailedPreconditionError(where + ": cluster \"" + cluster_name +
+                                   "\" sets insecure-skip-tls-verify; dbconnd always verifies "
+                                   "the API server certificate");
+  }
+  ClusterConfig c;
+  c.server_ = server;
+  while (!c.server_.empty() && c.server_.back() == '/') c.server_.pop_back();
+  const std::string ca_data = Str(cluster, "certificate-authority-data");
+  const std::string ca_path = Str(cluster, "certificate-authority");
+  if (!ca_data.empty()) {
+    auto pem = Base64Decode(ca_data);
+    if (!pem.ok()) {
+      return InvalidArgumentError(where + ": cluster \"" + cluster_name +
+                                  "\" certificate-authority-data is not base64");
+    }
+    // The HTTP client loads CAs from a file only.
+    auto file = WritePrivateTempFile(temp_dir, *pem);
+    if (!file.ok()) return file.status();
+    c.ca_file_ = *file;
+    c.owned_ca_file_ = OwnTempFile(*file);
+  } else if (!ca_path.empty()) {
+    c.ca_file_ = ResolveRelative(base_dir, ca_path);
+    if (::access(c.ca_file_.c_str(), R_OK) != 0) {
+      return FailedPreconditionError(where + ": certificate-authority " + c.ca_file_ +
+                                     " is not readable");
+    }
+  }
+  const std::string ns = Str(ctx, "namespace");
+  if (!ns.empty()) c.namespace_ = ns;
+
+  const json::value* user = FindNamed(Field(root, "users"), user_name, "user");
+  if (!user || !user->is_object()) {
+    return FailedPreconditionError(where + ": user \"" + user_name + "\" of context \"" +
+                                   context + "\" not found or empty (a bearer token is needed)");
+  }
+  c.token_ = Str(user, "token");
+  const std::string token_file = Str(user, "tokenFile");
+  if (!token_file.empty()) c.token_file_ = ResolveRelative(base_dir, token_file);
+  if (c.token_.empty() && c.token_file_.empty()) {
+    std::string why;
+    if (Field(user, "exec")) {
+      why = "uses an exec credential plugin";
+    } else if (Field(user, "auth-provider")) {
+      why = "uses an auth-provider plugin";
+    } else if (Field(user, "client-certificate") || Field(user, "client-certificate-data")) {
+      why = "uses client certificates";
+    } else {
+      why = "has no token or tokenFile";
+    }
+    return FailedPreconditionError(
+        where + ": user \"" + user_name + "\" " + why +
+        "; dbconnd supports bearer tokens only (e.g. a ServiceAccount token in `token` or "
+        "`tokenFile`)");
+  }
+  c.description_ = where + ", context " + context;
+  auto token = c.BearerToken();
+  if (!token.ok()) return token.status();
+  return c;
 }
 
 StatusOr<ClusterConfig> LoadDefaultClusterConfig(std::string kubeconfig_path, GetEnv getenv_fn,
