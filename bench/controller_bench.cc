@@ -43,6 +43,7 @@
 #include <thread>
 #include <vector>
 
+#include "tests/support/exposition.h"
 #include "tests/support/process.h"
 
 namespace {
@@ -104,15 +105,7 @@ double PeakRssMiB(pid_t pid) {
   return -1;
 }
 
-double MetricSum(const std::string& exposition, const std::string& prefix) {
-  std::istringstream in(exposition);
-  std::string line;
-  double sum = 0;
-  while (std::getline(in, line)) {
-    if (line.rfind(prefix, 0) == 0) sum += std::stod(line.substr(line.rfind(' ') + 1));
-  }
-  return sum;
-}
+using dbconnd::testing::SumSeries;
 
 double WallNow() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -215,7 +208,7 @@ class Daemon {
   }
   std::string Metrics() const { return Http(port_, "GET", "/metrics").body; }
   double LastFullSync() const {
-    return MetricSum(Metrics(), "dbconnd_full_sync_last_success_timestamp_seconds");
+    return SumSeries(Metrics(), "dbconnd_full_sync_last_success_timestamp_seconds");
   }
   Process& process() { return *p_; }
 

@@ -16,6 +16,7 @@
 #include "daemon/metrics.h"
 #include "emulator_fixture.h"
 #include "reconcilers/observation_cache.h"
+#include "tests/support/exposition.h"
 
 namespace dbconnd::integration {
 namespace {
@@ -66,15 +67,7 @@ std::vector<int> FirstRegionIndexes(int count) {
   return out;
 }
 
-double SumSeries(const std::string& exposition, const std::string& prefix) {
-  std::istringstream in(exposition);
-  std::string line;
-  double sum = 0;
-  while (std::getline(in, line)) {
-    if (line.rfind(prefix, 0) == 0) sum += std::stod(line.substr(line.rfind(' ') + 1));
-  }
-  return sum;
-}
+using dbconnd::testing::SumSeries;
 
 template <typename Pred>
 bool RunUntil(boost::asio::io_context& io, Pred pred, std::chrono::seconds limit) {

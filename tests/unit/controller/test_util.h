@@ -13,6 +13,7 @@
 #include <string>
 
 #include "daemon/log.h"
+#include "tests/support/exposition.h"
 
 namespace dbconnd::daemon::testutil {
 
@@ -51,17 +52,6 @@ inline bool RunUntil(boost::asio::io_context& io, const std::function<bool()>& p
   return true;
 }
 
-// Sum of the values of every sample line starting with `prefix`.
-inline double SumSeries(const std::string& exposition, const std::string& prefix) {
-  std::istringstream in(exposition);
-  std::string line;
-  double sum = 0;
-  while (std::getline(in, line)) {
-    if (line.rfind(prefix, 0) != 0) continue;
-    auto sp = line.rfind(' ');
-    sum += std::stod(line.substr(sp + 1));
-  }
-  return sum;
-}
+using dbconnd::testing::SumSeries;
 
 }  // namespace dbconnd::daemon::testutil
