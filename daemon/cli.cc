@@ -26,6 +26,13 @@ namespace dbconnd::daemon {
 
 std::string VersionString() { return std::string("dbconnd ") + DBCONND_VERSION; }
 
+void AddIntentPathsArgument(CLI::App& cmd, std::vector<std::string>& paths) {
+  cmd.add_option("paths", paths,
+                 "Files, or directories whose *.yaml/*.yml files are read (dot-files skipped)")
+      ->required()
+      ->check(CLI::ExistingPath);
+}
+
 std::unique_ptr<CLI::App> BuildApp(CommandContext& ctx) {
   auto app = std::make_unique<CLI::App>(
       "dbconnd keeps Cloud Run <-> Cloud SQL connectivity equal to YAML intent files.", "dbconnd");

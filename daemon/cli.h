@@ -42,6 +42,10 @@ int RunCli(int argc, const char* const* argv, std::ostream& out, std::ostream& e
 int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 
 // Commands (one daemon/cmd_<name>.cc each).
+// The intent files argument shared by validate, plan and apply: one or more
+// existing files or directories.
+void AddIntentPathsArgument(CLI::App& cmd, std::vector<std::string>& paths);
+
 void RegisterValidateCommand(CLI::App& app, CommandContext& ctx);
 void RegisterPlanCommand(CLI::App& app, CommandContext& ctx);
 void RegisterApplyCommand(CLI::App& app, CommandContext& ctx);

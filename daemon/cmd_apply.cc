@@ -96,10 +96,7 @@ void RegisterApplyCommand(CLI::App& app, CommandContext& ctx) {
       "apply",
       "Make live state equal to the intent files, safely ordered, with live progress. "
       "Exit 0 converged, 1 error or not converged.");
-  cmd->add_option("paths", opts->paths,
-                  "Files, or directories whose *.yaml/*.yml files are read (dot-files skipped)")
-      ->required()
-      ->check(CLI::ExistingPath);
+  AddIntentPathsArgument(*cmd, opts->paths);
   cmd->add_flag("-y,--yes", opts->yes,
                 "Apply without asking (required when stdin is not a terminal)");
   cmd->add_option("--timeout", opts->timeout,

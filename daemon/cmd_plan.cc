@@ -49,10 +49,7 @@ void RegisterPlanCommand(CLI::App& app, CommandContext& ctx) {
       "plan",
       "Show the changes apply would make, in order, with impact classes and diagnoses. "
       "Exit 0 no changes, 2 changes pending, 1 error.");
-  cmd->add_option("paths", opts->paths,
-                  "Files, or directories whose *.yaml/*.yml files are read (dot-files skipped)")
-      ->required()
-      ->check(CLI::ExistingPath);
+  AddIntentPathsArgument(*cmd, opts->paths);
   cmd->add_option("-o,--output", opts->output, "Output format: text or json")
       ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();

@@ -90,10 +90,7 @@ void RegisterValidateCommand(CLI::App& app, CommandContext& ctx) {
   CLI::App* cmd = app.add_subcommand(
       "validate",
       "Check desired-state files without touching Google Cloud. Exit 0 valid, 1 invalid, 2 usage.");
-  cmd->add_option("paths", opts->paths,
-                  "Files, or directories whose *.yaml/*.yml files are read (dot-files skipped)")
-      ->required()
-      ->check(CLI::ExistingPath);
+  AddIntentPathsArgument(*cmd, opts->paths);
   cmd->add_option("-o,--output", opts->output, "Output format: text (compiler style) or json")
       ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();
