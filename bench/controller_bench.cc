@@ -190,7 +190,7 @@ class Daemon {
     }
     std::vector<std::string> argv{kDbconnd, "run", "--config", config, "--listen", "127.0.0.1:0",
                                   "--state-dir", dir + "/state",
-                                  "--resync", std::to_string(resync_s) + "s", "--operation-poll", "20ms",
+                                  "--resync", std::to_string(resync_s) + "s", "--operation-poll", "100ms",
                                   "--settle-recheck", "200ms", "--log-level", "info",
                                   "--log-format", "json", "--access-token-file", dir + "/token",
                                   "--no-rate-limits", "--concurrency", std::to_string(concurrency)};

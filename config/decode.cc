@@ -6,6 +6,7 @@
 #include <string>
 #include <utility>
 
+#include "common/duration.h"
 #include "config/cidr.h"
 #include "config/names.h"
 
@@ -360,29 +361,6 @@ bool IsRfc3339(std::string_view s) {
     return i + 6 == s.size() && digits(i + 1, 2) && s[i + 3] == ':' && digits(i + 4, 2);
   }
   return false;
-}
-
-// "90s", "5m", "1h30m" -> seconds; -1 when malformed.
-long long ParseDuration(std::string_view s) {
-  if (s.empty() || s.size() > 32) return -1;
-  long long total = 0;
-  size_t i = 0;
-  while (i < s.size()) {
-    size_t start = i;
-    long long n = 0;
-    while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
-      n = n * 10 + (s[i] - '0');
-      if (n > 1000000000) return -1;
-      ++i;
-    }
-    if (i == start || i == s.size()) return -1;
-    char unit = s[i++];
-    if (unit == 'h') total += n * 3600;
-    else if (unit == 'm') total += n * 60;
-    else if (unit == 's') total += n;
-    else return -1;
-  }
-  return total;
 }
 
 Status CheckNetworkName(std::string_view name) {
@@ -827,15 +805,20 @@ class Decoder {
     if (auto b = Bool(m, "verify")) p.verify = *b;
     const std::string path = "spec.policy.resyncInterval";
     if (const YAML::Node* v = Value(m, "resyncInterval", false, "60s")) {
-      long long secs = v->IsScalar() ? ParseDuration(v->Scalar()) : -1;
-      if (secs < 0) {
+      // The shared grammar without bounds first, so a malformed value and
+      // an out-of-range one get their own messages.
+      auto d = v->IsScalar() ? ParseDuration(v->Scalar(), "", {std::chrono::milliseconds(0)})
+                             : StatusOr<std::chrono::milliseconds>(InvalidArgumentError("not a scalar"));
+      if (!d.ok()) {
         sink_.Error(sink_.At(path), path,
-                    "expected a duration with a unit such as 60s, 5m or 1h30m, got " + TypeName(*v));
-      } else if (secs < 10 || secs > 86400) {
+                    "expected a duration with a unit such as 60s, 5m or 1h30m, got " + TypeName(*v) +
+                        (v->IsScalar() ? " (" + d.status().message() + ")" : ""));
+      } else if (*d < std::chrono::seconds(10) || *d > std::chrono::hours(24) ||
+                 d->count() % 1000 != 0) {
         sink_.Error(sink_.At(path), path,
-                    "resyncInterval must be between 10s and 24h; write e.g. 60s or 5m");
+                    "resyncInterval must be whole seconds between 10s and 24h; write e.g. 60s or 5m");
       } else {
-        p.resync_interval = std::chrono::seconds(secs);
+        p.resync_interval = std::chrono::duration_cast<std::chrono::seconds>(*d);
       }
     }
   }

@@ -11,6 +11,7 @@
 #include <ostream>
 #include <string>
 
+#include "common/duration.h"
 #include "daemon/cli.h"
 #include "daemon/gcp_setup.h"
 #include "daemon/plan_output.h"
@@ -38,14 +39,16 @@ bool AnyActionable(const std::vector<IntentPlan>& plans) {
 }
 
 int RunApply(const ApplyCommandOptions& opts, CommandContext& ctx) {
-  auto timeout = ParseDuration(opts.timeout);
+  auto timeout = ParseDuration(opts.timeout, "--timeout",
+                               {std::chrono::seconds(1), std::chrono::hours(24)});
   if (!timeout.ok()) {
-    *ctx.err << "error: --timeout: " << timeout.status().message() << "\n";
+    *ctx.err << "error: " << timeout.status().message() << "\n";
     return kExitFailure;
   }
-  auto poll = ParseDuration(opts.poll);
+  auto poll = ParseDuration(opts.poll, "--poll",
+                            {std::chrono::milliseconds(100), std::chrono::minutes(10)});
   if (!poll.ok()) {
-    *ctx.err << "error: --poll: " << poll.status().message() << "\n";
+    *ctx.err << "error: " << poll.status().message() << "\n";
     return kExitFailure;
   }
   auto state = LoadForCommand(opts.paths, *ctx.err);

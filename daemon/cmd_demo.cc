@@ -25,6 +25,7 @@
 #include <streambuf>
 #include <string>
 
+#include "common/duration.h"
 #include "daemon/cli.h"
 #include "daemon/demo_intent.h"
 #include "daemon/gcp_setup.h"
@@ -191,9 +192,10 @@ Status RunJobNarrated(boost::asio::io_context& io, gcp::Clients clients,
 }
 
 int RunDemo(const DemoOptions& opts, CommandContext& ctx) {
-  auto op_delay = ParseDuration(opts.op_delay);
+  auto op_delay = ParseDuration(opts.op_delay, "--op-delay",
+                                {std::chrono::milliseconds(0), std::chrono::minutes(10)});
   if (!op_delay.ok()) {
-    *ctx.err << "error: --op-delay: " << op_delay.status().message() << "\n";
+    *ctx.err << "error: " << op_delay.status().message() << "\n";
     return kExitFailure;
   }
   TextStyle style{UseColor(*ctx.out, opts.no_color)};

@@ -143,39 +143,4 @@ int ReportApply(const std::vector<IntentApply>& applied, std::ostream& out, Text
   return code;
 }
 
-StatusOr<std::chrono::milliseconds> ParseDuration(std::string_view text) {
-  using std::chrono::milliseconds;
-  milliseconds total{0};
-  size_t i = 0;
-  bool any = false;
-  while (i < text.size()) {
-    size_t start = i;
-    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
-    if (i == start || i - start > 9) break;
-    long long n = std::stoll(std::string(text.substr(start, i - start)));
-    std::string_view unit;
-    size_t ustart = i;
-    while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i]))) ++i;
-    unit = text.substr(ustart, i - ustart);
-    if (unit == "ms") {
-      total += milliseconds(n);
-    } else if (unit == "s") {
-      total += milliseconds(n * 1000);
-    } else if (unit == "m") {
-      total += milliseconds(n * 60'000);
-    } else if (unit == "h") {
-      total += milliseconds(n * 3'600'000);
-    } else {
-      return InvalidArgumentError("duration \"" + std::string(text) +
-                                  "\": unit must be ms, s, m or h (e.g. 30m, 90s, 1h30m)");
-    }
-    any = true;
-  }
-  if (!any || i != text.size() || total.count() <= 0) {
-    return InvalidArgumentError("duration \"" + std::string(text) +
-                                "\" is not a positive duration such as 30m, 90s or 1h30m");
-  }
-  return total;
-}
-
 }  // namespace dbconnd::daemon

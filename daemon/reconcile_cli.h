@@ -87,7 +87,4 @@ std::vector<IntentApply> ApplyIntents(boost::asio::io_context& io, gcp::Clients 
 // (or is report-only), 1 otherwise.
 int ReportApply(const std::vector<IntentApply>& applied, std::ostream& out, TextStyle style);
 
-// "30m", "90s", "1h", "1500ms", "2m30s". INVALID_ARGUMENT otherwise.
-StatusOr<std::chrono::milliseconds> ParseDuration(std::string_view text);
-
 }  // namespace dbconnd::daemon

@@ -7,29 +7,11 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <CLI/CLI.hpp>
-#include <charconv>
 #include <csignal>
 #include <iostream>
 
+#include "common/duration.h"
 #include "emulator/emulator_server.h"
-
-namespace {
-
-// "200ms", "5s", "2m", "1h"; a bare number is milliseconds.
-bool ParseDuration(const std::string& s, std::chrono::milliseconds* out) {
-  long long v = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || v < 0) return false;
-  std::string unit(p, s.data() + s.size());
-  if (unit.empty() || unit == "ms") *out = std::chrono::milliseconds(v);
-  else if (unit == "s") *out = std::chrono::seconds(v);
-  else if (unit == "m") *out = std::chrono::minutes(v);
-  else if (unit == "h") *out = std::chrono::hours(v);
-  else return false;
-  return true;
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"Local emulator of the Google Cloud APIs dbconnd uses"};
@@ -44,10 +26,13 @@ int main(int argc, char** argv) {
   app.add_flag("--no-auth", opts.model.no_auth, "accept API calls without a bearer token");
   app.add_option("--accept-token", opts.model.accept_token, "also accept this static bearer token");
   CLI11_PARSE(app, argc, argv);
-  if (!ParseDuration(op_delay, &opts.model.op_delay)) {
-    std::cerr << "gcp-emulator: bad --op-delay '" << op_delay << "' (want e.g. 200ms, 5s, 2m)\n";
+  auto delay = dbconnd::ParseDuration(
+      op_delay, "--op-delay", {std::chrono::milliseconds(0), std::chrono::hours(1)});
+  if (!delay.ok()) {
+    std::cerr << "gcp-emulator: " << delay.status().message() << "\n";
     return 2;
   }
+  opts.model.op_delay = *delay;
   boost::asio::io_context ioc;
   auto server = dbconnd::emulator::EmulatorServer::Start(ioc.get_executor(), opts);
   if (!server.ok()) {

@@ -130,7 +130,7 @@ TEST_CASE("cli: plan exits 2 with changes, apply converges, then plan exits 0",
   CHECK_THAT(refused.err, Catch::Contains("pass --yes"));
   CHECK(emu.Writes() == 0);
 
-  Run apply = Cli({"apply", kExample, "--yes", "--no-color", "--poll", "5ms"}, emu.Flags());
+  Run apply = Cli({"apply", kExample, "--yes", "--no-color", "--poll", "100ms"}, emu.Flags());
   INFO(apply.out);
   INFO(apply.err);
   CHECK(apply.code == 0);
@@ -142,7 +142,7 @@ TEST_CASE("cli: plan exits 2 with changes, apply converges, then plan exits 0",
   Run after = Cli({"plan", kExample}, emu.Flags());
   CHECK(after.code == 0);
   CHECK_THAT(after.out, Catch::Contains("No changes."));
-  Run again = Cli({"apply", kExample, "--yes", "--poll", "5ms"}, emu.Flags());
+  Run again = Cli({"apply", kExample, "--yes", "--poll", "100ms"}, emu.Flags());
   CHECK(again.code == 0);
   CHECK(emu.Writes() == 6);
 }
@@ -185,6 +185,42 @@ TEST_CASE("cli: plan exits 1 on invalid files, refused credentials and bad flags
   Run bad_endpoint = Cli({"plan", kExample, "--endpoint", "sqladmn=http://127.0.0.1:1"});
   CHECK(bad_endpoint.code == 1);
   CHECK_THAT(bad_endpoint.err, Catch::Contains("--endpoint sqladmn="));
+}
+
+TEST_CASE("cli: every duration flag takes the one grammar, with minima", "[integration][cli]") {
+  // A bad --endpoint makes each command stop right after its flags were
+  // parsed, so only the duration handling is exercised here.
+  const std::vector<std::string> stop = {"--endpoint", "sqladmn=http://127.0.0.1:1"};
+  const std::string cfg = kExample;
+  for (std::vector<std::string> good : {
+           std::vector<std::string>{"run", "--config", cfg, "--resync", "1h30m"},
+           {"run", "--config", cfg, "--resync", "1h30m10s", "--operation-poll", "100ms"},
+           {"run", "--config", cfg, "--settle-recheck", "2s500ms", "--shutdown-grace", "0s"},
+           {"apply", cfg, "--timeout", "1h30m", "--poll", "1s"},
+       }) {
+    Run r = Cli(good, stop);
+    INFO(good[0] << " " << good[3] << " " << good[4] << ": " << r.err);
+    CHECK_THAT(r.err, Catch::Contains("--endpoint sqladmn="));
+    CHECK_THAT(r.err, !Catch::Contains("duration"));
+  }
+  struct Bad {
+    std::vector<std::string> args;
+    std::string message;
+  };
+  for (const Bad& bad : {
+           Bad{{"run", "--config", cfg, "--resync", "30"}, "--resync: duration \"30\" needs a unit"},
+           Bad{{"run", "--config", cfg, "--resync", "500ms"}, "shorter than the minimum 1s"},
+           Bad{{"run", "--config", cfg, "--operation-poll", "20ms"},
+               "--operation-poll: duration \"20ms\" is shorter than the minimum 100ms"},
+           Bad{{"run", "--config", cfg, "--resync", "99999999999999h"}, "longer than the maximum"},
+           Bad{{"apply", cfg, "--poll", "5ms"}, "--poll: duration \"5ms\" is shorter"},
+           Bad{{"apply", cfg, "--timeout", "30m1h"}, "largest first"},
+       }) {
+    Run r = Cli(bad.args, stop);
+    INFO(bad.args[bad.args.size() - 2] << " " << bad.args.back());
+    CHECK(r.code != 0);
+    CHECK_THAT(r.err, Catch::Contains(bad.message));
+  }
 }
 
 TEST_CASE("cli: demo shows the failure, the fix and the success, and no password",

@@ -129,7 +129,7 @@ class DaemonProcess {
     WriteFile(dir + "/token", std::string(kToken) + "\n");
     std::vector<std::string> argv{kDbconnd, "run", "--config", config, "--listen", "127.0.0.1:0",
                                   "--state-dir", dir + "/state", "--resync", "1s",
-                                  "--operation-poll", "20ms", "--settle-recheck", "100ms",
+                                  "--operation-poll", "100ms", "--settle-recheck", "100ms",
                                   "--access-token-file", dir + "/token", "--no-rate-limits"};
     // JSON logs unless the test picks a format itself.
     if (std::find(extra.begin(), extra.end(), "--log-format") == extra.end()) {

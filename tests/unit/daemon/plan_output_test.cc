@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 #include <sstream>
 
+#include "common/duration.h"
 #include "daemon/cli.h"
 #include "daemon/plan_output.h"
 #include "daemon/reconcile_cli.h"
@@ -35,13 +36,13 @@ reconcilers::Plan SamplePlan() {
 }
 
 TEST_CASE("plan output: durations", "[plan_output]") {
-  CHECK(*ParseDuration("30m") == 30min);
-  CHECK(*ParseDuration("90s") == 90s);
-  CHECK(*ParseDuration("1h30m") == 90min);
-  CHECK(*ParseDuration("1500ms") == 1500ms);
+  CHECK(*ParseDuration("30m", "--timeout") == 30min);
+  CHECK(*ParseDuration("90s", "--timeout") == 90s);
+  CHECK(*ParseDuration("1h30m", "--timeout") == 90min);
+  CHECK(*ParseDuration("1500ms", "--timeout") == 1500ms);
   for (const char* bad : {"", "10", "5x", "-1s", "0s", "m", "1s2"}) {
     INFO(bad);
-    CHECK_FALSE(ParseDuration(bad).ok());
+    CHECK_FALSE(ParseDuration(bad, "--timeout").ok());
   }
   CHECK(FormatElapsed(850ms) == "850ms");
   CHECK(FormatElapsed(2300ms) == "2.3s");
