@@ -166,6 +166,12 @@ class CachingTokenSource : public TokenSource,
     co_return UnavailableError("token refresh did not settle");
   }
 
+  void Invalidate(const AccessToken& rejected) override {
+    if (!cached_ || cached_->value != rejected.value) return;
+    cached_.reset();
+    refresh_at_ = {};
+  }
+
  protected:
   // One token request. Runs at most once at a time per source.
   virtual boost::asio::awaitable<StatusOr<AccessToken>> Fetch() = 0;
@@ -325,7 +331,8 @@ class AccessTokenFileSource final : public TokenSource {
       return InvalidArgumentError("access token file " + path_ +
                                   " must hold exactly one token on one line");
     }
-    if (!loaded_) WarnIfExposed(path_, options_);
+    if (!warned_) WarnIfExposed(path_, options_);
+    warned_ = true;
     token_ = std::move(token);
     mtime_ = st.st_mtim;
     loaded_ = true;
@@ -341,11 +348,18 @@ class AccessTokenFileSource final : public TokenSource {
 
   std::string Describe() const override { return "access token file " + path_; }
 
+  // A sidecar may have rotated the file within the same mtime tick: read it
+  // again on the next call.
+  void Invalidate(const AccessToken& rejected) override {
+    if (rejected.value == token_) loaded_ = false;
+  }
+
  private:
   std::string path_;
   AuthOptions options_;
   std::string token_;
   bool loaded_ = false;
+  bool warned_ = false;
   timespec mtime_{};
   system_clock::time_point loaded_at_{};
 };

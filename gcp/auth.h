@@ -48,6 +48,10 @@ class TokenSource {
   virtual boost::asio::awaitable<StatusOr<AccessToken>> Token() = 0;
   // Safe to log: "service account x@p.iam.gserviceaccount.com (key /path)".
   virtual std::string Describe() const = 0;
+  // `rejected` was refused with HTTP 401: the next Token() does not return
+  // it again (a cache refreshes, a token file is re-read). A token other
+  // than the cached one (already replaced) changes nothing.
+  virtual void Invalidate(const AccessToken& rejected) { (void)rejected; }
 };
 
 struct AuthOptions {

@@ -68,6 +68,11 @@ Task<StatusOr<json::value>> RestClient::Call(RestCall call) {
   const SteadyTime start = options_.clock();
   const SteadyTime deadline = start + options_.call_timeout;
   std::string body_text = call.body ? json::serialize(*call.body) : std::string();
+  const bool mutation = call.method != "GET" && call.method != "HEAD";
+  // A 401 means the request was refused before it was applied: the cached
+  // token is dropped and the call is sent once more with a fresh one, a
+  // mutation too. Only once: a second 401 is the credentials' answer.
+  bool refreshed_token = false;
   for (int attempt = 1;; ++attempt) {
     Status failure;
     std::optional<std::chrono::milliseconds> hint;
@@ -90,7 +95,20 @@ Task<StatusOr<json::value>> RestClient::Call(RestCall call) {
         req.SetHeader("Content-Type", "application/json");
         req.body = body_text;
       }
-      auto resp = co_await http_->Send(std::move(req), options_.deadlines);
+      net::Deadlines deadlines = options_.deadlines;
+      std::optional<WriteFence::Ticket> ticket;
+      if (mutation && options_.write_fence) {
+        // The last moment: after the rate limiter, the token and any retry
+        // sleep, nothing awaited between this check and the send. The
+        // request may not outlive the lease (CapDeadlines).
+        const SteadyTime now = options_.clock();
+        auto admitted = options_.write_fence->Admit(call.what, now + deadlines.total);
+        if (!admitted.ok()) co_return admitted.status();
+        ticket.emplace(std::move(*admitted));
+        deadlines = CapDeadlines(deadlines, now, ticket->deadline());
+      }
+      auto resp = co_await http_->Send(std::move(req), deadlines);
+      ticket.reset();
       if (!resp.ok()) {
         failure = Status(resp.status()).Annotate(call.what);
       } else if (resp->status >= 200 && resp->status < 300) {
@@ -108,6 +126,10 @@ Task<StatusOr<json::value>> RestClient::Call(RestCall call) {
               .WithHttpStatus(resp->status);
         }
         co_return v;
+      } else if (resp->status == 401 && !refreshed_token) {
+        refreshed_token = true;
+        tokens_->Invalidate(*token);
+        continue;
       } else {
         GoogleError e = MapHttpError(resp->status, resp->body, call.what);
         failure = std::move(e.status);

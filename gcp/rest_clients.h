@@ -12,6 +12,7 @@
 #include "gcp/endpoints.h"
 #include "gcp/http_transport.h"
 #include "gcp/rate_limiter.h"
+#include "gcp/write_fence.h"
 #include "gcp/retry.h"
 
 namespace dbconnd::gcp {
@@ -29,6 +30,9 @@ struct RestOptions {
   int max_pages = 1000;
   // Sent as x-goog-user-project when set (quota project).
   std::string quota_project;
+  // Asked right before every mutation's bytes are sent (write_fence.h);
+  // null = no fence.
+  std::shared_ptr<WriteFence> write_fence;
 };
 
 class RestClients {
