@@ -23,6 +23,7 @@
 #include <memory>
 #include <ostream>
 
+#include "common/duration.h"
 #include "daemon/cli.h"
 #include "daemon/controller.h"
 #include "daemon/endpoints.h"
@@ -31,6 +32,7 @@
 #include "daemon/log.h"
 #include "daemon/metrics.h"
 #include "daemon/watcher.h"
+#include "gcp/write_fence.h"
 #include "k8s/cluster_config.h"
 #include "k8s/leader_elector.h"
 #include "k8s/lease_client.h"
@@ -39,25 +41,6 @@
 namespace dbconnd::daemon {
 namespace asio = boost::asio;
 namespace {
-
-// "250ms", "5s", "2m", "1h"; a bare number is seconds.
-StatusOr<std::chrono::milliseconds> ParseRunDuration(const std::string& text) {
-  size_t i = 0;
-  while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) ++i;
-  std::string unit = text.substr(i);
-  double value = 0;
-  try {
-    value = i == 0 ? -1 : std::stod(text.substr(0, i));
-  } catch (...) {
-    value = -1;
-  }
-  double ms_per = unit == "ms" ? 1 : unit == "s" || unit.empty() ? 1e3 : unit == "m" ? 6e4
-                  : unit == "h" ? 3.6e6 : -1;
-  if (value < 0 || ms_per < 0) {
-    return InvalidArgumentError("bad duration '" + text + "' (want e.g. 500ms, 5s, 2m)");
-  }
-  return std::chrono::milliseconds(static_cast<int64_t>(value * ms_per));
-}
 
 struct RunOptions {
   std::vector<std::string> config;
@@ -87,6 +70,8 @@ struct RunOptions {
 // Everything `run` owns, destroyed in reverse order after the loop stops.
 struct Daemon {
   asio::io_context io;
+  // Asked by every Google client right before a write's bytes go out.
+  std::shared_ptr<gcp::WriteFence> fence;
   std::unique_ptr<GcpAccess> access;
   std::unique_ptr<Metrics> metrics;
   std::unique_ptr<Journal> journal;
@@ -110,8 +95,18 @@ asio::awaitable<void> StopDaemon(Daemon* d, std::string why) {
                "resume it");
   }
   if (d->elector) {
-    // Writers are stopped; give the lease up so a standby takes over at once.
-    d->elector->Stop(/*release=*/true);
+    // The fence is closed (Shutdown): no write starts. Release the Lease only
+    // when no write of ours can still land: every admitted write has
+    // finished or passed its deadline (never later than the Lease's
+    // validity). Otherwise leave the Lease to expire, as a killed process
+    // would, so a standby cannot write while ours may still arrive.
+    co_await d->fence->WaitQuiet(std::chrono::steady_clock::now() + d->grace);
+    const bool quiet = d->fence->in_flight() == 0 ||
+                       std::chrono::steady_clock::now() >= d->fence->Quiet();
+    if (!quiet) {
+      LogWarning("a write may still be in flight: not releasing the Lease; it expires on its own");
+    }
+    d->elector->Stop(/*release=*/quiet);
     asio::steady_timer t(d->io);
     for (int i = 0; i < 50 && !d->elector_done; ++i) {
       t.expires_after(std::chrono::milliseconds(20));
@@ -143,25 +138,27 @@ Status SetUpLeaderElection(Daemon* d, const RunOptions& opts) {
   lec.lease_name = opts.leader_elect_name;
   lec.identity =
       opts.leader_elect_identity.empty() ? k8s::DefaultIdentity() : opts.leader_elect_identity;
+  using std::chrono::hours;
+  using std::chrono::milliseconds;
+  using std::chrono::seconds;
   struct {
     const std::string& text;
     const char* flag;
-    std::chrono::milliseconds* out;
+    DurationBounds bounds;
+    milliseconds* out;
   } durations[] = {
-      {opts.leader_elect_lease_duration, "--leader-elect-lease-duration", &lec.lease_duration},
-      {opts.leader_elect_renew_deadline, "--leader-elect-renew-deadline", &lec.renew_deadline},
-      {opts.leader_elect_retry_period, "--leader-elect-retry-period", &lec.retry_period},
+      // The Lease records whole seconds; below one second replicas would disagree.
+      {opts.leader_elect_lease_duration, "--leader-elect-lease-duration", {seconds(1), hours(1)},
+       &lec.lease_duration},
+      {opts.leader_elect_renew_deadline, "--leader-elect-renew-deadline",
+       {milliseconds(100), hours(1)}, &lec.renew_deadline},
+      {opts.leader_elect_retry_period, "--leader-elect-retry-period",
+       {milliseconds(100), hours(1)}, &lec.retry_period},
   };
   for (auto& flag : durations) {
-    auto parsed = ParseRunDuration(flag.text);
-    if (!parsed.ok()) {
-      return InvalidArgumentError(std::string(flag.flag) + ": " + parsed.status().message());
-    }
+    auto parsed = ParseDuration(flag.text, flag.flag, flag.bounds);
+    if (!parsed.ok()) return parsed.status();
     *flag.out = *parsed;
-  }
-  if (lec.lease_duration < std::chrono::seconds(1)) {
-    // The Lease records whole seconds; below that replicas would disagree.
-    return InvalidArgumentError("--leader-elect-lease-duration must be at least 1s");
   }
   Metrics* metrics = d->metrics.get();
   Daemon* daemon = d;
@@ -229,10 +226,15 @@ int RunDaemon(const RunOptions& opts, CommandContext& ctx) {
                                           : LogFormat::kAuto;
   SetGlobalLogger(lo);
 
-  auto resync = ParseRunDuration(opts.resync);
-  auto poll = ParseRunDuration(opts.operation_poll);
-  auto settle = ParseRunDuration(opts.settle_recheck);
-  auto grace = ParseRunDuration(opts.shutdown_grace);
+  using std::chrono::milliseconds;
+  auto resync = ParseDuration(opts.resync, "--resync",
+                              {std::chrono::seconds(1), std::chrono::hours(24)});
+  auto poll = ParseDuration(opts.operation_poll, "--operation-poll",
+                            {milliseconds(100), std::chrono::minutes(10)});
+  auto settle = ParseDuration(opts.settle_recheck, "--settle-recheck",
+                              {milliseconds(100), std::chrono::minutes(10)});
+  auto grace = ParseDuration(opts.shutdown_grace, "--shutdown-grace",
+                             {milliseconds(0), std::chrono::minutes(10)});
   for (auto* d : {&resync, &poll, &settle, &grace}) {
     if (!d->ok()) {
       *ctx.err << "error: " << d->status().message() << "\n";
@@ -242,7 +244,21 @@ int RunDaemon(const RunOptions& opts, CommandContext& ctx) {
 
   auto d = std::make_unique<Daemon>();
   d->grace = *grace;
-  auto access = SetUpGcp(d->io.get_executor(), opts.gcp);
+  // Under --leader-elect a write may be sent only while the Lease is valid,
+  // and its request may not outlive that validity (write_deadline(), which
+  // is time_point::min() when not leading, so nothing is sent before the
+  // elector exists or after it stopped leading).
+  std::function<gcp::SteadyTime()> lease_valid_until;
+  if (opts.leader_elect) {
+    Daemon* daemon = d.get();
+    lease_valid_until = [daemon] {
+      return daemon->elector ? daemon->elector->write_deadline() : gcp::SteadyTime::min();
+    };
+  }
+  d->fence = std::make_shared<gcp::WriteFence>(std::move(lease_valid_until));
+  GcpSetupOptions gcp_setup;
+  gcp_setup.rest.write_fence = d->fence;
+  auto access = SetUpGcp(d->io.get_executor(), opts.gcp, std::move(gcp_setup));
   if (!access.ok()) {
     *ctx.err << "error: " << access.status().message() << "\n";
     return kExitFailure;
@@ -279,6 +295,7 @@ int RunDaemon(const RunOptions& opts, CommandContext& ctx) {
   co.concurrency = opts.concurrency;
   co.resync = *resync;
   co.observe = opts.observe;
+  co.write_fence = d->fence;
   co.settle_recheck = *settle;
   co.apply.wait.initial_poll = *poll;
   co.apply.wait.max_poll = std::max(*poll, std::chrono::milliseconds(10'000));

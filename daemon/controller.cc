@@ -415,15 +415,25 @@ class Controller::PassObserver : public reconcilers::MutationObserver {
   PassObserver(Controller* c, std::string intent, int64_t generation, std::string rid)
       : c_(c), intent_(std::move(intent)), generation_(generation), rid_(std::move(rid)) {}
 
+  ~PassObserver() override {
+    // A pass that ended without Finished (an exception): its refusals end.
+    for (const auto& [step, p] : pending_) {
+      if (p.unjournaled) --c_->unjournaled_;
+    }
+  }
+
   void BeforeMutation(const reconcilers::Step& step, const std::string& prior_json) override {
-    ++writes;
-    ++c_->total_writes_;
     Pending& p = pending_[step.id];
+    if (p.unjournaled) --c_->unjournaled_;
     p = Pending{};
     std::string what = std::string(reconcilers::ToString(step.action)) + " " + step.id;
     for (const auto& ch : step.changes) what += "; " + ch.path + ": " + ch.before + " -> " + ch.after;
-    LogInfo("writing " + what, {intent_, step.id, "", rid_});
-    if (!c_->journal_) return;
+    if (!c_->journal_) {
+      ++writes;
+      ++c_->total_writes_;
+      LogInfo("writing " + what, {intent_, step.id, "", rid_});
+      return;
+    }
     std::vector<JournalChange> changes;
     for (const auto& ch : step.changes) changes.push_back({ch.path, ch.before, ch.after});
     auto id = c_->journal_->Begin(generation_, intent_, step.id,
@@ -432,8 +442,20 @@ class Controller::PassObserver : public reconcilers::MutationObserver {
                                   prior_json, changes);
     if (id.ok()) {
       p.journal_id = *id;
+      ++writes;
+      ++c_->total_writes_;
+      LogInfo("writing " + what, {intent_, step.id, "", rid_});
     } else {
-      LogError("journal: " + id.status().ToString(), {intent_, step.id, "", rid_});
+      // Fail closed: a write the journal cannot record is not sent. The
+      // write fence refuses every write while one such step is pending
+      // (until its Finished), so this step's request never goes out.
+      p.unjournaled = true;
+      ++c_->unjournaled_;
+      if (c_->metrics_) c_->metrics_->JournalWriteFailed();
+      LogError("journal: " + id.status().ToString() + "; not sending " + step.id +
+                   " (a write the journal cannot record is never sent; make --state-dir "
+                   "writable)",
+               {intent_, step.id, "", rid_});
     }
   }
 
@@ -452,6 +474,7 @@ class Controller::PassObserver : public reconcilers::MutationObserver {
   void Finished(const reconcilers::Step& step, const Status& status) override {
     Pending p = pending_[step.id];
     pending_.erase(step.id);
+    if (p.unjournaled) --c_->unjournaled_;
     bool interrupted = status.code() == StatusCode::kCancelled && c_->stopping_;
     if (c_->metrics_ && !interrupted) {
       c_->metrics_->WriteDone(WriteApi(step.resource.kind), WriteMethod(step),
@@ -494,6 +517,7 @@ class Controller::PassObserver : public reconcilers::MutationObserver {
     bool operation_started = false;
     SteadyTime started{};
     std::string op_type;
+    bool unjournaled = false;  // its journal record failed: must not be sent
   };
   Controller* c_;
   std::string intent_;
@@ -522,8 +546,20 @@ std::shared_ptr<Controller> Controller::Create(asio::any_io_executor executor,
     auto gen = std::make_shared<std::mt19937_64>(std::random_device{}());
     options.rng = [gen] { return std::uniform_real_distribution<double>(0.0, 1.0)(*gen); };
   }
-  return std::shared_ptr<Controller>(
+  std::shared_ptr<Controller> c(
       new Controller(std::move(executor), clients, std::move(options), metrics, journal));
+  if (c->options_.write_fence) {
+    std::weak_ptr<Controller> weak = c;
+    c->options_.write_fence->SetGate([weak]() -> Status {
+      auto self = weak.lock();
+      if (!self || self->unjournaled_ == 0) return Status();
+      return UnavailableError(
+                 "the journal could not record a pending write (fail closed; make --state-dir "
+                 "writable)")
+          .WithReason(kJournalUnavailableReason);
+    });
+  }
+  return c;
 }
 
 Controller::Controller(asio::any_io_executor executor, gcp::Clients clients,
@@ -1061,6 +1097,8 @@ void Controller::UpdateQueueMetrics() {
 }
 
 asio::awaitable<bool> Controller::Shutdown(std::chrono::milliseconds grace) {
+  // No new write starts, not even one already past every earlier check.
+  if (options_.write_fence) options_.write_fence->Close("shutting down");
   stopping_ = true;
   stop_->store(true);
   queue_.ShutDown();

@@ -40,6 +40,7 @@
 #include "daemon/metrics.h"
 #include "daemon/work_queue.h"
 #include "gcp/api.h"
+#include "gcp/write_fence.h"
 #include "reconcilers/executor.h"
 #include "reconcilers/plan.h"
 
@@ -111,6 +112,11 @@ struct ControllerOptions {
   std::chrono::milliseconds resync{60'000};
   bool observe = false;                  // global --observe
   std::function<bool()> can_write;       // leader election; null = always
+  // The fence the Google clients ask right before each write's bytes go out
+  // (gcp/write_fence.h). The controller closes it on Shutdown and gates it
+  // on the journal: while a write's journal record could not be written,
+  // no write is sent (fail closed). Null in tests without one.
+  std::shared_ptr<gcp::WriteFence> write_fence;
   int fight_threshold = 3;
   std::chrono::milliseconds fight_window{std::chrono::minutes(10)};
   // Recheck of an intent whose steps wait on a dependency settling.
@@ -221,6 +227,8 @@ class Controller : public std::enable_shared_from_this<Controller> {
   bool stopping_ = false;
   int in_flight_ = 0;
   int64_t total_writes_ = 0;
+  // Steps whose journal record failed and that have not finished yet.
+  int unjournaled_ = 0;
   uint64_t next_reconcile_id_ = 1;
   std::chrono::steady_clock::time_point heartbeat_;
 };
@@ -231,6 +239,8 @@ std::string IntentFingerprint(const config::Intent& intent);
 
 // The reason on the Status of a write refused by WriteFence.
 inline constexpr char kWriteRefusedReason[] = "writeRefused";
+// The reason on a write refused because the journal could not record it.
+inline constexpr char kJournalUnavailableReason[] = "journalUnavailable";
 
 // The gate each pass asks right before every write
 // (reconcilers::ApplyOptions::may_write): refuses under --observe and

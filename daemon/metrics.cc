@@ -251,6 +251,12 @@ Metrics::Metrics(MetricsOptions options)
                   .Help("1 when this replica holds the leader lease and may write.")
                   .Register(*registry_)
                   .Add({})),
+      journal_write_failures_(BuildCounter()
+                                  .Name("dbconnd_journal_write_failures_total")
+                                  .Help("Writes not sent because their journal record could "
+                                        "not be written (state dir read-only or full).")
+                                  .Register(*registry_)
+                                  .Add({})),
       ready_(BuildGauge()
                  .Name("dbconnd_ready")
                  .Help("1 when /readyz answers ready: configuration loaded, "
@@ -393,6 +399,8 @@ void Metrics::ConfigReload(std::string_view result, std::int64_t generation,
 void Metrics::FullSyncDone(double unix_seconds) { full_sync_timestamp_.Set(unix_seconds); }
 
 void Metrics::SetLeader(bool leader) { leader_.Set(leader ? 1 : 0); }
+
+void Metrics::JournalWriteFailed() { journal_write_failures_.Increment(); }
 
 void Metrics::SetReady(bool ready) { ready_.Set(ready ? 1 : 0); }
 

@@ -215,6 +215,8 @@ class Metrics {
   void ConfigReload(std::string_view result, std::int64_t generation, double unix_seconds);
   void FullSyncDone(double unix_seconds);
   void SetLeader(bool leader);
+  // A write was not sent because its journal record could not be written.
+  void JournalWriteFailed();
   // Mirrors /readyz.
   void SetReady(bool ready);
 
@@ -276,6 +278,7 @@ class Metrics {
   prometheus::Gauge& config_last_success_timestamp_;
   prometheus::Gauge& full_sync_timestamp_;
   prometheus::Gauge& leader_;
+  prometheus::Counter& journal_write_failures_;
   prometheus::Gauge& ready_;
   prometheus::Gauge& world_open_unapproved_;
   prometheus::Counter& intent_series_dropped_;

@@ -253,6 +253,7 @@ TEST_CASE("the exposition names every documented metric with its type", "[metric
       {"dbconnd_authorized_network_next_expiry_timestamp_seconds", "gauge"},
       {"dbconnd_intent_series_dropped_total", "counter"},
       {"dbconnd_leader", "gauge"},
+      {"dbconnd_journal_write_failures_total", "counter"},
       {"dbconnd_ready", "gauge"},
   };
   for (const auto& [name, type] : expected) {

@@ -5,10 +5,12 @@
 
 #include <deque>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "gcp/api.h"
+#include "gcp/write_fence.h"
 #include "reconcilers/live_state.h"
 #include "fixtures.h"
 
@@ -31,10 +33,17 @@ class FakeCloud {
   // Accept job patches (answer with a done operation) without changing the
   // job, as if someone reverted it at once.
   bool revert_job_patches = false;
+  // Asked before every write like RestClient does (gcp/write_fence.h).
+  std::shared_ptr<gcp::WriteFence> write_fence;
 
  private:
   std::optional<Status> Call(const std::string& method, const std::string& target) {
     calls.push_back(method + " " + target);
+    const std::string verb = method.substr(method.find('.') + 1);
+    if (write_fence && verb.rfind("Get", 0) != 0 && verb.rfind("List", 0) != 0) {
+      auto admitted = write_fence->Admit(method, gcp::SteadyTime::max());
+      if (!admitted.ok()) return admitted.status();
+    }
     auto it = fail_next.find(method);
     if (it != fail_next.end() && !it->second.empty()) {
       Status s = it->second.front();
