@@ -7,6 +7,7 @@
 #include <chrono>
 #include <utility>
 
+#include "daemon/log.h"
 #include "net/proxy_config.h"
 
 namespace dbconnd::daemon {
@@ -86,6 +87,10 @@ void AddGcpFlags(CLI::App& cmd, GcpFlags& flags) {
   cmd.add_flag("--no-rate-limits", flags.no_rate_limits,
                "Send without client-side rate limits (local emulator only)")
       ->group(group);
+  cmd.add_flag("--allow-insecure-endpoints", flags.allow_insecure_endpoints,
+               "Allow plain http:// endpoint overrides to hosts other than loopback (tokens "
+               "then cross the network unencrypted)")
+      ->group(group);
 }
 
 StatusOr<gcp::Endpoints> ResolveEndpoints(const GcpFlags& flags, const gcp::GetEnv& getenv_fn) {
@@ -104,6 +109,7 @@ StatusOr<gcp::Endpoints> ResolveEndpoints(const GcpFlags& flags, const gcp::GetE
                                   ")");
     }
   }
+  DBCONND_RETURN_IF_ERROR(endpoints.CheckTransport(flags.allow_insecure_endpoints));
   return endpoints;
 }
 
@@ -143,6 +149,8 @@ StatusOr<std::unique_ptr<GcpAccess>> SetUpGcp(boost::asio::any_io_executor execu
   http_options.ca_file = flags.ca_file;
   if (options.proxy_from_environment) {
     http_options.proxy = net::ProxyConfig::FromEnvironment(getenv_fn);
+    // GCE_METADATA_HOST may name another host: it serves tokens too.
+    http_options.proxy.AlwaysDirect(endpoints.MetadataHost());
   }
   auto http_or = net::MakeHttpClient(executor, http_options);
   if (!http_or.ok()) {
@@ -157,7 +165,9 @@ StatusOr<std::unique_ptr<GcpAccess>> SetUpGcp(boost::asio::any_io_executor execu
   gcp::AuthOptions auth;
   auth.http = http;
   auth.endpoints = endpoints;
-  auth.warn = options.warn;
+  // Warnings such as a key file readable by others go to the log unless the
+  // caller collects them: a null sink would silently drop them.
+  auth.warn = options.warn ? options.warn : [](std::string_view m) { LogWarning(m); };
   auth.getenv_fn = getenv_fn;
   StatusOr<std::shared_ptr<gcp::TokenSource>> tokens = FailedPreconditionError("unset");
   if (!options.static_token.empty()) {

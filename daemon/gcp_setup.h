@@ -44,6 +44,7 @@ struct GcpFlags {
   std::string access_token_file;         // static token, re-read on change
   std::vector<std::string> rate_limits;  // "API.BUCKET=N[/min]", repeatable
   bool no_rate_limits = false;           // against a local emulator
+  bool allow_insecure_endpoints = false;  // plain http:// to non-loopback hosts
 };
 
 // Registers --endpoint, --ca-file, --access-token-file, --rate-limit and
@@ -58,6 +59,7 @@ StatusOr<gcp::RateLimits> ResolveRateLimits(const GcpFlags& flags);
 struct GcpSetupOptions {
   gcp::GetEnv getenv_fn;  // default: the process environment
   // Warnings such as a world-readable key file. Never receives a secret.
+  // Default: LogWarning.
   std::function<void(std::string_view)> warn;
   // A fixed bearer token instead of flags/ADC (the in-process emulator of
   // `dbconnd demo` and tests). A secret: never shown by Describe().

@@ -168,6 +168,49 @@ Status Endpoints::ApplyEnvironment(const GetEnv& getenv_fn) {
   return OkStatus();
 }
 
+bool IsLoopbackHost(std::string_view host_in) {
+  std::string host = Lower(host_in);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  if (host == "localhost" || host == "::1") return true;
+  // 127.0.0.0/8, dotted quad only.
+  if (host.rfind("127.", 0) != 0) return false;
+  int dots = 0;
+  for (char c : host) {
+    if (c == '.') {
+      ++dots;
+    } else if (c < '0' || c > '9') {
+      return false;
+    }
+  }
+  return dots == 3;
+}
+
+Status Endpoints::CheckTransport(bool allow_insecure) const {
+  if (allow_insecure) return OkStatus();
+  for (std::string_view name : kNames) {
+    // The metadata server speaks plain http on the host's own link.
+    if (name == "metadata") continue;
+    const std::string& root = *Find(name);
+    auto parts = Split(root);
+    if (!parts.ok() || parts->scheme != "http") continue;
+    if (IsLoopbackHost(parts->host)) continue;
+    return InvalidArgumentError(
+        "endpoint " + std::string(name) + "=" + root +
+        " is plain http to a host other than loopback: access tokens and database settings "
+        "would cross the network unencrypted. Use https, or pass --allow-insecure-endpoints "
+        "if the path is protected some other way");
+  }
+  return OkStatus();
+}
+
+std::string Endpoints::MetadataHost() const {
+  auto parts = Split(metadata);
+  if (!parts.ok()) return "";
+  return parts->host;
+}
+
 std::string Endpoints::TokenUri() const { return oauth2 + "/token"; }
 
 std::string Endpoints::ResolveTokenUri(std::string_view key_token_uri) const {

@@ -46,6 +46,14 @@ struct Endpoints {
   // DBCONND_ENDPOINT_<NAME> (upper-case NAME) that is set and non-empty.
   Status ApplyEnvironment(const GetEnv& getenv_fn = ProcessEnv());
 
+  // Plain http:// roots are allowed only for loopback hosts (127.0.0.0/8,
+  // ::1, localhost: the emulator) unless `allow_insecure`; the metadata
+  // root is exempt (plain http by design). INVALID_ARGUMENT naming the
+  // endpoint and --allow-insecure-endpoints otherwise.
+  Status CheckTransport(bool allow_insecure) const;
+  // The metadata root's host (for the proxy bypass).
+  std::string MetadataHost() const;
+
   // "https://oauth2.googleapis.com/token" with the defaults.
   std::string TokenUri() const;
   // A key file's token_uri, redirected to the oauth2 root when it was
@@ -55,6 +63,9 @@ struct Endpoints {
   // Root for a name in kNames; nullptr for others.
   const std::string* Find(std::string_view name) const;
 };
+
+// 127.0.0.0/8, ::1 (bracketed or not) or localhost.
+bool IsLoopbackHost(std::string_view host);
 
 // Validates and normalises a service root ("HTTP://Host:80/" -> "http://host:80").
 StatusOr<std::string> NormalizeServiceRoot(std::string_view url);

@@ -210,10 +210,33 @@ bool ProxyConfig::Bypass(std::string_view host_in, uint16_t port) const {
   return false;
 }
 
+bool IsMetadataServer(std::string_view host_in) {
+  std::string host = Lower(host_in);
+  while (!host.empty() && host.back() == '.') host.pop_back();
+  return host == "169.254.169.254" || host == "metadata.google.internal" ||
+         host == "metadata";
+}
+
+void ProxyConfig::AlwaysDirect(std::string_view host) {
+  std::string h = Lower(host);
+  if (h.size() > 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+  while (!h.empty() && h.back() == '.') h.pop_back();
+  if (!h.empty()) direct_.push_back(std::move(h));
+}
+
 std::optional<ProxyEndpoint> ProxyConfig::ProxyFor(std::string_view scheme, std::string_view host,
                                                    uint16_t port) const {
   const std::optional<ProxyEndpoint>& p = scheme == "https" ? https_ : http_;
   if (!p || Bypass(host, port)) return std::nullopt;
+  // The metadata server hands out access tokens: never through a proxy,
+  // whatever NO_PROXY says (a proxy would see the token in the clear).
+  if (IsMetadataServer(host)) return std::nullopt;
+  std::string h = Lower(host);
+  if (h.size() > 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+  while (!h.empty() && h.back() == '.') h.pop_back();
+  for (const auto& d : direct_) {
+    if (d == h) return std::nullopt;
+  }
   return p;
 }
 

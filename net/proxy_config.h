@@ -25,6 +25,9 @@ struct ProxyEndpoint {
   std::string Authority() const;
 };
 
+// 169.254.169.254 / metadata.google.internal (any case, trailing dot).
+bool IsMetadataServer(std::string_view host);
+
 class ProxyConfig {
  public:
   ProxyConfig() = default;  // no proxy at all
@@ -53,6 +56,11 @@ class ProxyConfig {
   // CIDR suffix. Loopback is not excluded unless listed (as curl).
   bool Bypass(std::string_view host, uint16_t port) const;
 
+  // Requests to `host` always go direct (the metadata host named by
+  // GCE_METADATA_HOST). The metadata server's own names (169.254.169.254,
+  // metadata.google.internal) always go direct without being listed.
+  void AlwaysDirect(std::string_view host);
+
   bool has_https_proxy() const { return https_.has_value(); }
   bool has_http_proxy() const { return http_.has_value(); }
 
@@ -67,6 +75,7 @@ class ProxyConfig {
   std::optional<ProxyEndpoint> http_;
   bool bypass_all_ = false;
   std::vector<NoProxyEntry> no_proxy_;
+  std::vector<std::string> direct_;  // AlwaysDirect hosts, lower case
   Status status_;
 };
 

@@ -8,8 +8,10 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <unistd.h>
 
 #include "daemon/gcp_setup.h"
+#include "daemon/log.h"
 #include "daemon/reconcile_cli.h"
 
 namespace dbconnd::daemon {
@@ -118,6 +120,79 @@ TEST_CASE("gcp setup: a token file that is missing is named") {
   auto access = SetUpGcp(io.get_executor(), flags, options);
   REQUIRE_FALSE(access.ok());
   CHECK_THAT(access.status().message(), Catch::Contains("--access-token-file /nonexistent/token"));
+}
+
+TEST_CASE("gcp flags: plain http endpoints only for loopback unless allowed") {
+  for (const char* ok : {"sqladmin=http://127.0.0.1:9000", "run=http://localhost:1",
+                         "compute=http://[::1]:8080", "sqladmin=https://sql.example.com",
+                         "metadata=http://10.1.2.3"}) {
+    GcpFlags flags;
+    flags.endpoints = {ok};
+    auto endpoints = ResolveEndpoints(flags, FakeEnv({}));
+    INFO(ok << ": " << endpoints.status().message());
+    CHECK(endpoints.ok());
+  }
+  GcpFlags flags;
+  flags.endpoints = {"sqladmin=http://sql.example.com"};
+  auto refused = ResolveEndpoints(flags, FakeEnv({}));
+  REQUIRE_FALSE(refused.ok());
+  CHECK_THAT(refused.status().message(), Catch::Contains("sqladmin=http://sql.example.com"));
+  CHECK_THAT(refused.status().message(), Catch::Contains("--allow-insecure-endpoints"));
+  auto from_env = ResolveEndpoints(
+      GcpFlags{}, FakeEnv({{"DBCONND_ENDPOINT_RUN", "http://10.0.0.8:8080"}}));
+  CHECK_FALSE(from_env.ok());
+  CHECK_FALSE(ResolveEndpoints(GcpFlags{}, FakeEnv({{"DBCONND_ENDPOINT_RUN",
+                                                      "http://127.example.com"}}))
+                  .ok());
+
+  CLI::App app;
+  GcpFlags allowed;
+  AddGcpFlags(app, allowed);
+  app.parse("--endpoint sqladmin=http://sql.example.com --allow-insecure-endpoints", false);
+  CHECK(ResolveEndpoints(allowed, FakeEnv({})).ok());
+}
+
+TEST_CASE("gcp setup: a credentials file readable by others is warned about in the log") {
+  std::vector<std::string> lines;
+  LoggerOptions lo;
+  lo.format = LogFormat::kText;
+  lo.sink = [&lines](std::string_view line) { lines.emplace_back(line); };
+  SetGlobalLogger(lo);
+  auto dir = std::filesystem::temp_directory_path() /
+             ("dbconnd-gcp-setup-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  auto token = (dir / "token").string();
+  std::ofstream(token) << "ya29.secret-value\n";
+  std::filesystem::permissions(token, std::filesystem::perms::owner_read |
+                                          std::filesystem::perms::owner_write |
+                                          std::filesystem::perms::group_read |
+                                          std::filesystem::perms::others_read);
+  boost::asio::io_context io;
+  GcpFlags flags;
+  flags.access_token_file = token;
+  flags.endpoints = {"sqladmin=http://127.0.0.1:1"};
+  GcpSetupOptions options;  // no warn sink: the real commands pass none
+  options.getenv_fn = FakeEnv({});
+  options.proxy_from_environment = false;
+  auto access = SetUpGcp(io.get_executor(), flags, options);
+  REQUIRE(access.ok());
+  SetGlobalLogger(LoggerOptions{});
+  std::string all;
+  for (const auto& l : lines) all += l;
+  CHECK_THAT(all, Catch::Contains("readable by group or others"));
+  CHECK_THAT(all, Catch::Contains("0644"));
+  CHECK(all.find("ya29") == std::string::npos);
+
+  // chmod 600: no warning.
+  lines.clear();
+  SetGlobalLogger(lo);
+  std::filesystem::permissions(token, std::filesystem::perms::owner_read |
+                                          std::filesystem::perms::owner_write);
+  auto quiet = SetUpGcp(io.get_executor(), flags, options);
+  SetGlobalLogger(LoggerOptions{});
+  REQUIRE(quiet.ok());
+  CHECK(lines.empty());
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -43,6 +43,23 @@ TEST_CASE("Base64Encode matches RFC 4648 vectors", "[url]") {
   CHECK(Base64Encode("alice:s3cret") == "YWxpY2U6czNjcmV0");
 }
 
+TEST_CASE("the metadata server never goes through a proxy", "[proxy]") {
+  ProxyConfig c = ProxyConfig::FromValues("http://proxy.corp:3128", "http://proxy.corp:3128", "");
+  REQUIRE(c.status().ok());
+  CHECK_FALSE(c.ProxyFor("http", "169.254.169.254", 80).has_value());
+  CHECK_FALSE(c.ProxyFor("http", "metadata.google.internal", 80).has_value());
+  CHECK_FALSE(c.ProxyFor("http", "METADATA.google.internal.", 80).has_value());
+  CHECK_FALSE(c.ProxyFor("https", "metadata.google.internal", 443).has_value());
+  // Everything else still goes through it.
+  CHECK(c.ProxyFor("https", "sqladmin.googleapis.com", 443).has_value());
+  CHECK(c.ProxyFor("http", "169.254.169.253", 80).has_value());
+  CHECK(c.ProxyFor("http", "metadata.google.internal.evil.com", 80).has_value());
+  // A metadata host named by GCE_METADATA_HOST.
+  CHECK(c.ProxyFor("http", "10.0.0.9", 80).has_value());
+  c.AlwaysDirect("10.0.0.9");
+  CHECK_FALSE(c.ProxyFor("http", "10.0.0.9", 80).has_value());
+}
+
 TEST_CASE("ProxyConfig reads the environment like curl", "[proxy]") {
   std::map<std::string, std::string> env;
   auto lookup = [&env](const char* name) -> const char* {
