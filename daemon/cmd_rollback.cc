@@ -242,16 +242,29 @@ int Rollback(const RollbackOptions& opts, CommandContext& ctx) {
              << (opts.last ? "" : "after generation " + std::to_string(opts.to_generation)) << "\n";
     return kExitOk;
   }
+  std::unique_ptr<Journal> journal;
+  if (opts.yes) {
+    // Writes are journaled like the daemon's, and never while a daemon
+    // writes too: the daemon holds this lock for as long as it runs.
+    auto j = Journal::Open(opts.state_dir);
+    if (!j.ok()) {
+      *ctx.err << "error: --state-dir: " << j.status().message()
+               << " (rollback journals what it writes; it writes nothing without a journal)\n";
+      return kExitFailure;
+    }
+    if (Status locked = (*j)->LockExclusive(); !locked.ok()) {
+      *ctx.err << "error: " << locked.message() << ".\n"
+               << "Stop the daemon first (e.g. kubectl scale deployment/dbconnd --replicas=0), "
+                  "or it would write the desired state back; then run rollback --yes again.\n";
+      return kExitFailure;
+    }
+    journal = std::move(*j);
+  }
   asio::io_context io;
   auto access = SetUpGcp(io.get_executor(), opts.gcp);
   if (!access.ok()) {
     *ctx.err << "error: " << access.status().message() << "\n";
     return kExitFailure;
-  }
-  std::unique_ptr<Journal> journal;
-  if (opts.yes) {
-    auto j = Journal::Open(opts.state_dir);
-    if (j.ok()) journal = std::move(*j);
   }
   int code = kExitOk;
   asio::co_spawn(io,

@@ -283,6 +283,11 @@ int RunDaemon(const RunOptions& opts, CommandContext& ctx) {
     *ctx.err << "error: --state-dir: " << journal.status().message() << "\n";
     return kExitFailure;
   }
+  if (Status locked = (*journal)->LockExclusive(); !locked.ok()) {
+    *ctx.err << "error: --state-dir: " << locked.message()
+             << "; two daemons may not share a state dir\n";
+    return kExitFailure;
+  }
   d->journal = std::move(*journal);
   for (const auto& w : d->journal->warnings()) LogWarning("journal: " + w);
   if (auto n = d->journal->Unfinished().size(); n > 0) {

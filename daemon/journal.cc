@@ -1,5 +1,7 @@
 #include "daemon/journal.h"
 
+#include <sys/file.h>
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -203,6 +205,16 @@ StatusOr<std::unique_ptr<Journal>> Journal::Open(const std::string& state_dir) {
   // reuses an id.
   j->next_seq_ = j->entries_.size() + 1;
   return j;
+}
+
+Status Journal::LockExclusive() {
+  if (::flock(fd_, LOCK_EX | LOCK_NB) == 0) return Status();
+  if (errno == EWOULDBLOCK) {
+    return FailedPreconditionError("the journal " + path_ +
+                                   " is locked by another process (a running `dbconnd run` on "
+                                   "this --state-dir?)");
+  }
+  return Errno("locking " + path_);
 }
 
 Journal::~Journal() {

@@ -69,6 +69,13 @@ class Journal {
   ~Journal();
 
   const std::string& path() const { return path_; }
+
+  // Takes an exclusive advisory lock (flock) on the journal file, held until
+  // this object is destroyed. `dbconnd run` holds it for its lifetime;
+  // `rollback --yes` takes it before writing, so the two never write at
+  // once. FAILED_PRECONDITION when another process (or another Journal
+  // object) holds it; never blocks.
+  Status LockExclusive();
   const std::vector<std::string>& warnings() const { return warnings_; }
 
   // Returns the new entry's id.

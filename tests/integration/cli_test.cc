@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "daemon/cli.h"
+#include "daemon/journal.h"
 #include "emulator_fixture.h"
 
 namespace dbconnd::integration {
@@ -221,6 +222,42 @@ TEST_CASE("cli: every duration flag takes the one grammar, with minima", "[integ
     CHECK(r.code != 0);
     CHECK_THAT(r.err, Catch::Contains(bad.message));
   }
+}
+
+TEST_CASE("cli: rollback --yes refuses while a daemon holds the journal", "[integration][cli]") {
+  BackgroundEmulator emu;
+  const std::string state = (emu.dir() / "state").string();
+  {
+    // One finished write of generation 1, as the daemon journals it.
+    auto j = daemon::Journal::Open(state);
+    REQUIRE(j.ok());
+    auto id = (*j)->Begin(1, "saleor", "instance/saleor-db-demo", "instance", "saleor-db-demo",
+                          "update", R"({"settings.ipConfiguration.ipv4Enabled":"true"})",
+                          {{"settings.ipConfiguration.ipv4Enabled", "true", "false"}});
+    REQUIRE(id.ok());
+    gcp::Operation op;
+    op.api = gcp::Api::kSqlAdmin;
+    op.project = "melodic-now-463704-k1";
+    op.name = "op-1";
+    op.target = "saleor-db-demo";
+    REQUIRE((*j)->RecordOperation(*id, op).ok());
+    REQUIRE((*j)->RecordOutcome(*id, Status()).ok());
+  }
+  auto daemon_journal = daemon::Journal::Open(state);  // what `dbconnd run` holds
+  REQUIRE(daemon_journal.ok());
+  REQUIRE((*daemon_journal)->LockExclusive().ok());
+  const int64_t writes = emu.Writes();
+  Run refused = Cli({"rollback", "--state-dir", state, "--last", "--yes"}, emu.Flags());
+  CHECK(refused.code == 1);
+  CHECK_THAT(refused.err, Catch::Contains("locked by another process"));
+  CHECK_THAT(refused.err, Catch::Contains("Stop the daemon first"));
+  CHECK(emu.Writes() == writes);
+
+  // Once the daemon is gone, rollback --yes takes the lock itself and writes.
+  daemon_journal->reset();
+  Run done = Cli({"rollback", "--state-dir", state, "--last", "--yes"}, emu.Flags());
+  CHECK(done.err.find("locked") == std::string::npos);
+  CHECK(emu.Writes() > writes);
 }
 
 TEST_CASE("cli: demo shows the failure, the fix and the success, and no password",

@@ -115,5 +115,19 @@ TEST_CASE("Outcome messages are redacted") {
   CHECK(all.find("ya29.secret") == std::string::npos);
 }
 
+TEST_CASE("Journal lock: one holder at a time, released with the object") {
+  testutil::TempDir dir;
+  auto a = Journal::Open(dir.path());
+  auto b = Journal::Open(dir.path());
+  REQUIRE(a.ok());
+  REQUIRE(b.ok());
+  REQUIRE((*a)->LockExclusive().ok());
+  Status second = (*b)->LockExclusive();
+  CHECK(second.code() == StatusCode::kFailedPrecondition);
+  CHECK(second.message().find("locked by another process") != std::string::npos);
+  a->reset();
+  CHECK((*b)->LockExclusive().ok());
+}
+
 }  // namespace
 }  // namespace dbconnd::daemon
