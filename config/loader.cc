@@ -172,6 +172,20 @@ bool SamePrivate(const std::optional<PrivateIp>& a, const std::optional<PrivateI
          a->services_access.prefix_length == b->services_access.prefix_length;
 }
 
+// A shared resource is written by whichever intent reconciles it: if one
+// intent is paused or observing and the other is not, the resource would be
+// paused or not depending on the order of passes. They must agree.
+void PolicyDifferences(const Intent& a, const Intent& b, std::vector<std::string>& d) {
+  if (a.policy.paused != b.policy.paused) d.push_back("policy.paused");
+  if (a.policy.mode != b.policy.mode) d.push_back("policy.mode");
+}
+
+std::string Join(const std::vector<std::string>& d) {
+  std::string out;
+  for (const auto& s : d) out += (out.empty() ? "" : ", ") + s;
+  return out;
+}
+
 // Names of the instance settings two intents disagree on.
 std::string InstanceDifferences(const Intent& a, const Intent& b) {
   std::vector<std::string> d;
@@ -183,22 +197,20 @@ std::string InstanceDifferences(const Intent& a, const Intent& b) {
   if (a.policy.prune_authorized_networks != b.policy.prune_authorized_networks) {
     d.push_back("policy.pruneAuthorizedNetworks");
   }
-  if (a.policy.mode != b.policy.mode) d.push_back("policy.mode");
-  std::string out;
-  for (const auto& s : d) out += (out.empty() ? "" : ", ") + s;
-  return out;
+  PolicyDifferences(a, b, d);
+  return Join(d);
 }
 
-std::string ConnectorDifferences(const Connector& a, const Connector& b) {
+std::string ConnectorDifferences(const Connector& a, const Connector& b, const Intent& ia,
+                                 const Intent& ib) {
   std::vector<std::string> d;
   if (a.network != b.network) d.push_back("network");
   if (a.ip_cidr_range != b.ip_cidr_range) d.push_back("ipCidrRange");
   if (a.min_instances != b.min_instances) d.push_back("minInstances");
   if (a.max_instances != b.max_instances) d.push_back("maxInstances");
   if (a.machine_type != b.machine_type) d.push_back("machineType");
-  std::string out;
-  for (const auto& s : d) out += (out.empty() ? "" : ", ") + s;
-  return out;
+  PolicyDifferences(ia, ib, d);
+  return Join(d);
 }
 
 std::string WorkloadDifferences(const Workload& a, const Workload& b, const Intent& ia, const Intent& ib) {
@@ -213,9 +225,8 @@ std::string WorkloadDifferences(const Workload& a, const Workload& b, const Inte
     d.push_back("database");
   }
   if (ia.instance.name != ib.instance.name) d.push_back("instance");
-  std::string out;
-  for (const auto& s : d) out += (out.empty() ? "" : ", ") + s;
-  return out;
+  PolicyDifferences(ia, ib, d);
+  return Join(d);
 }
 
 class Loader {
@@ -472,7 +483,8 @@ class Loader {
       if (in.connector) {
         std::string ckey = in.project + "/" + in.region + "/" + in.connector->name;
         if (auto [it, fresh] = connectors.emplace(ckey, &in); !fresh) {
-          std::string diff = ConnectorDifferences(*it->second->connector, *in.connector);
+          std::string diff =
+              ConnectorDifferences(*it->second->connector, *in.connector, *it->second, in);
           if (!diff.empty()) {
             Error(in.connector->where, "spec.connector",
                   "connector " + ckey + " is also declared at " +

@@ -127,6 +127,58 @@ TEST_CASE("cross-file: duplicate metadata.name and conflicting connectors", "[co
   CHECK(conn->where.line == 10);
 }
 
+TEST_CASE("cross-file: intents sharing a resource must agree on paused and mode",
+          "[config][files]") {
+  // Same instance, one file paused: which intent reconciles last would
+  // decide whether the instance is paused.
+  {
+    TempDir dir;
+    dir.Write("a.yaml", Doc("    sslMode: ENCRYPTED_ONLY\n"));
+    dir.Write("b.yaml", DocWith("{name: app}", "{name: other}",
+                                "    sslMode: ENCRYPTED_ONLY\n  policy: {paused: true}\n"));
+    LoadResult r = LoadPaths({dir.path().string()});
+    INFO(Dump(r));
+    CHECK_FALSE(r.ok());
+    const Diagnostic* d = FindError(r, "spec.instance", "with different policy.paused");
+    REQUIRE(d != nullptr);
+    CHECK(fs::path(d->where.file.str()).filename() == "b.yaml");
+    CHECK(d->message.find("a.yaml:9") != std::string::npos);
+  }
+  // Same connector, one file observing.
+  {
+    TempDir dir;
+    dir.Write("a.yaml", Doc("  connector: {name: c1, network: default, ipCidrRange: 10.8.0.0/28}\n"));
+    std::string b = DocWith("{name: app}", "{name: other}",
+                            "  connector: {name: c1, network: default, ipCidrRange: 10.8.0.0/28}\n"
+                            "  policy: {mode: observe}\n");
+    b.replace(b.find("name: db1"), 9, "name: db2");
+    dir.Write("b.yaml", b);
+    LoadResult r = LoadPaths({dir.path().string()});
+    INFO(Dump(r));
+    CHECK_FALSE(r.ok());
+    const Diagnostic* d = FindError(r, "spec.connector", "with different policy.mode");
+    REQUIRE(d != nullptr);
+    CHECK(fs::path(d->where.file.str()).filename() == "b.yaml");
+    CHECK(d->message.find("a.yaml:10") != std::string::npos);
+  }
+  // Same workload, one paused: an error, not the "identical" warning.
+  {
+    TempDir dir;
+    const char* w =
+        "    publicIp: {enabled: true}\n  workloads:\n    - job: migrate\n      method: cloudSqlSocket\n"
+        "      database: {name: app, user: app, passwordSecret: projects/p/secrets/a/versions/1}\n";
+    dir.Write("one.yaml", Doc(w));
+    dir.Write("two.yaml", DocWith("{name: app}", "{name: two}", std::string(w) + "  policy: {paused: true}\n"));
+    LoadResult r = LoadPaths({dir.path().string()});
+    INFO(Dump(r));
+    CHECK_FALSE(r.ok());
+    const Diagnostic* d = FindError(r, "spec.workloads[0]", "different policy.paused");
+    REQUIRE(d != nullptr);
+    CHECK(d->message.find("one.yaml:12") != std::string::npos);
+    CHECK(fs::path(d->where.file.str()).filename() == "two.yaml");
+  }
+}
+
 TEST_CASE("limits: oversized file is refused before parsing", "[config][limits]") {
   TempDir dir;
   std::string big = Doc("") + "# " + std::string(1100 * 1024, 'x') + "\n";
