@@ -553,7 +553,8 @@ std::shared_ptr<Controller> Controller::Create(asio::any_io_executor executor,
     c->options_.write_fence->SetGate([weak]() -> Status {
       auto self = weak.lock();
       if (!self || self->unjournaled_ == 0) return Status();
-      return UnavailableError(
+      // Not a transient error: it takes a writable --state-dir to go on.
+      return FailedPreconditionError(
                  "the journal could not record a pending write (fail closed; make --state-dir "
                  "writable)")
           .WithReason(kJournalUnavailableReason);
