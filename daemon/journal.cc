@@ -225,11 +225,16 @@ Status Journal::Append(const std::string& line) {
   std::string data = line + "\n";
   const char* p = data.data();
   size_t left = data.size();
+  // A failed append (disk full) is cut off again, so the next line does not
+  // follow half a line.
+  const off_t start = ::lseek(fd_, 0, SEEK_END);
   while (left > 0) {
     ssize_t n = ::write(fd_, p, left);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return Errno("writing " + path_);
+      Status failed = Errno("writing " + path_);
+      if (start >= 0 && left != data.size()) (void)::ftruncate(fd_, start);
+      return failed;
     }
     p += n;
     left -= static_cast<size_t>(n);
