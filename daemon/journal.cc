@@ -233,7 +233,9 @@ Status Journal::Append(const std::string& line) {
     if (n < 0) {
       if (errno == EINTR) continue;
       Status failed = Errno("writing " + path_);
-      if (start >= 0 && left != data.size()) (void)::ftruncate(fd_, start);
+      if (start >= 0 && left != data.size() && ::ftruncate(fd_, start) != 0) {
+        failed = Errno("writing " + path_ + " (and cutting off the half-written line)");
+      }
       return failed;
     }
     p += n;
