@@ -25,7 +25,8 @@ class BackgroundEmulator {
   BackgroundEmulator() {
     emulator::EmulatorOptions eo;
     eo.model.seed = "incident";
-    eo.model.op_delay = std::chrono::milliseconds(20);
+    // Longer than apply's shortest --poll (100ms), so apply is seen waiting.
+    eo.model.op_delay = std::chrono::milliseconds(250);
     eo.model.accept_token = kToken;
     auto server = emulator::EmulatorServer::Start(io_.get_executor(), eo);
     if (!server.ok()) throw std::runtime_error(server.status().message());
