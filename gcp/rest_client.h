@@ -2,7 +2,11 @@
 // gcp-private: the one HTTP+JSON call path every typed REST client shares.
 // Per call it takes a rate-limit token, attaches the bearer token, encodes
 // and decodes JSON, maps errors to Status (status_mapping.h) and applies the
-// retry policy to reads (retry.h). Mutations are sent exactly once.
+// retry policy to reads (retry.h). Mutations are sent exactly once, and
+// only if the write fence (RestOptions::write_fence, write_fence.h) admits
+// them right before their bytes go out; their deadline is capped at the
+// Lease's validity. A 401 drops the token and resends once (nothing was
+// applied).
 
 #include <boost/json/value.hpp>
 #include <functional>
