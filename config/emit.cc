@@ -9,7 +9,8 @@
 namespace dbconnd::config {
 namespace {
 
-constexpr size_t kMaxCommentLine = 200;
+constexpr size_t kMaxComment = 1000;  // per comment, before wrapping
+constexpr size_t kCommentWidth = 96;
 
 bool SafePlainChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
@@ -29,19 +30,58 @@ bool SpecialWord(std::string_view s) {
 }
 
 bool LooksNumeric(std::string_view s) {
-  // Anything starting with a digit, sign or dot could be an int, float, octal,
-  // sexagesimal or date to some parser: quote it.
+  // What some YAML parser may read as an int, float, octal, hex, sexagesimal
+  // or timestamp: quote it. "10.8.0.0/28" and "db-1" stay plain.
+  if (s.size() >= 5 && s[4] == '-' && std::all_of(s.begin(), s.begin() + 4, [](char c) {
+        return c >= '0' && c <= '9';
+      })) {
+    return true;
+  }
   char c = s.front();
-  return (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.';
+  if (!((c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.')) return false;
+  return std::all_of(s.begin(), s.end(), [](char x) {
+    return std::string_view("0123456789.+-_:eExXoObB").find(x) != std::string_view::npos;
+  });
 }
 
+// One comment, wrapped at spaces to kCommentWidth columns. Leading spaces
+// are kept on the first line (indented list items in a comment).
 std::string Comment(std::string_view indent, std::string_view line) {
-  std::string text(line.substr(0, kMaxCommentLine));
+  std::string text(line.substr(0, kMaxComment));
   for (char& c : text) {
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
   }
   while (!text.empty() && text.back() == ' ') text.pop_back();
-  return std::string(indent) + "#" + (text.empty() ? "" : " " + text) + "\n";
+  if (text.empty()) return std::string(indent) + "#\n";
+  size_t lead = text.find_first_not_of(' ');
+  const std::string cont = std::string(indent) + "# " + std::string(lead, ' ') + "  ";
+  std::string out = std::string(indent) + "# ";
+  size_t col = out.size();
+  size_t i = 0;
+  bool first_word = true;
+  out += text.substr(0, lead);
+  col += lead;
+  i = lead;
+  while (i < text.size()) {
+    size_t end = text.find(' ', i);
+    if (end == std::string::npos) end = text.size();
+    std::string word = text.substr(i, end - i);
+    if (!first_word && col + 1 + word.size() > kCommentWidth) {
+      out += "\n" + cont;
+      col = cont.size();
+      first_word = true;
+    }
+    if (!first_word) {
+      out += ' ';
+      ++col;
+    }
+    out += word;
+    col += word.size();
+    first_word = false;
+    i = end;
+    while (i < text.size() && text[i] == ' ') ++i;
+  }
+  return out + "\n";
 }
 
 void Comments(std::string& out, std::string_view indent, const std::vector<std::string>& lines) {

@@ -324,6 +324,36 @@ std::string ResourceCell(const reconcilers::ResourceRef& r) {
   return std::string(reconcilers::ToString(r.kind)) + " " + MarkdownText(r.name);
 }
 
+// A value as an inline code span: shown literally (no HTML, no mentions, no
+// emphasis), newlines flattened, capped; the fence is longer than any run of
+// backticks inside.
+std::string Code(std::string_view value) {
+  std::string text;
+  size_t chars = 0;
+  bool cut = false;
+  for (char ch : value) {
+    const unsigned char c = static_cast<unsigned char>(ch);
+    if ((c & 0xC0) != 0x80) {
+      if (chars == kMarkdownMaxValue) {
+        cut = true;
+        break;
+      }
+      ++chars;
+    }
+    text += (c < 0x20 || c == 0x7f) ? ' ' : ch;
+  }
+  if (cut) text += "…";
+  size_t longest = 0, run = 0;
+  for (char c : text) {
+    run = c == '`' ? run + 1 : 0;
+    longest = std::max(longest, run);
+  }
+  const std::string fence(longest + 1, '`');
+  const bool pad = text.empty() || text.front() == '`' || text.back() == '`' ||
+                   text.front() == ' ' || text.back() == ' ';
+  return fence + (pad ? " " : "") + text + (pad ? " " : "") + fence;
+}
+
 // Lines of the comment; `details` marks lines inside a <details> block so a
 // cut can close it.
 struct MdLines {
@@ -340,7 +370,7 @@ struct MdLines {
     Add("");
   }
   void CloseDetails() {
-    Add("");
+    if (!lines.empty() && !lines.back().text.empty()) Add("");
     in_details = false;
     Add("</details>");
   }
@@ -411,19 +441,19 @@ void MdIntent(MdLines& md, const IntentPlan& p) {
   for (const auto& s : plan.steps) {
     ++n;
     md.Add("**" + std::to_string(n) + ". " + std::string(StepVerb(s)) + " " +
-           ResourceCell(s.resource) + "** (id " + MarkdownText(s.id) + ")");
+           ResourceCell(s.resource) + "** (id " + Code(s.id) + ")");
     md.Add("");
     for (const auto& c : s.changes) {
       std::string impact(reconcilers::ToString(c.impact));
       if (c.replace) impact += ", replace";
-      md.Add("- " + MarkdownText(c.path) + ": " + MarkdownText(ShownValue(c.before)) + " → " +
-             MarkdownText(ShownValue(c.after)) + " (" + impact + ")");
+      md.Add("- " + Code(c.path) + ": " + Code(ShownValue(c.before)) + " → " +
+             Code(ShownValue(c.after)) + " (" + impact + ")");
     }
     if (!s.blocked.empty()) md.Add("- **blocked**: " + MarkdownText(s.blocked));
     if (!s.waiting_for.empty()) md.Add("- waiting for: " + MarkdownText(s.waiting_for));
     if (!s.depends_on.empty()) {
       std::string deps;
-      for (const auto& d : s.depends_on) deps += (deps.empty() ? "" : ", ") + MarkdownText(d);
+      for (const auto& d : s.depends_on) deps += (deps.empty() ? "" : ", ") + Code(d);
       md.Add("- after: " + deps);
     }
     md.Add("");
