@@ -409,6 +409,19 @@ class IntentBuilder {
            &comments_.workloads_end);
       return;
     }
+    // Live state the file format refuses (the workload is broken as it is):
+    // say so rather than write a file that does not validate.
+    if (r.method == ConnectionMethod::kPublicIp && !inst_.ipv4_enabled) {
+      Note(what + " connects to the public IP, which is disabled; not declared",
+           &comments_.workloads_end);
+      return;
+    }
+    if (r.method == ConnectionMethod::kCloudSqlSocket && !inst_.ipv4_enabled && !in_.connector) {
+      Note(what + " uses the Cloud SQL socket without a public IP, through no connector dbconnd "
+                  "can declare; not declared",
+           &comments_.workloads_end);
+      return;
+    }
     const std::string key = inst_.region + "/" + KindWord(r.kind) + "/" + r.live->name;
     if (auto it = declared_->find(key); it != declared_->end()) {
       Note(what + " also reaches this instance; it is declared with instance " + it->second +

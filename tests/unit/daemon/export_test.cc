@@ -224,6 +224,23 @@ TEST_CASE("export: what cannot be declared is left out with a comment, never gue
   CHECK_FALSE(out[0].observe);
 }
 
+TEST_CASE("export: a workload the format would refuse is noted, and the file still validates",
+          "[export]") {
+  ExportSnapshot s;
+  auto inst = Instance("off-db", "", "34.1.2.8");
+  inst.ipv4_enabled = false;  // still reported as PRIMARY: the job is broken as it is
+  s.instances.push_back(inst);
+  s.jobs[kRegion].push_back(
+      Job("stale", {{"DATABASE_URL", "postgresql://u@34.1.2.8:5432/d?sslmode=require", {}},
+                    SecretEnv("DB_PASSWORD", "pw")}));
+  auto out = BuildExport(s, Options());
+  REQUIRE(out.size() == 1);
+  auto intent = Load(out[0]);
+  CHECK(intent->workloads.empty());
+  CHECK(out[0].yaml.find("job stale connects to the public IP, which is disabled") !=
+        std::string::npos);
+}
+
 TEST_CASE("export: a workload reaching two instances is declared once", "[export]") {
   ExportSnapshot s;
   s.instances.push_back(Instance("b-db", "", "34.1.2.7"));
