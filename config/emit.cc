@@ -20,8 +20,8 @@ bool SafePlainChar(char c) {
 // Words YAML 1.1 or 1.2 reads as something other than a string.
 bool SpecialWord(std::string_view s) {
   static constexpr std::array<std::string_view, 22> kWords = {
-      "true", "false", "yes", "no", "on", "off", "y", "n", "null", "~", ".nan", ".inf", "-.inf",
-      "True", "False", "Yes", "No", "On", "Off", "Null", "NULL", "TRUE"};
+      "true", "false", "yes",  "no",    "on",  "off", "y",  "n",   "null", "~",    ".nan",
+      ".inf", "-.inf", "True", "False", "Yes", "No",  "On", "Off", "Null", "NULL", "TRUE"};
   if (std::find(kWords.begin(), kWords.end(), s) != kWords.end()) return true;
   std::string lower(s);
   for (char& c : lower) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
@@ -32,9 +32,8 @@ bool SpecialWord(std::string_view s) {
 bool LooksNumeric(std::string_view s) {
   // What some YAML parser may read as an int, float, octal, hex, sexagesimal
   // or timestamp: quote it. "10.8.0.0/28" and "db-1" stay plain.
-  if (s.size() >= 5 && s[4] == '-' && std::all_of(s.begin(), s.begin() + 4, [](char c) {
-        return c >= '0' && c <= '9';
-      })) {
+  if (s.size() >= 5 && s[4] == '-' &&
+      std::all_of(s.begin(), s.begin() + 4, [](char c) { return c >= '0' && c <= '9'; })) {
     return true;
   }
   char c = s.front();
@@ -88,7 +87,8 @@ void Comments(std::string& out, std::string_view indent, const std::vector<std::
   for (const auto& l : lines) out += Comment(indent, l);
 }
 
-void Key(std::string& out, std::string_view indent, std::string_view key, const std::string& value) {
+void Key(std::string& out, std::string_view indent, std::string_view key,
+         const std::string& value) {
   out += std::string(indent) + std::string(key) + ": " + EmitYamlScalar(value) + "\n";
 }
 void KeyBool(std::string& out, std::string_view indent, std::string_view key, bool value) {
@@ -143,8 +143,10 @@ void EmitConnector(std::string& out, const Connector& c) {
   Key(out, "    ", "name", c.name);
   Key(out, "    ", "network", c.network);
   Key(out, "    ", "ipCidrRange", c.ip_cidr_range);
-  if (c.min_instances != defaults.min_instances) KeyInt(out, "    ", "minInstances", c.min_instances);
-  if (c.max_instances != defaults.max_instances) KeyInt(out, "    ", "maxInstances", c.max_instances);
+  if (c.min_instances != defaults.min_instances)
+    KeyInt(out, "    ", "minInstances", c.min_instances);
+  if (c.max_instances != defaults.max_instances)
+    KeyInt(out, "    ", "maxInstances", c.max_instances);
   if (c.machine_type != defaults.machine_type) Key(out, "    ", "machineType", c.machine_type);
 }
 
@@ -174,7 +176,8 @@ void EmitPolicy(std::string& out, const Policy& p, const std::vector<std::string
   if (p.prune_authorized_networks != d.prune_authorized_networks) {
     KeyBool(body, "    ", "pruneAuthorizedNetworks", p.prune_authorized_networks);
   }
-  if (p.allow_world_open != d.allow_world_open) KeyBool(body, "    ", "allowWorldOpen", p.allow_world_open);
+  if (p.allow_world_open != d.allow_world_open)
+    KeyBool(body, "    ", "allowWorldOpen", p.allow_world_open);
   if (p.paused != d.paused) KeyBool(body, "    ", "paused", p.paused);
   if (p.allow_irreversible != d.allow_irreversible) {
     KeyBool(body, "    ", "allowIrreversible", p.allow_irreversible);

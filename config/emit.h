@@ -19,12 +19,12 @@ namespace dbconnd::config {
 
 // Comment lines (without "# ") to place in a document.
 struct EmitComments {
-  std::vector<std::string> header;     // above apiVersion
-  std::vector<std::string> instance;   // above spec.instance
-  std::vector<std::string> connector;  // above spec.connector (or where it would be)
+  std::vector<std::string> header;                  // above apiVersion
+  std::vector<std::string> instance;                // above spec.instance
+  std::vector<std::string> connector;               // above spec.connector (or where it would be)
   std::vector<std::vector<std::string>> workloads;  // by index, above each item
-  std::vector<std::string> workloads_end;  // after the last workload (what was left out)
-  std::vector<std::string> policy;     // above spec.policy
+  std::vector<std::string> workloads_end;           // after the last workload (what was left out)
+  std::vector<std::string> policy;                  // above spec.policy
 };
 
 // One YAML document (no leading "---"), ending in a newline.

@@ -69,7 +69,8 @@ int RunExport(const ExportCliOptions& opts, CommandContext& ctx) {
     std::error_code ec;
     fs::create_directories(opts.output_dir, ec);
     if (ec || !fs::is_directory(opts.output_dir)) {
-      *ctx.err << "error: --output-dir " << opts.output_dir << " is not a directory we can create\n";
+      *ctx.err << "error: --output-dir " << opts.output_dir
+               << " is not a directory we can create\n";
       return kExitFailure;
     }
   }
@@ -132,8 +133,7 @@ void RegisterExportCommand(CLI::App& app, CommandContext& ctx) {
       "export",
       "Write intent files from live state: one DatabaseConnectivity per Cloud SQL instance. "
       "Read-only. Exit 0 all exported, 1 error.");
-  cmd->add_option("--project", opts->export_options.project, "Google Cloud project ID")
-      ->required();
+  cmd->add_option("--project", opts->export_options.project, "Google Cloud project ID")->required();
   cmd->add_option("--project-number", opts->export_options.project_number,
                   "The project's number; needed when an instance has a private IP");
   cmd->add_option("--region", opts->export_options.regions,

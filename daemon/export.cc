@@ -68,8 +68,8 @@ std::string PercentDecode(std::string_view s) {
 bool GoodDbIdentifier(std::string_view s, bool allow_at) {
   if (s.empty() || s.size() > 63) return false;
   return std::all_of(s.begin(), s.end(), [allow_at](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '-' || c == '.' || c == '$' || (allow_at && c == '@');
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-' || c == '.' || c == '$' || (allow_at && c == '@');
   });
 }
 
@@ -96,7 +96,8 @@ std::optional<ConnectorName> ParseConnectorName(std::string_view full) {
   size_t start = 0;
   while (parts.size() < 7) {
     size_t slash = full.find('/', start);
-    parts.push_back(full.substr(start, slash == std::string_view::npos ? full.npos : slash - start));
+    parts.push_back(
+        full.substr(start, slash == std::string_view::npos ? full.npos : slash - start));
     if (slash == std::string_view::npos) break;
     start = slash + 1;
   }
@@ -130,7 +131,8 @@ std::optional<Reach> FindReach(const gcp::RunWorkload& w, WorkloadKind kind,
   const std::string pub = inst.AddressOfType("PRIMARY");
   const std::string& conn = inst.connection_name;
   for (const auto& v : w.cloud_sql_volumes) {
-    if (!conn.empty() && std::find(v.instances.begin(), v.instances.end(), conn) != v.instances.end()) {
+    if (!conn.empty() &&
+        std::find(v.instances.begin(), v.instances.end(), conn) != v.instances.end()) {
       r.other_ways.push_back("Cloud SQL volume " + v.name);
     }
   }
@@ -214,8 +216,9 @@ class IntentBuilder {
     }
     const std::string flag(reconcilers::IamFlagName(inst_.database_version));
     if (!flag.empty()) {
-      bool on = std::any_of(inst_.database_flags.begin(), inst_.database_flags.end(),
-                            [&](const gcp::DatabaseFlag& f) { return f.name == flag && f.value == "on"; });
+      bool on = std::any_of(
+          inst_.database_flags.begin(), inst_.database_flags.end(),
+          [&](const gcp::DatabaseFlag& f) { return f.name == flag && f.value == "on"; });
       decl.iam_authentication = on;
     }
 
@@ -228,8 +231,9 @@ class IntentBuilder {
       if (!cidr.ok()) {
         why = "is not written as a canonical CIDR";
       } else if (cidr->prefix <= 7) {
-        why = "opens the instance to the whole internet; dbconnd will not declare it for you "
-              "(pruneAuthorizedNetworks stays off, so it is left as it is)";
+        why =
+            "opens the instance to the whole internet; dbconnd will not declare it for you "
+            "(pruneAuthorizedNetworks stays off, so it is left as it is)";
       } else if (cidrs.count(e.value)) {
         why = "is listed twice";
       } else if (e.name.empty() || e.name.size() > 63 || names.count(e.name) ||
@@ -255,8 +259,8 @@ class IntentBuilder {
       if (opts_.project_number.empty()) {
         out_.error = "instance " + inst_.name +
                      " has a private IP; pass --project-number (Service Networking names "
-                     "networks by project number: gcloud projects describe " + opts_.project +
-                     " --format='value(projectNumber)')";
+                     "networks by project number: gcloud projects describe " +
+                     opts_.project + " --format='value(projectNumber)')";
         return;
       }
       in_.project_number = opts_.project_number;
@@ -264,7 +268,8 @@ class IntentBuilder {
       pip.network = reconcilers::NetworkShortName(inst_.private_network);
       pip.services_access.range_name = ChooseRange(pip.network);
       auto r = snap_.ranges.find(pip.services_access.range_name);
-      if (r != snap_.ranges.end() && r->second.prefix_length >= 8 && r->second.prefix_length <= 24) {
+      if (r != snap_.ranges.end() && r->second.prefix_length >= 8 &&
+          r->second.prefix_length <= 24) {
         pip.services_access.prefix_length = r->second.prefix_length;
       }
       decl.private_ip = std::move(pip);
@@ -289,8 +294,7 @@ class IntentBuilder {
     candidates.insert(candidates.end(), reserved.begin(), reserved.end());
     for (const auto& c : candidates) {
       auto r = snap_.ranges.find(c);
-      if (r == snap_.ranges.end() ||
-          reconcilers::NetworkShortName(r->second.network) != network) {
+      if (r == snap_.ranges.end() || reconcilers::NetworkShortName(r->second.network) != network) {
         continue;
       }
       if (std::find(reserved.begin(), reserved.end(), c) != reserved.end()) return c;
@@ -315,7 +319,8 @@ class IntentBuilder {
     });
     // Workloads in other regions: an intent covers one region.
     for (const auto* by_region : {&snap_.jobs, &snap_.services}) {
-      const WorkloadKind kind = by_region == &snap_.jobs ? WorkloadKind::kJob : WorkloadKind::kService;
+      const WorkloadKind kind =
+          by_region == &snap_.jobs ? WorkloadKind::kJob : WorkloadKind::kService;
       for (const auto& [region, list] : *by_region) {
         if (region == inst_.region) continue;
         for (const auto& w : list) {
@@ -404,8 +409,9 @@ class IntentBuilder {
       return;
     }
     if (r.method == ConnectionMethod::kPrivateIp && !in_.connector) {
-      Note(what + " connects to the private IP but no connector can be declared for it; not "
-                  "declared",
+      Note(what +
+               " connects to the private IP but no connector can be declared for it; not "
+               "declared",
            &comments_.workloads_end);
       return;
     }
@@ -417,8 +423,9 @@ class IntentBuilder {
       return;
     }
     if (r.method == ConnectionMethod::kCloudSqlSocket && !inst_.ipv4_enabled && !in_.connector) {
-      Note(what + " uses the Cloud SQL socket without a public IP, through no connector dbconnd "
-                  "can declare; not declared",
+      Note(what +
+               " uses the Cloud SQL socket without a public IP, through no connector dbconnd "
+               "can declare; not declared",
            &comments_.workloads_end);
       return;
     }
@@ -462,7 +469,8 @@ class IntentBuilder {
       const std::string& s = secret_env->secret->secret;
       w.database.password_secret =
           (s.rfind("projects/", 0) == 0 ? s : "projects/" + opts_.project + "/secrets/" + s) +
-          "/versions/" + (secret_env->secret->version.empty() ? "latest" : secret_env->secret->version);
+          "/versions/" +
+          (secret_env->secret->version.empty() ? "latest" : secret_env->secret->version);
       if (!config::CheckSecretVersionRef(w.database.password_secret).ok()) {
         w.database.password_secret = PlaceholderSecret(opts_.project, w.name);
         Note(what + ": env " + secret_env->name +
@@ -472,8 +480,8 @@ class IntentBuilder {
       }
     }
     if (url_password || literal_env) {
-      const std::string where = url_password ? "the URL in env " + r.url_env
-                                             : "env " + literal_env->name;
+      const std::string where =
+          url_password ? "the URL in env " + r.url_env : "env " + literal_env->name;
       if (!secret_env) {
         if (literal_env) w.database.password_env = literal_env->name;
         w.database.password_secret = PlaceholderSecret(opts_.project, w.name);
@@ -490,8 +498,9 @@ class IntentBuilder {
       }
     } else if (!secret_env && in_.instance.iam_authentication != true) {
       w.database.password_secret = PlaceholderSecret(opts_.project, w.name);
-      Note(what + ": no password secret reference found and IAM authentication is off; "
-                  "passwordSecret below is a placeholder for a secret to CREATE",
+      Note(what +
+               ": no password secret reference found and IAM authentication is off; "
+               "passwordSecret below is a placeholder for a secret to CREATE",
            &comments);
       placeholder_ = true;
     }
@@ -522,7 +531,8 @@ class IntentBuilder {
       if (auto p = snap_.peerings.find(pip.network); p != snap_.peerings.end()) {
         live.peerings = p->second;
       }
-      if (auto r = snap_.ranges.find(reconcilers::ServicesRangeName(pip)); r != snap_.ranges.end()) {
+      if (auto r = snap_.ranges.find(reconcilers::ServicesRangeName(pip));
+          r != snap_.ranges.end()) {
         live.services_range = r->second;
       }
     }
@@ -562,8 +572,8 @@ class IntentBuilder {
           problems.push_back(d.path + ": " + d.message);
         }
       }
-      out_.error = "the exported file for instance " + inst_.name + " does not validate: " +
-                   Join(problems, "; ");
+      out_.error = "the exported file for instance " + inst_.name +
+                   " does not validate: " + Join(problems, "; ");
       return;
     }
     out_.yaml = std::move(yaml);
@@ -628,7 +638,8 @@ gcp::Task<StatusOr<ExportSnapshot>> ReadForExport(gcp::Clients clients, ExportOp
     if (!i.private_network.empty()) {
       if (options.project_number.empty()) {
         co_return FailedPreconditionError(
-            "instance " + i.name + " has a private IP: pass --project-number (Service "
+            "instance " + i.name +
+            " has a private IP: pass --project-number (Service "
             "Networking names networks by project number; gcloud projects describe " +
             options.project + " --format='value(projectNumber)')");
       }

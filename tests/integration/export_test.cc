@@ -5,9 +5,8 @@
 // GCC 12 at -O1 flags asio's awaitable frame allocator as a mismatched
 // new/delete once a coroutine here is inlined; asio pairs them correctly.
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#include <catch2/catch.hpp>
-
 #include <boost/asio/post.hpp>
+#include <catch2/catch.hpp>
 #include <sstream>
 
 #include "daemon/cli.h"
@@ -161,8 +160,8 @@ TEST_CASE("export: filters, and a private IP without --project-number fails clea
                   cloud.Flags());
   REQUIRE(named.code == 0);
   CHECK(named.out.find("---") == std::string::npos);  // one document
-  Run missing = Cli({"export", "--project", "fleet-project-1", "--project-number",
-                     "100000000001", "--instance", "nope"},
+  Run missing = Cli({"export", "--project", "fleet-project-1", "--project-number", "100000000001",
+                     "--instance", "nope"},
                     cloud.Flags());
   CHECK(missing.code == 1);
   CHECK(missing.err.find("instance nope not found") != std::string::npos);

@@ -1,8 +1,9 @@
 // config::EmitIntentYaml: what `dbconnd export` writes must load back as the
 // same intent, byte-stable, and comments must not be able to inject YAML.
+#include "config/emit.h"
+
 #include <catch2/catch.hpp>
 
-#include "config/emit.h"
 #include "config/loader.h"
 
 namespace dbconnd::config {

@@ -2,10 +2,9 @@
 // every `dbconnd <command> <flags>` they run exists in this very CLI (asked
 // from the CLI11 app, not from a list kept by hand), so a renamed flag breaks
 // this test instead of a user's pipeline.
-#include <catch2/catch.hpp>
-
 #include <CLI/CLI.hpp>
 #include <boost/json.hpp>
+#include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -157,8 +156,7 @@ TEST_CASE("ci recipes: the checker finds commands and flags the CLI lacks", "[ci
   CHECK(Unknown(*app, Invocations("dbconnd export --project=p --output-dir d")[0]).empty());
 }
 
-TEST_CASE("ci recipes: every recipe parses and uses only commands and flags dbconnd has",
-          "[ci]") {
+TEST_CASE("ci recipes: every recipe parses and uses only commands and flags dbconnd has", "[ci]") {
   std::ostringstream out, err;
   CommandContext ctx{&out, &err, kExitOk};
   auto app = BuildApp(ctx);
@@ -175,8 +173,7 @@ TEST_CASE("ci recipes: every recipe parses and uses only commands and flags dbco
   CHECK(recipes >= 4);
 }
 
-TEST_CASE("ci recipes: GitHub Actions validates, comments the plan once, applies on main",
-          "[ci]") {
+TEST_CASE("ci recipes: GitHub Actions validates, comments the plan once, applies on main", "[ci]") {
   const fs::path p = kCi / "github-actions.yml";
   json::value wf = Parse(p);
   CHECK(wf.at("on").as_object().contains("pull_request"));
@@ -198,7 +195,8 @@ TEST_CASE("ci recipes: GitHub Actions validates, comments the plan once, applies
   // One comment: the script looks for the marker the Markdown output starts with.
   bool finds_marker = false;
   for (const auto& s : plan_strings) {
-    if (s.find(kMarkdownMarker) != std::string::npos && s.find("updateComment") != std::string::npos) {
+    if (s.find(kMarkdownMarker) != std::string::npos &&
+        s.find("updateComment") != std::string::npos) {
       finds_marker = true;
     }
   }
@@ -223,7 +221,8 @@ TEST_CASE("ci recipes: GitLab CI does the same with one note and a resource grou
   std::vector<std::string> comment;
   Strings(doc.at("plan-comment"), comment);
   bool finds_marker = false;
-  for (const auto& s : comment) finds_marker = finds_marker || s.find(kMarkdownMarker) != std::string::npos;
+  for (const auto& s : comment)
+    finds_marker = finds_marker || s.find(kMarkdownMarker) != std::string::npos;
   CHECK(finds_marker);
 }
 
@@ -236,8 +235,7 @@ TEST_CASE("ci recipes: Argo CD and Flux point at the GitOps overlay", "[ci]") {
                    "kustomization.yaml"));
 }
 
-TEST_CASE("gitops overlay: the ConfigMap the daemon mounts is generated from intents/",
-          "[ci]") {
+TEST_CASE("gitops overlay: the ConfigMap the daemon mounts is generated from intents/", "[ci]") {
   json::value k = Parse(kGitops / "kustomization.yaml");
   json::value base_cm = Parse(kRoot / "deploy/kubernetes/base/configmap.yaml");
   const std::string mounted(base_cm.at("metadata").at("name").as_string());

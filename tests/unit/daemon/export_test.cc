@@ -2,10 +2,11 @@
 // snapshot by hand, exports it, and checks what a user adopting the files
 // would see: the file validates, `plan` over it is empty (or observe mode
 // with the reason in a comment), and no password leaks.
+#include "daemon/export.h"
+
 #include <catch2/catch.hpp>
 
 #include "config/loader.h"
-#include "daemon/export.h"
 #include "reconcilers/planner.h"
 
 namespace dbconnd::daemon {
@@ -144,8 +145,8 @@ TEST_CASE("export: a private-IP setup is declared as it is and plans no change",
   CHECK(w.method == config::ConnectionMethod::kPrivateIp);
   CHECK(w.database.name == "orders");
   CHECK(w.database.user == "app");
-  CHECK(w.database.password_secret == std::string("projects/") + kProject +
-                                          "/secrets/orders-db/versions/latest");
+  CHECK(w.database.password_secret ==
+        std::string("projects/") + kProject + "/secrets/orders-db/versions/latest");
   CHECK(intent->policy.mode == config::PolicyMode::kEnforce);
   // The round trip, independently of the exporter's own check.
   auto plan = reconcilers::ComputePlan(*intent, LiveOf(s, "orders-db"));
@@ -157,9 +158,9 @@ TEST_CASE("export: a private-IP setup is declared as it is and plans no change",
 TEST_CASE("export: a literal password becomes a secret to create, in observe mode", "[export]") {
   ExportSnapshot s;
   s.instances.push_back(Instance("legacy-db", "", "34.1.2.3"));
-  s.jobs[kRegion].push_back(
-      Job("legacy-job", {{"DATABASE_URL", "postgresql://shop:hunter2-S3cret@34.1.2.3:5432/shop", {}},
-                         {"OTHER", "x", {}}}));
+  s.jobs[kRegion].push_back(Job(
+      "legacy-job", {{"DATABASE_URL", "postgresql://shop:hunter2-S3cret@34.1.2.3:5432/shop", {}},
+                     {"OTHER", "x", {}}}));
   auto out = BuildExport(s, Options());
   REQUIRE(out.size() == 1);
   CHECK(out[0].observe);
@@ -167,8 +168,7 @@ TEST_CASE("export: a literal password becomes a secret to create, in observe mod
   CHECK(intent->policy.mode == config::PolicyMode::kObserve);
   REQUIRE(intent->workloads.size() == 1);
   CHECK(intent->workloads[0].method == config::ConnectionMethod::kPublicIp);
-  CHECK(intent->workloads[0].database.password_secret ==
-        PlaceholderSecret(kProject, "legacy-job"));
+  CHECK(intent->workloads[0].database.password_secret == PlaceholderSecret(kProject, "legacy-job"));
   CHECK(out[0].yaml.find("CREATE-ME") != std::string::npos);
   CHECK(out[0].yaml.find("# job legacy-job: a literal password") != std::string::npos);
   CHECK(out[0].yaml.find("# policy.mode is observe") != std::string::npos);
@@ -181,9 +181,10 @@ TEST_CASE("export: Cloud SQL socket workloads keep their volume and URL", "[expo
   ExportSnapshot s;
   auto inst = Instance("sock-db", "", "34.1.2.4");
   s.instances.push_back(inst);
-  auto job = Job("sock-job",
-                 {{"DATABASE_URL", "postgresql://app@/app?host=/cloudsql/" + inst.connection_name, {}},
-                  SecretEnv("DB_PASSWORD", "projects/shop-prod-1234/secrets/sock")});
+  auto job =
+      Job("sock-job",
+          {{"DATABASE_URL", "postgresql://app@/app?host=/cloudsql/" + inst.connection_name, {}},
+           SecretEnv("DB_PASSWORD", "projects/shop-prod-1234/secrets/sock")});
   job.cloud_sql_volumes.push_back({"cloudsql", {inst.connection_name}});
   job.containers[0].volume_mounts.push_back({"cloudsql", "/cloudsql"});
   s.jobs[kRegion].push_back(job);
@@ -197,8 +198,7 @@ TEST_CASE("export: Cloud SQL socket workloads keep their volume and URL", "[expo
         "projects/shop-prod-1234/secrets/sock/versions/latest");
 }
 
-TEST_CASE("export: what cannot be declared is left out with a comment, never guessed",
-          "[export]") {
+TEST_CASE("export: what cannot be declared is left out with a comment, never guessed", "[export]") {
   ExportSnapshot s;
   auto inst = Instance("open-db", "", "34.1.2.5");
   inst.authorized_networks = {{"0.0.0.0/0", "anyone", ""},
@@ -206,7 +206,8 @@ TEST_CASE("export: what cannot be declared is left out with a comment, never gue
                               {"198.51.100.9", "bare", ""}};
   s.instances.push_back(inst);
   // Reaches it only by connection name, with no URL to take over.
-  s.jobs[kRegion].push_back(Job("by-name", {{"INSTANCE_CONNECTION_NAME", inst.connection_name, {}}}));
+  s.jobs[kRegion].push_back(
+      Job("by-name", {{"INSTANCE_CONNECTION_NAME", inst.connection_name, {}}}));
   auto out = BuildExport(s, Options());
   REQUIRE(out.size() == 1);
   auto intent = Load(out[0]);
@@ -260,8 +261,7 @@ TEST_CASE("export: a workload reaching two instances is declared once", "[export
   CHECK(both.ok());
 }
 
-TEST_CASE("export: a private IP without --project-number is an error, not a bad file",
-          "[export]") {
+TEST_CASE("export: a private IP without --project-number is an error, not a bad file", "[export]") {
   ExportOptions o = Options();
   o.project_number.clear();
   auto out = BuildExport(PrivateFleet(), o);

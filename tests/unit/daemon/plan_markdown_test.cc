@@ -4,7 +4,6 @@
 //   DBCONND_UPDATE_GOLDEN=1 daemon_test "[markdown]"
 // and review the diff.
 #include <catch2/catch.hpp>
-
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -55,26 +54,28 @@ IntentPlan Incident() {
   range.changes = {{"network", "", "projects/melodic-now-463704-k1/global/networks/default",
                     Impact::kOnline, false},
                    {"prefixLength", "", "16", Impact::kOnline, false}};
-  auto inst = Step("instance/saleor-db-demo", ResourceKind::kInstance, "saleor-db-demo",
-                   Action::kUpdate);
-  inst.changes = {{"settings.ipConfiguration.privateNetwork", "",
-                   "\"projects/melodic-now-463704-k1/global/networks/default\"",
-                   Impact::kIrreversible, false},
-                  {"settings.ipConfiguration.sslMode", "ALLOW_UNENCRYPTED_AND_ENCRYPTED",
-                   "ENCRYPTED_ONLY", Impact::kOnline, false}};
+  auto inst =
+      Step("instance/saleor-db-demo", ResourceKind::kInstance, "saleor-db-demo", Action::kUpdate);
+  inst.changes = {
+      {"settings.ipConfiguration.privateNetwork", "",
+       "\"projects/melodic-now-463704-k1/global/networks/default\"", Impact::kIrreversible, false},
+      {"settings.ipConfiguration.sslMode", "ALLOW_UNENCRYPTED_AND_ENCRYPTED", "ENCRYPTED_ONLY",
+       Impact::kOnline, false}};
   inst.depends_on = {range.id};
   auto job = Step("job/saleor-migration-1751028053", ResourceKind::kJob,
                   "saleor-migration-1751028053", Action::kUpdate);
   job.changes = {{"template.template.containers[migrate].env[DATABASE_URL]",
                   "\"postgresql://saleor:***@34.41.195.120:5432/saleor\"",
-                  "\"postgresql://saleor@<private IP of instance saleor-db-demo>:5432/saleor?sslmode=require\"",
+                  "\"postgresql://saleor@<private IP of instance "
+                  "saleor-db-demo>:5432/saleor?sslmode=require\"",
                   Impact::kMayRestart, false}};
-  job.waiting_for = "the private IP of instance saleor-db-demo (assigned by step instance/saleor-db-demo)";
+  job.waiting_for =
+      "the private IP of instance saleor-db-demo (assigned by step instance/saleor-db-demo)";
   job.depends_on = {inst.id};
   auto pub = Step("instance/saleor-db-demo/public-path", ResourceKind::kInstance, "saleor-db-demo",
                   Action::kUpdate);
-  pub.changes = {{"settings.ipConfiguration.ipv4Enabled", "true", "false",
-                  Impact::kConnectivityBreak, false}};
+  pub.changes = {
+      {"settings.ipConfiguration.ipv4Enabled", "true", "false", Impact::kConnectivityBreak, false}};
   pub.blocked = "job x | y (not in this file) still connects to public IP 34.41.195.120";
   pub.depends_on = {inst.id, job.id};
   p.steps = {range, inst, job, pub};
@@ -83,7 +84,8 @@ IntentPlan Incident() {
                          "job saleor-migration-1751028053 connects to public IP 34.41.195.120 but "
                          "instance saleor-db-demo allows no authorized networks",
                          "this plan moves it to the instance's private IP"});
-  p.findings.push_back({"literal-password", {ResourceKind::kJob, "saleor-migration-1751028053"},
+  p.findings.push_back({"literal-password",
+                        {ResourceKind::kJob, "saleor-migration-1751028053"},
                         "job saleor-migration-1751028053: env DATABASE_URL holds a literal "
                         "password (postgresql://saleor:***@34.41.195.120:5432/saleor)",
                         "rotate the password"});
@@ -138,8 +140,10 @@ TEST_CASE("markdown: a plan longer than the limit is cut with a note", "[markdow
   CHECK(md.size() <= 1800);
   CHECK(md.find("dbconnd plan -o json") != std::string::npos);
   size_t opened = 0, closed = 0;
-  for (size_t p = md.find("<details>"); p != std::string::npos; p = md.find("<details>", p + 1)) ++opened;
-  for (size_t p = md.find("</details>"); p != std::string::npos; p = md.find("</details>", p + 1)) ++closed;
+  for (size_t p = md.find("<details>"); p != std::string::npos; p = md.find("<details>", p + 1))
+    ++opened;
+  for (size_t p = md.find("</details>"); p != std::string::npos; p = md.find("</details>", p + 1))
+    ++closed;
   CHECK(opened == closed);
 }
 
