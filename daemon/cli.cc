@@ -46,6 +46,7 @@ std::unique_ptr<CLI::App> BuildApp(CommandContext& ctx) {
   RegisterRunCommand(*app, ctx);
   RegisterStatusCommand(*app, ctx);
   RegisterRollbackCommand(*app, ctx);
+  RegisterExportCommand(*app, ctx);
   return app;
 }
 

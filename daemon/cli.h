@@ -53,5 +53,6 @@ void RegisterDemoCommand(CLI::App& app, CommandContext& ctx);
 void RegisterRunCommand(CLI::App& app, CommandContext& ctx);
 void RegisterStatusCommand(CLI::App& app, CommandContext& ctx);
 void RegisterRollbackCommand(CLI::App& app, CommandContext& ctx);
+void RegisterExportCommand(CLI::App& app, CommandContext& ctx);
 
 }  // namespace dbconnd::daemon

@@ -35,6 +35,8 @@ int RunPlan(const PlanOptions& opts, CommandContext& ctx) {
   std::vector<IntentPlan> plans = PlanIntents(io, (*access)->clients(), *state);
   if (opts.output == "json") {
     *ctx.out << RenderPlansJson(plans);
+  } else if (opts.output == "markdown") {
+    *ctx.out << RenderPlansMarkdown(plans);
   } else {
     *ctx.out << RenderPlansText(plans, TextStyle{UseColor(*ctx.out, opts.no_color)});
   }
@@ -50,8 +52,8 @@ void RegisterPlanCommand(CLI::App& app, CommandContext& ctx) {
       "Show the changes apply would make, in order, with impact classes and diagnoses. "
       "Exit 0 no changes, 2 changes pending, 1 error.");
   AddIntentPathsArgument(*cmd, opts->paths);
-  cmd->add_option("-o,--output", opts->output, "Output format: text or json")
-      ->check(CLI::IsMember({"text", "json"}))
+  cmd->add_option("-o,--output", opts->output, "Output format: text, json, or markdown (a pull-request comment)")
+      ->check(CLI::IsMember({"text", "json", "markdown"}))
       ->capture_default_str();
   cmd->add_flag("--no-color", opts->no_color, "Never colour the text output");
   AddGcpFlags(*cmd, opts->gcp);

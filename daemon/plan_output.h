@@ -22,6 +22,7 @@
 #include <functional>
 #include <iosfwd>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/status.h"
@@ -49,6 +50,25 @@ std::string RenderPlanText(const reconcilers::Plan& plan, TextStyle style);
 // Every intent, then "N intents: M with changes, E errors".
 std::string RenderPlansText(const std::vector<IntentPlan>& plans, TextStyle style);
 std::string RenderPlansJson(const std::vector<IntentPlan>& plans);
+
+// `--output markdown`: a pull-request comment (GitHub- and GitLab-flavoured).
+// It opens with kMarkdownMarker (an HTML comment CI scripts look for to
+// update their one comment), then a summary line (intents, changes, blocked,
+// errors), then per intent a table of steps (resource, action, impact) and a
+// <details> block with every field change (before -> after), the diagnoses
+// and the findings. Values are escaped for Markdown tables and HTML and cut
+// at kMarkdownMaxValue characters; values hold no secret (plans carry
+// redacted display strings). The whole text is at most `max_bytes` bytes
+// (GitHub's comment limit is 65,536 characters, and a byte is never less than
+// a character): beyond that it is cut at a line, any open <details> closed,
+// and a note says how to see the rest.
+inline constexpr char kMarkdownMarker[] = "<!-- dbconnd-plan -->";
+inline constexpr size_t kMarkdownMaxBytes = 65536;
+inline constexpr size_t kMarkdownMaxValue = 300;
+std::string RenderPlansMarkdown(const std::vector<IntentPlan>& plans,
+                                size_t max_bytes = kMarkdownMaxBytes);
+// One value as Markdown text: escaped, newlines flattened, capped.
+std::string MarkdownText(std::string_view value, size_t max_chars = kMarkdownMaxValue);
 
 // Live apply progress: one line per step start/finish, and a "waiting for"
 // line when the thing waited on changes or every `repeat` while it does not.

@@ -25,4 +25,15 @@ grep -q 'iam.gke.io/gcp-service-account: dbconnd@my-project.iam.gserviceaccount.
 if grep -q 'PROJECT_ID' "$out/overlay.yaml"; then
   echo "overlay still carries the base's PROJECT_ID placeholder" >&2; exit 1
 fi
-echo "kustomize: base and overlay render"
+# The GitOps overlay: every file under intents/ becomes a key of the
+# daemon's ConfigMap, under its stable name.
+kubectl kustomize deploy/kubernetes/overlays/gitops >"$out/gitops.yaml"
+n="$(grep -c '^kind: ' "$out/gitops.yaml")"
+[ "$n" -eq 10 ] || { echo "gitops overlay renders $n objects, want 10" >&2; exit 1; }
+for f in deploy/kubernetes/overlays/gitops/intents/*.yaml; do
+  grep -q "^  $(basename "$f"): |" "$out/gitops.yaml" \
+    || { echo "gitops overlay: $f is not in the ConfigMap" >&2; exit 1; }
+done
+grep -q '^  name: dbconnd-config$' "$out/gitops.yaml" \
+  || { echo "gitops overlay: ConfigMap name is not the stable dbconnd-config" >&2; exit 1; }
+echo "kustomize: base and overlays render"
