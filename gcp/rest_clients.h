@@ -13,6 +13,7 @@
 #include "gcp/http_transport.h"
 #include "gcp/rate_limiter.h"
 #include "gcp/retry.h"
+#include "gcp/telemetry.h"
 
 namespace dbconnd::gcp {
 
@@ -29,6 +30,8 @@ struct RestOptions {
   int max_pages = 1000;
   // Sent as x-goog-user-project when set (quota project).
   std::string quota_project;
+  // Told about every HTTP request (retries included). May be null.
+  std::shared_ptr<Telemetry> telemetry;
 };
 
 class RestClients {
