@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "common/duration.h"
+#include "common/rfc3339.h"
 #include "config/cidr.h"
 #include "config/names.h"
 
@@ -329,39 +330,7 @@ bool IsBoolText(std::string_view s, bool* value) {
 bool IsPlain(const YAML::Node& n) { return n.Tag() == "?"; }
 
 // RFC 3339 date-time: 2025-07-01T00:00:00Z, fractional seconds and offsets allowed.
-bool IsRfc3339(std::string_view s) {
-  auto digits = [&](size_t pos, size_t n) {
-    if (pos + n > s.size()) return false;
-    for (size_t i = pos; i < pos + n; ++i) {
-      if (s[i] < '0' || s[i] > '9') return false;
-    }
-    return true;
-  };
-  if (!(digits(0, 4) && s.size() > 19 && s[4] == '-' && digits(5, 2) && s[7] == '-' &&
-        digits(8, 2) && (s[10] == 'T' || s[10] == 't') && digits(11, 2) && s[13] == ':' &&
-        digits(14, 2) && s[16] == ':' && digits(17, 2))) {
-    return false;
-  }
-  int month = (s[5] - '0') * 10 + (s[6] - '0');
-  int day = (s[8] - '0') * 10 + (s[9] - '0');
-  int hour = (s[11] - '0') * 10 + (s[12] - '0');
-  int minute = (s[14] - '0') * 10 + (s[15] - '0');
-  int second = (s[17] - '0') * 10 + (s[18] - '0');
-  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) {
-    return false;
-  }
-  size_t i = 19;
-  if (i < s.size() && s[i] == '.') {
-    size_t start = ++i;
-    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
-    if (i == start) return false;
-  }
-  if (i < s.size() && (s[i] == 'Z' || s[i] == 'z')) return i + 1 == s.size();
-  if (i < s.size() && (s[i] == '+' || s[i] == '-')) {
-    return i + 6 == s.size() && digits(i + 1, 2) && s[i + 3] == ':' && digits(i + 4, 2);
-  }
-  return false;
-}
+bool IsRfc3339(std::string_view s) { return ParseRfc3339(s).has_value(); }
 
 Status CheckNetworkName(std::string_view name) {
   if (name.find('/') != std::string_view::npos) {

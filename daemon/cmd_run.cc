@@ -30,6 +30,7 @@
 #include "daemon/gcp_setup.h"
 #include "daemon/journal.h"
 #include "daemon/log.h"
+#include "daemon/api_telemetry.h"
 #include "daemon/metrics.h"
 #include "daemon/watcher.h"
 #include "gcp/write_fence.h"
@@ -72,8 +73,10 @@ struct Daemon {
   asio::io_context io;
   // Asked by every Google client right before a write's bytes go out.
   std::shared_ptr<gcp::WriteFence> fence;
+  // Before `access`: the REST clients report to it through `telemetry`.
+  std::shared_ptr<Metrics> metrics;
+  std::shared_ptr<MetricsTelemetry> telemetry;
   std::unique_ptr<GcpAccess> access;
-  std::unique_ptr<Metrics> metrics;
   std::unique_ptr<Journal> journal;
   std::shared_ptr<Controller> controller;
   std::unique_ptr<ConfigReloader> reloader;
@@ -244,6 +247,12 @@ int RunDaemon(const RunOptions& opts, CommandContext& ctx) {
 
   auto d = std::make_unique<Daemon>();
   d->grace = *grace;
+  MetricsOptions mo;
+  mo.max_intent_series = opts.max_intent_series;
+  d->metrics = std::make_shared<Metrics>(mo);
+  d->metrics->SetLeader(!opts.leader_elect);
+  d->telemetry = std::make_shared<MetricsTelemetry>(d->metrics);
+
   // Under --leader-elect a write may be sent only while the Lease is valid,
   // and its request may not outlive that validity (write_deadline(), which
   // is time_point::min() when not leading, so nothing is sent before the
@@ -258,6 +267,7 @@ int RunDaemon(const RunOptions& opts, CommandContext& ctx) {
   d->fence = std::make_shared<gcp::WriteFence>(std::move(lease_valid_until));
   GcpSetupOptions gcp_setup;
   gcp_setup.rest.write_fence = d->fence;
+  gcp_setup.rest.telemetry = d->telemetry;
   auto access = SetUpGcp(d->io.get_executor(), opts.gcp, std::move(gcp_setup));
   if (!access.ok()) {
     *ctx.err << "error: " << access.status().message() << "\n";
@@ -265,11 +275,13 @@ int RunDaemon(const RunOptions& opts, CommandContext& ctx) {
   }
   d->access = std::move(*access);
   LogInfo("Google credentials: " + d->access->DescribeCredentials());
-
-  MetricsOptions mo;
-  mo.max_intent_series = opts.max_intent_series;
-  d->metrics = std::make_unique<Metrics>(mo);
-  d->metrics->SetLeader(!opts.leader_elect);
+  {
+    // Gauges about "now", fresh at every scrape. Everything runs on the
+    // io_context thread that also serves /metrics.
+    MetricsTelemetry* telemetry = d->telemetry.get();
+    gcp::RateLimiter* limiter = &d->access->rest().rate_limiter();
+    d->metrics->SetPreScrapeHook([telemetry, limiter](Metrics&) { telemetry->Refresh(limiter); });
+  }
   if (opts.leader_elect) {
     Status le = SetUpLeaderElection(d.get(), opts);
     if (!le.ok()) {
@@ -303,7 +315,10 @@ int RunDaemon(const RunOptions& opts, CommandContext& ctx) {
   co.write_fence = d->fence;
   co.settle_recheck = *settle;
   co.apply.wait.initial_poll = *poll;
-  co.apply.wait.max_poll = std::max(*poll, std::chrono::milliseconds(10'000));
+  // Near 30 s between polls of a long operation: a 5-minute Cloud SQL patch
+  // costs ~14 operations.get (gcp::WaitOptions).
+  co.apply.wait.max_poll = std::max(*poll, std::chrono::milliseconds(30'000));
+  co.apply.wait.telemetry = d->telemetry;
   co.apply.idle_poll = *settle;
   co.apply.max_idle_polls = 0;  // the controller requeues settling intents itself
   co.apply.timeout = std::chrono::minutes(30);

@@ -7,6 +7,7 @@
 #include <memory>
 #include <ostream>
 
+#include "config/expiry.h"
 #include "config/loader.h"
 #include "daemon/cli.h"
 
@@ -74,6 +75,11 @@ void PrintJson(const config::LoadResult& r, bool valid, std::ostream& out) {
 
 int RunValidate(const ValidateOptions& opts, CommandContext& ctx) {
   config::LoadResult r = config::LoadPaths(opts.paths);
+  if (r.state) {
+    for (auto& d : config::ExpiredNetworkWarnings(*r.state, std::chrono::system_clock::now())) {
+      r.diagnostics.push_back(std::move(d));
+    }
+  }
   bool valid = r.ok() && (!opts.warnings_as_errors || r.warning_count() == 0);
   if (opts.output == "json") {
     PrintJson(r, valid, *ctx.out);

@@ -15,6 +15,8 @@
 #include <random>
 #include <sstream>
 
+#include "common/rfc3339.h"
+#include "config/expiry.h"
 #include "daemon/log.h"
 #include "reconcilers/planner.h"
 
@@ -462,8 +464,6 @@ class Controller::PassObserver : public reconcilers::MutationObserver {
   void OperationStarted(const reconcilers::Step& step, const gcp::Operation& op) override {
     Pending& p = pending_[step.id];
     p.operation_started = true;
-    p.started = std::chrono::steady_clock::now();
-    p.op_type = std::string(WriteMethod(step));
     LogInfo("operation started: " + gcp::DescribeOperation(op), {intent_, step.id, op.name, rid_});
     if (c_->journal_ && !p.journal_id.empty()) {
       Status s = c_->journal_->RecordOperation(p.journal_id, op);
@@ -479,11 +479,8 @@ class Controller::PassObserver : public reconcilers::MutationObserver {
     if (c_->metrics_ && !interrupted) {
       c_->metrics_->WriteDone(WriteApi(step.resource.kind), WriteMethod(step),
                               WriteResult(status, p.operation_started));
-      if (p.operation_started) {
-        c_->metrics_->OperationWaited(
-            p.op_type,
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - p.started).count());
-      }
+      // The operation's wait time is reported by the waiter itself
+      // (gcp::Telemetry, wired in `run`).
     }
     if (interrupted) {
       // Shutting down: the operation is journaled; the next start waits on it.
@@ -515,8 +512,6 @@ class Controller::PassObserver : public reconcilers::MutationObserver {
   struct Pending {
     std::string journal_id;
     bool operation_started = false;
-    SteadyTime started{};
-    std::string op_type;
     bool unjournaled = false;  // its journal record failed: must not be sent
   };
   Controller* c_;
@@ -1023,6 +1018,9 @@ void Controller::FinishPass(const std::string& key, const config::Intent& intent
                                     [](const reconcilers::Diagnosis& d) { return d.code == "world-open"; });
       metrics_->SetWorldOpen(key, world_open, intent.policy.allow_world_open);
     }
+    auto expiry = config::NextExpiry(intent, std::chrono::system_clock::now());
+    metrics_->SetNearestExpiry(key, expiry ? std::optional<double>(UnixSeconds(*expiry))
+                                           : std::nullopt);
   }
 
   // Requeue.
@@ -1039,6 +1037,14 @@ void Controller::FinishPass(const std::string& key, const config::Intent& intent
       next = options_.settle_recheck;
     } else {
       next = Jittered(ResyncFor(*st.intent), 0.1, options_.rng());
+    }
+    // An authorized network that expires before the next resync is removed
+    // when it expires, not up to a resync later.
+    if (auto expiry = config::NextExpiry(*st.intent, std::chrono::system_clock::now())) {
+      auto until = std::chrono::ceil<std::chrono::milliseconds>(
+                       *expiry - std::chrono::system_clock::now()) +
+                   std::chrono::seconds(1);
+      next = std::min(next, std::max<std::chrono::milliseconds>(until, std::chrono::seconds(1)));
     }
     queue_.AddAfter(key, next);
   }

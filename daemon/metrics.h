@@ -197,8 +197,12 @@ class Metrics {
   // "tls_error" or "cancelled".
   void ApiRequest(std::string_view api, std::string_view method, std::string_view code,
                   double seconds);
+  // A request that repeats an earlier attempt of the same call.
+  void ApiRetry(std::string_view api, std::string_view method);
   // A long-running operation finished (successfully or not) after `seconds`.
   void OperationWaited(std::string_view type, double seconds);
+  // How many polls one operation wait took.
+  void OperationPolled(std::string_view type, int polls);
   // Age of the oldest still-running operation of `type`; 0 when none runs.
   // Set from the pre-scrape hook so it is fresh at every scrape.
   void SetOldestRunningOperation(std::string_view type, double age_seconds);
@@ -264,6 +268,8 @@ class Metrics {
   prometheus::Family<prometheus::Counter>& api_requests_;
   prometheus::Family<prometheus::Histogram>& api_request_duration_;
   prometheus::Family<prometheus::Histogram>& operation_wait_;
+  prometheus::Family<prometheus::Counter>& api_retries_;
+  prometheus::Family<prometheus::Histogram>& operation_polls_;
   prometheus::Family<prometheus::Gauge>& operation_oldest_;
   prometheus::Family<prometheus::Gauge>& rate_limit_tokens_;
   prometheus::Family<prometheus::Gauge>& world_open_;

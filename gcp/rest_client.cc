@@ -6,6 +6,7 @@
 
 #include "gcp/json_util.h"
 #include "gcp/status_mapping.h"
+#include "gcp/telemetry.h"
 
 namespace dbconnd::gcp {
 
@@ -107,8 +108,22 @@ Task<StatusOr<json::value>> RestClient::Call(RestCall call) {
         ticket.emplace(std::move(*admitted));
         deadlines = CapDeadlines(deadlines, now, ticket->deadline());
       }
+      const SteadyTime sent = options_.clock();
       auto resp = co_await http_->Send(std::move(req), deadlines);
       ticket.reset();
+      if (options_.telemetry) {
+        RequestReport report;
+        report.api = call.api;
+        report.rpc = call.rpc;
+        report.attempt = attempt;
+        report.elapsed = options_.clock() - sent;
+        if (resp.ok()) {
+          report.http_status = resp->status;
+        } else {
+          report.failure = TransportFailureLabel(resp.status());
+        }
+        options_.telemetry->RequestDone(report);
+      }
       if (!resp.ok()) {
         failure = Status(resp.status()).Annotate(call.what);
       } else if (resp->status >= 200 && resp->status < 300) {

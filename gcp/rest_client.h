@@ -34,6 +34,9 @@ struct RestCall {
   std::optional<boost::json::value> body;
   // Names the call in messages: "sqladmin instances.get p/i". No secrets.
   std::string what;
+  // The API method for telemetry ("instances.get"): a string literal, so
+  // the label vocabulary stays fixed whatever the resource names are.
+  std::string_view rpc;
   // Decode the reply into one arena owned by the returned value (a list
   // page: megabytes of short-lived JSON that would otherwise be freed as
   // tens of thousands of small holes among the long-lived data parsed

@@ -14,6 +14,7 @@
 #include "gcp/rate_limiter.h"
 #include "gcp/write_fence.h"
 #include "gcp/retry.h"
+#include "gcp/telemetry.h"
 
 namespace dbconnd::gcp {
 
@@ -33,6 +34,8 @@ struct RestOptions {
   // Asked right before every mutation's bytes are sent (write_fence.h);
   // null = no fence.
   std::shared_ptr<WriteFence> write_fence;
+  // Told about every HTTP request (retries included). May be null.
+  std::shared_ptr<Telemetry> telemetry;
 };
 
 class RestClients {

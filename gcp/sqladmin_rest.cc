@@ -130,6 +130,7 @@ class SqlAdminRest final : public SqlAdmin {
     c.url = BuildUrl(root_, "v1/projects/" + EncodeSegment(project) + "/instances/" +
                                 EncodeSegment(instance));
     c.what = "sqladmin instances.get " + project + "/" + instance;
+    c.rpc = "instances.get";
     auto reply = co_await rest_->Call(std::move(c));
     if (!reply.ok()) co_return reply.status();
     co_return ParseInstance(*reply);
@@ -141,6 +142,7 @@ class SqlAdminRest final : public SqlAdmin {
     c.bucket = Bucket::kList;
     c.url = BuildUrl(root_, "v1/projects/" + EncodeSegment(project) + "/instances");
     c.what = "sqladmin instances.list " + project;
+    c.rpc = "instances.list";
     std::vector<SqlInstance> out;
     std::function<void(const json::value&)> each = [&](const json::value& item) {
       out.push_back(ParseInstance(item));
@@ -157,6 +159,7 @@ class SqlAdminRest final : public SqlAdmin {
     c.bucket = Bucket::kList;
     c.url = BuildUrl(root_, "v1/projects/" + EncodeSegment(project) + "/instances");
     c.what = "sqladmin instances.list " + project;
+    c.rpc = "instances.list";
     std::function<void(const json::value&)> item = [&](const json::value& v) {
       each(ParseInstance(v));
     };
@@ -179,9 +182,10 @@ class SqlAdminRest final : public SqlAdmin {
                                 EncodeSegment(instance));
     c.body = PatchBody(patch);
     c.what = "sqladmin instances.patch " + project + "/" + instance;
+    c.rpc = "instances.patch";
     auto reply = co_await rest_->Call(std::move(c));
     if (!reply.ok()) co_return reply.status();
-    co_return ParseSqlOperation(*reply, project);
+    co_return StartedBy(ParseSqlOperation(*reply, project), "instances.patch");
   }
 
   Task<StatusOr<Operation>> GetOperation(std::string project, std::string operation) override {
@@ -191,6 +195,7 @@ class SqlAdminRest final : public SqlAdmin {
     c.url = BuildUrl(root_, "v1/projects/" + EncodeSegment(project) + "/operations/" +
                                 EncodeSegment(operation));
     c.what = "sqladmin operations.get " + project + "/" + operation;
+    c.rpc = "operations.get";
     auto reply = co_await rest_->Call(std::move(c));
     if (!reply.ok()) co_return reply.status();
     co_return ParseSqlOperation(*reply, project);
@@ -204,6 +209,7 @@ class SqlAdminRest final : public SqlAdmin {
     c.url = BuildUrl(root_, "v1/projects/" + EncodeSegment(project) + "/operations",
                      {{"instance", instance}});
     c.what = "sqladmin operations.list " + project + "/" + instance;
+    c.rpc = "operations.list";
     std::vector<Operation> out;
     std::function<void(const json::value&)> each = [&](const json::value& item) {
       out.push_back(ParseSqlOperation(item, project));

@@ -13,6 +13,11 @@ std::string_view ToString(Api api) {
   return "unknown";
 }
 
+Operation StartedBy(Operation op, std::string_view rpc) {
+  op.started_by = std::string(rpc);
+  return op;
+}
+
 std::string SqlInstance::AddressOfType(std::string_view type) const {
   for (const auto& m : ip_addresses) {
     if (m.type == type) return m.ip_address;

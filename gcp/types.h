@@ -93,9 +93,16 @@ struct Operation {
   std::string name;
   std::string target;  // what it acts on, for progress messages
   std::string type;    // operationType / metadata verb when known
+  // The API method whose answer this operation was ("instances.patch"), for
+  // telemetry labels; empty when the operation was found by listing or read
+  // back from an older journal.
+  std::string started_by;
   bool done = false;
   Status error;        // meaningful when done; OK = succeeded
 };
+
+// `op` with started_by set: the mutation call sites tag what they started.
+Operation StartedBy(Operation op, std::string_view rpc);
 
 // ---- Serverless VPC Access v1 -----------------------------------------------
 

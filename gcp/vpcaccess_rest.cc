@@ -41,6 +41,7 @@ class VpcAccessRest final : public VpcAccess {
     std::string name = Parent(project, region) + "/connectors/" + EncodeSegment(connector);
     c.url = BuildUrl(root_, "v1/" + name);
     c.what = "vpcaccess connectors.get " + name;
+    c.rpc = "connectors.get";
     auto reply = co_await rest_->Call(std::move(c));
     if (!reply.ok()) co_return reply.status();
     co_return ParseConnector(*reply);
@@ -54,6 +55,7 @@ class VpcAccessRest final : public VpcAccess {
     std::string parent = Parent(project, region);
     c.url = BuildUrl(root_, "v1/" + parent + "/connectors");
     c.what = "vpcaccess connectors.list " + parent;
+    c.rpc = "connectors.list";
     std::vector<Connector> out;
     std::function<void(const json::value&)> each = [&](const json::value& item) {
       out.push_back(ParseConnector(item));
@@ -79,9 +81,10 @@ class VpcAccessRest final : public VpcAccess {
     c.url = BuildUrl(root_, "v1/" + parent + "/connectors", {{"connectorId", connector.name}});
     c.body = std::move(body);
     c.what = "vpcaccess connectors.create " + parent + "/connectors/" + connector.name;
+    c.rpc = "connectors.create";
     auto reply = co_await rest_->Call(std::move(c));
     if (!reply.ok()) co_return reply.status();
-    co_return ParseLongRunningOperation(*reply, Api::kVpcAccess);
+    co_return StartedBy(ParseLongRunningOperation(*reply, Api::kVpcAccess), "connectors.create");
   }
 
   Task<StatusOr<Operation>> DeleteConnector(std::string project, std::string region,
@@ -94,9 +97,10 @@ class VpcAccessRest final : public VpcAccess {
     std::string name = Parent(project, region) + "/connectors/" + EncodeSegment(connector);
     c.url = BuildUrl(root_, "v1/" + name);
     c.what = "vpcaccess connectors.delete " + name;
+    c.rpc = "connectors.delete";
     auto reply = co_await rest_->Call(std::move(c));
     if (!reply.ok()) co_return reply.status();
-    co_return ParseLongRunningOperation(*reply, Api::kVpcAccess);
+    co_return StartedBy(ParseLongRunningOperation(*reply, Api::kVpcAccess), "connectors.delete");
   }
 
   Task<StatusOr<Operation>> GetOperation(std::string name) override {
@@ -104,6 +108,7 @@ class VpcAccessRest final : public VpcAccess {
     c.api = Api::kVpcAccess;
     c.url = BuildUrl(root_, "v1/" + name);
     c.what = "vpcaccess operations.get " + name;
+    c.rpc = "operations.get";
     auto reply = co_await rest_->Call(std::move(c));
     if (!reply.ok()) co_return reply.status();
     co_return ParseLongRunningOperation(*reply, Api::kVpcAccess);

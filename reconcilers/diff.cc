@@ -4,6 +4,7 @@
 #include <cctype>
 #include <map>
 
+#include "common/rfc3339.h"
 #include "reconcilers/db_url.h"
 
 namespace dbconnd::reconcilers {
@@ -42,7 +43,15 @@ std::map<std::string, std::string> FlagsByName(const std::vector<gcp::DatabaseFl
 }
 
 bool SameAcls(const std::vector<gcp::AclEntry>& a, const std::vector<gcp::AclEntry>& b) {
-  return a.size() == b.size() && AclByValue(a) == AclByValue(b);
+  if (a.size() != b.size()) return false;
+  const auto x = AclByValue(a);
+  const auto y = AclByValue(b);
+  if (x.size() != y.size()) return false;
+  for (const auto& [value, entry] : x) {
+    auto it = y.find(value);
+    if (it == y.end() || !SameAclEntry(entry, it->second)) return false;
+  }
+  return true;
 }
 
 bool SameFlags(const std::vector<gcp::DatabaseFlag>& a, const std::vector<gcp::DatabaseFlag>& b) {
@@ -77,6 +86,19 @@ std::string DisplayVolume(const gcp::CloudSqlVolume& v) {
 }
 
 }  // namespace
+
+std::string AuthorizedNetworkPath(std::string_view cidr) {
+  return "settings.ipConfiguration.authorizedNetworks[" + std::string(cidr) + "]";
+}
+
+bool SameAclEntry(const gcp::AclEntry& a, const gcp::AclEntry& b) {
+  if (a.value != b.value || a.name != b.name) return false;
+  if (a.expiration_time == b.expiration_time) return true;
+  if (a.expiration_time.empty() || b.expiration_time.empty()) return false;
+  auto x = ParseRfc3339(a.expiration_time);
+  auto y = ParseRfc3339(b.expiration_time);
+  return x && y && *x == *y;
+}
 
 std::string NormalizeNetwork(std::string_view network) {
   const auto pos = network.find("projects/");
@@ -129,17 +151,17 @@ std::vector<FieldChange> DiffInstance(const gcp::SqlInstance& desired,
     for (const auto& [value, entry] : have) {
       auto it = want.find(value);
       if (it == want.end()) {
-        out.push_back({ip + "authorizedNetworks[" + value + "]", DisplayAcl(entry), "",
+        out.push_back({AuthorizedNetworkPath(value), DisplayAcl(entry), "",
                        Impact::kConnectivityBreak, false});
-      } else if (!(it->second == entry)) {
+      } else if (!SameAclEntry(it->second, entry)) {
         // Same CIDR, new label or expiry: no client is affected.
-        out.push_back({ip + "authorizedNetworks[" + value + "]", DisplayAcl(entry),
+        out.push_back({AuthorizedNetworkPath(value), DisplayAcl(entry),
                        DisplayAcl(it->second), Impact::kNone, false});
       }
     }
     for (const auto& [value, entry] : want) {
       if (!have.count(value)) {
-        out.push_back({ip + "authorizedNetworks[" + value + "]", "", DisplayAcl(entry),
+        out.push_back({AuthorizedNetworkPath(value), "", DisplayAcl(entry),
                        Impact::kOnline, false});
       }
     }

@@ -17,10 +17,19 @@
 namespace dbconnd::reconcilers {
 
 // Compares ipv4Enabled, privateNetwork, allocatedIpRange, authorizedNetworks
-// (as a set keyed by CIDR; order is not significant), sslMode and
-// databaseFlags (as a map keyed by name).
+// (as a set keyed by CIDR; order is not significant; expiration times as
+// instants, so "…T00:00:00Z" and "…T01:00:00+01:00" are the same), sslMode
+// and databaseFlags (as a map keyed by name).
 std::vector<FieldChange> DiffInstance(const gcp::SqlInstance& desired,
                                       const gcp::SqlInstance& live);
+// The change path of one authorized network, keyed by its CIDR:
+// "settings.ipConfiguration.authorizedNetworks[203.0.113.0/24]".
+std::string AuthorizedNetworkPath(std::string_view cidr);
+
+// Two entries for the same CIDR that Cloud SQL treats alike: same label, and
+// expiration times that are the same instant (or both unset).
+bool SameAclEntry(const gcp::AclEntry& a, const gcp::AclEntry& b);
+
 // The PATCH that turns `live` into `desired`: only differing fields are
 // engaged; lists are sent whole (Cloud SQL replaces them); settings_version is
 // live's.

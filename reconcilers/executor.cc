@@ -328,6 +328,7 @@ gcp::Task<StatusOr<JobRunOutcome>> RunJobAndWait(gcp::Clients clients, std::stri
 
 gcp::Task<StatusOr<LiveState>> Observe(gcp::Clients clients, config::Intent intent) {
   LiveState live;
+  live.observed_at = std::chrono::system_clock::now();
   auto instances = co_await clients.sql->ListInstances(intent.project);
   if (!instances.ok()) co_return instances.status();
   for (auto& i : *instances) {

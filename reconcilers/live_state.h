@@ -4,6 +4,7 @@
 // jobs/services/connectors list per project+region, one Service Networking
 // list per network, one globalAddresses.get); ComputePlan only reads it.
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <optional>
@@ -43,6 +44,10 @@ struct LiveState {
   std::vector<gcp::PeeringConnection> peerings;    // Service Networking connections on the network
   std::optional<gcp::GlobalAddress> services_range;  // the private services access range
   std::map<std::string, JobVerification> verifications;  // by job name, see JobVerification
+  // When this snapshot was read (wall clock). Time-bound intent, such as an
+  // authorized network's `expires`, is judged against it, so ComputePlan
+  // stays a pure function of its inputs. The epoch (unset): nothing expires.
+  std::chrono::system_clock::time_point observed_at{};
 };
 
 }  // namespace dbconnd::reconcilers

@@ -463,6 +463,7 @@ gcp::Task<StatusOr<LiveState>> ObservationCache::Observe(config::Intent intent) 
   const std::string region = intent.region;
   const std::string region_key = Key(project, region);
   LiveState live;
+  live.observed_at = std::chrono::system_clock::now();
 
   auto instances = co_await Instances(project);
   if (!instances.ok()) co_return instances.status();
@@ -535,6 +536,7 @@ gcp::Task<StatusOr<LiveState>> ObservationCache::ObserveFresh(config::Intent int
   const std::string project = intent.project;
   const std::string region = intent.region;
   LiveState live;
+  live.observed_at = std::chrono::system_clock::now();
 
   ++stats_.gets;
   auto instance = co_await c.sql->GetInstance(project, intent.instance.name);

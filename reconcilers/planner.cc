@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "config/expiry.h"
 #include "reconcilers/db_url.h"
 #include "reconcilers/diff.h"
 
@@ -388,6 +389,7 @@ class Planner {
         }
       }
     }
+    std::set<std::string> expired;  // change paths of declared networks past `expires`
     if (in_.instance.public_ip) {
       const auto& pub = *in_.instance.public_ip;
       // Declared entries win on label/expiry; live-only entries stay here.
@@ -395,6 +397,13 @@ class Planner {
       for (const auto& n : pub.authorized_networks) {
         auto it = std::find_if(want.authorized_networks.begin(), want.authorized_networks.end(),
                                [&](const gcp::AclEntry& e) { return e.value == n.cidr; });
+        // An expired entry is left out: it is removed with the first write,
+        // since clients of a range whose access has ended lose nothing.
+        if (config::Expired(n, live_.observed_at)) {
+          if (it != want.authorized_networks.end()) want.authorized_networks.erase(it);
+          expired.insert(AuthorizedNetworkPath(n.cidr));
+          continue;
+        }
         gcp::AclEntry entry{n.cidr, n.name, n.expires};
         if (it != want.authorized_networks.end()) {
           *it = entry;
@@ -412,6 +421,11 @@ class Planner {
     s.action = Action::kUpdate;
     s.changes = DiffInstance(want, live);
     if (s.changes.empty()) return;
+    for (auto& c : s.changes) {
+      // Access through an expired entry has already ended: removing it
+      // breaks no client.
+      if (c.after.empty() && expired.count(c.path)) c.impact = Impact::kNone;
+    }
     s.payload = MakeInstancePatch(want, live);
     s.depends_on = {range_step_, peering_step_};
     BlockUnsafeInstanceChange(s, want);

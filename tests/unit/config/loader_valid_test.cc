@@ -82,7 +82,7 @@ TEST_CASE("public-ip example keeps authorized networks, expiry and durations", "
   REQUIRE(nets.size() == 3);
   CHECK(nets[0].name == "cloud-nat");
   CHECK(nets[0].cidr == "198.51.100.7/32");
-  CHECK(nets[2].expires == "2026-12-31T23:59:59Z");
+  CHECK(nets[2].expires == "2027-12-31T23:59:59Z");
   CHECK(nets[1].where.line == 20);
   CHECK(in.policy.resync_interval == std::chrono::minutes(5));
   CHECK(in.workloads[0].kind == WorkloadKind::kService);

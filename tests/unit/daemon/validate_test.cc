@@ -131,6 +131,27 @@ TEST_CASE("validate with warnings as errors", "[daemon][validate]") {
   fs::remove(tmp);
 }
 
+TEST_CASE("validate warns about an authorized network that has already expired",
+          "[daemon][validate][expiry]") {
+  fs::path tmp = fs::temp_directory_path() / "dbconnd-daemon-test-expired.yaml";
+  {
+    std::ofstream f(tmp);
+    f << "apiVersion: dbconnd.dev/v1alpha1\nkind: DatabaseConnectivity\nmetadata: {name: w}\n"
+         "spec:\n  project: my-project-123\n  region: us-central1\n  instance:\n    name: db\n"
+         "    publicIp:\n      enabled: true\n      authorizedNetworks:\n"
+         "        - {name: old, cidr: 198.51.100.0/24, expires: \"2020-01-01T00:00:00Z\"}\n"
+         "        - {name: new, cidr: 203.0.113.0/24, expires: \"2999-01-01T00:00:00Z\"}\n";
+  }
+  Run r = Cli({"validate", tmp.string()});
+  CHECK(r.code == 0);
+  CHECK(r.out.find("warning: spec.instance.publicIp.authorizedNetworks[0].expires") !=
+        std::string::npos);
+  CHECK(r.out.find("198.51.100.0/24 (old) expired at 2020-01-01T00:00:00Z") != std::string::npos);
+  CHECK(r.out.find("authorizedNetworks[1]") == std::string::npos);
+  CHECK(Cli({"validate", "--warnings-as-errors", tmp.string()}).code == 1);
+  fs::remove(tmp);
+}
+
 TEST_CASE("usage errors exit 2", "[daemon][cli]") {
   CHECK(Cli({}).code == 2);
   CHECK(Cli({"frobnicate"}).code == 2);

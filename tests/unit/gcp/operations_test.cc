@@ -39,6 +39,7 @@ struct Fixture {
                             e, RateLimits::Unlimited(), o);
     wait.clock = time.clock();
     wait.sleeper = time.sleeper();
+    wait.rng = [] { return 0.0; };  // no stretch: exact schedules below
     wait.progress = [this](const WaitProgress& p) { progress.push_back(p); };
   }
   StatusOr<Operation> Wait(Operation op) {
@@ -141,6 +142,87 @@ TEST_CASE("polling backs off to the cap and stops at the deadline", "[operations
   CHECK(total == std::chrono::minutes(5));
   CHECK(std::count(f.time.sleeps.begin(), f.time.sleeps.end(), milliseconds(30'000)) >= 5);
   CHECK(f.http->requests.size() < 20);
+}
+
+// Records what the waiter reports through the telemetry seam.
+class WaitRecorder : public Telemetry {
+ public:
+  void RequestDone(const RequestReport& r) override { rpcs.emplace_back(r.rpc); }
+  void OperationWaitStarted(std::uint64_t id, Api, std::string_view started_by) override {
+    started.emplace_back(id, std::string(started_by));
+  }
+  void OperationWaitFinished(std::uint64_t id, const OperationWaitReport& r) override {
+    finished.push_back({id, std::string(r.started_by), r.polls, r.wait_result, r.elapsed});
+  }
+  struct Done {
+    std::uint64_t id;
+    std::string started_by;
+    int polls;
+    StatusCode result;
+    std::chrono::duration<double> elapsed;
+  };
+  std::vector<std::string> rpcs;
+  std::vector<std::pair<std::uint64_t, std::string>> started;
+  std::vector<Done> finished;
+};
+
+TEST_CASE("a 5-minute operation costs at most 15 polls, jitter included", "[operations]") {
+  Fixture f;
+  auto recorder = std::make_shared<WaitRecorder>();
+  f.wait.telemetry = recorder;
+  int polls_until_done = 0;
+  const SteadyTime start = f.time.now;
+  // DONE at the first poll at or after 300 s.
+  f.http->handler = [&f, &polls_until_done, start](const net::HttpRequest&)
+      -> StatusOr<net::HttpResponse> {
+    ++polls_until_done;
+    bool done = f.time.now - start >= std::chrono::minutes(5);
+    return testing::JsonReply(200, done ? R"({"name":"op-1","status":"DONE"})"
+                                        : R"({"name":"op-1","status":"RUNNING"})");
+  };
+  Operation op = SqlOp();
+  op.started_by = "instances.patch";
+  SECTION("the largest stretch") { f.wait.rng = [] { return 0.999; }; }
+  SECTION("no stretch") { f.wait.rng = [] { return 0.0; }; }
+  SECTION("random stretch") { f.wait.rng = DefaultRng(); }
+  auto r = f.Wait(op);
+  REQUIRE(r.ok());
+  CHECK(polls_until_done <= 15);
+  for (auto s : f.time.sleeps) CHECK(s <= milliseconds(33'000));  // ~30 s cap, 10% jitter
+  REQUIRE(recorder->started.size() == 1);
+  REQUIRE(recorder->finished.size() == 1);
+  CHECK(recorder->started[0].second == "instances.patch");
+  CHECK(recorder->finished[0].id == recorder->started[0].first);
+  CHECK(recorder->finished[0].polls == polls_until_done);
+  CHECK(recorder->finished[0].result == StatusCode::kOk);
+  CHECK(recorder->finished[0].elapsed >= std::chrono::minutes(5));
+  CHECK(r->started_by == "instances.patch");  // kept across polls that omit it
+}
+
+TEST_CASE("jitter stretches each poll interval within [1, 1.1] of the schedule", "[operations]") {
+  Fixture f;
+  f.http->Push(200, R"({"name":"op-1","status":"RUNNING"})");
+  f.http->Push(200, R"({"name":"op-1","status":"RUNNING"})");
+  f.http->Push(200, R"({"name":"op-1","status":"DONE"})");
+  f.wait.rng = [] { return 0.5; };
+  REQUIRE(f.Wait(SqlOp()).ok());
+  CHECK(f.time.sleeps == std::vector<milliseconds>{milliseconds(1050), milliseconds(2100),
+                                                     milliseconds(4200)});
+}
+
+TEST_CASE("an interrupted wait still reports its end, with its reason", "[operations]") {
+  Fixture f;
+  auto recorder = std::make_shared<WaitRecorder>();
+  f.wait.telemetry = recorder;
+  f.http->handler = [](const net::HttpRequest&) -> StatusOr<net::HttpResponse> {
+    return testing::JsonReply(200, R"({"name":"op-1","status":"RUNNING"})");
+  };
+  f.wait.timeout = std::chrono::seconds(10);
+  CHECK(f.Wait(SqlOp()).status().code() == StatusCode::kDeadlineExceeded);
+  REQUIRE(recorder->finished.size() == 1);
+  CHECK(recorder->finished[0].result == StatusCode::kDeadlineExceeded);
+  CHECK(recorder->finished[0].started_by.empty());
+  CHECK(recorder->finished[0].polls == static_cast<int>(f.http->requests.size()));
 }
 
 TEST_CASE("a stop flag cancels the wait", "[operations]") {

@@ -3,6 +3,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
+#include <set>
 
 #include "gcp/rest_clients.h"
 #include "gcp/run_wire.h"
@@ -31,8 +32,10 @@ struct Fixture {
   std::unique_ptr<RestClients> owner;
   Clients c;
 
-  explicit Fixture(RateLimits limits = RateLimits::Unlimited()) {
+  explicit Fixture(RateLimits limits = RateLimits::Unlimited(),
+                   std::shared_ptr<Telemetry> telemetry = nullptr) {
     RestOptions o;
+    o.telemetry = std::move(telemetry);
     o.clock = time.clock();
     o.sleeper = time.sleeper();
     o.rng = [] { return 0.5; };
@@ -87,6 +90,97 @@ TEST_CASE("a read gets 429 then 200: retried with backoff, no real sleep", "[res
   CHECK(inst->database_flags == std::vector<DatabaseFlag>{{"cloudsql.iam_authentication", "on"}});
   CHECK(inst->AddressOfType("PRIMARY") == "34.41.195.120");
   CHECK(inst->IsPostgres());
+}
+
+// Keeps every RequestReport (rpc copied: the report's views live as long as
+// the call).
+class RequestRecorder : public Telemetry {
+ public:
+  struct Seen {
+    Api api;
+    std::string rpc;
+    int http_status;
+    std::string failure;
+    int attempt;
+  };
+  void RequestDone(const RequestReport& r) override {
+    seen.push_back({r.api, std::string(r.rpc), r.http_status, std::string(r.failure), r.attempt});
+  }
+  void OperationWaitStarted(std::uint64_t, Api, std::string_view) override {}
+  void OperationWaitFinished(std::uint64_t, const OperationWaitReport&) override {}
+  std::vector<Seen> seen;
+};
+
+TEST_CASE("telemetry sees every attempt with its method, code and attempt number", "[rest]") {
+  auto recorder = std::make_shared<RequestRecorder>();
+  Fixture f(RateLimits::Unlimited(), recorder);
+  f.http->Push(429, k429);
+  f.http->Push(200, kInstance);
+  REQUIRE(RunSync(f.c.sql->GetInstance("melodic-now-463704-k1", "saleor-db-demo")).ok());
+  REQUIRE(recorder->seen.size() == 2);
+  CHECK(recorder->seen[0].api == Api::kSqlAdmin);
+  CHECK(recorder->seen[0].rpc == "instances.get");
+  CHECK(recorder->seen[0].http_status == 429);
+  CHECK(recorder->seen[0].attempt == 1);
+  CHECK(recorder->seen[1].http_status == 200);
+  CHECK(recorder->seen[1].attempt == 2);
+
+  f.http->handler = [](const net::HttpRequest&) -> StatusOr<net::HttpResponse> {
+    return UnavailableError("connection refused");
+  };
+  CHECK_FALSE(RunSync(f.c.vpc->GetConnector("p", "r", "c")).ok());
+  REQUIRE(recorder->seen.size() > 2);
+  CHECK(recorder->seen[2].rpc == "connectors.get");
+  CHECK(recorder->seen[2].http_status == 0);
+  CHECK(recorder->seen[2].failure == "connection_error");
+}
+
+TEST_CASE("every REST method names itself to telemetry", "[rest]") {
+  auto recorder = std::make_shared<RequestRecorder>();
+  Fixture f(RateLimits::Unlimited(), recorder);
+  // One reply that every call accepts or rejects without retrying.
+  f.http->handler = [](const net::HttpRequest&) -> StatusOr<net::HttpResponse> {
+    return testing::JsonReply(404, R"({"error":{"code":404,"message":"nope","status":"NOT_FOUND"}})");
+  };
+  (void)RunSync(f.c.sql->GetInstance("p", "i"));
+  (void)RunSync(f.c.sql->ListInstances("p"));
+  SqlInstancePatch patch;
+  patch.settings_version = "1";
+  patch.ssl_mode = "ENCRYPTED_ONLY";
+  (void)RunSync(f.c.sql->PatchInstance("p", "i", patch));
+  (void)RunSync(f.c.sql->GetOperation("p", "o"));
+  (void)RunSync(f.c.sql->ListOperations("p", "i"));
+  (void)RunSync(f.c.run->GetJob("p", "r", "j"));
+  (void)RunSync(f.c.run->ListJobs("p", "r", RawDocuments::kDrop));
+  (void)RunSync(f.c.run->RunJob("p", "r", "j"));
+  (void)RunSync(f.c.run->GetExecution("projects/p/locations/r/jobs/j/executions/e"));
+  (void)RunSync(f.c.run->GetService("p", "r", "s"));
+  (void)RunSync(f.c.run->ListServices("p", "r", RawDocuments::kDrop));
+  (void)RunSync(f.c.run->GetOperation("projects/p/locations/r/operations/o"));
+  (void)RunSync(f.c.vpc->GetConnector("p", "r", "c"));
+  (void)RunSync(f.c.vpc->ListConnectors("p", "r"));
+  (void)RunSync(f.c.vpc->CreateConnector(Connector{}));
+  (void)RunSync(f.c.vpc->DeleteConnector("p", "r", "c"));
+  (void)RunSync(f.c.vpc->GetOperation("projects/p/locations/r/operations/o"));
+  (void)RunSync(f.c.networking->ListConnections("projects/1/global/networks/default"));
+  (void)RunSync(f.c.networking->CreateConnection(PeeringConnection{}));
+  (void)RunSync(f.c.networking->GetOperation("operations/o"));
+  (void)RunSync(f.c.compute->GetGlobalAddress("p", "a"));
+  (void)RunSync(f.c.compute->InsertGlobalAddress(GlobalAddress{}));
+  (void)RunSync(f.c.compute->GetGlobalOperation("p", "o"));
+  std::set<std::string> rpcs;
+  for (const auto& s : recorder->seen) {
+    INFO("a request of " << ToString(s.api) << " names no method");
+    CHECK_FALSE(s.rpc.empty());
+    rpcs.insert(s.rpc);
+  }
+  CHECK(rpcs == std::set<std::string>{
+                    "instances.get", "instances.list", "instances.patch", "operations.get",
+                    "operations.list", "jobs.get", "jobs.list", "jobs.run", "executions.get",
+                    "services.get", "services.list", "connectors.get", "connectors.list",
+                    "connectors.create", "connectors.delete", "connections.list",
+                    "connections.create", "globalAddresses.get", "globalAddresses.insert",
+                    "globalOperations.get"});
 }
 
 TEST_CASE("retries honour RetryInfo and stop at the attempt bound", "[rest]") {

@@ -2,6 +2,8 @@
 #include <catch2/catch.hpp>
 #include <string>
 
+#include "common/rfc3339.h"
+#include "reconcilers/diff.h"
 #include "reconcilers/plan.h"
 #include "reconcilers/planner.h"
 #include "fixtures.h"
@@ -398,6 +400,46 @@ TEST_CASE("authorized networks: declared added first, live-only kept or pruned l
                                            [](auto& e) { return e.value == "203.0.113.0/24"; });
       CHECK(office_kept == !c.prune);
     }
+  }
+}
+
+TEST_CASE("expired authorized networks are removed in the first instance write",
+          "[planner][expiry]") {
+  config::Intent in = SeedIntent();
+  in.policy.prune_authorized_networks = false;  // removal comes from expiry alone
+  in.instance.public_ip = config::PublicIp{
+      true,
+      {{"contractor", "198.51.100.7/32", "2026-03-01T00:00:00Z", {}},
+       {"office", "203.0.113.0/24", "2027-01-01T00:00:00+01:00", {}}}};
+  LiveState live = ConvergedSeedLive();
+  live.instance->ipv4_enabled = true;
+  live.instance->ip_addresses.push_back({"PRIMARY", kPublicIp});
+  // Google spells the same instant its own way: no drift.
+  live.instance->authorized_networks = {
+      {"198.51.100.7/32", "contractor", "2026-03-01T00:00:00.000Z"},
+      {"203.0.113.0/24", "office", "2026-12-31T23:00:00Z"}};
+
+  SECTION("before the expiry: in sync") {
+    live.observed_at = *ParseRfc3339("2026-02-28T23:59:59Z");
+    CHECK(ComputePlan(in, live).steps.empty());
+  }
+  SECTION("at the expiry: one write removes it, and breaks no client") {
+    live.observed_at = *ParseRfc3339("2026-03-01T00:00:00Z");
+    const Plan plan = ComputePlan(in, live);
+    REQUIRE(plan.steps.size() == 1);
+    const Step* step = plan.Find(kInstanceStep);
+    REQUIRE(step);
+    CHECK(Values(std::get<gcp::SqlInstancePatch>(step->payload).authorized_networks) ==
+          std::vector<std::string>{"203.0.113.0/24"});
+    REQUIRE(step->changes.size() == 1);
+    CHECK(step->changes[0].path == AuthorizedNetworkPath("198.51.100.7/32"));
+    CHECK(step->impact() == Impact::kNone);
+    Converge(in, live);
+    CHECK(ComputePlan(in, live).steps.empty());  // and it is not added back
+  }
+  SECTION("an unset observation time expires nothing") {
+    live.observed_at = {};
+    CHECK(ComputePlan(in, live).steps.empty());
   }
 }
 
