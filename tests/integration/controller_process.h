@@ -130,7 +130,11 @@ class DaemonProcess {
     std::vector<std::string> argv{kDbconnd, "run", "--config", config, "--listen", "127.0.0.1:0",
                                   "--state-dir", dir + "/state", "--resync", "1s",
                                   "--operation-poll", "100ms", "--settle-recheck", "100ms",
-                                  "--access-token-file", dir + "/token", "--no-rate-limits"};
+                                  "--access-token-file", dir + "/token"};
+    // No client-side limits unless the test sets some itself.
+    if (std::find(extra.begin(), extra.end(), "--rate-limit") == extra.end()) {
+      argv.push_back("--no-rate-limits");
+    }
     // JSON logs unless the test picks a format itself.
     if (std::find(extra.begin(), extra.end(), "--log-format") == extra.end()) {
       argv.push_back("--log-format");

@@ -8,8 +8,11 @@
 #include <catch2/catch.hpp>
 
 #include <cctype>
+#include <functional>
+#include <thread>
 #include <signal.h>
 
+#include "common/rfc3339.h"
 #include "controller_process.h"
 
 namespace dbconnd::integration {
@@ -58,12 +61,15 @@ int FreePort() {
 
 class PrometheusServer {
  public:
-  PrometheusServer(const std::string& dir, int target_port) {
+  // `rule_file`: alerting rules to evaluate every second (optional).
+  PrometheusServer(const std::string& dir, int target_port, const std::string& rule_file = "") {
     proc::WriteFile(dir + "/prometheus.yml",
                     "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
-                    "  evaluation_interval: 1s\n"
-                    "scrape_configs:\n  - job_name: dbconnd\n    static_configs:\n"
-                    "      - targets: ['127.0.0.1:" + std::to_string(target_port) + "']\n");
+                    "  evaluation_interval: 1s\n" +
+                        (rule_file.empty() ? std::string()
+                                           : "rule_files:\n  - '" + rule_file + "'\n") +
+                        "scrape_configs:\n  - job_name: dbconnd\n    static_configs:\n"
+                        "      - targets: ['127.0.0.1:" + std::to_string(target_port) + "']\n");
     for (int attempt = 0; attempt < 3; ++attempt) {
       port_ = FreePort();
       std::filesystem::create_directories(dir + "/tsdb");
@@ -103,6 +109,20 @@ class PrometheusServer {
     const auto& result = v.at("data").at("result").as_array();
     if (result.size() != 1) return std::nullopt;
     return std::stod(std::string(result[0].at("value").as_array()[1].as_string()));
+  }
+
+  // How many series an instant query returns; -1 on an error (the message
+  // in `error`).
+  int Count(const std::string& promql, std::string* error = nullptr) const {
+    std::string path = "/api/v1/query?query=" + UrlEncode(promql);
+    auto r = proc::Http(port_, "GET", path);
+    boost::system::error_code ec;
+    auto v = boost::json::parse(r.body, ec);
+    if (r.status != 200 || ec || !v.is_object()) {
+      if (error) *error = "HTTP " + std::to_string(r.status) + ": " + r.body;
+      return -1;
+    }
+    return static_cast<int>(v.at("data").at("result").as_array().size());
   }
 
   // Waits (bounded) until `promql` has a value for which `pred` holds.
@@ -172,6 +192,87 @@ TEST_CASE("Prometheus scrapes dbconnd: up is 1: drift, writes and world-open mov
   CHECK(prom.WaitQuery(drift, [&](double x) { return x > drift_before; }, 10s, &v));
   CHECK(prom.Query(writes) == writes_before + 1);
   CHECK(prom.Query("sum(dbconnd_world_open_unapproved_intents)") == 1);
+}
+
+// Every query of every panel of deploy/grafana/dbconnd.json, with the
+// dashboard's variables filled in and a trailing "> 0" display filter
+// dropped (it hides zeros on purpose; the series must still exist).
+std::vector<std::pair<std::string, std::string>> DashboardQueries() {
+  auto doc = boost::json::parse(proc::ReadFile(proc::kSourceDir + "/deploy/grafana/dbconnd.json"));
+  std::vector<std::pair<std::string, std::string>> out;
+  std::function<void(const boost::json::array&)> walk = [&](const boost::json::array& panels) {
+    for (const auto& pv : panels) {
+      const auto& panel = pv.as_object();
+      if (auto* nested = panel.if_contains("panels")) walk(nested->as_array());
+      auto* targets = panel.if_contains("targets");
+      if (!targets) continue;
+      for (const auto& t : targets->as_array()) {
+        auto* expr = t.as_object().if_contains("expr");
+        if (!expr) continue;
+        std::string q(expr->as_string());
+        for (auto [from, to] : {std::pair<std::string, std::string>{"$__rate_interval", "1m"},
+                                {"$instance", ".*"}}) {
+          for (auto pos = q.find(from); pos != std::string::npos; pos = q.find(from)) {
+            q.replace(pos, from.size(), to);
+          }
+        }
+        const std::string filter = " > 0";
+        if (q.size() > filter.size() && q.compare(q.size() - filter.size(), filter.size(), filter) == 0) {
+          q.resize(q.size() - filter.size());
+        }
+        out.emplace_back(std::string(panel.at("title").as_string()), q);
+      }
+    }
+  };
+  walk(doc.at("panels").as_array());
+  return out;
+}
+
+TEST_CASE("Prometheus: an expiring network fires its alert, and every dashboard panel has data",
+          "[.][e2e][prometheus]") {
+  if (!std::filesystem::exists(kPrometheus)) {
+    FAIL("/usr/bin/prometheus not found: install the Debian package prometheus "
+         "(sudo apt-get install -y prometheus; scripts/test.sh installs it)");
+  }
+  proc::TempDir dir;
+  EmulatorProcess emu(dir.path(), "300ms");
+  // Some API errors for the error panels, retried by the daemon.
+  REQUIRE(proc::Http(emu.port(), "POST", "/emulator/faults",
+                     R"({"faults":[{"route":"GET sqladmin.instances.list","status":429,"count":2}]})")
+              .status == 200);
+  std::string cfg = dir.path() + "/config";
+  std::filesystem::create_directories(cfg);
+  // The partner's access ends in two hours: inside the alert's one-day window.
+  const std::string soon = FormatRfc3339(std::chrono::system_clock::now() + 2h);
+  proc::WriteFile(cfg + "/partner.yaml",
+                  "apiVersion: dbconnd.dev/v1alpha1\nkind: DatabaseConnectivity\n"
+                  "metadata: {name: partner}\nspec:\n  project: melodic-now-463704-k1\n"
+                  "  region: us-central1\n  instance:\n    name: saleor-db-demo\n"
+                  "    sslMode: ENCRYPTED_ONLY\n    publicIp:\n      enabled: true\n"
+                  "      authorizedNetworks:\n        - {name: office, cidr: 203.0.113.0/24}\n"
+                  "        - {name: partner, cidr: 192.0.2.0/24, expires: \"" + soon + "\"}\n"
+                  "  policy: {mode: enforce}\n");
+  DaemonProcess d(dir.path(), emu, cfg, {"--rate-limit", "sqladmin.list=600/min"});
+  REQUIRE(proc::WaitFor([&] { return d.Converged(); }, 20s));
+
+  PrometheusServer prom(dir.path(), d.port(), proc::kSourceDir + "/deploy/prometheus/alerts.yaml");
+  INFO("prometheus log:\n" << prom.log());
+  REQUIRE(prom.WaitQuery(R"(up{job="dbconnd"})", [](double v) { return v == 1; }, 15s));
+
+  double v = -1;
+  CHECK(prom.WaitQuery(
+      R"(count(ALERTS{alertname="DbconndAuthorizedNetworkExpiring",intent="partner",alertstate=~"pending|firing"}))",
+      [](double x) { return x == 1; }, 20s, &v));
+
+  // Rates need two scrapes inside their window.
+  std::this_thread::sleep_for(3s);
+  for (const auto& [title, query] : DashboardQueries()) {
+    std::string error;
+    int n = -1;
+    proc::WaitFor([&] { return (n = prom.Count(query, &error)) > 0; }, 10s, 500ms);
+    INFO("panel \"" << title << "\": " << query << " " << error);
+    CHECK(n > 0);
+  }
 }
 
 }  // namespace
