@@ -607,8 +607,11 @@ void DeriveVerifications(const config::Intent& intent, LiveState& live) {
     }
     auto known = live.verifications.find(w.name);
     if (known != live.verifications.end() && known->second.execution == v.execution &&
-        known->second.state == v.state) {
-      continue;  // same execution: keep the fuller message
+        (known->second.state == v.state ||
+         known->second.state != JobVerification::State::kPending)) {
+      // Same execution: keep the fuller message, and an outcome already
+      // read from the execution itself (the job's summary may lag).
+      continue;
     }
     live.verifications[w.name] = std::move(v);
   }
