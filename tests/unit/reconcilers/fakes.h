@@ -31,6 +31,10 @@ class FakeCloud {
   // Accept job patches (answer with a done operation) without changing the
   // job, as if someone reverted it at once.
   bool revert_job_patches = false;
+  // requestId of every InsertGlobalAddress call, in order.
+  std::vector<std::string> insert_request_ids;
+  // An execution Google already has (e.g. started by a process that died).
+  void AddExecution(gcp::Execution e) { executions_[e.name] = std::move(e); }
 
  private:
   std::optional<Status> Call(const std::string& method, const std::string& target) {
@@ -241,6 +245,7 @@ class FakeCloud {
       co_return *c_->world_.services_range;
     }
     gcp::Task<StatusOr<gcp::Operation>> InsertGlobalAddress(gcp::GlobalAddress a) override {
+      c_->insert_request_ids.push_back(a.request_id);
       if (auto s = c_->Call("compute.InsertGlobalAddress", a.name)) co_return *s;
       c_->world_.services_range = a;
       co_return c_->Done(gcp::Api::kCompute, a.name, "compute.InsertGlobalAddress");
