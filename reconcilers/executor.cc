@@ -688,7 +688,7 @@ gcp::Task<ApplyResult> Apply(gcp::Clients clients, config::Intent intent, ApplyO
   ctx.request_ids = options.request_ids ? options.request_ids : std::make_shared<RequestIds>();
   gcp::RetryPolicy transient_policy(options.transient,
                                     options.rng ? options.rng : gcp::DefaultRng());
-  int transient = 0;  // consecutive transient failures
+  int transient = 0;  // transient failures since the last step that succeeded
   // The jittered backoff before observing again after a transient failure,
   // or why there is no room for another observation (bound or deadline).
   auto next_backoff = [&](const Status& why) -> StatusOr<milliseconds> {
@@ -696,7 +696,7 @@ gcp::Task<ApplyResult> Apply(gcp::Clients clients, config::Intent intent, ApplyO
     ++transient;
     if (transient >= options.transient.max_attempts) {
       return Status(why).Annotate("giving up after " + std::to_string(transient) +
-                                  " transient failures in a row");
+                                  " transient failures without progress");
     }
     if (ctx.clock() + delay >= ctx.deadline) {
       return DeadlineExceededError(

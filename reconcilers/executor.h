@@ -112,8 +112,8 @@ struct ApplyOptions {
   // writes: the pass sleeps a jittered backoff (initial_backoff,
   // max_backoff, multiplier), then observes and plans afresh; after a write
   // whose answer was lost, that fresh observation decides what happens
-  // next, nothing is resent blindly. Bounded by max_attempts consecutive
-  // transient failures and by `timeout`.
+  // next, nothing is resent blindly. Bounded by max_attempts transient
+  // failures without a step succeeding in between, and by `timeout`.
   gcp::RetryOptions transient{.max_attempts = 30,
                               .max_elapsed = std::chrono::hours(24),
                               .initial_backoff = std::chrono::milliseconds(500),
