@@ -87,7 +87,7 @@ TEST_CASE("creating an existing connector or connection is 409 ALREADY_EXISTS") 
   CHECK(Mutations(m, "POST servicenetworking.connections.create") == 1);
 }
 
-TEST_CASE("startExecutionToken starts execution <job>-<token> once; the same token again starts nothing") {
+TEST_CASE("startExecutionToken starts execution <job>-<token> once, the same token again starts nothing") {
   Model m;
   auto job = m.Get(kJobPath).body.as_object();
   CHECK(S(job, {"executionCount"}) == "0");
