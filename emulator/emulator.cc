@@ -216,7 +216,15 @@ FaultDecision Emulator::DecideFaults(const net::HttpRequest& request) {
       double rate = 1.0;
       if (auto* r = f.if_contains("rate")) rate = r->to_number<double>();
       if (std::uniform_real_distribution<double>(0, 1)(rng_) < rate) {
-        d.status = static_cast<int>(s->to_number<int64_t>());
+        // A number is an HTTP error; "drop" closes the connection before the
+        // request is processed, "apply-drop" after it was applied.
+        if (s->is_string() && s->as_string() == "drop") {
+          d.reset = true;
+        } else if (s->is_string() && s->as_string() == "apply-drop") {
+          d.apply_then_drop = true;
+        } else if (s->is_number()) {
+          d.status = static_cast<int>(s->to_number<int64_t>());
+        }
         fired = true;
       }
     }
@@ -241,6 +249,7 @@ net::HttpResponse Emulator::Handle(const net::HttpRequest& request, TimePoint no
   Tick(now_tp);
   Handlers h{*this, ToMs(now_tp + clock_offset_), request, ParseTarget(request.url)};
   std::string id = RouteId(request.method, h.t.segs);
+  h.route = request.method + " " + id;
   try {
     auto resp = h.Dispatch(id);
     state_.erase("nextOpError");
@@ -581,6 +590,7 @@ net::HttpResponse Handlers::Admin() {
     e.faults_.clear();
     e.counts_.clear();
     e.recent_.clear();
+    e.mutations_.clear();
     return JsonResponse(200, json::object{{"seed", seed.empty() ? e.options_.seed : seed}});
   }
   if (sub == "requests" && m == "GET") {
@@ -588,11 +598,27 @@ net::HttpResponse Handlers::Admin() {
     for (const auto& [k, v] : e.counts_) counts[k] = v;
     json::array recent;
     for (const auto& r : e.recent_) recent.push_back(json::string(r));
-    return JsonResponse(200, json::object{{"counts", counts}, {"recent", recent}});
+    json::object mutations;
+    for (const auto& [k, v] : e.mutations_) mutations[k] = v;
+    // Executions that exist, per job (full name): what a test checks for
+    // "ran once". Not cleared with the log: it is state.
+    json::object executions;
+    for (const auto& [name, ex] : Map("run", "executions")) {
+      std::string_view n = name;
+      auto cut = n.find("/executions/");
+      if (cut == std::string_view::npos) continue;
+      std::string job(n.substr(0, cut));
+      executions[job] = (executions.contains(job) ? executions[job].to_number<int64_t>() : 0) + 1;
+    }
+    return JsonResponse(200, json::object{{"counts", counts},
+                                          {"mutations", mutations},
+                                          {"executions", executions},
+                                          {"recent", recent}});
   }
   if (sub == "requests" && m == "DELETE") {
     e.counts_.clear();
     e.recent_.clear();
+    e.mutations_.clear();
     return JsonResponse(200, json::object{});
   }
   if (sub == "faults") {

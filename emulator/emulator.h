@@ -51,7 +51,10 @@ struct FaultDecision {
   std::string route;                      // "METHOD route.id"
   std::chrono::milliseconds latency{0};   // wait before answering
   int status = 0;                         // non-zero: answer with this error instead
-  bool reset = false;                     // drop the connection, no response
+  bool reset = false;                     // drop the connection, no response ("drop")
+  // "apply-drop": serve the request (its effect happens), then drop the
+  // connection without answering: the client cannot know it took effect.
+  bool apply_then_drop = false;
   std::chrono::milliseconds slow_body{0}; // delay the body after the headers
 };
 
@@ -112,6 +115,10 @@ class Emulator {
   std::vector<std::string> audiences_;
   // Request log (not persisted): per "METHOD route" counts and recent entries.
   std::map<std::string, int64_t> counts_;
+  // Requests that changed state ("METHOD route" -> n): a deduplicated retry
+  // (same Compute requestId, same startExecutionToken) or a refused one is
+  // not counted. Tests count effective mutations here.
+  std::map<std::string, int64_t> mutations_;
   std::vector<std::string> recent_;
   boost::json::array faults_;
   std::mt19937_64 rng_;

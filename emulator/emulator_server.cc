@@ -118,6 +118,12 @@ asio::awaitable<net::HttpResponse> Serve(std::shared_ptr<EmulatorServer::Shared>
     resp = shared->model->Handle(req, Clock::now());
     PersistLocked(*shared);
   }
+  if (fault.apply_then_drop) {
+    // Applied and persisted; the answer is lost.
+    net::HttpResponse dropped;
+    dropped.SetHeader(net::kResetHeader, "1");
+    co_return dropped;
+  }
   if (fault.slow_body.count() > 0) resp.SetHeader(net::kSlowBodyHeader, std::to_string(fault.slow_body.count()));
   co_return resp;
 }

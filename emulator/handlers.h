@@ -14,6 +14,10 @@ struct Handlers {
   int64_t now;  // virtual milliseconds since the epoch
   const net::HttpRequest& req;
   Target t;
+  std::string route = "";  // "METHOD route.id" of this request
+
+  // Records that this request changed state (see Emulator::mutations_).
+  void Effective() { ++e.mutations_[route]; }
 
   // ---- shared state helpers (emulator.cc)
   json::object& Map(std::string_view api, std::string_view kind);
@@ -56,6 +60,11 @@ struct Handlers {
   net::HttpResponse RunJobRun();
   net::HttpResponse RunExecutionsList();
   net::HttpResponse RunOperationsGet();
+  // Creates execution `exec_id` of job `job_name` as it is configured now
+  // (with `overrides` applied), updates latestCreatedExecution and
+  // executionCount, schedules its outcome. Returns the run operation.
+  json::object StartExecution(const std::string& job_name, const std::string& exec_id,
+                              const json::value* overrides);
   struct Outcome {
     bool ok;
     std::string message;

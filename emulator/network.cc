@@ -1,6 +1,8 @@
 // Serverless VPC Access v1 connectors, Service Networking v1 connections and
 // Compute v1 global addresses/operations (private services access).
 
+#include <cctype>
+
 #include "emulator/auth.h"
 #include "emulator/handlers.h"
 
@@ -112,6 +114,7 @@ net::HttpResponse Handlers::VpcCreate() {
   Schedule(json::object{{"kind", "vpc.create"}, {"target", "vpc/" + name}, {"connector", name}, {"op", op_name}},
            e.options_.op_delay);
   Touch();
+  Effective();
   return JsonResponse(200, op);
 }
 
@@ -165,6 +168,7 @@ net::HttpResponse Handlers::VpcPatch() {
   Schedule(json::object{{"kind", "vpc.update"}, {"target", "vpc/" + name}, {"connector", name}, {"op", op_name}},
            e.options_.op_delay);
   Touch();
+  Effective();
   return JsonResponse(200, op);
 }
 
@@ -185,6 +189,7 @@ net::HttpResponse Handlers::VpcDelete() {
   Schedule(json::object{{"kind", "vpc.delete"}, {"target", "vpc/" + name}, {"connector", name}, {"op", op_name}},
            e.options_.op_delay);
   Touch();
+  Effective();
   return JsonResponse(200, op);
 }
 
@@ -248,13 +253,22 @@ net::HttpResponse Handlers::SnCreate() {
                          "badRequest");
   }
   std::string key = service + "|" + network;
-  if (Map("sn", "connections").contains(key) || HasPendingFor("sn/" + key)) {
+  json::array ranges;
+  if (auto* r = in.if_contains("reservedPeeringRanges"); r && r->is_array()) ranges = r->as_array();
+  if (HasPendingFor("sn/" + key)) {
+    return ErrorResponse(409, "ALREADY_EXISTS",
+                         "Connection for network '" + network + "' is being created.", "alreadyExists");
+  }
+  if (auto* existing = Map("sn", "connections").if_contains(key)) {
+    // The same connection again exists already; other ranges need UpdateConnection.
+    if (Find(*existing, {"reservedPeeringRanges"}) && *Find(*existing, {"reservedPeeringRanges"}) == json::value(ranges)) {
+      return ErrorResponse(409, "ALREADY_EXISTS", "Connection for network '" + network + "' already exists.",
+                           "alreadyExists");
+    }
     return ErrorResponse(400, "FAILED_PRECONDITION",
                          "Cannot modify allocated ranges in CreateConnection. Please use UpdateConnection.",
                          "failedPrecondition");
   }
-  json::array ranges;
-  if (auto* r = in.if_contains("reservedPeeringRanges"); r && r->is_array()) ranges = r->as_array();
   for (const auto& r : ranges) {
     auto* a = Map("compute", "addresses").if_contains(project + "/" + Str(&r));
     if (!a || Str(a->as_object(), "purpose") != "VPC_PEERING") {
@@ -273,6 +287,7 @@ net::HttpResponse Handlers::SnCreate() {
   Schedule(json::object{{"kind", "sn.create"}, {"target", "sn/" + key}, {"key", key}, {"connection", conn}, {"op", op_name}},
            e.options_.op_delay);
   Touch();
+  Effective();
   return JsonResponse(200, op);
 }
 
@@ -312,6 +327,7 @@ net::HttpResponse Handlers::SnPatch() {
   Schedule(json::object{{"kind", "sn.create"}, {"target", "sn/" + key}, {"key", key}, {"connection", conn}, {"op", op_name}},
            e.options_.op_delay);
   Touch();
+  Effective();
   return JsonResponse(200, op);
 }
 
@@ -367,8 +383,44 @@ net::HttpResponse Handlers::ComputeGet() {
   return JsonResponse(200, *a);
 }
 
+namespace {
+// A canonical UUID (8-4-4-4-12 hex digits) other than the all-zero one.
+bool IsRequestId(const std::string& s) {
+  if (s.size() != 36) return false;
+  bool nonzero = false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    if (i == 8 || i == 13 || i == 18 || i == 23) {
+      if (c != '-') return false;
+      continue;
+    }
+    if (!std::isxdigit(static_cast<unsigned char>(c))) return false;
+    nonzero = nonzero || c != '0';
+  }
+  return nonzero;
+}
+}  // namespace
+
 net::HttpResponse Handlers::ComputeInsert() {
   const std::string& project = t.segs[3];
+  // requestId: Compute remembers it and answers a repeat with the operation
+  // the first request started, creating nothing new.
+  std::string request_id = t.Query("requestId");
+  std::string request_key;
+  if (!request_id.empty()) {
+    if (!IsRequestId(request_id)) {
+      return ErrorResponse(400, "INVALID_ARGUMENT",
+                           "Invalid value for field 'requestId': '" + request_id.substr(0, 64) +
+                               "'. The request ID must be a valid UUID with the exception that zero UUID "
+                               "is not supported (00000000-0000-0000-0000-000000000000).",
+                           "invalid");
+    }
+    request_key = project + "/" + request_id;
+    auto& seen = Map("compute", "requestIds");
+    if (auto* op_key = seen.if_contains(request_key)) {
+      if (auto* op = Map("compute", "operations").if_contains(Str(op_key))) return JsonResponse(200, *op);
+    }
+  }
   auto body = Body("compute", "Address");
   if (!body.ok()) return ErrorFromStatus(body.status());
   json::object a = body->as_object();
@@ -398,7 +450,9 @@ net::HttpResponse Handlers::ComputeInsert() {
   Map("compute", "operations")[op_key] = op;
   Schedule(json::object{{"kind", "compute.insert"}, {"target", "compute/" + key}, {"key", key}, {"address", a}, {"op", op_key}},
            e.options_.op_delay);
+  if (!request_key.empty()) Map("compute", "requestIds")[request_key] = op_key;
   Touch();
+  Effective();
   return JsonResponse(200, op);
 }
 
@@ -416,6 +470,7 @@ net::HttpResponse Handlers::ComputeDelete() {
   Schedule(json::object{{"kind", "compute.delete"}, {"target", "compute/" + key}, {"key", key}, {"op", op_key}},
            e.options_.op_delay);
   Touch();
+  Effective();
   return JsonResponse(200, op);
 }
 

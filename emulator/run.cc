@@ -257,6 +257,19 @@ net::HttpResponse Handlers::RunPatch(std::string_view kind) {
   if (!in.contains("template")) {
     return ErrorResponse(400, "INVALID_ARGUMENT", "template: field is required", "badRequest");
   }
+  // startExecutionToken / runExecutionToken (jobs): an execution named
+  // <job>-<token> is created once; the same token again creates nothing.
+  std::string exec_token;
+  if (is_job) {
+    exec_token = Str(in, "startExecutionToken");
+    if (exec_token.empty()) exec_token = Str(in, "runExecutionToken");
+    std::string job_id = name.substr(name.rfind('/') + 1);
+    if (!exec_token.empty() && job_id.size() + exec_token.size() >= 63) {
+      return ErrorResponse(400, "INVALID_ARGUMENT",
+                           "The job name and execution token together must be shorter than 63 characters.",
+                           "badRequest");
+    }
+  }
   bool validate_only = t.Query("validateOnly") == "true";
   // Output-only fields survive; everything the caller owns is replaced, or
   // with an updateMask (services only) just the named fields are.
@@ -322,28 +335,29 @@ net::HttpResponse Handlers::RunPatch(std::string_view kind) {
   }
   cur = next;
   Map("run", "operations")[op_name] = op;
+  if (!exec_token.empty()) {
+    std::string job_id = name.substr(name.rfind('/') + 1);
+    std::string exec_id = job_id + "-" + exec_token;
+    if (!Map("run", "executions").contains(name + "/executions/" + exec_id)) {
+      StartExecution(name, exec_id, nullptr);
+    }
+  }
   Schedule(json::object{{"kind", "run.update"}, {"target", "run/" + name}, {"coll", kind}, {"resource", name}, {"op", op_name}},
            e.options_.op_delay);
   Touch();
+  Effective();
   return JsonResponse(200, op);
 }
 
-net::HttpResponse Handlers::RunJobRun() {
-  std::string last = t.segs[6];
-  std::string job_id = last.substr(0, last.size() - 4);
-  std::string job_name = "projects/" + t.segs[2] + "/locations/" + t.segs[4] + "/jobs/" + job_id;
-  auto* job_v = Map("run", "jobs").if_contains(job_name);
-  if (!job_v) return ErrorResponse(404, "NOT_FOUND", "Job [" + job_name + "] not found.", "notFound");
-  auto body = Body("run", "GoogleCloudRunV2RunJobRequest");
-  if (!body.ok()) return ErrorFromStatus(body.status());
-  json::object& job = job_v->as_object();
-  std::string sent_etag = Str(Find(*body, {"etag"}));
-  if (!sent_etag.empty() && sent_etag != Str(job, "etag")) {
-    return ErrorResponse(409, "ABORTED", "The request etag does not match the current etag of the job.", "aborted");
-  }
+json::object Handlers::StartExecution(const std::string& job_name, const std::string& exec_id,
+                                      const json::value* overrides) {
+  json::object& job = Map("run", "jobs")[job_name].as_object();
+  std::string job_id = job_name.substr(job_name.rfind('/') + 1);
+  const std::string& project = t.segs[2];
+  const std::string& location = t.segs[4];
   // Overrides: env merged into the container, args replaced (P-RUN).
   json::object effective = job;
-  if (auto* overrides = Find(*body, {"overrides", "containerOverrides"}); overrides && overrides->is_array()) {
+  if (overrides && overrides->is_array()) {
     auto* cs = Find(effective, {"template", "template", "containers"});
     for (const auto& o : overrides->as_array()) {
       if (!cs || !cs->is_array()) break;
@@ -368,8 +382,8 @@ net::HttpResponse Handlers::RunJobRun() {
     }
   }
   Outcome outcome = EvaluateConnectivity(effective);
-  std::string suffix = Sha256Hex(job_name + NextId()).substr(0, 5);
-  std::string exec_name = job_name + "/executions/" + job_id + "-" + suffix;
+  std::string exec_name = job_name + "/executions/" + exec_id;
+  std::string suffix = Sha256Hex(exec_name).substr(0, 5);
   int64_t task_count = 1;
   if (auto* tc = Find(job, {"template", "taskCount"}); tc && tc->is_number()) task_count = tc->to_number<int64_t>();
   json::object exec{{"name", exec_name},
@@ -386,7 +400,7 @@ net::HttpResponse Handlers::RunJobRun() {
                     {"failedCount", 0},
                     {"reconciling", true},
                     {"etag", "\"" + suffix + "\""},
-                    {"logUri", "https://console.cloud.google.com/logs/viewer?project=" + t.segs[2]},
+                    {"logUri", "https://console.cloud.google.com/logs/viewer?project=" + project},
                     {"conditions", json::array{json::object{{"type", "Completed"},
                                                             {"state", "CONDITION_PENDING"},
                                                             {"lastTransitionTime", Rfc3339(now)}}}}};
@@ -395,7 +409,7 @@ net::HttpResponse Handlers::RunJobRun() {
   job["latestCreatedExecution"] = json::object{{"name", exec_name}, {"createTime", Rfc3339(now)},
                                                {"completionStatus", "EXECUTION_RUNNING"}};
   job["executionCount"] = (job.contains("executionCount") ? job["executionCount"].to_number<int64_t>() : 0) + 1;
-  std::string op_name = "projects/" + t.segs[2] + "/locations/" + t.segs[4] + "/operations/" + Uuid();
+  std::string op_name = "projects/" + project + "/locations/" + location + "/operations/" + Uuid();
   json::object op = LroOperation(op_name, "type.googleapis.com/google.cloud.run.v2.Execution", exec);
   Map("run", "operations")[op_name] = op;
   Schedule(json::object{{"kind", "run.execute"},
@@ -406,7 +420,26 @@ net::HttpResponse Handlers::RunJobRun() {
                         {"ok", outcome.ok},
                         {"message", outcome.message}},
            outcome.after);
+  return op;
+}
+
+net::HttpResponse Handlers::RunJobRun() {
+  std::string last = t.segs[6];
+  std::string job_id = last.substr(0, last.size() - 4);
+  std::string job_name = "projects/" + t.segs[2] + "/locations/" + t.segs[4] + "/jobs/" + job_id;
+  auto* job_v = Map("run", "jobs").if_contains(job_name);
+  if (!job_v) return ErrorResponse(404, "NOT_FOUND", "Job [" + job_name + "] not found.", "notFound");
+  auto body = Body("run", "GoogleCloudRunV2RunJobRequest");
+  if (!body.ok()) return ErrorFromStatus(body.status());
+  json::object& job = job_v->as_object();
+  std::string sent_etag = Str(Find(*body, {"etag"}));
+  if (!sent_etag.empty() && sent_etag != Str(job, "etag")) {
+    return ErrorResponse(409, "ABORTED", "The request etag does not match the current etag of the job.", "aborted");
+  }
+  std::string suffix = Sha256Hex(job_name + NextId()).substr(0, 5);
+  json::object op = StartExecution(job_name, job_id + "-" + suffix, Find(*body, {"overrides", "containerOverrides"}));
   Touch();
+  Effective();
   return JsonResponse(200, op);
 }
 

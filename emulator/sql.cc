@@ -223,6 +223,7 @@ net::HttpResponse Handlers::SqlInstancesPatch() {
                         {"patch", patch}},
            e.options_.op_delay);
   Touch();
+  Effective();
   return JsonResponse(200, op);
 }
 

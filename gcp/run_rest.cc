@@ -121,6 +121,13 @@ RunWorkload ParseRunWorkload(const json::value& v, RunKind kind, RawDocuments ra
   out.generation = wire::Str(o, "generation");
   if (const auto* latest = wire::Obj(o, "latestCreatedExecution")) {
     out.latest_execution = wire::Str(*latest, "name");
+    out.latest_execution_create_time = wire::Str(*latest, "createTime");
+    out.latest_execution_status = wire::Str(*latest, "completionStatus");
+  }
+  out.execution_count = wire::Int(o, "executionCount");
+  out.update_time = wire::Str(o, "updateTime");
+  if (const auto* rec = o.if_contains("reconciling"); rec && rec->is_bool()) {
+    out.reconciling = rec->get_bool();
   }
   if (const json::object* t = TaskTemplate(o, kind)) {
     if (const auto* containers = wire::Arr(*t, "containers")) {
@@ -280,6 +287,7 @@ Execution ParseExecution(const json::value& v) {
   out.succeeded_count = static_cast<int>(wire::Int(o, "succeededCount"));
   out.failed_count = static_cast<int>(wire::Int(o, "failedCount"));
   out.completion_time = wire::Str(o, "completionTime");
+  out.create_time = wire::Str(o, "createTime");
   out.done = !out.completion_time.empty();
   out.succeeded = out.done && out.task_count > 0 && out.succeeded_count >= out.task_count;
   if (const auto* conditions = wire::Arr(o, "conditions")) {

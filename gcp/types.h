@@ -3,6 +3,7 @@
 // what reconcilers/ diff against; no JSON or HTTP detail leaks through them.
 // Field names follow the REST resources (see shared gcp-api/REFERENCE.md).
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -184,6 +185,14 @@ struct RunWorkload {
   std::vector<CloudSqlVolume> cloud_sql_volumes;
   std::optional<RunVpcAccess> vpc_access;
   std::string latest_execution;  // jobs: full name of the latest execution, if any
+  // jobs: latestCreatedExecution.createTime / .completionStatus
+  // (EXECUTION_RUNNING, EXECUTION_SUCCEEDED, ...) and executionCount: what a
+  // verification reads before and after jobs.run to know whether it ran.
+  std::string latest_execution_create_time;
+  std::string latest_execution_status;
+  int64_t execution_count = 0;
+  std::string update_time;  // RFC 3339; moves on every change of the job/service
+  bool reconciling = false;  // Google is still rolling out the last change
   RawResourcePtr raw;
 
   std::string FullName() const;  // projects/P/locations/R/jobs|services/N
@@ -198,6 +207,7 @@ struct Execution {
   int failed_count = 0;
   std::string message;  // failure (or success) message from conditions
   std::string completion_time;
+  std::string create_time;
 };
 
 // ---- Private services access --------------------------------------------------
@@ -211,6 +221,10 @@ struct GlobalAddress {
   std::string purpose;       // VPC_PEERING
   std::string address_type;  // INTERNAL
   std::string status;
+  // Insert only: sent as ?requestId= (a UUID) so that Compute answers a
+  // repeat of the same logical insert with the first one's operation.
+  // Never part of the resource.
+  std::string request_id;
 };
 
 struct PeeringConnection {

@@ -6,7 +6,9 @@
 #include <algorithm>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
+#include <cstdio>
 #include <optional>
+#include <random>
 #include <set>
 #include <utility>
 #include <variant>
@@ -30,6 +32,36 @@ bool IsConflict(const Status& s) {
 bool IsOperationInProgress(const Status& s) {
   return s.reason() == "operationInProgress" ||
          (s.http_status() == 409 && s.reason() != "staleData");
+}
+
+// A failure after which the outcome is unknown or another attempt may well
+// succeed: 429, 5xx, 408, or no HTTP answer at all (connection refused or
+// reset, timeout). The pass observes again after a backoff; a write is never
+// resent on this alone.
+bool IsTransient(const Status& s) {
+  if (s.ok()) return false;
+  int h = s.http_status();
+  if (h == 429 || h == 408 || (h >= 500 && h <= 599)) return true;
+  if (h == 0) {
+    return s.code() == StatusCode::kUnavailable || s.code() == StatusCode::kDeadlineExceeded;
+  }
+  return false;
+}
+
+bool IsAlreadyExists(const Status& s) {
+  return s.code() == StatusCode::kAlreadyExists ||
+         (s.http_status() == 409 && s.reason() == "alreadyExists");
+}
+
+// "2026-12-06T04:09:32.5Z" -> "2026-12-06T04:09:32.500000000Z": RFC 3339 UTC
+// times from one API compare as strings once the fraction has a fixed width.
+std::string NormalizeTime(const std::string& t) {
+  if (t.size() < 20 || t.back() != 'Z') return t;
+  std::string base = t.substr(0, 19);
+  std::string frac;
+  if (t[19] == '.') frac = t.substr(20, t.size() - 21);
+  frac.resize(9, '0');
+  return base + "." + frac + "Z";
 }
 
 std::string PriorValuesJson(const Step& step) {
@@ -63,6 +95,9 @@ struct PassContext {
   gcp::Clock clock;
   gcp::SteadyTime deadline;
   std::function<Status()> may_write;
+  std::shared_ptr<RequestIds> request_ids;
+  // The observation the step was planned on (Apply's local, outlives the step).
+  const LiveState* live = nullptr;
 };
 
 // See ApplyOptions::may_write. Called with nothing awaited between it and
@@ -75,6 +110,10 @@ Status MayWrite(const PassContext& ctx) {
 struct StepOutcome {
   Status status;
   bool wrote = false;  // the mutation was accepted and its operation finished
+  // Nothing more to do now: pending work found on the resource was waited
+  // for, or a create found the resource already there and adopted it; the
+  // pass observes and plans again (not a conflict, not a failure).
+  bool replan = false;
   std::optional<JobVerification> verification;
 };
 
@@ -182,6 +221,42 @@ gcp::Task<Status> WaitConnectorReady(PassContext ctx, Step step, gcp::Connector 
   }
 }
 
+// Waits for one execution to finish (bounded by the wait options' timeout)
+// and reports how it ended.
+gcp::Task<StatusOr<JobRunOutcome>> WatchExecution(gcp::Clients clients, std::string execution,
+                                                  gcp::WaitOptions options) {
+  auto clock = options.clock ? options.clock : gcp::SteadyClock();
+  auto sleeper = options.sleeper ? options.sleeper : gcp::AsioSleeper();
+  auto started = clock();
+  milliseconds delay = options.initial_poll;
+  JobRunOutcome out;
+  out.execution = execution;
+  for (;;) {
+    auto exec = co_await clients.run->GetExecution(execution);
+    if (!exec.ok()) co_return exec.status();
+    if (exec->done) {
+      out.succeeded = exec->succeeded;
+      out.message = exec->message;
+      if (!out.succeeded && out.message.empty()) out.message = "execution did not succeed";
+      co_return out;
+    }
+    auto elapsed = duration_cast<milliseconds>(clock() - started);
+    if (elapsed + delay > options.timeout) {
+      co_return DeadlineExceededError("execution " + execution + " still running after " +
+                                      std::to_string(elapsed.count() / 1000) + "s");
+    }
+    if (options.progress) {
+      gcp::WaitProgress wp;
+      wp.waiting_for = "execution " + execution.substr(execution.rfind('/') + 1);
+      wp.elapsed = elapsed;
+      options.progress(wp);
+    }
+    Status slept = co_await sleeper(delay);
+    if (!slept.ok()) co_return slept;
+    delay = std::min(options.max_poll, duration_cast<milliseconds>(delay * options.multiplier));
+  }
+}
+
 gcp::Task<StatusOr<JobRunOutcome>> RunAndWatch(gcp::Clients clients, std::string project,
                                                std::string region, std::string job,
                                                gcp::WaitOptions options) {
@@ -208,14 +283,35 @@ gcp::Task<StatusOr<JobRunOutcome>> RunAndWatch(gcp::Clients clients, std::string
   co_return out;
 }
 
+// A verification starts at most one execution. If the observation shows one
+// already started for the job's current configuration (a lost jobs.run
+// answer, a restart, another leader), it is adopted and waited for. When
+// jobs.run's answer is lost, nothing is resent: the step ends transient and
+// the next observation shows whether an execution exists (adopted) or not
+// (run again, from a fresh plan).
 gcp::Task<StepOutcome> Verify(PassContext ctx, Step step) {
   StepOutcome out;
-  out.status = MayWrite(ctx);
-  if (!out.status.ok()) co_return out;
-  if (ctx.observer) ctx.observer->BeforeMutation(step, "{}");
+  std::string adopt;
+  if (ctx.live) {
+    auto v = ctx.live->verifications.find(step.resource.name);
+    if (v != ctx.live->verifications.end() && v->second.state == JobVerification::State::kPending) {
+      adopt = v->second.execution;
+    }
+  }
   gcp::WaitOptions w = StepWait(ctx, step);
-  auto run = co_await RunAndWatch(ctx.clients, ctx.intent->project, ctx.intent->region,
-                                  step.resource.name, w);
+  StatusOr<JobRunOutcome> run = InternalError("not run");
+  if (!adopt.empty()) {
+    Emit(ctx, ApplyProgress::Kind::kWaiting, &step,
+         "execution " + adopt.substr(adopt.rfind('/') + 1) + " (already started; not running again)",
+         milliseconds(0));
+    run = co_await WatchExecution(ctx.clients, adopt, w);
+  } else {
+    out.status = MayWrite(ctx);
+    if (!out.status.ok()) co_return out;
+    if (ctx.observer) ctx.observer->BeforeMutation(step, "{}");
+    run = co_await RunAndWatch(ctx.clients, ctx.intent->project, ctx.intent->region,
+                               step.resource.name, w);
+  }
   if (!run.ok()) {
     out.status = run.status();
   } else {
@@ -223,17 +319,60 @@ gcp::Task<StepOutcome> Verify(PassContext ctx, Step step) {
     JobVerification v;
     v.state = run->succeeded ? JobVerification::State::kSucceeded : JobVerification::State::kFailed;
     v.message = run->message;
+    v.execution = run->execution;
     out.verification = v;
   }
-  if (ctx.observer) ctx.observer->Finished(step, out.status);
+  if (ctx.observer && adopt.empty()) ctx.observer->Finished(step, out.status);
   co_return out;
 }
 
-gcp::Task<Status> PatchInstance(PassContext ctx, Step step, gcp::SqlInstancePatch patch) {
+// Pending work on the instance found from Google (an operation PENDING or
+// RUNNING, whoever started it: a lost answer, a crashed or previous leader,
+// a colleague): waited for before any write to it. True when there was some.
+gcp::Task<StatusOr<bool>> WaitForPendingSqlWork(PassContext ctx, Step step) {
+  auto ops = co_await ctx.clients.sql->ListOperations(ctx.intent->project, step.resource.name);
+  if (!ops.ok()) co_return ops.status();
+  bool any = false;
+  gcp::WaitOptions w = StepWait(ctx, step);
+  for (const auto& op : *ops) {
+    if (op.done) continue;
+    any = true;
+    gcp::Operation running = op;
+    if (running.project.empty()) running.project = ctx.intent->project;
+    Emit(ctx, ApplyProgress::Kind::kWaiting, &step,
+         "instance " + step.resource.name + " operation " + running.name +
+             " already in progress; waiting before writing",
+         milliseconds(0));
+    auto done = co_await gcp::WaitForOperation(ctx.clients, running, w);
+    if (!done.ok()) co_return done.status();
+  }
+  co_return any;
+}
+
+gcp::Task<StepOutcome> PatchInstance(PassContext ctx, Step step, gcp::SqlInstancePatch patch) {
+  StepOutcome out;
   auto hold = co_await ctx.gate->Acquire(ctx.intent->project, step.resource.name, ctx.deadline);
-  if (!hold.ok()) co_return hold.status();
+  if (!hold.ok()) {
+    out.status = hold.status();
+    co_return out;
+  }
+  // Before writing: is anything already running on the instance? Then its
+  // effect must be observed before this patch (computed without it) means
+  // anything.
+  auto pending = co_await WaitForPendingSqlWork(ctx, step);
+  if (!pending.ok()) {
+    out.status = pending.status();
+    co_return out;
+  }
+  if (*pending) {
+    out.replan = true;
+    co_return out;
+  }
   // The gate may have waited for another pass's operation: ask now.
-  if (Status allowed = MayWrite(ctx); !allowed.ok()) co_return allowed;
+  if (Status allowed = MayWrite(ctx); !allowed.ok()) {
+    out.status = allowed;
+    co_return out;
+  }
   if (ctx.observer) ctx.observer->BeforeMutation(step, PriorValuesJson(step));
   auto op = co_await ctx.clients.sql->PatchInstance(ctx.intent->project, step.resource.name, patch);
   if (!op.ok()) {
@@ -245,13 +384,100 @@ gcp::Task<Status> PatchInstance(PassContext ctx, Step step, gcp::SqlInstancePatc
            "instance " + step.resource.name + " has another operation running; waiting for it",
            milliseconds(0), refused);
       Status waited = co_await WaitForRunningSqlOperation(ctx, step);
-      if (!waited.ok()) co_return waited;
+      if (!waited.ok()) {
+        out.status = waited;
+        co_return out;
+      }
     }
-    co_return refused;
+    out.status = refused;
+    co_return out;
   }
-  Status s = co_await AwaitOperation(ctx, step, std::move(op));
-  if (ctx.observer) ctx.observer->Finished(step, s);
-  co_return s;
+  out.status = co_await AwaitOperation(ctx, step, std::move(op));
+  if (ctx.observer) ctx.observer->Finished(step, out.status);
+  out.wrote = out.status.ok();
+  co_return out;
+}
+
+// A Cloud Run job or service still rolling out a change (reconciling): the
+// next write waits until Google is done with it.
+gcp::Task<Status> WaitWorkloadSettled(PassContext ctx, Step step, gcp::RunWorkload w) {
+  auto started = ctx.clock();
+  milliseconds delay = ctx.wait.initial_poll;
+  for (;;) {
+    auto live = w.kind == gcp::RunKind::kJob
+                    ? co_await ctx.clients.run->GetJob(w.project, w.region, w.name)
+                    : co_await ctx.clients.run->GetService(w.project, w.region, w.name);
+    if (!live.ok()) co_return live.status();
+    if (!live->reconciling) co_return OkStatus();
+    auto elapsed = duration_cast<milliseconds>(ctx.clock() - started);
+    if (ctx.clock() + delay > ctx.deadline) {
+      co_return DeadlineExceededError(std::string(ToString(step.resource.kind)) + " " + w.name +
+                                      " still reconciling after " +
+                                      std::to_string(elapsed.count() / 1000) + "s");
+    }
+    Emit(ctx, ApplyProgress::Kind::kWaiting, &step,
+         std::string(ToString(step.resource.kind)) + " " + w.name +
+             " to finish rolling out its last change",
+         elapsed);
+    Status slept = co_await ctx.sleeper(delay);
+    if (!slept.ok()) co_return slept;
+    delay = std::min(ctx.wait.max_poll, duration_cast<milliseconds>(delay * ctx.wait.multiplier));
+  }
+}
+
+// After 409 ALREADY_EXISTS on a create (typically our own earlier attempt
+// whose answer was lost): the resource exists or is being created. Wait until
+// a read shows it, so the re-plan adopts it instead of creating again.
+gcp::Task<Status> WaitUntilVisible(PassContext ctx, Step step) {
+  auto started = ctx.clock();
+  milliseconds delay = ctx.wait.initial_poll;
+  for (;;) {
+    bool visible = false;
+    if (auto* a = std::get_if<gcp::GlobalAddress>(&step.payload)) {
+      auto live = co_await ctx.clients.compute->GetGlobalAddress(a->project, a->name);
+      if (live.ok()) {
+        visible = true;
+      } else if (live.status().code() != StatusCode::kNotFound) {
+        co_return live.status();
+      }
+    } else if (auto* pc = std::get_if<gcp::PeeringConnection>(&step.payload)) {
+      auto live = co_await ctx.clients.networking->ListConnections(pc->network);
+      if (!live.ok()) co_return live.status();
+      visible = !live->empty();
+    } else {
+      visible = true;  // connectors show up (CREATING) as soon as they are accepted
+    }
+    if (visible) co_return OkStatus();
+    auto elapsed = duration_cast<milliseconds>(ctx.clock() - started);
+    if (ctx.clock() + delay > ctx.deadline) {
+      co_return DeadlineExceededError(std::string(ToString(step.resource.kind)) + " " +
+                                      step.resource.name + " exists but is still not readable after " +
+                                      std::to_string(elapsed.count() / 1000) + "s");
+    }
+    Emit(ctx, ApplyProgress::Kind::kWaiting, &step,
+         std::string(ToString(step.resource.kind)) + " " + step.resource.name +
+             " (already exists) to finish being created",
+         elapsed);
+    Status slept = co_await ctx.sleeper(delay);
+    if (!slept.ok()) co_return slept;
+    delay = std::min(ctx.wait.max_poll, duration_cast<milliseconds>(delay * ctx.wait.multiplier));
+  }
+}
+
+// 128 random bits as a canonical version-4 UUID.
+std::string NewUuid() {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  uint64_t hi = rng(), lo = rng();
+  hi = (hi & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;
+  lo = (lo & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%08llx-%04llx-%04llx-%04llx-%012llx",
+                static_cast<unsigned long long>(hi >> 32),
+                static_cast<unsigned long long>((hi >> 16) & 0xffff),
+                static_cast<unsigned long long>(hi & 0xffff),
+                static_cast<unsigned long long>(lo >> 48),
+                static_cast<unsigned long long>(lo & 0xffffffffffffULL));
+  return buf;
 }
 
 gcp::Task<StepOutcome> Execute(PassContext ctx, Step step) {
@@ -260,9 +486,7 @@ gcp::Task<StepOutcome> Execute(PassContext ctx, Step step) {
   gcp::Clients clients = ctx.clients;
   if (auto* patch = std::get_if<gcp::SqlInstancePatch>(&step.payload)) {
     gcp::SqlInstancePatch p = *patch;
-    out.status = co_await PatchInstance(ctx, step, std::move(p));
-    out.wrote = out.status.ok();
-    co_return out;
+    co_return co_await PatchInstance(ctx, step, std::move(p));
   }
   if (std::holds_alternative<std::monostate>(step.payload)) {
     out.status = InternalError("step " + step.id + " has nothing to send");
@@ -278,16 +502,40 @@ gcp::Task<StepOutcome> Execute(PassContext ctx, Step step) {
                                     "with gcloud services vpc-peerings update");
     co_return out;
   }
+  if (auto* workload = std::get_if<gcp::RunWorkload>(&step.payload); workload && ctx.live) {
+    // Google still rolling out an earlier change: wait, then re-plan on
+    // what it ends as.
+    const auto& map = workload->kind == gcp::RunKind::kJob ? ctx.live->jobs : ctx.live->services;
+    auto it = map.find(workload->name);
+    if (it != map.end() && it->second.reconciling) {
+      gcp::RunWorkload w = *workload;
+      out.status = co_await WaitWorkloadSettled(ctx, step, std::move(w));
+      out.replan = out.status.ok();
+      co_return out;
+    }
+  }
+  std::string request_id;
+  if (std::holds_alternative<gcp::GlobalAddress>(step.payload)) {
+    // One requestId per logical insert, the same on every resend of it.
+    std::string& id = (*ctx.request_ids)[RequestIdKey(step)];
+    if (id.empty()) id = NewUuid();
+    request_id = id;
+  }
   out.status = MayWrite(ctx);
   if (!out.status.ok()) co_return out;
+  if (ctx.observer && !request_id.empty()) ctx.observer->RequestIdAssigned(step, request_id);
   if (ctx.observer) ctx.observer->BeforeMutation(step, PriorValuesJson(step));
+  bool create_refused = false;  // 409 ALREADY_EXISTS on a create
   if (auto* address = std::get_if<gcp::GlobalAddress>(&step.payload)) {
     gcp::GlobalAddress a = *address;
+    a.request_id = request_id;
     auto op = co_await clients.compute->InsertGlobalAddress(std::move(a));
+    create_refused = !op.ok() && IsAlreadyExists(op.status());
     out.status = co_await AwaitOperation(ctx, step, std::move(op));
   } else if (auto* peering = std::get_if<gcp::PeeringConnection>(&step.payload)) {
     gcp::PeeringConnection pc = *peering;
     auto op = co_await clients.networking->CreateConnection(std::move(pc));
+    create_refused = !op.ok() && IsAlreadyExists(op.status());
     out.status = co_await AwaitOperation(ctx, step, std::move(op));
   } else if (auto* connector = std::get_if<gcp::Connector>(&step.payload)) {
     gcp::Connector c = *connector;
@@ -299,6 +547,7 @@ gcp::Task<StepOutcome> Execute(PassContext ctx, Step step) {
     }
     if (out.status.ok()) {
       auto op = co_await clients.vpc->CreateConnector(c);
+      create_refused = !op.ok() && IsAlreadyExists(op.status());
       out.status = co_await AwaitOperation(ctx, step, std::move(op));
     }
     if (out.status.ok()) out.status = co_await WaitConnectorReady(ctx, step, c);
@@ -313,11 +562,64 @@ gcp::Task<StepOutcome> Execute(PassContext ctx, Step step) {
     out.status = co_await AwaitOperation(ctx, step, std::move(op));
   }
   if (ctx.observer) ctx.observer->Finished(step, out.status);
+  if (create_refused) {
+    // Created already (by our own earlier attempt whose answer was lost, or
+    // by someone else): adopt it, never create twice.
+    Emit(ctx, ApplyProgress::Kind::kConflict, &step,
+         std::string(ToString(step.resource.kind)) + " " + step.resource.name +
+             " already exists; adopting it",
+         milliseconds(0), out.status);
+    out.status = co_await WaitUntilVisible(ctx, step);
+    out.replan = out.status.ok();
+    co_return out;
+  }
   out.wrote = out.status.ok();
   co_return out;
 }
 
+// Verification records derived from live executions (see JobVerification):
+// for each declared job, its newest execution if it was created at or after
+// the job's last change. Records from earlier passes stay when Google shows
+// nothing newer (a pending verification not started yet).
+void DeriveVerifications(const config::Intent& intent, LiveState& live) {
+  if (!intent.policy.verify) return;
+  for (const auto& w : intent.workloads) {
+    if (w.kind != config::WorkloadKind::kJob) continue;
+    auto it = live.jobs.find(w.name);
+    if (it == live.jobs.end()) continue;
+    const gcp::RunWorkload& job = it->second;
+    if (job.latest_execution.empty() || job.latest_execution_create_time.empty()) continue;
+    if (!job.update_time.empty() &&
+        NormalizeTime(job.latest_execution_create_time) < NormalizeTime(job.update_time)) {
+      continue;  // ran an older configuration
+    }
+    JobVerification v;
+    v.execution = job.latest_execution;
+    const std::string& st = job.latest_execution_status;
+    if (st == "EXECUTION_SUCCEEDED") {
+      v.state = JobVerification::State::kSucceeded;
+    } else if (st == "EXECUTION_FAILED" || st == "EXECUTION_CANCELLED") {
+      v.state = JobVerification::State::kFailed;
+      v.message = "execution " + job.latest_execution.substr(job.latest_execution.rfind('/') + 1) +
+                  (st == "EXECUTION_FAILED" ? " failed" : " was cancelled");
+    } else {
+      v.state = JobVerification::State::kPending;  // running: adopt, never start another
+    }
+    auto known = live.verifications.find(w.name);
+    if (known != live.verifications.end() && known->second.execution == v.execution &&
+        (known->second.state == v.state ||
+         known->second.state != JobVerification::State::kPending)) {
+      // Same execution: keep the fuller message, and an outcome already
+      // read from the execution itself (the job's summary may lag).
+      continue;
+    }
+    live.verifications[w.name] = std::move(v);
+  }
+}
+
 }  // namespace
+
+std::string RequestIdKey(const Step& step) { return ChangeFingerprint(step); }
 
 gcp::Task<StatusOr<JobRunOutcome>> RunJobAndWait(gcp::Clients clients, std::string project,
                                                  std::string region, std::string job,
@@ -384,6 +686,27 @@ gcp::Task<ApplyResult> Apply(gcp::Clients clients, config::Intent intent, ApplyO
   ctx.deadline = ctx.clock() + options.timeout;
   ctx.wait = options.wait;
   if (!ctx.wait.sleeper) ctx.wait.sleeper = ctx.sleeper;
+  ctx.request_ids = options.request_ids ? options.request_ids : std::make_shared<RequestIds>();
+  gcp::RetryPolicy transient_policy(options.transient,
+                                    options.rng ? options.rng : gcp::DefaultRng());
+  int transient = 0;  // transient failures since the last step that succeeded
+  // The jittered backoff before observing again after a transient failure,
+  // or why there is no room for another observation (bound or deadline).
+  auto next_backoff = [&](const Status& why) -> StatusOr<milliseconds> {
+    auto delay = transient_policy.Backoff(transient);
+    ++transient;
+    if (transient >= options.transient.max_attempts) {
+      return Status(why).Annotate("giving up after " + std::to_string(transient) +
+                                  " transient failures without progress");
+    }
+    if (ctx.clock() + delay >= ctx.deadline) {
+      return DeadlineExceededError(
+          "apply did not converge within " +
+          std::to_string(duration_cast<std::chrono::seconds>(options.timeout).count()) +
+          "s (raise --timeout to wait longer); last error: " + why.message());
+    }
+    return delay;
+  };
 
   std::set<std::string> sent;
   int conflicts = 0;
@@ -411,10 +734,30 @@ gcp::Task<ApplyResult> Apply(gcp::Clients clients, config::Intent intent, ApplyO
       live = co_await options.observations->Observe(intent);
     }
     if (!live.ok()) {
+      if (IsTransient(live.status())) {
+        --round;  // bounded by the transient budget and the deadline instead
+        Emit(ctx, ApplyProgress::Kind::kConflict, nullptr,
+             "reading live state failed (" + live.status().message() + "); retrying",
+             milliseconds(0), live.status());
+        auto delay = next_backoff(live.status());
+        if (!delay.ok()) {
+          result.status = delay.status();
+          co_return result;
+        }
+        Status slept = co_await ctx.sleeper(*delay);
+        if (!slept.ok()) {
+          result.status = slept;
+          co_return result;
+        }
+        continue;
+      }
       result.status = live.status();
       co_return result;
     }
     live->verifications = result.verifications;
+    DeriveVerifications(intent, *live);
+    result.verifications = live->verifications;
+    ctx.live = &*live;
     result.last_plan = ComputePlan(intent, *live);
     if (first) {
       result.first_plan = result.last_plan;
@@ -464,6 +807,35 @@ gcp::Task<ApplyResult> Apply(gcp::Clients clients, config::Intent intent, ApplyO
     // Whatever came of it, the shared snapshot no longer speaks for it.
     if (options.observations) options.observations->Invalidate(intent, step.resource);
     auto elapsed = duration_cast<milliseconds>(ctx.clock() - started);
+    ctx.live = nullptr;
+    if (outcome.status.ok() && outcome.replan) {
+      // Pending work waited for, or an existing resource adopted: what to
+      // do next comes from a fresh observation (counts as a round).
+      transient = 0;
+      continue;
+    }
+    if (!outcome.status.ok() && IsTransient(outcome.status)) {
+      // The answer is lost or Google is struggling: whether the write took
+      // effect is unknown. Never resend on this; observe again after a
+      // backoff and let the fresh plan decide.
+      --round;
+      Emit(ctx, ApplyProgress::Kind::kConflict, &step,
+           "outcome of " + step.id + " unknown (" + outcome.status.message() +
+               "); re-reading before anything else",
+           elapsed, outcome.status);
+      auto delay = next_backoff(outcome.status);
+      if (!delay.ok()) {
+        result.status = Status(delay.status()).Annotate("step " + step.id);
+        co_return result;
+      }
+      Status slept = co_await ctx.sleeper(*delay);
+      if (!slept.ok()) {
+        result.status = slept;
+        co_return result;
+      }
+      continue;
+    }
+    transient = 0;
     if (!outcome.status.ok()) {
       if (IsConflict(outcome.status) && ++conflicts <= options.max_conflicts) {
         // Nothing was applied (a 409 already waited for the running
@@ -487,7 +859,7 @@ gcp::Task<ApplyResult> Apply(gcp::Clients clients, config::Intent intent, ApplyO
     if (outcome.verification) result.verifications[step.resource.name] = *outcome.verification;
     if (step.resource.kind == ResourceKind::kJob && step.action == Action::kUpdate &&
         intent.policy.verify) {
-      result.verifications[step.resource.name] = {JobVerification::State::kPending, ""};
+      result.verifications[step.resource.name] = {JobVerification::State::kPending, "", ""};
     }
   }
   result.status = AbortedError("apply did not converge within " +

@@ -39,7 +39,18 @@ class MutationObserver {
   virtual void BeforeMutation(const Step& step, const std::string& prior_values_json) = 0;
   virtual void OperationStarted(const Step& step, const gcp::Operation& op) = 0;
   virtual void Finished(const Step& step, const Status& status) = 0;
+  // Before BeforeMutation of a Compute insert: the requestId (a UUID) this
+  // logical write carries on every send, resends included. A journal that
+  // keeps it can hand it back through ApplyOptions::request_ids after a
+  // restart so Google still deduplicates.
+  virtual void RequestIdAssigned(const Step& /*step*/, const std::string& /*request_id*/) {}
 };
+
+// requestIds of logical writes, keyed by RequestIdKey(step).
+using RequestIds = std::map<std::string, std::string>;
+// The key a logical write's requestId is kept under: the step id and the
+// values it sets (the same change re-planned maps to the same key).
+std::string RequestIdKey(const Step& step);
 
 // Live progress for the CLI.
 struct ApplyProgress {
@@ -97,6 +108,22 @@ struct ApplyOptions {
   // non-OK answer refuses the write (nothing is sent or journaled) and ends
   // the pass with that status. Null: always allowed.
   std::function<Status()> may_write;
+  // Transient failures (429, 5xx, connection reset, timeout) of reads and
+  // writes: the pass sleeps a jittered backoff (initial_backoff,
+  // max_backoff, multiplier), then observes and plans afresh; after a write
+  // whose answer was lost, that fresh observation decides what happens
+  // next, nothing is resent blindly. Bounded by max_attempts transient
+  // failures without a step succeeding in between, and by `timeout`.
+  gcp::RetryOptions transient{.max_attempts = 30,
+                              .max_elapsed = std::chrono::hours(24),
+                              .initial_backoff = std::chrono::milliseconds(500),
+                              .max_backoff = std::chrono::seconds(15),
+                              .multiplier = 2.0};
+  gcp::Rng rng;  // jitter; default random
+  // requestIds of logical writes (Compute inserts) that may be resent by a
+  // later pass: share one map across passes (and fill it from a journal) to
+  // keep them. Null: the pass keeps its own.
+  std::shared_ptr<RequestIds> request_ids;
 };
 
 struct ApplyResult {

@@ -17,13 +17,18 @@
 namespace dbconnd::reconcilers {
 
 // Outcome of running a job after dbconnd changed it (policy.verify). Kept by
-// the acting layer, not read from an API: only jobs dbconnd itself changed are
-// verified, so a converged system never runs a job just because the process
-// restarted.
+// the acting layer across passes, and derived from Google on every
+// observation: the job's newest execution created at or after the job's last
+// change (updateTime) is the verification of its current configuration
+// (running = kPending with `execution` set: wait for it, never start another;
+// succeeded / failed = the outcome). So a restart or a new leader neither
+// runs a verification twice nor forgets one that already ran, and a
+// converged system never runs a job just because the process restarted.
 struct JobVerification {
   enum class State { kPending, kSucceeded, kFailed };
   State state = State::kPending;
-  std::string message;  // failure message from the execution, if any
+  std::string message;    // failure message from the execution, if any
+  std::string execution;  // full name of the execution this is about, if one exists
 };
 
 // Every job (or service) of one project+region by short name, as one list

@@ -246,7 +246,10 @@ TEST_CASE("FightBreaker counts per field within the window and closes after it")
 
 TEST_CASE("A failed pass backs off and is reported as UpdateFailed") {
   Harness h;
-  h.cloud.fail_next["sql.ListInstances"].push_back(UnavailableError("backend down").WithHttpStatus(503));
+  // A permanent error: transient ones (429, 5xx, resets) are ridden out
+  // within the pass (see the next test).
+  h.cloud.fail_next["sql.ListInstances"].push_back(
+      PermissionDeniedError("backend down").WithHttpStatus(403));
   h.controller->SetDesiredState(StateOf({SeedIntent()}), 1);
   h.controller->Start();
   REQUIRE(testutil::RunUntil(h.io, [&] { return !StatusOf(*h.controller, "saleor").last_reconcile.empty(); }));
@@ -256,6 +259,17 @@ TEST_CASE("A failed pass backs off and is reported as UpdateFailed") {
   CHECK(h.controller->queue().Failures("saleor") == 1);
   CHECK_FALSE(h.controller->Ready());
   CHECK(testutil::SumSeries(h.metrics.Serialize(), "dbconnd_workqueue_retries_total") == 1);
+}
+
+TEST_CASE("A 503 on a read is ridden out within the pass: re-read after a backoff, no failure") {
+  Harness h;
+  h.cloud.fail_next["sql.ListInstances"].push_back(UnavailableError("backend down").WithHttpStatus(503));
+  h.controller->SetDesiredState(StateOf({SeedIntent()}), 1);
+  h.controller->Start();
+  REQUIRE(testutil::RunUntil(h.io, [&] { return !StatusOf(*h.controller, "saleor").last_reconcile.empty(); }));
+  const IntentStatus& s = StatusOf(*h.controller, "saleor");
+  CHECK(s.synced.reason != "UpdateFailed");
+  CHECK(h.controller->queue().Failures("saleor") == 0);
 }
 
 TEST_CASE("An interrupted write is resumed by waiting on its operation, not by writing again") {

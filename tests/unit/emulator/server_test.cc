@@ -133,3 +133,51 @@ TEST_CASE("injected reset drops the connection and 503s are Google-shaped") {
   CHECK(boost::json::parse(unavailable.body()).at("error").at("status").as_string() == "UNAVAILABLE");
   CHECK(c3.Call(bhttp::verb::get, kJob).result_int() == 200);
 }
+
+TEST_CASE("drop closes before processing, apply-drop applies then closes without answering") {
+  Running r(Opts());
+  const std::string patch_path = kInstance;
+  {
+    Client c(r.server->port());
+    REQUIRE(c.Call(bhttp::verb::post, "/emulator/faults",
+                   R"({"faults":[{"route":"PATCH sqladmin.instances.patch","status":"drop","count":1}]})")
+                .result_int() == 200);
+  }
+  auto set_apply_drop = [&] {
+    Client c(r.server->port());
+    REQUIRE(c.Call(bhttp::verb::post, "/emulator/faults",
+                   R"({"faults":[{"route":"PATCH sqladmin.instances.patch","status":"apply-drop","count":1}]})")
+                .result_int() == 200);
+  };
+  auto send_patch = [&](const std::string& label) {
+    Client c(r.server->port());
+    bhttp::request<bhttp::string_body> req{bhttp::verb::patch, patch_path, 11};
+    req.set(bhttp::field::host, "x");
+    req.set(bhttp::field::authorization, "Bearer demo");
+    req.set(bhttp::field::content_type, "application/json");
+    req.body() = R"({"settings":{"userLabels":{"team":")" + label + R"("}}})";
+    req.prepare_payload();
+    bhttp::write(c.sock, req);
+    bhttp::response<bhttp::string_body> resp;
+    beast::error_code ec;
+    bhttp::read(c.sock, c.buf, resp, ec);
+    return ec;
+  };
+  auto mutations = [&] {
+    Client c(r.server->port());
+    auto v = boost::json::parse(c.Call(bhttp::verb::get, "/emulator/requests").body());
+    const auto* n = v.at("mutations").as_object().if_contains("PATCH sqladmin.instances.patch");
+    return n ? n->to_number<int64_t>() : 0;
+  };
+  CHECK(send_patch("first"));  // dropped: no answer...
+  CHECK(mutations() == 0);     // ...and nothing happened
+  set_apply_drop();
+  CHECK(send_patch("second"));  // apply-drop: no answer either...
+  CHECK(mutations() == 1);      // ...but the patch was accepted
+  {
+    Client c(r.server->port());
+    auto v = boost::json::parse(c.Call(bhttp::verb::get, "/v1/projects/melodic-now-463704-k1/operations?instance=saleor-db-demo").body());
+    REQUIRE(v.at("items").as_array().size() == 1);  // one operation, from the applied request
+  }
+  CHECK_FALSE(send_patch("third"));  // rules used up: answered (409: the operation still runs)
+}

@@ -35,6 +35,10 @@ class FakeCloud {
   bool revert_job_patches = false;
   // Asked before every write like RestClient does (gcp/write_fence.h).
   std::shared_ptr<gcp::WriteFence> write_fence;
+  // requestId of every InsertGlobalAddress call, in order.
+  std::vector<std::string> insert_request_ids;
+  // An execution Google already has (e.g. started by a process that died).
+  void AddExecution(gcp::Execution e) { executions_[e.name] = std::move(e); }
 
  private:
   std::optional<Status> Call(const std::string& method, const std::string& target) {
@@ -250,6 +254,7 @@ class FakeCloud {
       co_return *c_->world_.services_range;
     }
     gcp::Task<StatusOr<gcp::Operation>> InsertGlobalAddress(gcp::GlobalAddress a) override {
+      c_->insert_request_ids.push_back(a.request_id);
       if (auto s = c_->Call("compute.InsertGlobalAddress", a.name)) co_return *s;
       c_->world_.services_range = a;
       co_return c_->Done(gcp::Api::kCompute, a.name, "compute.InsertGlobalAddress");

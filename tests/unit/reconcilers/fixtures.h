@@ -108,7 +108,7 @@ inline LiveState SeedLive() {
 // planner reads. Returns false for steps it cannot apply.
 inline bool Simulate(const Step& step, LiveState& live) {
   if (step.action == Action::kRun) {
-    live.verifications[step.resource.name] = {JobVerification::State::kSucceeded, ""};
+    live.verifications[step.resource.name] = {JobVerification::State::kSucceeded, "", ""};
     return true;
   }
   if (auto* a = std::get_if<gcp::GlobalAddress>(&step.payload)) {

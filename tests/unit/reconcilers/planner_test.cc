@@ -564,7 +564,7 @@ TEST_CASE("failed verification blocks the public IP switch-off", "[planner][veri
   LiveState live = SeedLive();
   for (int i = 0; i < 5; ++i) Simulate(*FirstReadyStep(ComputePlan(in, live)), live);
   live.verifications[kJob] = {JobVerification::State::kFailed,
-                              "connection to postgresql://saleor:hunter2@10.20.0.3 refused"};
+                              "connection to postgresql://saleor:hunter2@10.20.0.3 refused", ""};
   const Plan plan = ComputePlan(in, live);
   REQUIRE(StepIds(plan) == std::vector<std::string>{kPublicStep});
   CHECK(Contains(plan.steps[0].blocked, "verification of job"));
@@ -612,7 +612,7 @@ TEST_CASE("existing peering keeps its ranges and gains ours", "[planner][peering
   live.services_range = gcp::GlobalAddress{kProject, "google-managed-services-default", "10.20.0.0",
                                            16, "https://www.googleapis.com/compute/v1/projects/"
                                                "melodic-now-463704-k1/global/networks/default",
-                                           "VPC_PEERING", "INTERNAL", "RESERVED"};
+                                           "VPC_PEERING", "INTERNAL", "RESERVED", ""};
   live.peerings = {{"projects/123456789012/global/networks/default", {"legacy-range"},
                     "services/servicenetworking.googleapis.com", "servicenetworking-googleapis-com"}};
   const Plan plan = ComputePlan(SeedIntent(), live);
