@@ -153,6 +153,10 @@ Status Handlers::ApplySeed(Emulator& e, std::string_view seed, int64_t now) {
                       json::object{{"name", "SECRET_KEY"},
                                    {"valueSource", json::object{{"secretKeyRef", json::object{{"secret", "saleor-secret-key"}, {"version", "latest"}}}}}}};
       run["jobs"].as_object()[job_name] = Job(job_name, kIncidentProject, now, env, {});
+      // The secrets the job references, with the password the seed's URL
+      // carries ("secure-db-password-123", base64).
+      SeedSecrets(state, kIncidentNumber, "saleor-db", "c2VjdXJlLWRiLXBhc3N3b3JkLTEyMw==", now);
+      SeedSecrets(state, kIncidentNumber, "saleor-secret-key", "ZGphbmdvLXNlY3JldC1rZXk=", now);
     }
   } else if (seed.starts_with("fleet:")) {
     int n = 0;
