@@ -80,7 +80,15 @@ struct SqlInstancePatch {
 
 // ---- Long-running operations (all three styles) -----------------------------
 
-enum class Api { kSqlAdmin, kRun, kVpcAccess, kServiceNetworking, kCompute };
+enum class Api {
+  kSqlAdmin,
+  kRun,
+  kVpcAccess,
+  kServiceNetworking,
+  kCompute,
+  kSecretManager,    // reads only: versions.get, getIamPolicy
+  kResourceManager,  // reads only: projects.getIamPolicy
+};
 std::string_view ToString(Api api);  // "sqladmin", "run", ...
 
 struct Operation {
@@ -177,6 +185,9 @@ struct RunWorkload {
   std::vector<CloudSqlVolume> cloud_sql_volumes;
   std::optional<RunVpcAccess> vpc_access;
   std::string latest_execution;  // jobs: full name of the latest execution, if any
+  // The identity the containers run as; empty = the project's default
+  // compute service account (PROJECT_NUMBER-compute@developer.gserviceaccount.com).
+  std::string service_account;
   RawResourcePtr raw;
 
   std::string FullName() const;  // projects/P/locations/R/jobs|services/N

@@ -11,6 +11,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/status.h"
+#include "gcp/iam.h"
 #include "gcp/types.h"
 
 namespace dbconnd::reconcilers {
@@ -30,6 +32,18 @@ struct JobVerification {
 // project+region for as long as the snapshot is reused (ObservationCache).
 using WorkloadIndex = std::unordered_map<std::string, gcp::RunWorkload>;
 
+// Run-time prerequisites read before a workload is patched (prerequisites.h):
+// read-only, best effort. An error (PERMISSION_DENIED above all) means
+// "unknown", never "failed".
+struct PrerequisiteFacts {
+  // By declared version, "projects/P/secrets/S/versions/V": metadata only.
+  std::map<std::string, StatusOr<gcp::SecretVersionInfo>> versions;
+  // By secret, "projects/P/secrets/S".
+  std::map<std::string, StatusOr<gcp::IamPolicy>> secret_policies;
+  // The intent's project; absent when no check needed it.
+  std::optional<StatusOr<gcp::IamPolicy>> project_policy;
+};
+
 struct LiveState {
   std::optional<gcp::SqlInstance> instance;        // the intent's instance, if it exists
   std::optional<gcp::Connector> connector;         // the intent's connector, if it exists
@@ -43,6 +57,7 @@ struct LiveState {
   std::vector<gcp::PeeringConnection> peerings;    // Service Networking connections on the network
   std::optional<gcp::GlobalAddress> services_range;  // the private services access range
   std::map<std::string, JobVerification> verifications;  // by job name, see JobVerification
+  std::optional<PrerequisiteFacts> prerequisites;  // absent: not checked (no clients for it)
 };
 
 }  // namespace dbconnd::reconcilers

@@ -9,6 +9,7 @@
 #include "reconcilers/credentials.h"
 #include "reconcilers/db_url.h"
 #include "reconcilers/diff.h"
+#include "reconcilers/prerequisites.h"
 
 namespace dbconnd::reconcilers {
 namespace {
@@ -133,6 +134,7 @@ class Planner {
     PlanWorkloads();
     EmitPublicPath();
     Diagnose();
+    for (auto& d : DiagnosePrerequisites(in_, live_)) plan_.diagnoses.push_back(std::move(d));
     FindSecurityProblems();
     MarkReportOnly();
     return std::move(plan_);
