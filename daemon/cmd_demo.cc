@@ -171,6 +171,19 @@ gcp::Task<StatusOr<std::string>> JobDatabaseUrl(gcp::Clients clients) {
   co_return std::string();
 }
 
+// The env var that carries the database password (a Secret Manager
+// reference to saleor-db), or "" when there is none.
+gcp::Task<StatusOr<std::string>> JobPasswordEnv(gcp::Clients clients) {
+  auto job = co_await clients.run->GetJob(kProject, kRegion, kJob);
+  if (!job.ok()) co_return job.status();
+  for (const auto& c : job->containers) {
+    for (const auto& e : c.env) {
+      if (e.secret && e.secret->secret.ends_with("saleor-db")) co_return e.name;
+    }
+  }
+  co_return std::string();
+}
+
 Status RunJobNarrated(boost::asio::io_context& io, gcp::Clients clients,
                       const gcp::WaitOptions& wait, std::ostream& out, const TextStyle& style,
                       bool* succeeded) {
@@ -305,7 +318,17 @@ int RunDemo(const DemoOptions& opts, CommandContext& ctx) {
   if (url_after.ok()) {
     out << "DATABASE_URL is now "
         << reconcilers::DisplayEnvValue(gcp::EnvVar{"DATABASE_URL", *url_after, std::nullopt})
-        << "\n(password from Secret Manager, private IP through connector saleor-connector)\n\n";
+        << "\n";
+    auto pw_env = RunToCompletion(io, JobPasswordEnv(clients));
+    if (pw_env.ok() && !pw_env->empty()) {
+      out << "The password comes from Secret Manager secret saleor-db in " << *pw_env
+          << (*pw_env == "PGPASSWORD" ? ", which libpq (psycopg, Django) reads by itself"
+                                       : "")
+          << ";\n";
+    } else {
+      out << "No env var references the password secret;\n";
+    }
+    out << "the job reaches the private IP through connector saleor-connector.\n\n";
   }
   s = RunJobNarrated(io, clients, wait, out, style, &ok);
   if (!s.ok() || !ok) {

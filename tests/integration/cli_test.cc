@@ -208,6 +208,8 @@ TEST_CASE("cli: demo shows the failure, the fix and the success, and no password
   CHECK(demo.out.find(kPassword) == std::string::npos);
   CHECK(demo.err.find(kPassword) == std::string::npos);
   CHECK_THAT(demo.out, Catch::Contains("saleor:***@34.41.195.120"));
+  // The demo names the variable carrying the password: one libpq reads.
+  CHECK_THAT(demo.out, Catch::Contains("Secret Manager secret saleor-db in PGPASSWORD"));
 }
 
 }  // namespace
