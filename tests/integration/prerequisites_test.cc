@@ -16,11 +16,13 @@ const reconcilers::Diagnosis* Find(const reconcilers::Plan& plan, const std::str
   return nullptr;
 }
 
-reconcilers::Plan PlanNow(Cloud& cloud, const config::Intent& in) {
-  auto live = daemon::RunToCompletion(cloud.io, reconcilers::Observe(cloud.clients(), in));
-  REQUIRE(live.ok());
-  REQUIRE(live->prerequisites);
-  return reconcilers::ComputePlan(in, *live);
+// Observed and planned through apply in observe mode: nothing is written.
+reconcilers::Plan PlanNow(Cloud& cloud, config::Intent in) {
+  in.policy.mode = config::PolicyMode::kObserve;
+  auto result = cloud.Apply(in);
+  INFO(result.status.message());
+  REQUIRE(result.status.ok());
+  return result.first_plan;
 }
 
 const std::string kSecretPath = std::string("/v1/projects/") + kProject + "/secrets/saleor-db";
@@ -32,12 +34,17 @@ TEST_CASE("integration: prerequisites: secret access, version state, cloudsql.cl
   Cloud cloud;
   config::Intent in = SaleorIntent();
   cloud.ClearLog();
-  // The seed's secret exists, but nobody granted the job's account access.
+  // The seed grants the job's account access to its secret: nothing to say.
   auto plan = PlanNow(cloud, in);
+  CHECK_FALSE(Find(plan, "secret-access-missing"));
+  CHECK_FALSE(Find(plan, "secret-version-missing"));
+  // Revoked: the job could not start.
+  cloud.Call("POST", kSecretPath + ":setIamPolicy",
+             R"({"policy":{"bindings":[{"role":"roles/secretmanager.secretAccessor","members":["user:someone@example.com"]}]}})");
+  plan = PlanNow(cloud, in);
   const auto* missing = Find(plan, "secret-access-missing");
   REQUIRE(missing);
   CHECK(missing->problem.find("saleor-runner@") != std::string::npos);
-  CHECK_FALSE(Find(plan, "secret-version-missing"));
   // Metadata only: the payload was never read.
   CHECK(cloud.Count("GET secretmanager.projects.secrets.versions.get") >= 1);
   CHECK(cloud.Count("GET secretmanager.projects.secrets.versions.access") == 0);
