@@ -755,7 +755,7 @@ class Decoder {
         Check(CheckSecretVersionRef(*secret), db->path + ".passwordSecret");
         w.database.password_secret = *secret;
       }
-      if (auto env = Str(*db, "passwordEnv", false, "DB_PASSWORD")) {
+      if (auto env = Str(*db, "passwordEnv", false, "PGPASSWORD")) {
         Check(CheckEnvVarName(*env), db->path + ".passwordEnv");
         w.database.password_env = *env;
       }

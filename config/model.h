@@ -107,7 +107,10 @@ struct DatabaseIdentity {
   // when iam_authentication is used (no password at all).
   std::string password_secret;
   // Env var that receives the password through valueSource.secretKeyRef.
-  std::string password_env = "DB_PASSWORD";
+  // Empty = the variable the engine's drivers read by themselves, chosen by
+  // the planner from the instance's databaseVersion: PGPASSWORD (PostgreSQL),
+  // MYSQL_PWD (MySQL); SQL Server has none, so it must be named there.
+  std::string password_env;
 };
 
 struct Workload {

@@ -224,6 +224,14 @@ void CheckWorkloads(Sink& sink, const Intent& intent) {
       sink.Error(sink.At(base + ".urlEnv"), base + ".urlEnv",
                  "urlEnv and database.passwordEnv are both " + w.url_env +
                      "; they must name two different environment variables");
+    } else if (w.database.password_env.empty() &&
+               (w.url_env == "PGPASSWORD" || w.url_env == "MYSQL_PWD") &&
+               !sink.HasErrorUnder(base + ".urlEnv")) {
+      // The planner puts the password there when passwordEnv is left out.
+      sink.Error(sink.At(base + ".urlEnv"), base + ".urlEnv",
+                 "urlEnv " + w.url_env +
+                     " is where the database driver reads the password; use another name "
+                     "(DATABASE_URL)");
     }
   }
 }

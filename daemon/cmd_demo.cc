@@ -147,6 +147,8 @@ std::string WriteCounts(emulator::EmulatorServer& server, int* mutations) {
   for (const auto& [route, n] : counts->as_object()) {
     std::string r(route);
     if (r.rfind("GET ", 0) == 0) continue;
+    // getIamPolicy is a read sent as POST (Resource Manager v3).
+    if (r.ends_with(".getIamPolicy")) continue;
     int64_t count = n.is_int64() ? n.as_int64() : 0;
     std::string note;
     if (r.find("jobs.run") != std::string::npos) {
@@ -167,6 +169,19 @@ gcp::Task<StatusOr<std::string>> JobDatabaseUrl(gcp::Clients clients) {
   for (const auto& c : job->containers) {
     for (const auto& e : c.env) {
       if (e.name == "DATABASE_URL") co_return e.value;
+    }
+  }
+  co_return std::string();
+}
+
+// The env var that carries the database password (a Secret Manager
+// reference to saleor-db), or "" when there is none.
+gcp::Task<StatusOr<std::string>> JobPasswordEnv(gcp::Clients clients) {
+  auto job = co_await clients.run->GetJob(kProject, kRegion, kJob);
+  if (!job.ok()) co_return job.status();
+  for (const auto& c : job->containers) {
+    for (const auto& e : c.env) {
+      if (e.secret && e.secret->secret.ends_with("saleor-db")) co_return e.name;
     }
   }
   co_return std::string();
@@ -307,7 +322,17 @@ int RunDemo(const DemoOptions& opts, CommandContext& ctx) {
   if (url_after.ok()) {
     out << "DATABASE_URL is now "
         << reconcilers::DisplayEnvValue(gcp::EnvVar{"DATABASE_URL", *url_after, std::nullopt})
-        << "\n(password from Secret Manager, private IP through connector saleor-connector)\n\n";
+        << "\n";
+    auto pw_env = RunToCompletion(io, JobPasswordEnv(clients));
+    if (pw_env.ok() && !pw_env->empty()) {
+      out << "The password comes from Secret Manager secret saleor-db in " << *pw_env
+          << (*pw_env == "PGPASSWORD" ? ", which libpq (psycopg, Django) reads by itself"
+                                       : "")
+          << ";\n";
+    } else {
+      out << "No env var references the password secret;\n";
+    }
+    out << "the job reaches the private IP through connector saleor-connector.\n\n";
   }
   s = RunJobNarrated(io, clients, wait, out, style, &ok);
   if (!s.ok() || !ok) {

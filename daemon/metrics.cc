@@ -86,6 +86,8 @@ constexpr FieldAlias kFieldAliases[] = {
     {"DB_USER", "database_user"},
     {"DB_NAME", "database_name"},
     {"DB_PASSWORD", "database_password"},
+    {"PGPASSWORD", "database_password"},
+    {"MYSQL_PWD", "database_password"},
     {"secretKeyRef", "database_password"},
     {"reservedPeeringRanges", "peering_ranges"},
     {"network", "network"},

@@ -121,6 +121,14 @@ std::string RenderPlanText(const Plan& plan, TextStyle style) {
   out += "\n";
   RenderProblems(out, style, "Diagnosis", plan.diagnoses);
   RenderProblems(out, style, "Security findings", plan.findings);
+  if (!plan.notes.empty()) {
+    out += Paint(style, kBold, "Credentials") + ":\n";
+    for (const auto& n : plan.notes) {
+      out += "  - " + n.problem + "\n";
+      if (!n.fix.empty()) out += "      " + n.fix + "\n";
+    }
+    out += "\n";
+  }
   if (plan.steps.empty()) {
     out += Paint(style, kGreen, "No changes.") + " Live state matches the intent.\n";
     return out;
@@ -233,6 +241,7 @@ std::string RenderPlansJson(const std::vector<IntentPlan>& plans) {
     o["steps"] = std::move(steps);
     o["diagnoses"] = ProblemsJson(p.plan.diagnoses);
     o["findings"] = ProblemsJson(p.plan.findings);
+    o["notes"] = ProblemsJson(p.plan.notes);
     o["summary"] = SummaryJson(p.plan.summary());
     intents.emplace_back(std::move(o));
   }

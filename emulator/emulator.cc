@@ -23,6 +23,8 @@ std::string RouteId(std::string_view m, const std::vector<std::string>& s) {
   if (s[0] == "emulator") return "emulator.admin";
   if (n == 1 && s[0] == "token") return m == "POST" ? "oauth2.token" : "";
   if (is(0, "computeMetadata")) return "metadata.get";
+  if (auto id = SecretsRouteId(m, s); !id.empty()) return id;
+  if (auto id = ResourceManagerRouteId(m, s); !id.empty()) return id;
   // Cloud SQL v1 (and v1beta4 under /sql/).
   size_t b = is(0, "sql") && is(1, "v1beta4") ? 1 : 0;
   if (is(b, "v1beta4") || (b == 0 && is(0, "v1"))) {
@@ -425,6 +427,7 @@ net::HttpResponse Handlers::Dispatch(const std::string& id) {
   if (id == "compute.globalOperations.get" || id == "compute.globalOperations.wait") {
     return ComputeOperationsGet();
   }
+  if (auto r = DispatchSecrets(id)) return *r;
   return ErrorResponse(501, "UNIMPLEMENTED", "Method " + id + " is not implemented by the emulator.",
                        "notImplemented");
 }

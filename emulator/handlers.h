@@ -99,9 +99,31 @@ struct Handlers {
   static void CompleteSql(Emulator& e, json::object& effect, int64_t at);
   static void MarkRunning(Emulator& e, json::object& effect, int64_t at);
 
+  // ---- Secret Manager, Resource Manager IAM policies (secrets.cc)
+  std::string SecretName(const std::string& project, const std::string& secret);
+  json::object* SmFindVersion(const std::string& secret_name, const std::string& version);
+  net::HttpResponse SmSecretCreate();
+  net::HttpResponse SmSecretGet();
+  net::HttpResponse SmSecretAddVersion();
+  net::HttpResponse SmVersionGet();
+  net::HttpResponse SmVersionAccess();
+  net::HttpResponse SmVersionDisable();
+  net::HttpResponse SmGetIamPolicy();
+  net::HttpResponse SmSetIamPolicy();
+  net::HttpResponse CrmGetIamPolicy();
+  net::HttpResponse CrmSetIamPolicy();
+  std::optional<net::HttpResponse> DispatchSecrets(const std::string& id);
+  // One secret with version 1 holding `data_base64`, for seeds.
+  static void SeedSecrets(json::object& state, const std::string& project_number,
+                          const std::string& secret, const std::string& data_base64, int64_t now);
+
   // ---- seeds (seeds.cc)
   static Status ApplySeed(Emulator& e, std::string_view seed, int64_t now);
 };
+
+// Route ids of secrets.cc's APIs ("" when the path is not theirs).
+std::string SecretsRouteId(std::string_view method, const std::vector<std::string>& segs);
+std::string ResourceManagerRouteId(std::string_view method, const std::vector<std::string>& segs);
 
 // Pagination over a JSON array: returns the page and sets *next when more remain.
 json::array Page(const json::array& all, const std::string& page_size, const std::string& token,

@@ -153,6 +153,19 @@ Status Handlers::ApplySeed(Emulator& e, std::string_view seed, int64_t now) {
                       json::object{{"name", "SECRET_KEY"},
                                    {"valueSource", json::object{{"secretKeyRef", json::object{{"secret", "saleor-secret-key"}, {"version", "latest"}}}}}}};
       run["jobs"].as_object()[job_name] = Job(job_name, kIncidentProject, now, env, {});
+      // The secrets the job references, with the password the seed's URL
+      // carries ("secure-db-password-123", base64).
+      SeedSecrets(state, kIncidentNumber, "saleor-db", "c2VjdXJlLWRiLXBhc3N3b3JkLTEyMw==", now);
+      SeedSecrets(state, kIncidentNumber, "saleor-secret-key", "ZGphbmdvLXNlY3JldC1rZXk=", now);
+      // The job's runtime account may read the password secret.
+      (*ObjAt(*ObjAt(state, "sm"), "policies"))[std::string("projects/") + kIncidentNumber + "/secrets/saleor-db"] =
+          json::object{{"version", 1},
+                       {"etag", "BwYseed"},
+                       {"bindings", json::array{json::object{
+                                        {"role", "roles/secretmanager.secretAccessor"},
+                                        {"members", json::array{"serviceAccount:saleor-runner@" +
+                                                                std::string(kIncidentProject) +
+                                                                ".iam.gserviceaccount.com"}}}}}};
     }
   } else if (seed.starts_with("fleet:")) {
     int n = 0;

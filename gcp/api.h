@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "gcp/iam.h"
 #include "gcp/types.h"
 
 namespace dbconnd::gcp {
@@ -105,6 +106,25 @@ class Compute {
                                                        std::string operation) = 0;
 };
 
+// Secret Manager v1, read-only and metadata only: dbconnd never reads a
+// secret's payload (versions.access).
+class SecretManager {
+ public:
+  virtual ~SecretManager() = default;
+  // name: projects/P/secrets/S/versions/V (V a number or "latest").
+  virtual Task<StatusOr<SecretVersionInfo>> GetSecretVersion(std::string name) = 0;
+  // secret: projects/P/secrets/S. Asks for policy version 3.
+  virtual Task<StatusOr<IamPolicy>> GetSecretIamPolicy(std::string secret) = 0;
+};
+
+// Cloud Resource Manager v3: a project's IAM policy.
+class ResourceManager {
+ public:
+  virtual ~ResourceManager() = default;
+  // project: ID or number.
+  virtual Task<StatusOr<IamPolicy>> GetProjectIamPolicy(std::string project) = 0;
+};
+
 // Non-owning bundle handed to reconcilers.
 struct Clients {
   SqlAdmin* sql = nullptr;
@@ -112,6 +132,9 @@ struct Clients {
   VpcAccess* vpc = nullptr;
   ServiceNetworking* networking = nullptr;
   Compute* compute = nullptr;
+  // Optional: run-time prerequisite checks are skipped without them.
+  SecretManager* secrets = nullptr;
+  ResourceManager* resource_manager = nullptr;
 };
 
 }  // namespace dbconnd::gcp

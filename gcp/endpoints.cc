@@ -121,6 +121,8 @@ const std::string* Endpoints::Find(std::string_view name) const {
   if (name == "vpcaccess") return &vpcaccess;
   if (name == "servicenetworking") return &servicenetworking;
   if (name == "compute") return &compute;
+  if (name == "secretmanager") return &secretmanager;
+  if (name == "cloudresourcemanager") return &cloudresourcemanager;
   if (name == "oauth2") return &oauth2;
   if (name == "metadata") return &metadata;
   return nullptr;

@@ -24,6 +24,8 @@ struct Endpoints {
   std::string vpcaccess = "https://vpcaccess.googleapis.com";
   std::string servicenetworking = "https://servicenetworking.googleapis.com";
   std::string compute = "https://compute.googleapis.com";
+  std::string secretmanager = "https://secretmanager.googleapis.com";
+  std::string cloudresourcemanager = "https://cloudresourcemanager.googleapis.com";
   // Token endpoint root; the token URI is this root + "/token".
   std::string oauth2 = "https://oauth2.googleapis.com";
   std::string metadata = "http://metadata.google.internal";
@@ -32,8 +34,9 @@ struct Endpoints {
   bool oauth2_overridden = false;
   bool metadata_overridden = false;
 
-  static constexpr std::array<std::string_view, 7> kNames = {
-      "sqladmin", "run", "vpcaccess", "servicenetworking", "compute", "oauth2", "metadata"};
+  static constexpr std::array<std::string_view, 9> kNames = {
+      "sqladmin", "run",    "vpcaccess", "servicenetworking", "compute", "secretmanager",
+      "cloudresourcemanager", "oauth2", "metadata"};
 
   // Sets one root. Errors (INVALID_ARGUMENT) name the valid names or say
   // what is wrong with the URL: scheme must be http or https, a host is

@@ -23,6 +23,9 @@ Task<StatusOr<Operation>> Poll(Clients clients, Operation op) {
       co_return co_await clients.networking->GetOperation(op.name);
     case Api::kCompute:
       co_return co_await clients.compute->GetGlobalOperation(op.project, op.name);
+    case Api::kSecretManager:
+    case Api::kResourceManager:
+      break;  // read-only here: no operations
   }
   co_return InternalError("unknown API");
 }
@@ -34,6 +37,8 @@ bool HasClient(const Clients& c, Api api) {
     case Api::kVpcAccess: return c.vpc != nullptr;
     case Api::kServiceNetworking: return c.networking != nullptr;
     case Api::kCompute: return c.compute != nullptr;
+    case Api::kSecretManager: return c.secrets != nullptr;
+    case Api::kResourceManager: return c.resource_manager != nullptr;
   }
   return false;
 }

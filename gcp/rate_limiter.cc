@@ -44,7 +44,7 @@ Status RateLimits::Set(std::string_view spec) {
   }
   std::optional<Api> api;
   for (Api a : {Api::kSqlAdmin, Api::kRun, Api::kVpcAccess, Api::kServiceNetworking,
-                Api::kCompute}) {
+                Api::kCompute, Api::kSecretManager, Api::kResourceManager}) {
     if (ToString(a) == api_name) api = a;
   }
   std::optional<Bucket> bucket;

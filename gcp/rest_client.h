@@ -83,6 +83,10 @@ std::unique_ptr<VpcAccess> MakeVpcAccessRest(std::shared_ptr<RestClient> rest, s
 std::unique_ptr<ServiceNetworking> MakeServiceNetworkingRest(std::shared_ptr<RestClient> rest,
                                                              std::string root);
 std::unique_ptr<Compute> MakeComputeRest(std::shared_ptr<RestClient> rest, std::string root);
+std::unique_ptr<SecretManager> MakeSecretManagerRest(std::shared_ptr<RestClient> rest,
+                                                     std::string root);
+std::unique_ptr<ResourceManager> MakeResourceManagerRest(std::shared_ptr<RestClient> rest,
+                                                         std::string root);
 
 // Shared parsing of google.longrunning.Operation (Run, VPC Access, Service
 // Networking).

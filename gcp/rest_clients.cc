@@ -14,8 +14,12 @@ class RestClientsImpl final : public RestClients {
         run_(MakeCloudRunRest(rest, endpoints.run)),
         vpc_(MakeVpcAccessRest(rest, endpoints.vpcaccess)),
         networking_(MakeServiceNetworkingRest(rest, endpoints.servicenetworking)),
-        compute_(MakeComputeRest(rest, endpoints.compute)) {
-    clients_ = Clients{sql_.get(), run_.get(), vpc_.get(), networking_.get(), compute_.get()};
+        compute_(MakeComputeRest(rest, endpoints.compute)),
+        secrets_(MakeSecretManagerRest(rest, endpoints.secretmanager)),
+        resource_manager_(MakeResourceManagerRest(rest, endpoints.cloudresourcemanager)) {
+    clients_ = Clients{sql_.get(),     run_.get(),     vpc_.get(),
+                       networking_.get(), compute_.get(), secrets_.get(),
+                       resource_manager_.get()};
   }
 
   const Clients& clients() const override { return clients_; }
@@ -28,6 +32,8 @@ class RestClientsImpl final : public RestClients {
   std::unique_ptr<VpcAccess> vpc_;
   std::unique_ptr<ServiceNetworking> networking_;
   std::unique_ptr<Compute> compute_;
+  std::unique_ptr<SecretManager> secrets_;
+  std::unique_ptr<ResourceManager> resource_manager_;
   Clients clients_;
 };
 

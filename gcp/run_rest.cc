@@ -167,6 +167,7 @@ RunWorkload ParseRunWorkload(const json::value& v, RunKind kind, RawDocuments ra
         out.cloud_sql_volumes.push_back(std::move(cv));
       }
     }
+    out.service_account = wire::Str(*t, "serviceAccount");
     if (const auto* vpc = wire::Obj(*t, "vpcAccess")) {
       std::string connector = wire::Str(*vpc, "connector");
       if (!connector.empty()) out.vpc_access = RunVpcAccess{connector, wire::Str(*vpc, "egress")};

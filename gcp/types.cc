@@ -9,6 +9,8 @@ std::string_view ToString(Api api) {
     case Api::kVpcAccess: return "vpcaccess";
     case Api::kServiceNetworking: return "servicenetworking";
     case Api::kCompute: return "compute";
+    case Api::kSecretManager: return "secretmanager";
+    case Api::kResourceManager: return "cloudresourcemanager";
   }
   return "unknown";
 }

@@ -81,7 +81,15 @@ struct SqlInstancePatch {
 
 // ---- Long-running operations (all three styles) -----------------------------
 
-enum class Api { kSqlAdmin, kRun, kVpcAccess, kServiceNetworking, kCompute };
+enum class Api {
+  kSqlAdmin,
+  kRun,
+  kVpcAccess,
+  kServiceNetworking,
+  kCompute,
+  kSecretManager,    // reads only: versions.get, getIamPolicy
+  kResourceManager,  // reads only: projects.getIamPolicy
+};
 std::string_view ToString(Api api);  // "sqladmin", "run", ...
 
 struct Operation {
@@ -193,6 +201,9 @@ struct RunWorkload {
   int64_t execution_count = 0;
   std::string update_time;  // RFC 3339; moves on every change of the job/service
   bool reconciling = false;  // Google is still rolling out the last change
+  // The identity the containers run as; empty = the project's default
+  // compute service account (PROJECT_NUMBER-compute@developer.gserviceaccount.com).
+  std::string service_account;
   RawResourcePtr raw;
 
   std::string FullName() const;  // projects/P/locations/R/jobs|services/N

@@ -14,6 +14,7 @@
 #include <variant>
 
 #include "reconcilers/planner.h"
+#include "reconcilers/prerequisites.h"
 
 namespace dbconnd::reconcilers {
 namespace {
@@ -666,6 +667,10 @@ gcp::Task<StatusOr<LiveState>> Observe(gcp::Clients clients, config::Intent inte
     } else if (range.status().code() != StatusCode::kNotFound) {
       co_return range.status();
     }
+  }
+  // Run-time prerequisites, read-only and best effort (prerequisites.h).
+  if (clients.secrets && clients.resource_manager) {
+    live.prerequisites = co_await GatherPrerequisites(clients, intent);
   }
   co_return live;
 }

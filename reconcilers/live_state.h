@@ -12,6 +12,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/status.h"
+#include "gcp/iam.h"
 #include "gcp/types.h"
 
 namespace dbconnd::reconcilers {
@@ -36,6 +38,18 @@ struct JobVerification {
 // project+region for as long as the snapshot is reused (ObservationCache).
 using WorkloadIndex = std::unordered_map<std::string, gcp::RunWorkload>;
 
+// Run-time prerequisites read before a workload is patched (prerequisites.h):
+// read-only, best effort. An error (PERMISSION_DENIED above all) means
+// "unknown", never "failed".
+struct PrerequisiteFacts {
+  // By declared version, "projects/P/secrets/S/versions/V": metadata only.
+  std::map<std::string, StatusOr<gcp::SecretVersionInfo>> versions;
+  // By secret, "projects/P/secrets/S".
+  std::map<std::string, StatusOr<gcp::IamPolicy>> secret_policies;
+  // The intent's project; absent when no check needed it.
+  std::optional<StatusOr<gcp::IamPolicy>> project_policy;
+};
+
 struct LiveState {
   std::optional<gcp::SqlInstance> instance;        // the intent's instance, if it exists
   std::optional<gcp::Connector> connector;         // the intent's connector, if it exists
@@ -53,6 +67,7 @@ struct LiveState {
   // authorized network's `expires`, is judged against it, so ComputePlan
   // stays a pure function of its inputs. The epoch (unset): nothing expires.
   std::chrono::system_clock::time_point observed_at{};
+  std::optional<PrerequisiteFacts> prerequisites;  // absent: not checked (no clients for it)
 };
 
 }  // namespace dbconnd::reconcilers

@@ -151,6 +151,14 @@ std::string RenderText(const Plan& plan) {
   out += "\n";
   RenderProblems(out, "Diagnosis", plan.diagnoses);
   RenderProblems(out, "Security findings", plan.findings);
+  if (!plan.notes.empty()) {
+    out += "Credentials:\n";
+    for (const auto& n : plan.notes) {
+      out += "  - " + n.problem + "\n";
+      if (!n.fix.empty()) out += "      " + n.fix + "\n";
+    }
+    out += "\n";
+  }
 
   if (plan.steps.empty()) {
     out += "No changes. Live state matches the intent.\n";

@@ -137,6 +137,11 @@ struct Plan {
   std::vector<Step> steps;         // topologically ordered
   std::vector<Diagnosis> diagnoses;
   std::vector<Diagnosis> findings;  // security
+  // How each workload's application receives its credentials: the variable
+  // carrying the password and the drivers that read it, or, for an IAM user,
+  // what the application must use instead. Present whether or not anything
+  // changes; never a password.
+  std::vector<Diagnosis> notes;
 
   const Step* Find(std::string_view id) const;
   Summary summary() const;

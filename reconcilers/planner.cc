@@ -7,8 +7,10 @@
 #include <vector>
 
 #include "config/expiry.h"
+#include "reconcilers/credentials.h"
 #include "reconcilers/db_url.h"
 #include "reconcilers/diff.h"
+#include "reconcilers/prerequisites.h"
 
 namespace dbconnd::reconcilers {
 namespace {
@@ -119,6 +121,7 @@ class Planner {
     plan_.project = in.project;
     plan_.region = in.region;
     engine_ = EngineFor(live.instance ? live.instance->database_version : "");
+    db_engine_ = EngineOfVersion(live.instance ? live.instance->database_version : "");
     connection_name_ = live.instance && !live.instance->connection_name.empty()
                            ? live.instance->connection_name
                            : in.project + ":" + in.region + ":" + in.instance.name;
@@ -132,6 +135,7 @@ class Planner {
     PlanWorkloads();
     EmitPublicPath();
     Diagnose();
+    for (auto& d : DiagnosePrerequisites(in_, live_)) plan_.diagnoses.push_back(std::move(d));
     FindSecurityProblems();
     MarkReportOnly();
     return std::move(plan_);
@@ -561,12 +565,116 @@ class Planner {
     for (const auto& w : in_.workloads) PlanWorkload(w);
   }
 
+  // The ssl mode the instance will have once the plan ran.
+  std::string WantedSslMode() const {
+    if (in_.instance.ssl_mode) return std::string(config::ToString(*in_.instance.ssl_mode));
+    return live_.instance ? live_.instance->ssl_mode : std::string();
+  }
+
+  Credentials CredentialsFor(const config::Workload& w) const {
+    return ChooseCredentials(db_engine_, w, in_.instance.iam_authentication == true);
+  }
+
+  // Why the workload cannot be given a URL that logs in; "" when it can.
+  // Each reason is also a diagnosis.
+  std::string CannotWire(const config::Workload& w, const Credentials& cred, const ResourceRef& ref) {
+    const std::string kind = KindWord(w.kind);
+    if (cred.iam && w.method == config::ConnectionMethod::kCloudSqlSocket) {
+      const std::string problem =
+          kind + " " + w.name + " logs in as IAM user " + w.database.user +
+          " over the Cloud SQL socket, but the socket Cloud Run mounts does not do automatic "
+          "IAM database login: every connection would fail authentication";
+      Diag("iam-user-socket", ref, problem,
+           "use method privateIp (or publicIp) with a Cloud SQL language connector started "
+           "with IAM authentication, or the Cloud SQL Auth Proxy with --auto-iam-authn as a "
+           "sidecar");
+      return problem;
+    }
+    if (!cred.blocked.empty()) {
+      Diag("password-env-required", ref,
+           kind + " " + w.name + ": instance " + in_.instance.name + " runs " +
+               std::string(ToString(db_engine_)) + ", whose drivers read no password variable",
+           "set database.passwordEnv to the variable the application reads");
+      return cred.blocked;
+    }
+    if (!cred.iam && w.method != config::ConnectionMethod::kCloudSqlSocket &&
+        WantedSslMode() == "TRUSTED_CLIENT_CERTIFICATE_REQUIRED") {
+      const std::string problem =
+          "instance " + in_.instance.name +
+          " requires trusted client certificates (sslMode TRUSTED_CLIENT_CERTIFICATE_REQUIRED) "
+          "but " + kind + " " + w.name + " would connect to a raw IP with no client "
+          "certificate: the server refuses the connection";
+      Diag("client-certificate-required", ref, problem,
+           "use method cloudSqlSocket (the socket carries the certificate), or a Cloud SQL "
+           "language connector in the application, or set instance.sslMode: ENCRYPTED_ONLY");
+      return problem;
+    }
+    return "";
+  }
+
+  // The plan's word on how the application receives its credentials.
+  void NoteCredentials(const config::Workload& w, const Credentials& cred,
+                       const ResourceRef& ref) {
+    const std::string who = KindWord(w.kind) + " " + w.name;
+    if (cred.iam) {
+      const std::string how =
+          w.method == config::ConnectionMethod::kPrivateIp ? " with IP type PRIVATE" : "";
+      plan_.notes.push_back(
+          {"credentials-iam", ref,
+           who + " logs in as IAM user " + w.database.user +
+               ": no password is wired, and dbconnd leaves " + w.url_env +
+               " alone because no plain database URL can log an IAM user in",
+           "the application must connect through a Cloud SQL language connector started with "
+           "IAM authentication" + how + " (Python enable_iam_auth=True, Go "
+           "cloudsqlconn.WithIAMAuthN(), Java enableIamAuth=true, Node authType IAM) or the "
+           "Cloud SQL Auth Proxy with --auto-iam-authn, to instance " + connection_name_});
+      if (db_engine_ == DbEngine::kPostgres &&
+          w.database.user.ends_with(".gserviceaccount.com")) {
+        Diag("iam-user-name", ref,
+             who + ": Cloud SQL names a service account's PostgreSQL user without "
+                   "\".gserviceaccount.com\" (" + w.database.user + ")",
+             "write user: " +
+                 w.database.user.substr(0, w.database.user.size() -
+                                               std::string_view(".gserviceaccount.com").size()));
+      }
+      return;
+    }
+    if (cred.password_env.empty()) return;
+    plan_.notes.push_back({"credentials", ref,
+                           who + ": the password reaches the application in " +
+                               cred.password_env + " (from secret " +
+                               ParseSecretVersion(w.database.password_secret).secret + "), " +
+                               cred.readers,
+                           ""});
+  }
+
+  // Secret references to the declared secret under another name than the one
+  // dbconnd now wires (DB_PASSWORD from earlier versions). dbconnd owns only
+  // the variables it declares: they stay, and the plan says so.
+  void NoteStalePasswordEnv(const config::Workload& w, const gcp::Container& c,
+                            const Credentials& cred, const ResourceRef& ref) {
+    if (cred.password_env.empty() || w.database.password_secret.empty()) return;
+    const auto want = ParseSecretVersion(w.database.password_secret);
+    for (const auto& e : c.env) {
+      if (!e.secret || e.name == cred.password_env || e.name == w.url_env) continue;
+      if (!SameSecret(e.secret->secret, want.secret, in_.project)) continue;
+      plan_.notes.push_back(
+          {"stale-password-env", ref,
+           KindWord(w.kind) + " " + w.name + ": env " + e.name + " also references secret " +
+               want.secret + "; dbconnd no longer manages it and no driver reads it by itself",
+           "remove " + e.name + " once the application does not read it, or set "
+           "database.passwordEnv: " + e.name + " if it does"});
+    }
+  }
+
   void PlanWorkload(const config::Workload& w) {
     const bool job = w.kind == config::WorkloadKind::kJob;
     const std::string id = KindWord(w.kind) + "/" + w.name;
     const ResourceRef ref{job ? ResourceKind::kJob : ResourceKind::kService, w.name};
     const auto& all = job ? live_.jobs : live_.services;
     auto found = all.find(w.name);
+    const Credentials cred = CredentialsFor(w);
+    NoteCredentials(w, cred, ref);
 
     Step s;
     s.id = id;
@@ -590,11 +698,21 @@ class Planner {
       return;
     }
     gcp::Container& c = want.containers[*index];
+    NoteStalePasswordEnv(w, c, cred, ref);
+    const std::string cannot = CannotWire(w, cred, ref);
+    if (!cannot.empty()) {
+      // Nothing is wired that cannot log in, and the old path is not broken
+      // for it: the public-path step depends on this one.
+      s.blocked = cannot;
+      workload_steps_.push_back(Add(std::move(s)));
+      return;
+    }
 
     std::string url;
     std::string waiting;
     const std::string user = EncodeUserInfo(w.database.user);
-    const std::string host_query = engine_.socket_query + "=" + kSocketDir + "/" + connection_name_;
+    const std::string host_query =
+        engine_.socket_query + "=" + EncodeQueryValue(std::string(kSocketDir) + "/" + connection_name_);
     switch (w.method) {
       case config::ConnectionMethod::kPrivateIp:
       case config::ConnectionMethod::kPublicIp: {
@@ -652,18 +770,20 @@ class Planner {
         break;
       }
     }
-    SetEnvLiteral(c.env, w.url_env, url);
-    if (!w.database.password_secret.empty()) {
+    // An IAM user needs a connector in the application, not a URL: only the
+    // network path is wired for it.
+    if (!cred.iam) SetEnvLiteral(c.env, w.url_env, url);
+    if (!cred.password_env.empty()) {
       const auto ref_parts = ParseSecretVersion(w.database.password_secret);
       gcp::SecretKeyRef secret_ref{ref_parts.secret, ref_parts.version};
       // Keep the live spelling when it names the same secret version, so a
       // converged workload is not rewritten on every pass.
-      if (const gcp::EnvVar* have = FindEnv(c, w.database.password_env);
+      if (const gcp::EnvVar* have = FindEnv(c, cred.password_env);
           have && have->secret && have->secret->version == secret_ref.version &&
           SameSecret(have->secret->secret, secret_ref.secret, in_.project)) {
         secret_ref = *have->secret;
       }
-      SetEnvSecret(c.env, w.database.password_env, secret_ref);
+      SetEnvSecret(c.env, cred.password_env, secret_ref);
     }
 
     s.changes = DiffWorkload(want, live);
@@ -760,6 +880,18 @@ class Planner {
                             w.name};
       const std::string fix_by_method = FixFor(w);
 
+      if (const DbEngine by_scheme = EngineOfScheme(url->scheme);
+          by_scheme != DbEngine::kUnknown && db_engine_ != DbEngine::kUnknown &&
+          by_scheme != db_engine_) {
+        Diag("url-scheme-mismatch", ref,
+             kind + " " + w.name + "'s " + w.url_env + " uses scheme " + url->scheme +
+                 ":// (" + std::string(ToString(by_scheme)) + ") but instance " + inst.name +
+                 " runs " + inst.database_version + ": the driver speaks the wrong protocol",
+             CredentialsFor(w).iam
+                 ? "point the application's connector at instance " + connection_name_
+                 : "this plan rewrites " + w.url_env + " with " + engine_.scheme + "://");
+      }
+
       if (!public_ip.empty() && url->host == public_ip && !HasSocketFor(lw, connection_name_)) {
         if (!inst.ipv4_enabled) {
           Diag("public-ip-disabled", ref,
@@ -823,19 +955,22 @@ class Planner {
       const ResourceRef ref{w.kind == config::WorkloadKind::kJob ? ResourceKind::kJob
                                                                  : ResourceKind::kService,
                             w.name};
+      const Credentials cred = CredentialsFor(w);
       const std::string fix =
-          (w.database.password_secret.empty()
+          (cred.password_env.empty()
                ? std::string("reference the password from Secret Manager")
                : "this plan replaces it with secret " +
                      ParseSecretVersion(w.database.password_secret).secret + " in env " +
-                     w.database.password_env) +
+                     cred.password_env) +
           "; rotate the password: it was readable by anyone who can view the " + KindWord(w.kind);
       for (const auto& c : found->second.containers) {
         for (const auto& e : c.env) {
           if (e.secret || e.value.empty()) continue;
           auto url = ParseDbUrl(e.value);
           const bool url_password = url && url->has_password && !url->password.empty();
-          const bool literal_password_env = e.name == w.database.password_env;
+          const bool literal_password_env =
+              e.name == cred.password_env || e.name == StandardPasswordEnv(db_engine_) ||
+              e.name == w.database.password_env;
           if (!url_password && !literal_password_env) continue;
           Finding("literal-password", ref,
                   KindWord(w.kind) + " " + w.name + ": env " + e.name +
@@ -874,6 +1009,7 @@ class Planner {
   const LiveState& live_;
   Plan plan_;
   Engine engine_;
+  DbEngine db_engine_ = DbEngine::kUnknown;
   std::string connection_name_;
   std::string range_step_, peering_step_, connector_step_, instance_step_;
   std::vector<std::string> workload_steps_, verify_steps_;

@@ -9,8 +9,12 @@
 //   instance/<name>              private network, allocated range, sslMode,
 //                                IAM flag, authorized-network additions,
 //                                ipv4Enabled=true if the file asks for it
-//   job/<name>, service/<name>   DATABASE_URL, password secret ref, vpcAccess
-//                                or Cloud SQL volume + mount
+//   job/<name>, service/<name>   DATABASE_URL, password secret ref in the
+//                                variable the driver reads (credentials.h),
+//                                vpcAccess or Cloud SQL volume + mount;
+//                                blocked when no URL could log in (IAM user
+//                                on the socket, SQL Server without
+//                                passwordEnv, client certificates required)
 //   verify/job/<name>            policy.verify: run the job after moving it
 //   instance/<name>/public-path  ipv4Enabled=false, pruned authorized networks:
 //                                the breaking half, after every workload moved

@@ -61,7 +61,9 @@ class BackgroundEmulator {
     auto v = json::parse(server_->model().Handle(req, emulator::Clock::now()).body);
     int64_t n = 0;
     for (const auto& [route, count] : v.at("counts").as_object()) {
-      if (!std::string(route).starts_with("GET ")) n += count.as_int64();
+      const std::string r(route);
+      // getIamPolicy is a read sent as POST (Resource Manager v3).
+      if (!r.starts_with("GET ") && !r.ends_with(".getIamPolicy")) n += count.as_int64();
     }
     return n;
   }
@@ -285,6 +287,8 @@ TEST_CASE("cli: demo shows the failure, the fix and the success, and no password
   CHECK(demo.out.find(kPassword) == std::string::npos);
   CHECK(demo.err.find(kPassword) == std::string::npos);
   CHECK_THAT(demo.out, Catch::Contains("saleor:***@34.41.195.120"));
+  // The demo names the variable carrying the password: one libpq reads.
+  CHECK_THAT(demo.out, Catch::Contains("Secret Manager secret saleor-db in PGPASSWORD"));
 }
 
 }  // namespace

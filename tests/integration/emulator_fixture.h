@@ -86,7 +86,10 @@ class Cloud {
     for (const auto& r : v.at("recent").as_array()) {
       std::string s(r.as_string());
       if (s.rfind("GET ", 0) == 0) continue;
-      out.push_back(s.substr(0, s.find(' ', s.find(' ') + 1)));
+      std::string route = s.substr(0, s.find(' ', s.find(' ') + 1));
+      // A read sent as POST (Resource Manager's projects.getIamPolicy).
+      if (route.ends_with(".getIamPolicy")) continue;
+      out.push_back(std::move(route));
     }
     return out;
   }

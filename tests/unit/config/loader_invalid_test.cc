@@ -265,10 +265,10 @@ DBCONND_INVALID_CASE("urlEnv is not an environment variable name",
                      Doc("    publicIp: {enabled: true}\n  workloads:\n"
                          "    - job: migrate\n      method: cloudSqlSocket\n      urlEnv: DATABASE-URL\n" DB),
                      "spec.workloads[0].urlEnv", 14, "DATABASE-URL", "letters, digits and underscores")
-DBCONND_INVALID_CASE("urlEnv and passwordEnv are the same variable",
+DBCONND_INVALID_CASE("urlEnv is the variable the driver reads the password from",
                      Doc("    publicIp: {enabled: true}\n  workloads:\n"
-                         "    - job: migrate\n      method: cloudSqlSocket\n      urlEnv: DB_PASSWORD\n" DB),
-                     "spec.workloads[0].urlEnv", 14, "DB_PASSWORD", "two different environment variables")
+                         "    - job: migrate\n      method: cloudSqlSocket\n      urlEnv: PGPASSWORD\n" DB),
+                     "spec.workloads[0].urlEnv", 14, "PGPASSWORD", "where the database driver reads the password")
 DBCONND_INVALID_CASE("database block missing",
                      Doc("    publicIp: {enabled: true}\n  workloads:\n"
                          "    - job: migrate\n      method: cloudSqlSocket\n"),

@@ -73,7 +73,8 @@ TEST_CASE("endpoint overrides parse and validate", "[endpoints]") {
   Status bad_name = e.Override("sqladmn=http://127.0.0.1:1");
   CHECK(bad_name.code() == StatusCode::kInvalidArgument);
   CHECK_THAT(bad_name.message(), Catch::Contains("sqladmin, run, vpcaccess, servicenetworking, "
-                                                 "compute, oauth2, metadata"));
+                                                 "compute, secretmanager, cloudresourcemanager, "
+                                                 "oauth2, metadata"));
   CHECK_FALSE(e.Override("run=ftp://x").ok());
   CHECK_FALSE(e.Override("run=http://").ok());
   CHECK_FALSE(e.Override("run=http://h:0").ok());

@@ -49,7 +49,7 @@ inline config::Intent SeedIntent() {
   w.name = kJob;
   w.method = config::ConnectionMethod::kPrivateIp;
   w.database = {"saleor", "saleor",
-                "projects/melodic-now-463704-k1/secrets/saleor-db/versions/latest", "DB_PASSWORD"};
+                "projects/melodic-now-463704-k1/secrets/saleor-db/versions/latest", ""};
   in.workloads.push_back(w);
   in.policy.prune_authorized_networks = true;
   in.policy.allow_irreversible = true;

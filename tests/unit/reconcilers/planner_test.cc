@@ -156,7 +156,9 @@ TEST_CASE("seed incident: job payload is the live job with only owned fields edi
   CHECK(Env(app, "DATABASE_URL")->value ==
         "postgresql://saleor@10.20.0.3:5432/saleor?sslmode=require");
   CHECK_FALSE(Env(app, "DATABASE_URL")->secret);
-  const auto* pw = Env(app, "DB_PASSWORD");
+  // The variable libpq reads: the migration logs in with no change to it.
+  CHECK_FALSE(Env(app, "DB_PASSWORD"));
+  const auto* pw = Env(app, "PGPASSWORD");
   REQUIRE(pw);
   CHECK(pw->value.empty());
   CHECK(pw->secret == std::optional<gcp::SecretKeyRef>(
@@ -658,21 +660,21 @@ TEST_CASE("unmanaged fields: nothing declared means nothing touched", "[planner]
 TEST_CASE("password secret without a version means latest", "[planner][secret]") {
   config::Intent in = SeedIntent();
   in.workloads[0].database.password_secret = "projects/p/secrets/db";
-  in.workloads[0].database.password_env = "PGPASSWORD";
+  in.workloads[0].database.password_env = "APP_DB_PASSWORD";
   const LiveState live = ConvergedSeedLive();
   const Plan plan = ComputePlan(in, live);
   const auto& job = std::get<gcp::RunWorkload>(plan.Find(kJobStep)->payload);
-  CHECK(Env(job.containers[0], "PGPASSWORD")->secret ==
+  CHECK(Env(job.containers[0], "APP_DB_PASSWORD")->secret ==
         std::optional<gcp::SecretKeyRef>(gcp::SecretKeyRef{"projects/p/secrets/db", "latest"}));
   // The old env var is not ours any more but is kept, as everything unnamed.
-  CHECK(Env(job.containers[0], "DB_PASSWORD"));
+  CHECK(Env(job.containers[0], "PGPASSWORD"));
 }
 
 TEST_CASE("a literal value in the password env var is a finding, never shown",
           "[planner][secret]") {
   LiveState live = ConvergedSeedLive();
   for (auto& e : live.jobs[kJob].containers[0].env) {
-    if (e.name == "DB_PASSWORD") {
+    if (e.name == "PGPASSWORD") {
       e.secret.reset();
       e.value = kPassword;
     }

@@ -17,7 +17,7 @@ LiveState MovedWithShortSecretName(const std::string& secret) {
   REQUIRE(ComputePlan(in, live).steps.empty());
   auto& env = live.jobs.at(kJob).containers[0].env;
   for (auto& e : env) {
-    if (e.secret && e.name == in.workloads[0].database.password_env) e.secret->secret = secret;
+    if (e.secret && e.name == "PGPASSWORD") e.secret->secret = secret;  // the PostgreSQL default
   }
   return live;
 }

@@ -1,0 +1,130 @@
+// Secret Manager v1 and Cloud Resource Manager v3 over REST, read-only: a
+// secret version's metadata and IAM policies, for the run-time prerequisite
+// checks. Never versions.access.
+#include "gcp/json_util.h"
+#include "gcp/rest_client.h"
+
+namespace dbconnd::gcp {
+namespace {
+
+namespace json = boost::json;
+
+// Bounds on what is kept of a policy: IAM caps a policy at 1,500 members.
+constexpr std::size_t kMaxBindings = 1500;
+constexpr std::size_t kMaxMembers = 1500;
+
+IamPolicy ParsePolicy(const json::value& v) {
+  IamPolicy out;
+  if (!v.is_object()) return out;
+  const auto* bindings = wire::Arr(v.get_object(), "bindings");
+  if (!bindings) return out;
+  std::size_t members = 0;
+  for (const auto& b : *bindings) {
+    if (!b.is_object() || out.bindings.size() >= kMaxBindings) continue;
+    const auto& o = b.get_object();
+    IamBinding binding;
+    binding.role = wire::Str(o, "role");
+    binding.conditional = wire::Obj(o, "condition") != nullptr;
+    if (const auto* m = wire::Arr(o, "members")) {
+      for (const auto& x : *m) {
+        if (x.is_string() && members < kMaxMembers) {
+          binding.members.emplace_back(x.get_string());
+          ++members;
+        }
+      }
+    }
+    out.bindings.push_back(std::move(binding));
+  }
+  return out;
+}
+
+// "projects/P/secrets/S[/versions/V]" as path segments, each encoded.
+std::string EncodePath(std::string_view name) {
+  std::string out;
+  std::size_t start = 0;
+  while (start <= name.size()) {
+    const std::size_t slash = name.find('/', start);
+    const std::string_view seg =
+        name.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
+    if (!out.empty()) out += "/";
+    out += EncodeSegment(seg);
+    if (slash == std::string_view::npos) break;
+    start = slash + 1;
+  }
+  return out;
+}
+
+class SecretManagerRest final : public SecretManager {
+ public:
+  SecretManagerRest(std::shared_ptr<RestClient> rest, std::string root)
+      : rest_(std::move(rest)), root_(std::move(root)) {}
+
+  Task<StatusOr<SecretVersionInfo>> GetSecretVersion(std::string name) override {
+    RestCall c;
+    c.api = Api::kSecretManager;
+    c.url = BuildUrl(root_, "v1/" + EncodePath(name));
+    c.what = "secretmanager versions.get " + name;
+    auto reply = co_await rest_->Call(std::move(c));
+    if (!reply.ok()) co_return reply.status();
+    SecretVersionInfo out;
+    if (reply->is_object()) {
+      out.name = wire::Str(reply->get_object(), "name");
+      out.state = wire::Str(reply->get_object(), "state");
+    }
+    co_return out;
+  }
+
+  Task<StatusOr<IamPolicy>> GetSecretIamPolicy(std::string secret) override {
+    RestCall c;
+    c.api = Api::kSecretManager;
+    // GET with the version as a query parameter (REFERENCE.md §8.12).
+    c.url = BuildUrl(root_, "v1/" + EncodePath(secret) + ":getIamPolicy",
+                     {{"options.requestedPolicyVersion", "3"}});
+    c.what = "secretmanager secrets.getIamPolicy " + secret;
+    auto reply = co_await rest_->Call(std::move(c));
+    if (!reply.ok()) co_return reply.status();
+    co_return ParsePolicy(*reply);
+  }
+
+ private:
+  std::shared_ptr<RestClient> rest_;
+  std::string root_;
+};
+
+class ResourceManagerRest final : public ResourceManager {
+ public:
+  ResourceManagerRest(std::shared_ptr<RestClient> rest, std::string root)
+      : rest_(std::move(rest)), root_(std::move(root)) {}
+
+  Task<StatusOr<IamPolicy>> GetProjectIamPolicy(std::string project) override {
+    RestCall c;
+    c.api = Api::kResourceManager;
+    // A POST that reads: retried like a read.
+    c.method = "POST";
+    c.kind = CallKind::kRead;
+    c.url = BuildUrl(root_, "v3/projects/" + EncodeSegment(project) + ":getIamPolicy");
+    c.body = json::value(json::object{{"options", json::object{{"requestedPolicyVersion", 3}}}});
+    c.what = "cloudresourcemanager projects.getIamPolicy " + project;
+    auto reply = co_await rest_->Call(std::move(c));
+    if (!reply.ok()) co_return reply.status();
+    co_return ParsePolicy(*reply);
+  }
+
+ private:
+  std::shared_ptr<RestClient> rest_;
+  std::string root_;
+};
+
+}  // namespace
+
+std::unique_ptr<SecretManager> MakeSecretManagerRest(std::shared_ptr<RestClient> rest,
+                                                     std::string root) {
+  return std::make_unique<SecretManagerRest>(std::move(rest), std::move(root));
+}
+
+std::unique_ptr<ResourceManager> MakeResourceManagerRest(std::shared_ptr<RestClient> rest,
+                                                         std::string root) {
+  return std::make_unique<ResourceManagerRest>(std::move(rest), std::move(root));
+}
+
+}  // namespace dbconnd::gcp

@@ -1,0 +1,184 @@
+#include "reconcilers/prerequisites.h"
+
+#include <algorithm>
+#include <set>
+#include <string>
+
+#include "reconcilers/credentials.h"
+#include "reconcilers/db_url.h"
+
+namespace dbconnd::reconcilers {
+namespace {
+
+// Roles that hold secretmanager.versions.access (REFERENCE.md §9).
+constexpr std::string_view kSecretReaders[] = {"roles/secretmanager.secretAccessor",
+                                                "roles/secretmanager.admin", "roles/owner"};
+// Roles that hold cloudsql.instances.connect.
+constexpr std::string_view kSqlConnectors[] = {"roles/cloudsql.client", "roles/cloudsql.editor",
+                                               "roles/cloudsql.admin", "roles/owner",
+                                               "roles/editor"};
+
+// "projects/P/secrets/S/versions/V" in full, "latest" when no version is given.
+std::string VersionName(const std::string& declared) {
+  const auto ref = ParseSecretVersion(declared);
+  return ref.secret + "/versions/" + ref.version;
+}
+
+bool NeedsSecret(const config::Workload& w) {
+  return !w.database.password_secret.empty() && w.database.user.find('@') == std::string::npos;
+}
+
+enum class Grant { kYes, kNo, kUnknown };
+
+// Whether `member` holds one of `roles` unconditionally in `policy`. A
+// conditional binding counts as held: its condition is not evaluated here.
+Grant Holds(const StatusOr<gcp::IamPolicy>& policy, const std::string& member,
+            const std::string_view* roles, std::size_t n) {
+  if (!policy.ok()) return Grant::kUnknown;
+  for (const auto& b : policy->bindings) {
+    if (std::find(roles, roles + n, b.role) == roles + n) continue;
+    if (std::find(b.members.begin(), b.members.end(), member) != b.members.end()) return Grant::kYes;
+    if (std::find(b.members.begin(), b.members.end(), "allUsers") != b.members.end() ||
+        std::find(b.members.begin(), b.members.end(), "allAuthenticatedUsers") != b.members.end()) {
+      return Grant::kYes;
+    }
+  }
+  return Grant::kNo;
+}
+
+std::string Why(const Status& s) {
+  return s.code() == StatusCode::kPermissionDenied ? "dbconnd lacks the permission to look"
+                                                   : "the read failed: " + s.message();
+}
+
+}  // namespace
+
+gcp::Task<PrerequisiteFacts> GatherPrerequisites(gcp::Clients clients, config::Intent intent) {
+  PrerequisiteFacts facts;
+  if (!clients.secrets || !clients.resource_manager) co_return facts;
+  bool project_needed = false;
+  for (const auto& w : intent.workloads) {
+    if (w.method == config::ConnectionMethod::kCloudSqlSocket) project_needed = true;
+    if (!NeedsSecret(w)) continue;
+    project_needed = true;
+    const std::string version = VersionName(w.database.password_secret);
+    if (!facts.versions.count(version)) {
+      auto got = co_await clients.secrets->GetSecretVersion(version);
+      facts.versions.emplace(version, std::move(got));
+    }
+    const std::string secret = ParseSecretVersion(w.database.password_secret).secret;
+    if (!facts.secret_policies.count(secret)) {
+      auto got = co_await clients.secrets->GetSecretIamPolicy(secret);
+      facts.secret_policies.emplace(secret, std::move(got));
+    }
+  }
+  if (project_needed) {
+    auto got = co_await clients.resource_manager->GetProjectIamPolicy(intent.project);
+    facts.project_policy = std::move(got);
+  }
+  co_return facts;
+}
+
+std::vector<Diagnosis> DiagnosePrerequisites(const config::Intent& in, const LiveState& live) {
+  std::vector<Diagnosis> out;
+  if (!live.prerequisites) return out;
+  const PrerequisiteFacts& facts = *live.prerequisites;
+  const DbEngine engine = EngineOfVersion(live.instance ? live.instance->database_version : "");
+  for (const auto& w : in.workloads) {
+    const bool job = w.kind == config::WorkloadKind::kJob;
+    const auto& all = job ? live.jobs : live.services;
+    auto found = all.find(w.name);
+    if (found == all.end()) continue;
+    const ResourceRef ref{job ? ResourceKind::kJob : ResourceKind::kService, w.name};
+    const std::string who = std::string(job ? "job " : "service ") + w.name;
+    const std::string sa =
+        !found->second.service_account.empty()
+            ? found->second.service_account
+            : (in.project_number.empty() ? std::string("PROJECT_NUMBER")
+                                         : in.project_number) +
+                  "-compute@developer.gserviceaccount.com";
+    const std::string member = "serviceAccount:" + sa;
+    const bool iam = IsIamUser(engine, w.database, in.instance.iam_authentication == true);
+
+    if (!iam && !w.database.password_secret.empty()) {
+      const auto ref_parts = ParseSecretVersion(w.database.password_secret);
+      const std::string version = VersionName(w.database.password_secret);
+      const std::string short_secret = ref_parts.secret.substr(ref_parts.secret.rfind('/') + 1);
+      if (auto v = facts.versions.find(version); v != facts.versions.end()) {
+        if (!v->second.ok() && v->second.status().code() == StatusCode::kNotFound) {
+          out.push_back({"secret-version-missing", ref,
+                         who + ": secret version " + version +
+                             " does not exist: Cloud Run refuses to start the container",
+                         "create it: gcloud secrets create " + short_secret +
+                             " (if needed), then gcloud secrets versions add " + short_secret +
+                             " --data-file=- --project " + in.project});
+        } else if (!v->second.ok()) {
+          out.push_back({"secret-version-unknown", ref,
+                         who + ": whether secret version " + version + " exists is unknown (" +
+                             Why(v->second.status()) + ")",
+                         "grant dbconnd's identity roles/secretmanager.viewer on secret " +
+                             short_secret + ", or check it by hand"});
+        } else if (v->second->state != "ENABLED") {
+          out.push_back({"secret-version-disabled", ref,
+                         who + ": secret version " + version + " is " + v->second->state +
+                             ": reading it fails",
+                         "enable it (gcloud secrets versions enable) or add a new version"});
+        }
+      }
+      if (auto p = facts.secret_policies.find(ref_parts.secret); p != facts.secret_policies.end()) {
+        const Grant on_secret = Holds(p->second, member, std::begin(kSecretReaders),
+                                      std::size(kSecretReaders));
+        Grant on_project = Grant::kUnknown;
+        if (facts.project_policy) {
+          on_project = Holds(*facts.project_policy, member, std::begin(kSecretReaders),
+                             std::size(kSecretReaders));
+        }
+        if (on_secret != Grant::kYes && on_project != Grant::kYes) {
+          if (on_secret == Grant::kNo && on_project == Grant::kNo) {
+            out.push_back(
+                {"secret-access-missing", ref,
+                 who + " runs as " + sa + ", which holds no role that reads secret " +
+                     short_secret + " (no secretAccessor binding on the secret or project; "
+                     "custom roles are not evaluated): the container cannot start",
+                 "gcloud secrets add-iam-policy-binding " + short_secret + " --project " +
+                     in.project + " --member " + member +
+                     " --role roles/secretmanager.secretAccessor"});
+          } else {
+            out.push_back({"secret-access-unknown", ref,
+                           who + ": whether " + sa + " may read secret " + short_secret +
+                               " is unknown (" +
+                               Why(!p->second.ok() ? p->second.status()
+                                   : facts.project_policy && !facts.project_policy->ok()
+                                       ? facts.project_policy->status()
+                                       : PermissionDeniedError("no project policy")) +
+                               ")",
+                           "grant dbconnd's identity roles/iam.securityReviewer, or check the "
+                           "secret's and project's IAM policies by hand"});
+          }
+        }
+      }
+    }
+
+    if (w.method == config::ConnectionMethod::kCloudSqlSocket && facts.project_policy) {
+      const Grant g = Holds(*facts.project_policy, member, std::begin(kSqlConnectors),
+                            std::size(kSqlConnectors));
+      if (g == Grant::kNo) {
+        out.push_back({"cloudsql-client-missing", ref,
+                       who + " runs as " + sa + ", which holds no Cloud SQL Client role on "
+                             "project " + in.project + " (custom roles are not evaluated): the "
+                             "Cloud SQL socket refuses its connections",
+                       "gcloud projects add-iam-policy-binding " + in.project + " --member " +
+                           member + " --role roles/cloudsql.client"});
+      } else if (g == Grant::kUnknown) {
+        out.push_back({"cloudsql-client-unknown", ref,
+                       who + ": whether " + sa + " holds roles/cloudsql.client is unknown (" +
+                           Why(facts.project_policy->status()) + ")",
+                       "grant dbconnd's identity roles/iam.securityReviewer on the project, or "
+                       "check by hand"});
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace dbconnd::reconcilers

@@ -1,0 +1,124 @@
+// Run-time prerequisites become diagnoses with their fix, or "unknown" when
+// dbconnd may not look.
+#include <catch2/catch.hpp>
+#include <string>
+
+#include "reconcilers/plan.h"
+#include "reconcilers/planner.h"
+#include "reconcilers/prerequisites.h"
+#include "fixtures.h"
+
+namespace dbconnd::reconcilers {
+namespace {
+
+using namespace testing;  // NOLINT: test fixtures
+
+constexpr char kSa[] = "saleor-runner@melodic-now-463704-k1.iam.gserviceaccount.com";
+constexpr char kVersion[] = "projects/melodic-now-463704-k1/secrets/saleor-db/versions/latest";
+constexpr char kSecret[] = "projects/melodic-now-463704-k1/secrets/saleor-db";
+
+const Diagnosis* Find(const std::vector<Diagnosis>& list, const std::string& code) {
+  for (const auto& d : list) {
+    if (d.code == code) return &d;
+  }
+  return nullptr;
+}
+
+gcp::IamPolicy Granting(const std::string& role) {
+  return gcp::IamPolicy{{gcp::IamBinding{role, {std::string("serviceAccount:") + kSa}, false}}};
+}
+
+// Everything in place: the version is ENABLED, the job's account reads it.
+LiveState Healthy() {
+  LiveState live = SeedLive();
+  live.jobs[kJob].service_account = kSa;
+  PrerequisiteFacts f;
+  f.versions.emplace(kVersion, gcp::SecretVersionInfo{"projects/1/secrets/saleor-db/versions/1", "ENABLED"});
+  f.secret_policies.emplace(kSecret, Granting("roles/secretmanager.secretAccessor"));
+  f.project_policy = StatusOr<gcp::IamPolicy>(gcp::IamPolicy{});
+  live.prerequisites = f;
+  return live;
+}
+
+TEST_CASE("prerequisites in place: no diagnosis", "[prerequisites]") {
+  CHECK(DiagnosePrerequisites(SeedIntent(), Healthy()).empty());
+}
+
+TEST_CASE("a missing or disabled secret version is a diagnosis with its fix", "[prerequisites]") {
+  LiveState live = Healthy();
+  live.prerequisites->versions.erase(kVersion);
+  live.prerequisites->versions.emplace(kVersion, NotFoundError("Secret Version not found"));
+  auto d = DiagnosePrerequisites(SeedIntent(), live);
+  REQUIRE(Find(d, "secret-version-missing"));
+  CHECK(Find(d, "secret-version-missing")->fix.find("gcloud secrets versions add saleor-db") !=
+        std::string::npos);
+  // It reaches the plan.
+  CHECK(Find(ComputePlan(SeedIntent(), live).diagnoses, "secret-version-missing"));
+
+  live.prerequisites->versions.erase(kVersion);
+  live.prerequisites->versions.emplace(kVersion, gcp::SecretVersionInfo{"v", "DISABLED"});
+  CHECK(Find(DiagnosePrerequisites(SeedIntent(), live), "secret-version-disabled"));
+}
+
+TEST_CASE("the service account must read the secret, on the secret or the project",
+          "[prerequisites]") {
+  LiveState live = Healthy();
+  live.prerequisites->secret_policies.erase(kSecret);
+  live.prerequisites->secret_policies.emplace(kSecret, gcp::IamPolicy{});
+  auto d = DiagnosePrerequisites(SeedIntent(), live);
+  const Diagnosis* missing = Find(d, "secret-access-missing");
+  REQUIRE(missing);
+  CHECK(missing->problem.find(kSa) != std::string::npos);
+  CHECK(missing->fix.find("--role roles/secretmanager.secretAccessor") != std::string::npos);
+
+  // Granted on the project instead: fine.
+  live.prerequisites->project_policy = Granting("roles/secretmanager.secretAccessor");
+  CHECK(DiagnosePrerequisites(SeedIntent(), live).empty());
+
+  // Another account holds it: still missing for the job's own account.
+  live.prerequisites->project_policy = StatusOr<gcp::IamPolicy>(gcp::IamPolicy{
+      {gcp::IamBinding{"roles/secretmanager.secretAccessor", {"serviceAccount:other@x.iam.gserviceaccount.com"}, false}}});
+  CHECK(Find(DiagnosePrerequisites(SeedIntent(), live), "secret-access-missing"));
+}
+
+TEST_CASE("without permission to look, the answer is unknown, not failed", "[prerequisites]") {
+  LiveState live = Healthy();
+  live.prerequisites->versions.erase(kVersion);
+  live.prerequisites->versions.emplace(kVersion, PermissionDeniedError("denied"));
+  live.prerequisites->secret_policies.erase(kSecret);
+  live.prerequisites->secret_policies.emplace(kSecret, PermissionDeniedError("denied"));
+  live.prerequisites->project_policy = StatusOr<gcp::IamPolicy>(PermissionDeniedError("denied"));
+  auto d = DiagnosePrerequisites(SeedIntent(), live);
+  CHECK(Find(d, "secret-version-unknown"));
+  CHECK(Find(d, "secret-access-unknown"));
+  CHECK_FALSE(Find(d, "secret-access-missing"));
+  CHECK_FALSE(Find(d, "secret-version-missing"));
+}
+
+TEST_CASE("the socket path needs roles/cloudsql.client on the project", "[prerequisites]") {
+  config::Intent in = SeedIntent();
+  in.workloads[0].method = config::ConnectionMethod::kCloudSqlSocket;
+  LiveState live = Healthy();
+  auto d = DiagnosePrerequisites(in, live);
+  const Diagnosis* missing = Find(d, "cloudsql-client-missing");
+  REQUIRE(missing);
+  CHECK(missing->fix.find("--role roles/cloudsql.client") != std::string::npos);
+  live.prerequisites->project_policy = Granting("roles/cloudsql.client");
+  CHECK(DiagnosePrerequisites(in, live).empty());
+  // Not asked for the private IP path.
+  live.prerequisites->project_policy = StatusOr<gcp::IamPolicy>(gcp::IamPolicy{});
+  CHECK_FALSE(Find(DiagnosePrerequisites(SeedIntent(), live), "cloudsql-client-missing"));
+}
+
+TEST_CASE("a job with no service account runs as the default compute account",
+          "[prerequisites]") {
+  LiveState live = Healthy();
+  live.jobs[kJob].service_account.clear();
+  auto d = DiagnosePrerequisites(SeedIntent(), live);
+  REQUIRE(Find(d, "secret-access-missing"));
+  CHECK(Find(d, "secret-access-missing")->problem.find("123456789012-compute@developer.gserviceaccount.com") !=
+        std::string::npos);
+}
+
+}  // namespace
+}  // namespace dbconnd::reconcilers
