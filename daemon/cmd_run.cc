@@ -134,7 +134,17 @@ Status SetUpLeaderElection(Daemon* d, const RunOptions& opts) {
   auto http = net::MakeHttpClient(d->io.get_executor(), co);
   if (!http.ok()) return http.status();
   std::shared_ptr<net::HttpClient> shared_http = std::move(*http);
-  auto client = std::make_shared<k8s::LeaseClient>(shared_http, *cluster);
+  k8s::LeaseClientOptions lease_options;
+  Metrics* requests = d->metrics.get();
+  lease_options.on_request = [requests](std::string_view rpc, int http_status,
+                                        std::string_view failure, double seconds) {
+    if (http_status != 0) {
+      requests->ApiRequest("kubernetes", rpc, http_status, seconds);
+    } else {
+      requests->ApiRequest("kubernetes", rpc, failure, seconds);
+    }
+  };
+  auto client = std::make_shared<k8s::LeaseClient>(shared_http, *cluster, lease_options);
   k8s::LeaderElectionConfig lec;
   lec.lease_namespace =
       opts.leader_elect_namespace.empty() ? cluster->default_namespace() : opts.leader_elect_namespace;

@@ -60,13 +60,13 @@ inline constexpr std::array<std::string_view, 6> kResourceStates = {
     "in_sync", "drifted", "error", "dependency_not_ready", "paused", "fighting"};
 
 // Endpoint names, the same as --endpoint NAME=URL.
-inline constexpr std::array<std::string_view, 9> kApis = {
-    "sqladmin", "run",      "vpcaccess",  "servicenetworking", "compute",
-    "oauth2",   "metadata", "kubernetes", kOther};
+inline constexpr std::array<std::string_view, 11> kApis = {
+    "sqladmin", "run",      "vpcaccess",  "servicenetworking", "compute", "secretmanager",
+    "cloudresourcemanager", "oauth2",     "metadata",          "kubernetes", kOther};
 
 // Google API methods as the discovery documents name them (plus the token
 // exchanges and the Lease calls of leader election).
-inline constexpr std::array<std::string_view, 27> kMethods = {
+inline constexpr std::array<std::string_view, 30> kMethods = {
     "instances.get",        "instances.list",         "instances.patch",
     "operations.get",       "operations.list",        "jobs.get",
     "jobs.list",            "jobs.patch",             "jobs.run",
@@ -74,7 +74,8 @@ inline constexpr std::array<std::string_view, 27> kMethods = {
     "services.patch",       "connectors.get",         "connectors.list",
     "connectors.create",    "connectors.delete",      "connections.list",
     "connections.create",   "globalAddresses.get",    "globalAddresses.insert",
-    "globalOperations.get", "token",                  "leases.get",
+    "globalOperations.get", "versions.get",           "secrets.getIamPolicy",
+    "projects.getIamPolicy", "token",                 "leases.get",
     "leases.create",        "leases.update",          kOther};
 
 // HTTP status codes worth telling apart, transport failures (no HTTP answer),

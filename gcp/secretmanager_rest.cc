@@ -64,6 +64,7 @@ class SecretManagerRest final : public SecretManager {
     c.api = Api::kSecretManager;
     c.url = BuildUrl(root_, "v1/" + EncodePath(name));
     c.what = "secretmanager versions.get " + name;
+    c.rpc = "versions.get";
     auto reply = co_await rest_->Call(std::move(c));
     if (!reply.ok()) co_return reply.status();
     SecretVersionInfo out;
@@ -81,6 +82,7 @@ class SecretManagerRest final : public SecretManager {
     c.url = BuildUrl(root_, "v1/" + EncodePath(secret) + ":getIamPolicy",
                      {{"options.requestedPolicyVersion", "3"}});
     c.what = "secretmanager secrets.getIamPolicy " + secret;
+    c.rpc = "secrets.getIamPolicy";
     auto reply = co_await rest_->Call(std::move(c));
     if (!reply.ok()) co_return reply.status();
     co_return ParsePolicy(*reply);
@@ -105,6 +107,7 @@ class ResourceManagerRest final : public ResourceManager {
     c.url = BuildUrl(root_, "v3/projects/" + EncodeSegment(project) + ":getIamPolicy");
     c.body = json::value(json::object{{"options", json::object{{"requestedPolicyVersion", 3}}}});
     c.what = "cloudresourcemanager projects.getIamPolicy " + project;
+    c.rpc = "projects.getIamPolicy";
     auto reply = co_await rest_->Call(std::move(c));
     if (!reply.ok()) co_return reply.status();
     co_return ParsePolicy(*reply);

@@ -251,7 +251,25 @@ boost::asio::awaitable<StatusOr<Lease>> LeaseClient::Call(std::string method, st
     req.SetHeader("Content-Type", "application/json");
     req.body = std::move(body);
   }
+  const std::string_view rpc = req.method == "GET"    ? "leases.get"
+                              : req.method == "POST" ? "leases.create"
+                                                     : "leases.update";
+  const auto sent = std::chrono::steady_clock::now();
   auto resp = co_await http_->Send(std::move(req), deadlines);
+  if (options_.on_request) {
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - sent).count();
+    if (resp.ok()) {
+      options_.on_request(rpc, resp->status, "", seconds);
+    } else {
+      const StatusCode code = resp.status().code();
+      options_.on_request(rpc, 0,
+                          code == StatusCode::kDeadlineExceeded ? "timeout"
+                          : code == StatusCode::kCancelled      ? "cancelled"
+                                                                : "connection_error",
+                          seconds);
+    }
+  }
   if (!resp.ok()) co_return Status(resp.status()).Annotate(what);
   if (resp->status < 200 || resp->status >= 300) {
     co_return StatusFromApiResponse(*resp, what);

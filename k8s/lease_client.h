@@ -9,6 +9,7 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -51,10 +52,18 @@ struct Lease {
   std::string raw;
 };
 
+// What one Lease request did, for metrics: rpc "leases.get", "leases.create"
+// or "leases.update"; the HTTP status, or 0 with `failure` "timeout",
+// "cancelled" or "connection_error" when no answer came.
+using LeaseRequestObserver = std::function<void(std::string_view rpc, int http_status,
+                                                std::string_view failure, double seconds)>;
+
 struct LeaseClientOptions {
   net::Deadlines deadlines = {std::chrono::milliseconds(5'000), std::chrono::milliseconds(5'000),
                               std::chrono::milliseconds(5'000), std::chrono::milliseconds(5'000),
                               std::chrono::milliseconds(10'000)};
+  // Told about every request (optional).
+  LeaseRequestObserver on_request;
 };
 
 class LeaseClient {

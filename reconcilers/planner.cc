@@ -814,7 +814,9 @@ class Planner {
       if (failed_verification_.empty()) {
         failed_verification_ = "verification of job " + w.name + " failed (" +
                                RedactUrl(rec->second.message) +
-                               "); fix the job, then apply again to re-verify";
+                               "); fix the job (dbconnd verifies again after it changes it), or run it yourself "
+                               "(gcloud run jobs execute " + w.name + "): the next pass reads that "
+                               "execution's outcome";
       }
       return;
     }

@@ -32,7 +32,15 @@ TEST_CASE("lease client: 404, create, already exists, conflict, update", "[k8s][
   asio::io_context io;
   FakeKubeApi api;
   api.Start(io.get_executor());
-  auto client = MakeLeaseClient(io, api.url(), "token-a");
+  // Every request is reported (dbconnd_api_requests_total{api="kubernetes"}).
+  std::vector<std::string> seen;
+  LeaseClientOptions options;
+  options.on_request = [&seen](std::string_view rpc, int status, std::string_view failure,
+                               double seconds) {
+    seen.push_back(std::string(rpc) + " " + std::to_string(status) + std::string(failure));
+    CHECK(seconds >= 0);
+  };
+  auto client = MakeLeaseClient(io, api.url(), "token-a", options);
 
   auto missing = Await(io, client->Get("default", "dbconnd"));
   REQUIRE_FALSE(missing.ok());
@@ -87,6 +95,10 @@ TEST_CASE("lease client: 404, create, already exists, conflict, update", "[k8s][
   auto refused = Await(io, client->Update(no_rv));
   CHECK(refused.status().code() == StatusCode::kFailedPrecondition);
   api.Stop();
+  REQUIRE(seen.size() >= 3);
+  CHECK(seen[0] == "leases.get 404");
+  CHECK(seen[1] == "leases.create 201");
+  CHECK(seen[2] == "leases.create 409");
 }
 
 TEST_CASE("lease client: auth and availability errors carry no token", "[k8s][lease]") {

@@ -83,12 +83,14 @@ struct TempDir {
 
 inline std::shared_ptr<LeaseClient> MakeLeaseClient(boost::asio::io_context& io,
                                                     const std::string& url,
-                                                    const std::string& token) {
+                                                    const std::string& token,
+                                                    LeaseClientOptions options = {}) {
   auto http = net::MakeHttpClient(io.get_executor(), {});
   if (!http.ok()) throw std::runtime_error(http.status().ToString());
   std::shared_ptr<net::HttpClient> shared = std::move(*http);
   return std::make_shared<LeaseClient>(
-      shared, ClusterConfig::Make(url, "", "default", token, "", "fake API server"));
+      shared, ClusterConfig::Make(url, "", "default", token, "", "fake API server"),
+      std::move(options));
 }
 
 // One daemon replica: an elector with its callbacks recorded.
