@@ -74,6 +74,13 @@ std::string_view SeverityName(LogLevel level) {
 
 std::string Redact(std::string_view text) { return ::dbconnd::Redact(text); }
 
+namespace {
+// A log line quotes values from outside (a 40 kB DATABASE_URL): masked and
+// capped so one line stays readable and cheap.
+constexpr std::size_t kMessageCap = 8192;
+constexpr std::size_t kFieldCap = 512;
+}  // namespace
+
 std::string FormatRfc3339(std::chrono::system_clock::time_point t) {
   using namespace std::chrono;
   auto secs = time_point_cast<seconds>(t);
@@ -121,13 +128,13 @@ std::string Logger::Format(LogLevel level, std::string_view message,
     line += "\",\"time\":\"";
     line += time;
     line += "\",\"message\":";
-    AppendJsonString(line, Redact(message));
+    AppendJsonString(line, RedactForDisplay(message, kMessageCap));
     for (const auto& f : extra) {
       if (f.value->empty()) continue;
       line += ",\"";
       line += f.key;
       line += "\":";
-      AppendJsonString(line, Redact(*f.value));
+      AppendJsonString(line, RedactForDisplay(*f.value, kFieldCap));
     }
     line += "}\n";
   } else {
@@ -137,13 +144,13 @@ std::string Logger::Format(LogLevel level, std::string_view message,
     sev.resize(7, ' ');
     line += sev;
     line += ' ';
-    line += Redact(message);
+    line += RedactForDisplay(message, kMessageCap);
     for (const auto& f : extra) {
       if (f.value->empty()) continue;
       line += ' ';
       line += f.key;
       line += '=';
-      line += Redact(*f.value);
+      line += RedactForDisplay(*f.value, kFieldCap);
     }
     line += '\n';
   }
