@@ -37,10 +37,18 @@ bool EndsWith(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
 }
 
-bool IsPasswordKey(const std::string& k) {
+// `k` is NormalizeKey(raw). "PASS" counts alone or as a "_PASS" suffix
+// (DB_PASS), not inside a word ("mid-pass", "bypass").
+bool IsPasswordKey(std::string_view raw, const std::string& k) {
   if (k == "passwordsecret" || k == "passwordenv") return false;
-  return k.find("password") != std::string::npos || k.find("passwd") != std::string::npos ||
-         EndsWith(k, "pwd") || EndsWith(k, "pass");
+  if (k.find("password") != std::string::npos || k.find("passwd") != std::string::npos ||
+      EndsWith(k, "pwd") || k == "pass") {
+    return true;
+  }
+  if (raw.size() < 5) return false;
+  std::string tail;
+  for (char c : raw.substr(raw.size() - 5)) tail += Lower(c);
+  return tail == "_pass";
 }
 
 // Other names whose values are credentials.
@@ -182,7 +190,7 @@ void ScanSecrets(std::string_view t, F&& on_span) {
       continue;
     }
 
-    const bool password = IsPasswordKey(key);
+    const bool password = IsPasswordKey(word, key);
     if (!password && !IsOtherSecretKey(key)) continue;
     std::size_t k = j;
     // The closing quote of a JSON key: "password": or \"password\":
@@ -250,7 +258,7 @@ bool HasLiteralPassword(std::string_view value) {
 
 bool IsPasswordName(std::string_view name) {
   if (name.size() > kMaxKey) return false;
-  return IsPasswordKey(NormalizeKey(name));
+  return IsPasswordKey(name, NormalizeKey(name));
 }
 
 std::string CapForDisplay(std::string_view value, std::size_t max_chars) {

@@ -35,8 +35,9 @@ std::string Redact(std::string_view text);
 bool HasLiteralPassword(std::string_view value);
 
 // True for names that say their value is a password: containing PASSWORD or
-// PASSWD, ending in PWD or PASS (PGPASSWORD, DB_PASSWORD, MYSQL_PWD,
-// DB_PASS), case-insensitive, '_' and '-' ignored. The dbconnd settings
+// PASSWD, ending in PWD, PASS alone or ending in _PASS (PGPASSWORD,
+// DB_PASSWORD, MYSQL_PWD, DB_PASS), case-insensitive, '_', '-' and '.'
+// ignored except in _PASS ("mid-pass" and "bypass" are not passwords). The dbconnd settings
 // passwordSecret and passwordEnv name a reference, not a password: false.
 bool IsPasswordName(std::string_view name);
 

@@ -78,6 +78,8 @@ const MaskCase kMaskCases[] = {
     {"pem cut off", "-----BEGIN RSA PRIVATE KEY-----\nMIIEabc", "***", false},
     {"nothing secret", "instance saleor-db is RUNNABLE; pageToken=abc",
      "instance saleor-db is RUNNABLE; pageToken=abc", false},
+    {"words ending in pass", "stopped writing mid-pass: fence lost; bypass: on",
+     "stopped writing mid-pass: fence lost; bypass: on", false},
     {"passwordSecret is a reference", "passwordSecret: projects/p/secrets/s/versions/1",
      "passwordSecret: projects/p/secrets/s/versions/1", false},
 };
@@ -98,7 +100,7 @@ TEST_CASE("Names that say their value is a password", "[redact][secret]") {
     CHECK(IsPasswordName(yes));
   }
   for (const char* no : {"DATABASE_URL", "PGUSER", "passwordSecret", "passwordEnv", "HOST",
-                         "PASSPORT_ID", ""}) {
+                         "PASSPORT_ID", "BYPASS", "mid-pass", ""}) {
     INFO(no);
     CHECK_FALSE(IsPasswordName(no));
   }
