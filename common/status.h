@@ -41,6 +41,13 @@ StatusCode StatusCodeFromName(std::string_view name);
 int HttpStatusForCode(StatusCode code);
 StatusCode CodeForHttpStatus(int http_status);
 
+// For errors of one HTTP exchange: whether any byte of the request reached
+// the wire. kNotSent means the server cannot have seen it (safe to send
+// again, whatever the method); kSent means it may have been applied and the
+// outcome is unknown: re-observe before deciding, never resend a write
+// blindly (RFC 9112 §9.3.1). kUnspecified for statuses not from a transport.
+enum class RequestDelivery { kUnspecified = 0, kNotSent = 1, kSent = 2 };
+
 class Status {
  public:
   Status() = default;
@@ -54,11 +61,16 @@ class Status {
   // Google's machine-readable reason, e.g. "operationInProgress", "staleData",
   // "rateLimitExceeded"; empty when none was given.
   const std::string& reason() const { return reason_; }
+  RequestDelivery delivery() const { return delivery_; }
+  // True for a transport error after the request's bytes were written.
+  bool outcome_unknown() const { return delivery_ == RequestDelivery::kSent; }
 
   Status& WithHttpStatus(int s) & { http_status_ = s; return *this; }
   Status&& WithHttpStatus(int s) && { http_status_ = s; return std::move(*this); }
   Status& WithReason(std::string r) & { reason_ = std::move(r); return *this; }
   Status&& WithReason(std::string r) && { reason_ = std::move(r); return std::move(*this); }
+  Status& WithDelivery(RequestDelivery d) & { delivery_ = d; return *this; }
+  Status&& WithDelivery(RequestDelivery d) && { delivery_ = d; return std::move(*this); }
   // Prefixes the message with context ("instances.patch saleor-db-demo: ...").
   Status&& Annotate(std::string_view context) &&;
 
@@ -67,7 +79,7 @@ class Status {
 
   friend bool operator==(const Status& a, const Status& b) {
     return a.code_ == b.code_ && a.message_ == b.message_ && a.reason_ == b.reason_ &&
-           a.http_status_ == b.http_status_;
+           a.http_status_ == b.http_status_ && a.delivery_ == b.delivery_;
   }
 
  private:
@@ -75,6 +87,7 @@ class Status {
   std::string message_;
   int http_status_ = 0;
   std::string reason_;
+  RequestDelivery delivery_ = RequestDelivery::kUnspecified;
 };
 
 std::ostream& operator<<(std::ostream& os, const Status& s);

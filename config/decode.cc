@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "common/duration.h"
+#include "common/redact.h"
 #include "common/rfc3339.h"
 #include "config/cidr.h"
 #include "config/names.h"
@@ -152,36 +153,10 @@ bool IsWordChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
 }
 
-// "scheme://user:secret@host" or "password=secret" (libpq, JDBC, ODBC pwd=).
-bool HasLiteralPassword(std::string_view v) {
-  for (size_t pos = v.find("://"); pos != std::string_view::npos; pos = v.find("://", pos)) {
-    size_t start = pos + 3;
-    size_t end = v.find_first_of("/?# \t\r\n", start);
-    std::string_view authority = v.substr(start, end == std::string_view::npos ? v.npos : end - start);
-    size_t at = authority.rfind('@');
-    if (at != std::string_view::npos) {
-      std::string_view userinfo = authority.substr(0, at);
-      size_t colon = userinfo.find(':');
-      if (colon != std::string_view::npos) {
-        std::string_view pw = userinfo.substr(colon + 1);
-        if (!pw.empty() && !IsPlaceholder(pw)) return true;
-      }
-    }
-    pos = start;
-  }
-  std::string lower(v);
-  for (char& c : lower) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-  for (std::string_view word : {std::string_view("password="), std::string_view("pwd=")}) {
-    for (size_t pos = lower.find(word); pos != std::string::npos; pos = lower.find(word, pos + 1)) {
-      if (pos > 0 && IsWordChar(lower[pos - 1])) continue;
-      size_t vstart = pos + word.size();
-      size_t vend = lower.find_first_of(" \t\r\n&;", vstart);
-      std::string_view pw = std::string_view(v).substr(vstart, vend == std::string::npos ? v.npos : vend - vstart);
-      if (!pw.empty() && pw != "''" && !IsPlaceholder(pw)) return true;
-    }
-  }
-  return false;
-}
+// Every form (common/redact.h): URL userinfo with any characters,
+// password=/pwd= in query strings, libpq DSNs (quoted values too), JDBC and
+// ODBC strings. One linear scan.
+bool HasLiteralPassword(std::string_view v) { return ::dbconnd::HasLiteralPassword(v); }
 
 class Scanner {
  public:

@@ -15,6 +15,7 @@
 #include <random>
 #include <sstream>
 
+#include "common/redact.h"
 #include "common/rfc3339.h"
 #include "config/expiry.h"
 #include "daemon/log.h"
@@ -26,6 +27,8 @@ namespace json = boost::json;
 using reconcilers::Action;
 using reconcilers::ResourceKind;
 using SteadyTime = std::chrono::steady_clock::time_point;
+// /status text fields quote values from Google: masked and capped.
+constexpr std::size_t kStatusTextCap = 2000;
 
 // ---- FightBreaker -------------------------------------------------------------
 
@@ -890,7 +893,8 @@ void Controller::FinishPass(const std::string& key, const config::Intent& intent
   details.verifications = result.verifications;
   details.last_plan_steps.reserve(plan.steps.size());
   for (const auto& s : plan.steps) details.last_plan_steps.push_back(StepLine(s));
-  details.last_error = result.status.ok() ? "" : Redact(result.status.ToString());
+  details.last_error =
+      result.status.ok() ? "" : RedactForDisplay(result.status.ToString(), kStatusTextCap);
 
   // Per resource.
   std::map<ResourceKey, const reconcilers::Step*> by_resource;
@@ -1149,7 +1153,7 @@ json::object ConditionJson(const Condition& c) {
   return json::object{{"type", c.type},
                       {"status", c.status},
                       {"reason", c.reason},
-                      {"message", Redact(c.message)},
+                      {"message", RedactForDisplay(c.message, kStatusTextCap)},
                       {"lastTransitionTime", c.last_transition}};
 }
 }  // namespace
@@ -1170,7 +1174,7 @@ std::string Controller::StatusJson() const {
     cond.push_back(json::object{{"type", "ConfigLoaded"},
                                 {"status", "False"},
                                 {"reason", "ConfigInvalid"},
-                                {"message", Redact(msg)}});
+                                {"message", RedactForDisplay(msg, kStatusTextCap)}});
   } else {
     cond.push_back(json::object{{"type", "ConfigLoaded"},
                                 {"status", state_ ? "True" : "Unknown"},
@@ -1179,7 +1183,9 @@ std::string Controller::StatusJson() const {
   }
   doc["conditions"] = std::move(cond);
   json::array errs;
-  for (const auto& e : config_errors_) errs.push_back(json::string(Redact(e)));
+  for (const auto& e : config_errors_) {
+    errs.push_back(json::string(RedactForDisplay(e, kStatusTextCap)));
+  }
   doc["configErrors"] = std::move(errs);
   doc["queue"] = json::object{{"depth", queue_.depth()},
                               {"processing", queue_.processing()},
@@ -1201,7 +1207,9 @@ std::string Controller::StatusJson() const {
                                  {"blocked", s.last_plan.blocked},
                                  {"reportOnly", s.last_plan.report_only}};
     json::array steps;
-    for (const auto& l : s.last_plan_steps) steps.push_back(json::string(Redact(l)));
+    for (const auto& l : s.last_plan_steps) {
+      steps.push_back(json::string(RedactForDisplay(l, kStatusTextCap)));
+    }
     o["lastPlanSteps"] = std::move(steps);
     o["lastError"] = s.last_error;
     o["lastReconcile"] = s.last_reconcile;

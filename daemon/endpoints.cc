@@ -61,6 +61,10 @@ StatusOr<std::unique_ptr<net::HttpServer>> StartEndpoints(boost::asio::any_io_ex
   net::ServerOptions options;
   options.listen = std::move(listen);
   options.max_body_bytes = 64 * 1024;
+  // /metrics, /healthz and /status take no body; probes and a scraper or
+  // two are the whole audience.
+  options.max_header_bytes = 16 * 1024;
+  options.max_connections = 64;
   net::Handler handler = [controller, metrics](net::HttpRequest request) {
     return Serve(controller, metrics, std::move(request));
   };

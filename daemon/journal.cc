@@ -13,6 +13,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/redact.h"
 #include "daemon/log.h"
 
 namespace dbconnd::daemon {
@@ -298,7 +299,7 @@ Status Journal::RecordOutcome(const std::string& id, const Status& outcome) {
                  {"id", id},
                  {"time", NowRfc3339()},
                  {"code", StatusCodeName(outcome.code())},
-                 {"message", Redact(outcome.message())}};
+                 {"message", RedactForDisplay(outcome.message(), 2000)}};
   Status s = Append(json::serialize(o));
   if (!s.ok()) return s;
   Fold(o, entries_, index_);

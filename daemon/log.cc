@@ -6,7 +6,8 @@
 #include <cstdio>
 #include <ctime>
 #include <memory>
-#include <regex>
+
+#include "common/redact.h"
 
 namespace dbconnd::daemon {
 namespace {
@@ -50,45 +51,6 @@ void WriteStderr(std::string_view line) {
   }
 }
 
-struct RedactionRule {
-  std::regex pattern;
-  const char* replacement;
-};
-
-// Names whose values are secrets wherever they appear as a key.
-constexpr char kSecretKeys[] =
-    "private_key|private_key_id|access_token|refresh_token|id_token|client_secret|"
-    "password|passwd|api_key|apikey|secret|token";
-
-const std::vector<RedactionRule>& Rules() {
-  static const auto* rules = [] {
-    auto icase = std::regex::ECMAScript | std::regex::icase;
-    auto* r = new std::vector<RedactionRule>();
-    // PEM private keys, also when a torn log line cuts the END marker off.
-    r->push_back({std::regex("-----BEGIN [A-Z ]*PRIVATE KEY-----[\\s\\S]*?"
-                             "(-----END [A-Z ]*PRIVATE KEY-----|$)"),
-                  "***"});
-    // Authorization: Bearer <token>
-    r->push_back({std::regex("(bearer\\s+)[A-Za-z0-9._~+/=-]+", icase), "$1***"});
-    // "private_key": "...", also inside JSON that was itself escaped into a
-    // string (\"private_key\": \"...\").
-    r->push_back({std::regex(std::string("((\\\\?\")(") + kSecretKeys +
-                                 ")\\\\?\"\\s*:\\s*\\\\?\")((?:[^\"\\\\]|\\\\[^\"])*)",
-                             icase),
-                  "$1***"});
-    // private_key=..., password: ... (query strings, YAML-ish text).
-    r->push_back({std::regex(std::string("(^|[^A-Za-z0-9_])(") + kSecretKeys +
-                                 ")(\\s*[=:]\\s*)([^\\s&\"',;}]+)",
-                             icase),
-                  "$1$2$3***"});
-    // scheme://user:password@host
-    r->push_back({std::regex("([A-Za-z][A-Za-z0-9+.-]*://[^/\\s:@]*:)([^@\\s/]+)@"),
-                  "$1***@"});
-    return r;
-  }();
-  return *rules;
-}
-
 }  // namespace
 
 std::optional<LogLevel> ParseLogLevel(std::string_view text) {
@@ -110,13 +72,14 @@ std::string_view SeverityName(LogLevel level) {
   return "DEFAULT";
 }
 
-std::string Redact(std::string_view text) {
-  std::string out(text);
-  for (const auto& rule : Rules()) {
-    out = std::regex_replace(out, rule.pattern, rule.replacement);
-  }
-  return out;
-}
+std::string Redact(std::string_view text) { return ::dbconnd::Redact(text); }
+
+namespace {
+// A log line quotes values from outside (a 40 kB DATABASE_URL): masked and
+// capped so one line stays readable and cheap.
+constexpr std::size_t kMessageCap = 8192;
+constexpr std::size_t kFieldCap = 512;
+}  // namespace
 
 std::string FormatRfc3339(std::chrono::system_clock::time_point t) {
   using namespace std::chrono;
@@ -165,13 +128,13 @@ std::string Logger::Format(LogLevel level, std::string_view message,
     line += "\",\"time\":\"";
     line += time;
     line += "\",\"message\":";
-    AppendJsonString(line, Redact(message));
+    AppendJsonString(line, RedactForDisplay(message, kMessageCap));
     for (const auto& f : extra) {
       if (f.value->empty()) continue;
       line += ",\"";
       line += f.key;
       line += "\":";
-      AppendJsonString(line, Redact(*f.value));
+      AppendJsonString(line, RedactForDisplay(*f.value, kFieldCap));
     }
     line += "}\n";
   } else {
@@ -181,13 +144,13 @@ std::string Logger::Format(LogLevel level, std::string_view message,
     sev.resize(7, ' ');
     line += sev;
     line += ' ';
-    line += Redact(message);
+    line += RedactForDisplay(message, kMessageCap);
     for (const auto& f : extra) {
       if (f.value->empty()) continue;
       line += ' ';
       line += f.key;
       line += '=';
-      line += Redact(*f.value);
+      line += RedactForDisplay(*f.value, kFieldCap);
     }
     line += '\n';
   }

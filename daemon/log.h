@@ -28,10 +28,11 @@ std::optional<LogLevel> ParseLogLevel(std::string_view text);
 // Cloud Logging severity: "DEBUG", "INFO", "WARNING", "ERROR".
 std::string_view SeverityName(LogLevel level);
 
-// Replaces secret-shaped substrings with "***": bearer tokens, PEM private
-// keys, JSON "private_key"/"access_token"/"refresh_token"/"client_secret"/
-// "password" values, key=value forms of the same names, and the password of
-// URL userinfo (scheme://user:pw@host -> scheme://user:***@host).
+// dbconnd::Redact (common/redact.h): replaces secret-shaped substrings with
+// "***" in one linear scan: bearer tokens, PEM private keys, values of
+// password-, token-, key- and secret-named keys (JSON, key=value, libpq
+// DSNs, JDBC, query strings), and the password of URL userinfo
+// (scheme://user:p?w/d@host -> scheme://user:***@host).
 std::string Redact(std::string_view text);
 
 struct LogFields {

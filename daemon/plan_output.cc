@@ -1,5 +1,7 @@
 #include "daemon/plan_output.h"
 
+#include "common/redact.h"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -10,6 +12,9 @@
 
 namespace dbconnd::daemon {
 namespace {
+
+// Messages may quote values from Google: passwords masked, size capped.
+std::string Shown(std::string_view text) { return RedactForDisplay(text, 1000); }
 
 namespace json = boost::json;
 using reconcilers::Action;
@@ -61,8 +66,8 @@ void RenderProblems(std::string& out, const TextStyle& style, std::string_view t
   if (list.empty()) return;
   out += Paint(style, kBold, title) + ":\n";
   for (const auto& d : list) {
-    out += "  " + Paint(style, kRed, "!") + " " + d.problem + "\n";
-    if (!d.fix.empty()) out += "      fix: " + d.fix + "\n";
+    out += "  " + Paint(style, kRed, "!") + " " + Shown(d.problem) + "\n";
+    if (!d.fix.empty()) out += "      fix: " + Shown(d.fix) + "\n";
   }
   out += "\n";
 }
@@ -76,8 +81,8 @@ json::array ProblemsJson(const std::vector<Diagnosis>& list) {
   for (const auto& d : list) {
     a.emplace_back(json::object{{"code", d.code},
                                 {"resource", ResourceJson(d.resource)},
-                                {"problem", d.problem},
-                                {"fix", d.fix}});
+                                {"problem", Shown(d.problem)},
+                                {"fix", Shown(d.fix)}});
   }
   return a;
 }
@@ -160,8 +165,8 @@ std::string RenderPlanText(const Plan& plan, TextStyle style) {
       out += "      " + std::string(sign) + " " + c.path + ": " + ShownValue(c.before) + " -> " +
              ShownValue(c.after) + "  [" + Paint(style, ImpactColor(c.impact), impact) + "]\n";
     }
-    if (!s.blocked.empty()) out += "      blocked: " + s.blocked + "\n";
-    if (!s.waiting_for.empty()) out += "      waiting for: " + s.waiting_for + "\n";
+    if (!s.blocked.empty()) out += "      blocked: " + Shown(s.blocked) + "\n";
+    if (!s.waiting_for.empty()) out += "      waiting for: " + Shown(s.waiting_for) + "\n";
     out += "\n";
   }
   const auto sum = plan.summary();
@@ -182,7 +187,7 @@ std::string RenderPlansText(const std::vector<IntentPlan>& plans, TextStyle styl
     if (!p.status.ok()) {
       ++errors;
       out += Paint(style, kBold, "Intent " + p.name) + " (" + p.file + ")\n" +
-             Paint(style, kRed, "error: ") + p.status.message() + "\n\n";
+             Paint(style, kRed, "error: ") + Shown(p.status.message()) + "\n\n";
       continue;
     }
     if (p.plan.HasChanges()) ++with_changes;
@@ -211,7 +216,7 @@ std::string RenderPlansJson(const std::vector<IntentPlan>& plans) {
     o["reportOnlyReason"] = p.plan.report_only_reason;
     if (!p.status.ok()) {
       ++errors;
-      o["error"] = p.status.message();
+      o["error"] = Shown(p.status.message());
     } else if (p.plan.HasChanges()) {
       ++with_changes;
     }
@@ -233,8 +238,8 @@ std::string RenderPlansJson(const std::vector<IntentPlan>& plans) {
                                       {"impact", std::string(reconcilers::ToString(s.impact()))},
                                       {"changes", std::move(changes)},
                                       {"dependsOn", std::move(deps)},
-                                      {"blocked", s.blocked},
-                                      {"waitingFor", s.waiting_for},
+                                      {"blocked", Shown(s.blocked)},
+                                      {"waitingFor", Shown(s.waiting_for)},
                                       {"reportOnly", s.report_only}});
     }
     steps_total += p.plan.steps.size();
@@ -295,7 +300,7 @@ void ProgressPrinter::operator()(const reconcilers::ApplyProgress& p) {
              << "\n";
       } else {
         out_ << "      " << Paint(style_, kRed, "failed") << " after " << FormatElapsed(p.elapsed)
-             << ": " << p.status.message() << "\n";
+             << ": " << Shown(p.status.message()) << "\n";
       }
       break;
     case Kind::kIdle:

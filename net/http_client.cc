@@ -176,7 +176,7 @@ struct RequestCtx {
     return std::chrono::duration_cast<milliseconds>(Clock::now() - since).count();
   }
 
-  Status Timeout(const Phase& p) const {
+  Status Timeout(const Phase& p, const std::string& suffix = "") const {
     std::string msg = "request to " + authority;
     if (proxy) msg += " (via proxy " + proxy->Authority() + ")";
     msg += " timed out in " + std::string(p.name);
@@ -187,6 +187,7 @@ struct RequestCtx {
       msg += " after " + std::to_string(ElapsedMs(p.start)) + " ms (deadline " +
              std::to_string(p.limit.count()) + " ms)";
     }
+    msg += suffix;
     return DeadlineExceededError(std::move(msg));
   }
 
@@ -416,24 +417,50 @@ struct Exchanged {
   bool keep_alive = false;
 };
 
+// RFC 9110 §9.2.2 calls PUT and DELETE idempotent too, but a Google API
+// PUT/DELETE starts a long-running operation; only reads are sent twice.
+bool MayResendAfterWrite(const Request& req) {
+  return req.method() == http::verb::get || req.method() == http::verb::head;
+}
+
+constexpr char kOutcomeUnknown[] =
+    "connection closed after the request was sent; outcome unknown";
+
 // Writes the request and reads the response. `*retryable` is set when the
-// failure shows a reused connection that the server had closed before any
-// byte of a response: the request cannot have been answered.
+// failure shows a reused connection that the server had closed, and either
+// no byte of the request was written or the request is a read (GET/HEAD)
+// and no byte of a response arrived. Every error carries its delivery:
+// kNotSent when no request byte was written, else kSent (outcome unknown).
 template <class Stream>
 asio::awaitable<StatusOr<Exchanged>> Exchange(const RequestCtx* rc, Stream* stream,
                                               Connection* conn, const Request* req,
                                               bool reused, bool* retryable) {
   const std::shared_ptr<State> st = rc->st;
   *retryable = false;
+  const bool resendable = MayResendAfterWrite(*req);
 
   Phase wp = rc->StartPhase("write", rc->deadlines.write);
   conn->Tcp().expires_at(wp.deadline);
   {
     auto [ec, n] = co_await http::async_write(*stream, *req, kUseTuple);
     if (ec) {
-      if (IsTimeout(ec, *rc, wp)) co_return rc->Timeout(wp);
-      *retryable = reused && IsConnectionLoss(ec);
-      co_return rc->Failed(wp, ec);
+      if (n == 0) {
+        // Nothing reached the socket: the server cannot have seen it.
+        *retryable = reused && IsConnectionLoss(ec);
+        Status s = IsTimeout(ec, *rc, wp) ? rc->Timeout(wp) : rc->Failed(wp, ec);
+        co_return std::move(s).WithDelivery(RequestDelivery::kNotSent);
+      }
+      if (IsTimeout(ec, *rc, wp)) {
+        co_return rc->Timeout(wp, "; " + std::to_string(n) +
+                                      " bytes of the request were written, outcome unknown")
+            .WithDelivery(RequestDelivery::kSent);
+      }
+      if (IsConnectionLoss(ec)) {
+        *retryable = reused && resendable;
+        co_return rc->Failed(wp, kOutcomeUnknown).WithDelivery(RequestDelivery::kSent);
+      }
+      co_return rc->Failed(wp, ec.message() + " after the request was partly sent; outcome unknown")
+          .WithDelivery(RequestDelivery::kSent);
     }
   }
 
@@ -446,18 +473,26 @@ asio::awaitable<StatusOr<Exchanged>> Exchange(const RequestCtx* rc, Stream* stre
   {
     auto [ec, n] = co_await http::async_read(*stream, conn->buffer, parser, kUseTuple);
     if (ec) {
-      if (IsTimeout(ec, *rc, rp)) co_return rc->Timeout(rp);
+      if (IsTimeout(ec, *rc, rp)) {
+        co_return rc->Timeout(rp, "; the request was sent, outcome unknown")
+            .WithDelivery(RequestDelivery::kSent);
+      }
       if (ec == http::error::body_limit) {
         co_return ResourceExhaustedError(
             "response from " + rc->authority + " exceeds the body limit of " +
-            std::to_string(st->opts.max_response_body) + " bytes");
+            std::to_string(st->opts.max_response_body) + " bytes")
+            .WithDelivery(RequestDelivery::kSent);
       }
-      *retryable = reused && !parser.got_some() && conn->buffer.size() == 0 &&
-                   IsConnectionLoss(ec);
-      if (ec == http::error::end_of_stream) {
-        co_return rc->Failed(rp, "connection closed before a response");
+      if (ec == asio::error::operation_aborted) {
+        co_return rc->Failed(rp, ec).WithDelivery(RequestDelivery::kSent);
       }
-      co_return rc->Failed(rp, ec);
+      const bool nothing_back = !parser.got_some() && conn->buffer.size() == 0;
+      *retryable = reused && resendable && nothing_back && IsConnectionLoss(ec);
+      if (nothing_back && IsConnectionLoss(ec)) {
+        co_return rc->Failed(rp, kOutcomeUnknown).WithDelivery(RequestDelivery::kSent);
+      }
+      co_return rc->Failed(rp, ec.message() + " (request sent; outcome unknown)")
+          .WithDelivery(RequestDelivery::kSent);
     }
   }
   conn->Tcp().expires_never();
@@ -529,7 +564,10 @@ asio::awaitable<StatusOr<HttpResponse>> SendOnce(std::shared_ptr<State> st, Http
   rc.total_at = rc.start + deadlines.total;
   {
     auto url = ParseUrl(in.url);
-    if (!url.ok()) co_return InvalidArgumentError("invalid request URL: " + url.status().message());
+    if (!url.ok()) {
+      co_return InvalidArgumentError("invalid request URL: " + url.status().message())
+          .WithDelivery(RequestDelivery::kNotSent);
+    }
     rc.url = *std::move(url);
   }
   rc.authority = rc.url.Authority();
@@ -538,14 +576,17 @@ asio::awaitable<StatusOr<HttpResponse>> SendOnce(std::shared_ptr<State> st, Http
   if (rc.proxy) rc.key += " via " + rc.proxy->Authority();
 
   auto built = BuildRequest(rc, in);
-  if (!built.ok()) co_return built.status();
+  if (!built.ok()) co_return Status(built.status()).WithDelivery(RequestDelivery::kNotSent);
   const Request req = *std::move(built);
 
   // At most two attempts; the second only for a reused connection found
-  // closed before any response byte (see HttpClient).
+  // closed before the request was written, or, for GET/HEAD, before any
+  // response byte (see HttpClient).
   for (int attempt = 0;; ++attempt) {
     auto acquired = co_await Acquire(&rc, /*fresh_only=*/attempt > 0);
-    if (!acquired.ok()) co_return acquired.status();
+    if (!acquired.ok()) {
+      co_return Status(acquired.status()).WithDelivery(RequestDelivery::kNotSent);
+    }
     std::unique_ptr<Lease> lease = *std::move(acquired);
     if (lease->reused) st->reused.fetch_add(1, std::memory_order_relaxed);
 
@@ -586,7 +627,9 @@ asio::awaitable<StatusOr<HttpResponse>> SendGuarded(std::shared_ptr<State> st, H
   } catch (...) {
     failure = "unknown exception";
   }
-  co_return InternalError("HTTP client failure: " + failure);
+  // Where it failed is not known: treat the request as possibly sent.
+  co_return InternalError("HTTP client failure: " + failure)
+      .WithDelivery(RequestDelivery::kSent);
 }
 
 class HttpClientImpl final : public HttpClient {

@@ -41,11 +41,22 @@ struct ClientOptions {
   size_t max_response_body = 64 * 1024 * 1024;
 };
 
-// Idempotency: Send itself retries at most once, and only when a pooled
-// (reused) connection turns out to be closed before any response byte
-// arrived; that is the standard keep-alive race (RFC 9112 §9.3.1) and the
-// server cannot have answered. Other failures are returned to the caller,
-// whose retry policy knows whether the request is idempotent.
+// Idempotency (RFC 9112 §9.3.1): Send retries at most once, on a fresh
+// connection, and only when a pooled (reused) connection turns out to be
+// closed by the server and either no byte of the request was written (any
+// method) or the request is a GET/HEAD and no response byte arrived. A POST,
+// PATCH, PUT or DELETE whose bytes were written is never sent again: when the
+// connection then dies, Send returns kUnavailable "connection closed after
+// the request was sent; outcome unknown".
+//
+// Every error Send returns carries Status::delivery():
+//   kNotSent - no byte of the request was written (bad URL, resolve, connect,
+//              TLS, pool wait, a write that failed before its first byte):
+//              the server cannot have seen it; sending again is safe.
+//   kSent    - bytes were written (write/read failure or timeout after that,
+//              cancellation while reading, an oversized response): the
+//              request may have taken effect; Status::outcome_unknown() is
+//              true. Callers re-observe instead of resending a write.
 //
 // Threading: all Sends of one client must run on the executor given to
 // MakeHttpClient (one io_context thread or a strand). The client may be

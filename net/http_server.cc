@@ -12,7 +12,11 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <algorithm>
+#include <boost/asio/write.hpp>
 #include <charconv>
+#include <climits>
+#include <cstdint>
 #include <exception>
 #include <list>
 #include <mutex>
@@ -82,6 +86,9 @@ struct HttpServer::Impl {
     std::weak_ptr<int> alive;
   };
   std::list<SessionRef> sessions;
+  // Sessions running (accept loop's strand only), and refusals being sent.
+  size_t active = 0;
+  size_t refusing = 0;
 
   Impl(asio::any_io_executor ex, ServerOptions opts, Handler h)
       : executor(ex), options(std::move(opts)), handler(std::move(h)),
@@ -140,7 +147,8 @@ asio::awaitable<void> Serve(ImplPtr impl, Stream& stream, std::string remote) {
   bool first = true;
   for (;;) {
     bhttp::request_parser<bhttp::string_body> parser;
-    parser.header_limit(64 * 1024);
+    parser.header_limit(static_cast<uint32_t>(
+        std::min<size_t>(impl->options.max_header_bytes, UINT32_MAX)));
     parser.body_limit(impl->options.max_body_bytes);
     beast::get_lowest_layer(stream).expires_after(first ? impl->options.header_timeout
                                                         : impl->options.idle_timeout);
@@ -271,6 +279,40 @@ asio::awaitable<void> Session(ImplPtr impl, tcp::socket socket) {
   Unregister(impl, alive);
 }
 
+// A connection over max_connections: a short 503 over plain HTTP, without
+// reading the request, then close. Runs on the accept loop's strand. The
+// refusals in flight are bounded too; beyond that the socket is just closed.
+asio::awaitable<void> Refuse(ImplPtr impl, tcp::socket socket) {
+  boost::system::error_code ignored;
+  if (impl->ssl || impl->refusing >= std::max<size_t>(1, impl->options.max_connections)) {
+    socket.close(ignored);
+    co_return;
+  }
+  ++impl->refusing;
+  std::string body = "too many connections (limit " +
+                     std::to_string(impl->options.max_connections) + ")\n";
+  std::string text = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8"
+                     "\r\nRetry-After: 1\r\nConnection: close\r\nServer: dbconnd\r\n"
+                     "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+  beast::tcp_stream stream(std::move(socket));
+  stream.expires_after(std::chrono::seconds(2));
+  auto [ec, n] = co_await asio::async_write(stream, asio::buffer(text), kTuple);
+  (void)ec;
+  (void)n;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  // Lingering close: read what the client already sent (its request), so
+  // closing does not reset the connection before it read the 503.
+  stream.expires_after(std::chrono::seconds(1));
+  char sink[4096];
+  for (size_t drained = 0; drained < 64 * 1024;) {
+    auto [rec, rn] = co_await stream.async_read_some(asio::buffer(sink), kTuple);
+    if (rec) break;
+    drained += rn;
+  }
+  stream.close();
+  --impl->refusing;
+}
+
 asio::awaitable<void> AcceptLoop(ImplPtr impl) {
   for (;;) {
     auto [ec, socket] = co_await impl->acceptor.async_accept(asio::make_strand(impl->executor), kTuple);
@@ -287,7 +329,16 @@ asio::awaitable<void> AcceptLoop(ImplPtr impl) {
       continue;
     }
     auto strand = socket.get_executor();
-    asio::co_spawn(strand, Session(impl, std::move(socket)), asio::detached);
+    if (impl->active >= std::max<size_t>(1, impl->options.max_connections)) {
+      asio::co_spawn(impl->acceptor.get_executor(), Refuse(impl, std::move(socket)),
+                     asio::detached);
+      continue;
+    }
+    ++impl->active;
+    asio::co_spawn(strand, Session(impl, std::move(socket)),
+                   [impl](std::exception_ptr) {
+                     asio::post(impl->acceptor.get_executor(), [impl] { --impl->active; });
+                   });
   }
 }
 

@@ -8,8 +8,13 @@
 //   "Connection: close", or stays idle longer than `idle_timeout`.
 // - The request head must arrive within `header_timeout` of the connection
 //   (or of the previous response); a stuck client is disconnected.
-// - A body larger than `max_body_bytes` gets 413 and the connection is closed;
-//   an unparseable request gets 400 and the connection is closed.
+// - A body larger than `max_body_bytes` gets 413 and a request head larger
+//   than `max_header_bytes` gets 431; either way the connection is closed.
+//   An unparseable request gets 400 and the connection is closed.
+// - At most `max_connections` sessions are open at once. A connection beyond
+//   that is refused: over plain HTTP with "503 Service Unavailable" (body
+//   "too many connections (limit N)", Retry-After: 1, Connection: close),
+//   over TLS by closing it; no handler runs for it.
 // - A handler that throws gets the client a 500; the server keeps running.
 //
 // Control headers a handler may put on its response (the server consumes
@@ -48,6 +53,8 @@ struct ServerOptions {
   std::string tls_cert_file;
   std::string tls_key_file;
   size_t max_body_bytes = 8 * 1024 * 1024;
+  size_t max_header_bytes = 64 * 1024;  // request line and headers together
+  size_t max_connections = 1024;
   std::chrono::seconds header_timeout{10};
   std::chrono::seconds idle_timeout{60};
 };

@@ -4,15 +4,18 @@
 #include <cctype>
 #include <map>
 
+#include "common/redact.h"
 #include "common/rfc3339.h"
 #include "reconcilers/db_url.h"
 
 namespace dbconnd::reconcilers {
 namespace {
 
+// Values come from Google (anyone with write access to a resource sets
+// them) or the intent: passwords masked, size capped, before display.
 std::string Quote(std::string_view s) {
   if (s.empty()) return "";
-  return "\"" + std::string(s) + "\"";
+  return "\"" + RedactForDisplay(s) + "\"";
 }
 
 std::string Bool(bool b) { return b ? "true" : "false"; }
@@ -24,9 +27,9 @@ int SslStrictness(std::string_view mode) {
 }
 
 std::string DisplayAcl(const gcp::AclEntry& e) {
-  std::string out = e.value;
-  if (!e.name.empty()) out += " (" + e.name + ")";
-  if (!e.expiration_time.empty()) out += " until " + e.expiration_time;
+  std::string out = CapForDisplay(e.value, 64);
+  if (!e.name.empty()) out += " (" + RedactForDisplay(e.name, 64) + ")";
+  if (!e.expiration_time.empty()) out += " until " + CapForDisplay(e.expiration_time, 64);
   return out;
 }
 
@@ -117,8 +120,8 @@ std::string DisplayEnvValue(const gcp::EnvVar& env) {
            (env.secret->version.empty() ? "latest" : env.secret->version);
   }
   if (env.value.empty()) return "";
-  if (LooksSensitive(env.name)) return "*** (literal value)";
-  return Quote(RedactUrl(env.value));
+  if (LooksSensitive(env.name) || IsPasswordName(env.name)) return "*** (literal value)";
+  return Quote(env.value);
 }
 
 std::vector<FieldChange> DiffInstance(const gcp::SqlInstance& desired,
@@ -151,17 +154,17 @@ std::vector<FieldChange> DiffInstance(const gcp::SqlInstance& desired,
     for (const auto& [value, entry] : have) {
       auto it = want.find(value);
       if (it == want.end()) {
-        out.push_back({AuthorizedNetworkPath(value), DisplayAcl(entry), "",
+        out.push_back({AuthorizedNetworkPath(CapForDisplay(value, 64)), DisplayAcl(entry), "",
                        Impact::kConnectivityBreak, false});
       } else if (!SameAclEntry(it->second, entry)) {
         // Same CIDR, new label or expiry: no client is affected.
-        out.push_back({AuthorizedNetworkPath(value), DisplayAcl(entry),
+        out.push_back({AuthorizedNetworkPath(CapForDisplay(value, 64)), DisplayAcl(entry),
                        DisplayAcl(it->second), Impact::kNone, false});
       }
     }
     for (const auto& [value, entry] : want) {
       if (!have.count(value)) {
-        out.push_back({AuthorizedNetworkPath(value), "", DisplayAcl(entry),
+        out.push_back({AuthorizedNetworkPath(CapForDisplay(value, 64)), "", DisplayAcl(entry),
                        Impact::kOnline, false});
       }
     }
@@ -251,9 +254,9 @@ std::vector<FieldChange> DiffWorkload(const gcp::RunWorkload& desired,
       auto it = std::find_if(l.env.begin(), l.env.end(),
                              [&](const gcp::EnvVar& x) { return x.name == e.name; });
       if (it == l.env.end()) {
-        out.push_back({cpath + "env[" + e.name + "]", "", DisplayEnvValue(e), impact, false});
+        out.push_back({cpath + "env[" + CapForDisplay(e.name, 64) + "]", "", DisplayEnvValue(e), impact, false});
       } else if (!(*it == e)) {
-        out.push_back({cpath + "env[" + e.name + "]", DisplayEnvValue(*it), DisplayEnvValue(e),
+        out.push_back({cpath + "env[" + CapForDisplay(e.name, 64) + "]", DisplayEnvValue(*it), DisplayEnvValue(e),
                        impact, false});
       }
     }
@@ -261,7 +264,7 @@ std::vector<FieldChange> DiffWorkload(const gcp::RunWorkload& desired,
       const bool kept = std::any_of(d.env.begin(), d.env.end(),
                                     [&](const gcp::EnvVar& x) { return x.name == e.name; });
       if (!kept) {
-        out.push_back({cpath + "env[" + e.name + "]", DisplayEnvValue(e), "", impact, false});
+        out.push_back({cpath + "env[" + CapForDisplay(e.name, 64) + "]", DisplayEnvValue(e), "", impact, false});
       }
     }
     for (const auto& m : d.volume_mounts) {

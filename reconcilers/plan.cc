@@ -1,5 +1,7 @@
 #include "reconcilers/plan.h"
 
+#include "common/redact.h"
+
 #include <algorithm>
 
 namespace dbconnd::reconcilers {
@@ -134,8 +136,8 @@ void RenderProblems(std::string& out, std::string_view title,
   out += ":\n";
   for (const auto& d : list) {
     // Problems are written to name their resource themselves.
-    out += "  ! " + d.problem + "\n";
-    if (!d.fix.empty()) out += "      fix: " + d.fix + "\n";
+    out += "  ! " + RedactForDisplay(d.problem, 1000) + "\n";
+    if (!d.fix.empty()) out += "      fix: " + RedactForDisplay(d.fix, 1000) + "\n";
   }
   out += "\n";
 }

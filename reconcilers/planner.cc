@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/redact.h"
 #include "config/expiry.h"
 #include "reconcilers/credentials.h"
 #include "reconcilers/db_url.h"
@@ -813,7 +814,7 @@ class Planner {
     if (failed && workload_step.empty()) {
       if (failed_verification_.empty()) {
         failed_verification_ = "verification of job " + w.name + " failed (" +
-                               RedactUrl(rec->second.message) +
+                               RedactForDisplay(rec->second.message) +
                                "); fix the job (dbconnd verifies again after it changes it), or run it yourself "
                                "(gcloud run jobs execute " + w.name + "): the next pass reads that "
                                "execution's outcome";
@@ -968,17 +969,20 @@ class Planner {
       for (const auto& c : found->second.containers) {
         for (const auto& e : c.env) {
           if (e.secret || e.value.empty()) continue;
-          auto url = ParseDbUrl(e.value);
-          const bool url_password = url && url->has_password && !url->password.empty();
+          // Every form: URL userinfo, password=/pwd= in a query string, a
+          // libpq DSN or JDBC string, or an env var named like a password
+          // (the driver's own variable, e.g. PGPASSWORD, among them).
+          const bool in_value = HasLiteralPassword(e.value);
           const bool literal_password_env =
               e.name == cred.password_env || e.name == StandardPasswordEnv(db_engine_) ||
-              e.name == w.database.password_env;
-          if (!url_password && !literal_password_env) continue;
+              e.name == w.database.password_env ||
+              (IsPasswordName(e.name) && e.value.front() != '$');
+          if (!in_value && !literal_password_env) continue;
           Finding("literal-password", ref,
-                  KindWord(w.kind) + " " + w.name + ": env " + e.name +
-                      (c.name.empty() ? "" : " in container " + c.name) +
+                  KindWord(w.kind) + " " + w.name + ": env " + CapForDisplay(e.name, 64) +
+                      (c.name.empty() ? "" : " in container " + CapForDisplay(c.name, 64)) +
                       " holds a literal password" +
-                      (url_password ? " (" + RedactUrl(e.value) + ")" : std::string()),
+                      (in_value ? " (" + RedactForDisplay(e.value) + ")" : std::string()),
                   fix);
         }
       }

@@ -320,6 +320,34 @@ TEST_CASE("literal passwords are never echoed in diagnostics", "[config][invalid
   }
 }
 
+TEST_CASE("every written-out password form is refused", "[config][invalid][secrets]") {
+  using namespace dbconnd::config;
+  // Each form in an annotation value (single-quoted YAML: '' is one quote).
+  const char* forms[] = {
+      "postgresql://u:pa?ss@10.0.0.3/db",
+      "postgresql://u:p/a/ss@10.0.0.3/db",
+      "mysql://root:p%40ss@db:3306/app",
+      "postgresql://h/db?user=u&password=s3cret",
+      "mysql://h/db?pwd=s3cret",
+      "host=x password=''a b\\''c'' dbname=d",
+      "jdbc:postgresql://h:5432/db;user=u;password=s3cret;",
+      "Server=h;Uid=u;Pwd=s3cret;",
+      "PGPASSWORD=s3cret",
+  };
+  for (const char* form : forms) {
+    std::string yaml = DocWith("{name: app}", std::string("{name: app, annotations: {dsn: '") +
+                                                  form + "'}}");
+    LoadResult r = LoadString(yaml, "forms.yaml");
+    INFO(form);
+    INFO(testing::Dump(r));
+    CHECK(testing::FindError(r, "metadata.annotations.dsn", "literal password") != nullptr);
+    for (const auto& d : r.diagnostics) {
+      CHECK(FormatDiagnostic(d).find("s3cret") == std::string::npos);
+      CHECK(FormatDiagnostic(d).find("pa?ss") == std::string::npos);
+    }
+  }
+}
+
 TEST_CASE("all errors are collected, not just the first", "[config][invalid]") {
   using namespace dbconnd::config;
   std::string yaml = DocWith("us-central1", "us-central1-a",

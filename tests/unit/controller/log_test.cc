@@ -76,5 +76,22 @@ TEST_CASE("Text log lines are readable and redacted: levels parse") {
   CHECK_FALSE(ParseLogLevel("verbose").has_value());
 }
 
+TEST_CASE("A 40 kB value in a log line neither crashes nor floods the log") {
+  // Issue 12: a 40 kB DATABASE_URL crashed the regex redactor (SIGSEGV).
+  std::vector<std::string> lines;
+  Logger log({LogLevel::kInfo, LogFormat::kJson, [&](std::string_view l) { lines.emplace_back(l); },
+              FixedTime});
+  const std::string value(40000, 'a');
+  log.Log(LogLevel::kInfo, "writing " + value, {"saleor", "job/" + value, "", ""});
+  log.Log(LogLevel::kInfo, "url postgresql://u:" + value + "@h/d");
+  REQUIRE(lines.size() == 2);
+  auto v = boost::json::parse(lines[0]).as_object();
+  const std::string message(v.at("message").as_string());
+  CHECK(message.size() < 9000);
+  CHECK(message.find("(40008 bytes)") != std::string::npos);
+  CHECK(std::string(v.at("resource").as_string()).size() < 600);
+  CHECK(lines[1].find("postgresql://u:***@h/d") != std::string::npos);
+}
+
 }  // namespace
 }  // namespace dbconnd::daemon

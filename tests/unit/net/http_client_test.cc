@@ -602,6 +602,7 @@ TEST_CASE("The write deadline fires when the server never reads", "[http_client]
   INFO(r.status().message());
   CHECK(Contains(r.status().message(), "timed out in write"));
   CHECK(Contains(r.status().message(), "(deadline 300 ms)"));
+  CHECK(r.status().delivery() == RequestDelivery::kSent);  // part of it went out
 }
 
 TEST_CASE("The read deadline fires when the server never answers", "[http_client][deadline]") {
@@ -622,6 +623,8 @@ TEST_CASE("The read deadline fires when the server never answers", "[http_client
   CHECK(Contains(r.status().message(), "(deadline 200 ms)"));
   CHECK_FALSE(Contains(r.status().message(), "SECRET"));
   CHECK_FALSE(Contains(r.status().ToString(), "SECRET"));
+  CHECK(Contains(r.status().message(), "outcome unknown"));
+  CHECK(r.status().delivery() == RequestDelivery::kSent);
   CHECK(server.seen.size() == 1);  // a timeout is not retried
 }
 
@@ -655,6 +658,8 @@ TEST_CASE("A refused connection is Unavailable and names host and phase", "[http
   CHECK(r.status().code() == StatusCode::kUnavailable);
   CHECK(Contains(r.status().message(),
                  "request to 127.0.0.1:" + std::to_string(port) + " failed in connect"));
+  CHECK(r.status().delivery() == RequestDelivery::kNotSent);
+  CHECK_FALSE(r.status().outcome_unknown());
 }
 
 // ---------------------------------------------------------------------------
@@ -694,7 +699,7 @@ TEST_CASE("An idle connection closed by the server is detected and replaced",
   CHECK(server.seen.size() == 2);
 }
 
-TEST_CASE("A reused connection that dies before any response byte is retried once",
+TEST_CASE("A reused connection that dies before any response byte retries a GET once",
           "[http_client][pool]") {
   asio::io_context ioc;
   TestServer server(ioc, Behavior::kCloseOnSecondRequest);
@@ -709,6 +714,53 @@ TEST_CASE("A reused connection that dies before any response byte is retried onc
   CHECK(server.seen.size() == 3);  // /1, /2 lost with the old connection, /2 again
 }
 
+HttpRequest Write(const std::string& method, const std::string& url) {
+  HttpRequest r;
+  r.method = method;
+  r.url = url;
+  r.SetHeader("Content-Type", "application/json");
+  r.body = R"({"name":"jobs/migrate"})";
+  return r;
+}
+
+TEST_CASE("A write whose bytes were sent is never sent again; its outcome is unknown",
+          "[http_client][pool][idempotency]") {
+  for (const std::string method : {"POST", "PATCH", "PUT", "DELETE"}) {
+    INFO(method);
+    asio::io_context ioc;
+    TestServer server(ioc, Behavior::kCloseOnSecondRequest);
+    auto client = NewClient(ioc);
+    REQUIRE(Send(ioc, *client, Get(server.Url() + "/warm")).ok());  // pools the connection
+    auto r = Send(ioc, *client, Write(method, server.Url() + "/v2/jobs/migrate:run"));
+    REQUIRE_FALSE(r.ok());
+    INFO(r.status().message());
+    CHECK(r.status().code() == StatusCode::kUnavailable);
+    CHECK(Contains(r.status().message(),
+                   "connection closed after the request was sent; outcome unknown"));
+    CHECK(r.status().delivery() == RequestDelivery::kSent);
+    CHECK(r.status().outcome_unknown());
+    Settle(ioc);
+    REQUIRE(server.seen.size() == 2);  // the warm-up GET and the write, once
+    CHECK(server.seen[1].method == method);
+    CHECK(server.accepted == 1);  // no second connection carried it again
+    CHECK(client->stats().connections_opened == 1);
+  }
+}
+
+TEST_CASE("A write on a pooled connection found dead before writing goes out once on a new one",
+          "[http_client][pool][idempotency]") {
+  asio::io_context ioc;
+  TestServer server(ioc, Behavior::kCloseAfterResponse);
+  auto client = NewClient(ioc);
+  REQUIRE(Send(ioc, *client, Write("POST", server.Url() + "/1")).ok());
+  Settle(ioc);  // the server's FIN reaches the pooled socket
+  auto r = Send(ioc, *client, Write("POST", server.Url() + "/2"));
+  REQUIRE(r.ok());
+  CHECK(client->stats().stale_replaced == 1);
+  REQUIRE(server.seen.size() == 2);
+  CHECK(server.seen[1].target == "/2");
+}
+
 TEST_CASE("A fresh connection that dies is not retried", "[http_client][pool]") {
   asio::io_context ioc;
   TestServer server(ioc, Behavior::kCloseOnFirstRequest);
@@ -717,6 +769,7 @@ TEST_CASE("A fresh connection that dies is not retried", "[http_client][pool]") 
   REQUIRE_FALSE(r.ok());
   CHECK(r.status().code() == StatusCode::kUnavailable);
   CHECK(Contains(r.status().message(), "failed in read"));
+  CHECK(r.status().outcome_unknown());
   CHECK(server.seen.size() == 1);
 }
 

@@ -102,6 +102,67 @@ TEST_CASE("server rejects an oversized body with 413") {
   CHECK(r.result_int() == 413);
 }
 
+TEST_CASE("server rejects an oversized request head with 431") {
+  ServerOptions opts;
+  opts.max_header_bytes = 1024;
+  Fixture f(opts);
+  auto sock = f.Connect();
+  beast::flat_buffer buf;
+  bhttp::request<bhttp::string_body> req{bhttp::verb::get, "/a", 11};
+  req.set(bhttp::field::host, "127.0.0.1");
+  req.set("X-Big", std::string(4096, 'h'));
+  bhttp::write(sock, req);
+  bhttp::response<bhttp::string_body> resp;
+  bhttp::read(sock, buf, resp);
+  CHECK(resp.result_int() == 431);
+  CHECK_FALSE(resp.keep_alive());
+  // A head under the limit is served.
+  auto sock2 = f.Connect();
+  CHECK(RoundTrip(sock2, buf, bhttp::verb::get, "/small").result_int() == 200);
+}
+
+TEST_CASE("server refuses connections beyond max_connections with 503 and frees slots") {
+  ServerOptions opts;
+  opts.max_connections = 2;
+  Fixture f(opts);
+  beast::flat_buffer buf;
+  auto a = f.Connect();
+  auto b = f.Connect();
+  REQUIRE(RoundTrip(a, buf, bhttp::verb::get, "/a").result_int() == 200);
+  REQUIRE(RoundTrip(b, buf, bhttp::verb::get, "/b").result_int() == 200);
+  {
+    auto c = f.Connect();
+    beast::flat_buffer cbuf;
+    bhttp::request<bhttp::string_body> req{bhttp::verb::get, "/c", 11};
+    req.set(bhttp::field::host, "127.0.0.1");
+    beast::error_code wec;
+    bhttp::write(c, req, wec);  // the server may already have closed it
+    bhttp::response<bhttp::string_body> resp;
+    bhttp::read(c, cbuf, resp);
+    CHECK(resp.result_int() == 503);
+    CHECK(resp.body() == "too many connections (limit 2)\n");
+    CHECK(resp["Retry-After"] == "1");
+    CHECK_FALSE(resp.keep_alive());
+  }
+  // The two sessions still work, and closing one frees its slot.
+  CHECK(RoundTrip(a, buf, bhttp::verb::get, "/a2").result_int() == 200);
+  b.close();
+  int status = 0;
+  for (int i = 0; i < 100 && status != 200; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    auto d = f.Connect();
+    beast::flat_buffer dbuf;
+    bhttp::request<bhttp::string_body> req{bhttp::verb::get, "/d", 11};
+    req.set(bhttp::field::host, "127.0.0.1");
+    beast::error_code ec;
+    bhttp::write(d, req, ec);
+    bhttp::response<bhttp::string_body> resp;
+    bhttp::read(d, dbuf, resp, ec);
+    if (!ec) status = resp.result_int();
+  }
+  CHECK(status == 200);
+}
+
 TEST_CASE("server answers garbage with 400 and a handler exception with 500") {
   Fixture f;
   {
