@@ -194,7 +194,8 @@ class Daemon {
                                   "--settle-recheck", "200ms", "--log-level", "info",
                                   "--log-format", "json", "--access-token-file", dir + "/token",
                                   "--no-rate-limits", "--concurrency", std::to_string(concurrency)};
-    for (const char* api : {"sqladmin", "run", "vpcaccess", "servicenetworking", "compute"}) {
+    for (const char* api : {"sqladmin", "run", "vpcaccess", "servicenetworking", "compute",
+                          "secretmanager", "cloudresourcemanager"}) {
       argv.push_back("--endpoint");
       argv.push_back(std::string(api) + "=" + emu.url());
     }

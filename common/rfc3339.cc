@@ -98,6 +98,13 @@ std::optional<SystemTime> ParseRfc3339(std::string_view s) {
   if (pos != s.size()) return std::nullopt;
   const std::int64_t secs = DaysFromCivil(year, month, day) * 86400 + hour * 3600 +
                             minute * 60 + second - offset_minutes * 60;
+  // system_clock counts nanoseconds in 64 bits: years past 2262 (or before
+  // 1677) do not fit. Such a time is "forever" (or "always past") rather
+  // than a wrapped-around instant.
+  constexpr std::int64_t kMaxSeconds =
+      std::chrono::duration_cast<std::chrono::seconds>(SystemTime::duration::max()).count() - 1;
+  if (secs >= kMaxSeconds) return SystemTime::max();
+  if (secs <= -kMaxSeconds) return SystemTime::min();
   auto since_epoch = std::chrono::seconds(secs) + std::chrono::nanoseconds(nanos);
   return SystemTime(std::chrono::duration_cast<SystemTime::duration>(since_epoch));
 }

@@ -140,7 +140,8 @@ class DaemonProcess {
       argv.push_back("--log-format");
       argv.push_back("json");
     }
-    for (const char* api : {"sqladmin", "run", "vpcaccess", "servicenetworking", "compute"}) {
+    for (const char* api : {"sqladmin", "run", "vpcaccess", "servicenetworking", "compute",
+                          "secretmanager", "cloudresourcemanager"}) {
       argv.push_back("--endpoint");
       argv.push_back(std::string(api) + "=" + emu.url());
     }

@@ -30,9 +30,10 @@ int64_t Executions(const EmulatorProcess& emu) {
 std::vector<std::string> ApplyArgs(const std::string& dir, const EmulatorProcess& emu,
                                    const std::string& cfg) {
   std::vector<std::string> argv{kDbconnd, "apply", cfg, "--yes", "--timeout", "90s",
-                                "--poll", "50ms", "--access-token-file", dir + "/token",
+                                "--poll", "100ms", "--access-token-file", dir + "/token",
                                 "--no-rate-limits", "--no-color"};
-  for (const char* api : {"sqladmin", "run", "vpcaccess", "servicenetworking", "compute"}) {
+  for (const char* api : {"sqladmin", "run", "vpcaccess", "servicenetworking", "compute",
+                          "secretmanager", "cloudresourcemanager"}) {
     argv.push_back("--endpoint");
     argv.push_back(std::string(api) + "=" + emu.url());
   }

@@ -23,6 +23,10 @@ TEST_CASE("RFC 3339: spellings of one instant parse to the same time", "[rfc3339
   CHECK(ParseRfc3339("1970-01-01T00:00:00Z") == At(0));
   CHECK(ParseRfc3339("2024-02-29T12:00:00Z") == At(1709208000));
   CHECK(ParseRfc3339("2016-12-31T23:59:60Z") == At(1483228800));  // leap second
+  // Beyond what system_clock holds: the far future stays in the future.
+  CHECK(ParseRfc3339("2999-01-01T00:00:00Z") == SystemTime::max());
+  CHECK(ParseRfc3339("9999-12-31T23:59:59Z") > *z);
+  CHECK(ParseRfc3339("0001-01-01T00:00:00Z") == SystemTime::min());
 }
 
 TEST_CASE("RFC 3339: what is not a full date-time is refused", "[rfc3339]") {

@@ -34,7 +34,7 @@ TEST_CASE("lease client: 404, create, already exists, conflict, update", "[k8s][
   api.Start(io.get_executor());
   // Every request is reported (dbconnd_api_requests_total{api="kubernetes"}).
   std::vector<std::string> seen;
-  LeaseClientOptions options;
+  dbconnd::k8s::LeaseClientOptions options;
   options.on_request = [&seen](std::string_view rpc, int status, std::string_view failure,
                                double seconds) {
     seen.push_back(std::string(rpc) + " " + std::to_string(status) + std::string(failure));

@@ -49,7 +49,7 @@ TEST_CASE("requests become api_requests_total, durations and retries", "[metrics
   CHECK(Value(text, R"(dbconnd_api_request_duration_seconds_count{api="sqladmin",method="instances.get"})") == 2);
 }
 
-TEST_CASE("running waits drive the oldest-operation gauge; finished ones the histograms",
+TEST_CASE("running waits drive the oldest-operation gauge, finished ones the histograms",
           "[metrics][telemetry]") {
   auto metrics = std::make_shared<Metrics>();
   ManualClock clock;

@@ -723,7 +723,7 @@ HttpRequest Write(const std::string& method, const std::string& url) {
   return r;
 }
 
-TEST_CASE("A write whose bytes were sent is never sent again; its outcome is unknown",
+TEST_CASE("A write whose bytes were sent is never sent again: its outcome is unknown",
           "[http_client][pool][idempotency]") {
   for (const std::string method : {"POST", "PATCH", "PUT", "DELETE"}) {
     INFO(method);

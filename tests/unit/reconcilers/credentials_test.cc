@@ -154,7 +154,7 @@ TEST_CASE("socket URLs are the libpq form, the connection name percent-encoded w
   CHECK(EncodeQueryValue("/cloudsql/a b&c=d%e#f") == "/cloudsql/a%20b%26c%3Dd%25e%23f");
 }
 
-TEST_CASE("IAM user: no password, no URL that cannot log in; the plan names the connector",
+TEST_CASE("IAM user: no password, no URL that cannot log in, the plan names the connector",
           "[credentials][iam]") {
   config::Intent in = SeedIntent();
   in.workloads[0].database.user = "migrator@melodic-now-463704-k1.iam";
