@@ -1,5 +1,5 @@
 // Which variable carries the password, per engine, and what the URL must say
-// for the path to log in (issue: the fixed workload really logs in).
+// for the path to log in (so that the workload really logs in).
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <string>
