@@ -69,7 +69,9 @@ Task<StatusOr<json::value>> RestClient::Call(RestCall call) {
   const SteadyTime start = options_.clock();
   const SteadyTime deadline = start + options_.call_timeout;
   std::string body_text = call.body ? json::serialize(*call.body) : std::string();
-  const bool mutation = call.method != "GET" && call.method != "HEAD";
+  // The call's own classification, not its HTTP verb: Resource Manager's
+  // getIamPolicy is a POST that only reads, and a standby may read.
+  const bool mutation = call.kind == CallKind::kMutation;
   // A 401 means the request was refused before it was applied: the cached
   // token is dropped and the call is sent once more with a fresh one, a
   // mutation too. Only once: a second 401 is the credentials' answer.

@@ -1,6 +1,6 @@
 #pragma once
 // The last-moment write fence: asked by RestClient immediately before the
-// bytes of a mutation (any method but GET/HEAD) are handed to the transport —
+// bytes of a mutation (a RestCall of kind kMutation) are handed to the transport —
 // after the rate-limiter wait, the token fetch and any retry sleep, with
 // nothing awaited in between — so a replica that lost its Lease while a write
 // queued sends nothing.
