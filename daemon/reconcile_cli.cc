@@ -3,28 +3,53 @@
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 #include "daemon/reconcile_cli.h"
 
+#include <algorithm>
 #include <cctype>
 #include <ostream>
 
+#include "reconcilers/observation_cache.h"
 #include "reconcilers/planner.h"
+#include "reconcilers/prerequisites.h"
 
 namespace dbconnd::daemon {
 namespace {
 
-gcp::Task<IntentPlan> PlanOne(gcp::Clients clients, config::Intent intent) {
+// Plans run this many at a time: enough to overlap the API round trips of
+// a large fleet, few enough to stay well inside the client's rate limit.
+constexpr std::size_t kPlanConcurrency = 8;
+
+gcp::Task<IntentPlan> PlanOne(gcp::Clients clients,
+                              std::shared_ptr<reconcilers::ObservationCache> cache,
+                              config::Intent intent) {
   IntentPlan p;
   p.name = intent.name;
   p.file = intent.where.file;
   p.plan.intent = intent.name;
   p.plan.project = intent.project;
   p.plan.region = intent.region;
-  auto live = co_await reconcilers::Observe(clients, intent);
+  auto live = co_await cache->Observe(intent);
   if (!live.ok()) {
     p.status = live.status();
     co_return p;
   }
+  // Run-time prerequisites, read-only and best effort (prerequisites.h),
+  // when the shared snapshots did not gather them.
+  if (!live->prerequisites && clients.secrets && clients.resource_manager) {
+    live->prerequisites = co_await reconcilers::GatherPrerequisites(clients, intent);
+  }
   p.plan = reconcilers::ComputePlan(intent, *live);
   co_return p;
+}
+
+// Takes the next unplanned intent until none is left. Pointers outlive the
+// coroutine: PlanIntents runs the io_context until every worker finished.
+gcp::Task<void> PlanWorker(gcp::Clients clients, std::shared_ptr<reconcilers::ObservationCache> cache,
+                           const config::DesiredState* state, std::size_t* next,
+                           std::vector<IntentPlan>* out) {
+  while (*next < state->intents.size()) {
+    const std::size_t i = (*next)++;
+    (*out)[i] = co_await PlanOne(clients, cache, *state->intents[i]);
+  }
 }
 
 }  // namespace
@@ -44,11 +69,32 @@ std::shared_ptr<const config::DesiredState> LoadForCommand(const std::vector<std
 
 std::vector<IntentPlan> PlanIntents(boost::asio::io_context& io, gcp::Clients clients,
                                     const config::DesiredState& state) {
-  std::vector<IntentPlan> out;
-  for (const auto& p : state.intents) {
-    const config::Intent& intent = *p;
-    out.push_back(RunToCompletion(io, PlanOne(clients, intent)));
+  std::vector<IntentPlan> out(state.intents.size());
+  if (state.intents.empty()) return out;
+  // One point-in-time read for the whole command: each project's instances
+  // and each region's connectors, jobs and services are listed once and
+  // shared by every intent, instead of every intent listing the region
+  // again (reads growing with N, work with N^2).
+  reconcilers::ObservationCacheOptions oo;
+  oo.max_age = std::chrono::hours(24);
+  auto cache = reconcilers::ObservationCache::Create(clients, oo);
+  std::size_t next = 0;
+  std::size_t running = 0;
+  std::exception_ptr error;
+  const std::size_t workers = std::min(kPlanConcurrency, state.intents.size());
+  for (std::size_t w = 0; w < workers; ++w) {
+    ++running;
+    boost::asio::co_spawn(io, PlanWorker(clients, cache, &state, &next, &out),
+                          [&running, &error](std::exception_ptr e) {
+                            if (e && !error) error = e;
+                            --running;
+                          });
   }
+  io.restart();
+  while (running > 0 && io.run_one() > 0) {
+  }
+  if (error) std::rethrow_exception(error);
+  if (running > 0) std::terminate();  // the io_context ran dry: a lost completion is a bug
   return out;
 }
 

@@ -55,7 +55,9 @@ T RunToCompletion(boost::asio::io_context& io, boost::asio::awaitable<T> task) {
   return std::move(*result);
 }
 
-// Observes and plans every intent, one after the other.
+// Observes and plans every intent, a few at a time, from one shared
+// point-in-time read (reconcilers::ObservationCache); results keep the
+// order of `state.intents`.
 std::vector<IntentPlan> PlanIntents(boost::asio::io_context& io, gcp::Clients clients,
                                     const config::DesiredState& state);
 
