@@ -18,6 +18,7 @@
 #include "common/redact.h"
 #include "common/rfc3339.h"
 #include "config/expiry.h"
+#include "config/fingerprint.h"
 #include "daemon/log.h"
 #include "reconcilers/planner.h"
 
@@ -124,57 +125,9 @@ std::string_view WriteResult(const Status& s, bool operation_started) {
   return "error";
 }
 
-void AppendField(std::ostringstream& os, std::string_view key, std::string_view value) {
-  os << key << '=' << value.size() << ':' << value << ';';
-}
-
 }  // namespace
 
-std::string IntentFingerprint(const config::Intent& in) {
-  std::ostringstream os;
-  AppendField(os, "name", in.name);
-  AppendField(os, "project", in.project);
-  AppendField(os, "number", in.project_number);
-  AppendField(os, "region", in.region);
-  const auto& i = in.instance;
-  AppendField(os, "instance", i.name);
-  AppendField(os, "ssl", i.ssl_mode ? config::ToString(*i.ssl_mode) : "-");
-  AppendField(os, "iam", i.iam_authentication ? (*i.iam_authentication ? "1" : "0") : "-");
-  if (i.public_ip) {
-    AppendField(os, "public", i.public_ip->enabled ? "1" : "0");
-    for (const auto& n : i.public_ip->authorized_networks) {
-      AppendField(os, "net", n.name + "|" + n.cidr + "|" + n.expires);
-    }
-  }
-  if (i.private_ip) {
-    AppendField(os, "private", i.private_ip->network);
-    const auto& sa = i.private_ip->services_access;
-    AppendField(os, "psa", sa.range_name + "|" + sa.cidr + "|" + std::to_string(sa.prefix_length));
-  }
-  if (in.connector) {
-    const auto& c = *in.connector;
-    AppendField(os, "connector",
-                c.name + "|" + c.network + "|" + c.ip_cidr_range + "|" +
-                    std::to_string(c.min_instances) + "|" + std::to_string(c.max_instances) +
-                    "|" + c.machine_type);
-  }
-  for (const auto& w : in.workloads) {
-    AppendField(os, "workload",
-                std::string(config::ToString(w.kind)) + "|" + w.name + "|" +
-                    std::string(config::ToString(w.method)) + "|" + w.container + "|" +
-                    w.url_env + "|" + std::string(config::ToString(w.egress)) + "|" +
-                    w.database.name + "|" + w.database.user + "|" + w.database.password_secret +
-                    "|" + w.database.password_env);
-  }
-  const auto& p = in.policy;
-  AppendField(os, "policy",
-              std::string(config::ToString(p.mode)) + "|" +
-                  std::to_string(p.prune_authorized_networks) + std::to_string(p.allow_world_open) +
-                  std::to_string(p.paused) + std::to_string(p.allow_irreversible) +
-                  std::to_string(p.allow_replace) + std::to_string(p.verify) + "|" +
-                  std::to_string(p.resync_interval.count()));
-  return os.str();
-}
+std::string IntentFingerprint(const config::Intent& in) { return config::Fingerprint(in); }
 
 // ---- write fencing -------------------------------------------------------------------
 

@@ -235,6 +235,7 @@ class Controller : public std::enable_shared_from_this<Controller> {
 
 // A stable text form of everything in an intent that affects reconciling
 // (source locations excluded): equal fingerprints = nothing to redo.
+// config::Fingerprint, derived from every field of the model.
 std::string IntentFingerprint(const config::Intent& intent);
 
 // The reason on the Status of a write refused by WriteFence.

@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "config/fingerprint.h"
 #include "config/loader.h"
 
 namespace dbconnd::config {
@@ -60,6 +61,8 @@ Intent Rich() {
 }
 
 void CheckSame(const Intent& a, const Intent& b) {
+  // Every field of the model, whatever the checks below list by hand.
+  CHECK(Fingerprint(a) == Fingerprint(b));
   CHECK(a.name == b.name);
   CHECK(a.project == b.project);
   CHECK(a.project_number == b.project_number);
