@@ -2,8 +2,10 @@
 // (googleapis + google-auth-library) and check they accept what it serves.
 //   node conformance.js /path/to/gcp-emulator
 // Starts the emulator on port 0, generates a service-account key, registers
-// it, exchanges a JWT for a token, then gets/lists/patches Cloud SQL and
-// Cloud Run resources and polls their operations to DONE.
+// it, exchanges a JWT for a token, then makes every call dbconnd makes:
+// Cloud SQL, Cloud Run, Serverless VPC Access, Compute (global addresses),
+// Service Networking, Secret Manager (metadata only) and Resource Manager,
+// polling each operation to DONE.
 'use strict';
 
 const {spawn} = require('node:child_process');
@@ -14,6 +16,7 @@ const {google} = require('googleapis');
 const {JWT} = require('google-auth-library');
 
 const PROJECT = 'melodic-now-463704-k1';
+const NUMBER = '493827161123';  // the incident seed's project number
 const REGION = 'us-central1';
 const JOB = `projects/${PROJECT}/locations/${REGION}/jobs/saleor-migration-1751028053`;
 const EMAIL = `conformance@${PROJECT}.iam.gserviceaccount.com`;
@@ -92,6 +95,11 @@ async function main() {
     const rootUrl = `${url}/`;
     const sql = google.sqladmin({version: 'v1', auth, rootUrl});
     const run = google.run({version: 'v2', auth, rootUrl});
+    const vpcaccess = google.vpcaccess({version: 'v1', auth, rootUrl});
+    const compute = google.compute({version: 'v1', auth, rootUrl});
+    const servicenetworking = google.servicenetworking({version: 'v1', auth, rootUrl});
+    const secretmanager = google.secretmanager({version: 'v1', auth, rootUrl});
+    const crm = google.cloudresourcemanager({version: 'v3', auth, rootUrl});
 
     await check('token exchange with a generated service-account key', async () => {
       const t = await auth.getAccessToken();
@@ -183,6 +191,85 @@ async function main() {
       assert.equal(exec.failedCount, 1);
       assert.ok(exec.completionTime);
       assert.match(JSON.stringify(exec.conditions), /connection timeout expired/);
+    });
+
+    const LOCATION = `projects/${PROJECT}/locations/${REGION}`;
+    await check('vpcaccess connectors.create + operations.get polling, get, list', async () => {
+      const r = await vpcaccess.projects.locations.connectors.create({
+        parent: LOCATION, connectorId: 'conf-conn',
+        requestBody: {network: 'default', ipCidrRange: '10.8.0.0/28', minInstances: 2,
+                      maxInstances: 3, machineType: 'e2-micro'}});
+      assert.ok(r.data.name);
+      const done = await poll(
+          async () => (await vpcaccess.projects.locations.operations.get({name: r.data.name})).data,
+          (op) => op.done === true);
+      assert.ok(!done.error, JSON.stringify(done.error));
+      const c = (await vpcaccess.projects.locations.connectors.get(
+          {name: `${LOCATION}/connectors/conf-conn`})).data;
+      assert.equal(c.state, 'READY');
+      assert.equal(c.ipCidrRange, '10.8.0.0/28');
+      const list = (await vpcaccess.projects.locations.connectors.list({parent: LOCATION})).data;
+      assert.ok(list.connectors.some((x) => x.name === c.name));
+    });
+
+    await check('vpcaccess connectors.create of an existing name is 409 ALREADY_EXISTS', async () => {
+      await assert.rejects(
+          vpcaccess.projects.locations.connectors.create({
+            parent: LOCATION, connectorId: 'conf-conn',
+            requestBody: {network: 'default', ipCidrRange: '10.8.0.16/28'}}),
+          (err) => err.status === 409 && err.response.data.error.status === 'ALREADY_EXISTS');
+    });
+
+    const RANGE = 'conf-psa-range';
+    await check('compute globalAddresses.insert with requestId, globalOperations.get, get', async () => {
+      const body = {name: RANGE, purpose: 'VPC_PEERING', addressType: 'INTERNAL', prefixLength: 16,
+                    network: `projects/${PROJECT}/global/networks/default`};
+      const requestId = crypto.randomUUID();
+      const r = (await compute.globalAddresses.insert({project: PROJECT, requestId, requestBody: body})).data;
+      assert.equal(r.kind, 'compute#operation');
+      // The same requestId again is the same operation, not a second address.
+      const again = (await compute.globalAddresses.insert({project: PROJECT, requestId, requestBody: body})).data;
+      assert.equal(again.name, r.name);
+      await poll(async () => (await compute.globalOperations.get({project: PROJECT, operation: r.name})).data,
+                 (op) => op.status === 'DONE');
+      const a = (await compute.globalAddresses.get({project: PROJECT, address: RANGE})).data;
+      assert.equal(a.purpose, 'VPC_PEERING');
+      assert.equal(a.prefixLength, 16);
+      assert.ok(a.address);
+    });
+
+    await check('servicenetworking connections.create + operations.get polling, list', async () => {
+      const parent = 'services/servicenetworking.googleapis.com';
+      const network = `projects/${NUMBER}/global/networks/default`;
+      const r = (await servicenetworking.services.connections.create(
+          {parent, requestBody: {network, reservedPeeringRanges: [RANGE]}})).data;
+      assert.ok(r.name);
+      const done = await poll(async () => (await servicenetworking.operations.get({name: r.name})).data,
+                              (op) => op.done === true);
+      assert.ok(!done.error, JSON.stringify(done.error));
+      const list = (await servicenetworking.services.connections.list({parent, network})).data;
+      assert.ok(list.connections.some((c) => (c.reservedPeeringRanges || []).includes(RANGE)));
+    });
+
+    await check('secretmanager versions.get (metadata only) and secrets.getIamPolicy', async () => {
+      const v = (await secretmanager.projects.secrets.versions.get(
+          {name: `projects/${PROJECT}/secrets/saleor-db/versions/latest`})).data;
+      assert.equal(v.state, 'ENABLED');
+      assert.equal(v.payload, undefined);
+      const policy = (await secretmanager.projects.secrets.getIamPolicy(
+          {resource: `projects/${PROJECT}/secrets/saleor-db`})).data;
+      assert.ok(policy.bindings.some((b) => b.role === 'roles/secretmanager.secretAccessor'));
+      await assert.rejects(secretmanager.projects.secrets.versions.get(
+          {name: `projects/${PROJECT}/secrets/no-such-secret/versions/latest`}),
+          (err) => err.status === 404 && err.response.data.error.status === 'NOT_FOUND');
+    });
+
+    await check('cloudresourcemanager v3 projects.getIamPolicy', async () => {
+      const policy = (await crm.projects.getIamPolicy(
+          {resource: `projects/${PROJECT}`, requestBody: {}})).data;
+      assert.ok(policy.etag);
+      // An empty repeated field is left out of the JSON, as Google does.
+      assert.ok(policy.bindings === undefined || Array.isArray(policy.bindings));
     });
   } finally {
     clearTimeout(watchdog);
