@@ -113,6 +113,22 @@ std::string_view WriteMethod(const reconcilers::Step& step) {
   return labels::kOther;
 }
 
+// A write that ended this way may have taken effect or may be sent again
+// for the same logical change: its requestId is kept for that resend.
+bool KeepsRequestId(StatusCode code) {
+  switch (code) {
+    case StatusCode::kUnavailable:
+    case StatusCode::kDeadlineExceeded:
+    case StatusCode::kResourceExhausted:
+    case StatusCode::kInternal:
+    case StatusCode::kUnknown:
+    case StatusCode::kCancelled:
+      return true;
+    default:
+      return false;
+  }
+}
+
 std::string_view WriteResult(const Status& s, bool operation_started) {
   if (s.ok()) return "ok";
   int http = s.http_status();
@@ -427,10 +443,19 @@ class Controller::PassObserver : public reconcilers::MutationObserver {
     }
   }
 
+  void RequestIdAssigned(const reconcilers::Step& step, const std::string& request_id) override {
+    Pending& p = pending_[step.id];
+    p.request_key = reconcilers::RequestIdKey(step);
+    p.request_id = request_id;
+  }
+
   void BeforeMutation(const reconcilers::Step& step, const std::string& prior_json) override {
     Pending& p = pending_[step.id];
     if (p.unjournaled) --c_->unjournaled_;
+    std::string request_key = std::move(p.request_key);
+    std::string request_id = std::move(p.request_id);
     p = Pending{};
+    p.request_key = request_key;
     std::string what = std::string(reconcilers::ToString(step.action)) + " " + step.id;
     for (const auto& ch : step.changes) what += "; " + ch.path + ": " + ch.before + " -> " + ch.after;
     if (!c_->journal_) {
@@ -445,6 +470,10 @@ class Controller::PassObserver : public reconcilers::MutationObserver {
                                   std::string(reconcilers::ToString(step.resource.kind)),
                                   step.resource.name, std::string(reconcilers::ToString(step.action)),
                                   prior_json, changes);
+    if (id.ok() && !request_id.empty()) {
+      Status rec = c_->journal_->RecordRequestId(*id, request_key, request_id);
+      if (!rec.ok()) id = rec;
+    }
     if (id.ok()) {
       p.journal_id = *id;
       ++writes;
@@ -478,6 +507,9 @@ class Controller::PassObserver : public reconcilers::MutationObserver {
     Pending p = pending_[step.id];
     pending_.erase(step.id);
     if (p.unjournaled) --c_->unjournaled_;
+    if (!p.request_key.empty() && !KeepsRequestId(status.code())) {
+      c_->request_ids_->erase(p.request_key);  // done: a later insert is a new write
+    }
     bool interrupted = status.code() == StatusCode::kCancelled && c_->stopping_;
     if (c_->metrics_ && !interrupted) {
       c_->metrics_->WriteDone(WriteApi(step.resource.kind), WriteMethod(step),
@@ -516,6 +548,8 @@ class Controller::PassObserver : public reconcilers::MutationObserver {
     std::string journal_id;
     bool operation_started = false;
     bool unjournaled = false;  // its journal record failed: must not be sent
+    std::string request_key;   // Compute inserts (RequestIdAssigned)
+    std::string request_id;
   };
   Controller* c_;
   std::string intent_;
@@ -580,6 +614,19 @@ Controller::Controller(asio::any_io_executor executor, gcp::Clients clients,
                                                           : options_.resync / 10;
     oo.clock = options_.clock;
     observations_ = reconcilers::ObservationCache::Create(clients_, oo);
+  }
+  request_ids_ = options_.apply.request_ids ? options_.apply.request_ids
+                                            : std::make_shared<reconcilers::RequestIds>();
+  if (journal_) {
+    // Inserts whose outcome is unknown keep their requestId across a restart.
+    for (const JournalEntry& e : journal_->entries()) {
+      if (e.request_key.empty() || e.request_id.empty()) continue;
+      if (e.finished && !KeepsRequestId(StatusCodeFromName(e.outcome_code))) {
+        request_ids_->erase(e.request_key);
+        continue;
+      }
+      (*request_ids_)[e.request_key] = e.request_id;
+    }
   }
 }
 
@@ -811,6 +858,7 @@ asio::awaitable<void> Controller::Reconcile(std::shared_ptr<Controller> self, st
   opts.observer = &observer;
   opts.gate = self->gate_;
   opts.observations = self->observations_;
+  opts.request_ids = self->request_ids_;
   opts.start_fresh = st->changed;
   st->changed = false;
   opts.sleeper = self->StoppableSleeper();

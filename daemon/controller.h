@@ -209,6 +209,10 @@ class Controller : public std::enable_shared_from_this<Controller> {
   // One list per project/region/kind shared by the passes of all intents.
   std::shared_ptr<reconcilers::ObservationCache> observations_;
   std::shared_ptr<std::atomic<bool>> stop_;
+  // requestIds of Compute inserts not known to have finished, shared by
+  // every pass and reloaded from the journal at start, so a resend of one
+  // logical insert carries the same id (Google deduplicates it).
+  std::shared_ptr<reconcilers::RequestIds> request_ids_;
 
   std::shared_ptr<const config::DesiredState> state_;
   int64_t generation_ = 0;
