@@ -374,9 +374,11 @@ struct Controller::IntentState {
     std::map<std::string, reconcilers::JobVerification> verifications;
     // Resources the last plan named that the intent does not declare.
     std::vector<ResourceKey> extras;
+    std::vector<reconcilers::Diagnosis> diagnoses;  // the last plan's
     bool empty() const {
       return message.empty() && last_plan_steps.empty() && last_error.empty() &&
-             resource_messages.empty() && verifications.empty() && extras.empty();
+             resource_messages.empty() && verifications.empty() && extras.empty() &&
+             diagnoses.empty();
     }
   };
   std::unique_ptr<Details> details;
@@ -412,6 +414,7 @@ struct Controller::IntentState {
     s.last_plan = last_plan;
     s.last_plan_steps = View().last_plan_steps;
     s.last_error = View().last_error;
+    s.diagnoses = View().diagnoses;
     s.last_reconcile = TimeText(last_reconcile);
     s.next_resync = TimeText(next_resync);
     s.writes = writes;
@@ -943,6 +946,25 @@ void Controller::FinishPass(const std::string& key, const config::Intent& intent
   for (const auto& s : plan.steps) details.last_plan_steps.push_back(StepLine(s));
   details.last_error =
       result.status.ok() ? "" : RedactForDisplay(result.status.ToString(), kStatusTextCap);
+  if (observed) {
+    // Diagnoses as `plan` raises them (run-time prerequisites among them);
+    // each new one is logged once, not on every pass.
+    const std::vector<reconcilers::Diagnosis>& before = st.View().diagnoses;
+    for (const auto& d : plan.diagnoses) {
+      bool known = std::any_of(before.begin(), before.end(), [&](const reconcilers::Diagnosis& b) {
+        return b.code == d.code && b.resource.kind == d.resource.kind &&
+               b.resource.name == d.resource.name && b.problem == d.problem;
+      });
+      if (!known) {
+        LogWarning(RedactForDisplay(d.code + ": " + d.problem + "; fix: " + d.fix, kStatusTextCap),
+                   {key, std::string(reconcilers::ToString(d.resource.kind)) + "/" +
+                             d.resource.name, "", ""});
+      }
+    }
+    details.diagnoses = plan.diagnoses;
+  } else {
+    details.diagnoses = st.View().diagnoses;  // nothing new was read
+  }
 
   // Per resource.
   std::map<ResourceKey, const reconcilers::Step*> by_resource;
@@ -1206,7 +1228,7 @@ json::object ConditionJson(const Condition& c) {
 }
 }  // namespace
 
-std::string Controller::StatusJson() const {
+std::string Controller::StatusHeadText() const {
   json::object doc;
   doc["formatVersion"] = 1;
   doc["generation"] = generation_;
@@ -1239,42 +1261,89 @@ std::string Controller::StatusJson() const {
                               {"processing", queue_.processing()},
                               {"delayed", queue_.delayed()},
                               {"oldestSeconds", queue_.OldestAgeSeconds()}};
-  json::array intents;
-  for (const auto& [name, st] : intents_) {
-    const IntentStatus s = st->Expand(name);
-    json::object o;
-    o["name"] = s.name;
-    o["mode"] = s.mode;
-    o["observedGeneration"] = s.observed_generation;
-    o["conditions"] = json::array{ConditionJson(s.ready), ConditionJson(s.synced)};
-    o["lastPlan"] = json::object{{"create", s.last_plan.to_create},
-                                 {"update", s.last_plan.to_update},
-                                 {"replace", s.last_plan.to_replace},
-                                 {"run", s.last_plan.to_run},
-                                 {"waiting", s.last_plan.waiting},
-                                 {"blocked", s.last_plan.blocked},
-                                 {"reportOnly", s.last_plan.report_only}};
-    json::array steps;
-    for (const auto& l : s.last_plan_steps) {
-      steps.push_back(json::string(RedactForDisplay(l, kStatusTextCap)));
-    }
-    o["lastPlanSteps"] = std::move(steps);
-    o["lastError"] = s.last_error;
-    o["lastReconcile"] = s.last_reconcile;
-    o["nextResync"] = s.next_resync;
-    o["writes"] = s.writes;
-    json::array res;
-    for (const auto& r : s.resources) {
-      res.push_back(json::object{{"kind", r.kind},
-                                 {"name", r.name},
-                                 {"conditions", json::array{ConditionJson(r.ready),
-                                                            ConditionJson(r.synced)}}});
-    }
-    o["resources"] = std::move(res);
-    intents.push_back(std::move(o));
+  std::string text = json::serialize(doc);
+  text.pop_back();  // the closing brace: "intents" follows
+  return text;
+}
+
+namespace {
+
+// One intent's /status object, serialized.
+std::string IntentStatusText(const IntentStatus& s) {
+  json::object o;
+  o["name"] = s.name;
+  o["mode"] = s.mode;
+  o["observedGeneration"] = s.observed_generation;
+  o["conditions"] = json::array{ConditionJson(s.ready), ConditionJson(s.synced)};
+  o["lastPlan"] = json::object{{"create", s.last_plan.to_create},
+                               {"update", s.last_plan.to_update},
+                               {"replace", s.last_plan.to_replace},
+                               {"run", s.last_plan.to_run},
+                               {"waiting", s.last_plan.waiting},
+                               {"blocked", s.last_plan.blocked},
+                               {"reportOnly", s.last_plan.report_only}};
+  json::array steps;
+  for (const auto& l : s.last_plan_steps) {
+    steps.push_back(json::string(RedactForDisplay(l, kStatusTextCap)));
   }
-  doc["intents"] = std::move(intents);
-  return json::serialize(doc);
+  o["lastPlanSteps"] = std::move(steps);
+  o["lastError"] = s.last_error;
+  json::array diags;
+  for (const auto& d : s.diagnoses) {
+    diags.push_back(json::object{
+        {"code", d.code},
+        {"resource", std::string(reconcilers::ToString(d.resource.kind)) + "/" + d.resource.name},
+        {"problem", RedactForDisplay(d.problem, kStatusTextCap)},
+        {"fix", RedactForDisplay(d.fix, kStatusTextCap)}});
+  }
+  o["diagnoses"] = std::move(diags);
+  o["lastReconcile"] = s.last_reconcile;
+  o["nextResync"] = s.next_resync;
+  o["writes"] = s.writes;
+  json::array res;
+  for (const auto& r : s.resources) {
+    res.push_back(json::object{{"kind", r.kind},
+                               {"name", r.name},
+                               {"conditions", json::array{ConditionJson(r.ready),
+                                                          ConditionJson(r.synced)}}});
+  }
+  o["resources"] = std::move(res);
+  return json::serialize(o);
+}
+
+}  // namespace
+
+std::string Controller::StatusJson() const {
+  std::string out = StatusHeadText() + ",\"intents\":[";
+  bool first = true;
+  for (const auto& [name, st] : intents_) {
+    if (!first) out += ',';
+    first = false;
+    out += IntentStatusText(st->Expand(name));
+  }
+  out += "]}";
+  return out;
+}
+
+asio::awaitable<std::string> Controller::StatusJsonSliced(std::size_t slice) const {
+  if (slice == 0) slice = 1;
+  // The intents present now; one removed meanwhile is still rendered from
+  // its last state (its IntentState stays alive in this list).
+  std::vector<std::pair<std::string, std::shared_ptr<const IntentState>>> all;
+  all.reserve(intents_.size());
+  for (const auto& [name, st] : intents_) all.emplace_back(name, st);
+  std::string out = StatusHeadText() + ",\"intents\":[";
+  auto executor = co_await asio::this_coro::executor;
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    if (i > 0 && i % slice == 0) {
+      // Let everything else waiting on the loop run (probes, passes).
+      co_await asio::post(executor, asio::use_awaitable);
+    }
+    if (i > 0) out += ',';
+    out += IntentStatusText(all[i].second->Expand(all[i].first));
+  }
+  out += "]}";
+  co_return out;
 }
 
 }  // namespace dbconnd::daemon
