@@ -114,6 +114,22 @@ std::string_view WriteMethod(const reconcilers::Step& step) {
   return labels::kOther;
 }
 
+// A write that ended this way may have taken effect or may be sent again
+// for the same logical change: its requestId is kept for that resend.
+bool KeepsRequestId(StatusCode code) {
+  switch (code) {
+    case StatusCode::kUnavailable:
+    case StatusCode::kDeadlineExceeded:
+    case StatusCode::kResourceExhausted:
+    case StatusCode::kInternal:
+    case StatusCode::kUnknown:
+    case StatusCode::kCancelled:
+      return true;
+    default:
+      return false;
+  }
+}
+
 std::string_view WriteResult(const Status& s, bool operation_started) {
   if (s.ok()) return "ok";
   int http = s.http_status();
@@ -311,9 +327,11 @@ struct Controller::IntentState {
     std::map<std::string, reconcilers::JobVerification> verifications;
     // Resources the last plan named that the intent does not declare.
     std::vector<ResourceKey> extras;
+    std::vector<reconcilers::Diagnosis> diagnoses;  // the last plan's
     bool empty() const {
       return message.empty() && last_plan_steps.empty() && last_error.empty() &&
-             resource_messages.empty() && verifications.empty() && extras.empty();
+             resource_messages.empty() && verifications.empty() && extras.empty() &&
+             diagnoses.empty();
     }
   };
   std::unique_ptr<Details> details;
@@ -349,6 +367,7 @@ struct Controller::IntentState {
     s.last_plan = last_plan;
     s.last_plan_steps = View().last_plan_steps;
     s.last_error = View().last_error;
+    s.diagnoses = View().diagnoses;
     s.last_reconcile = TimeText(last_reconcile);
     s.next_resync = TimeText(next_resync);
     s.writes = writes;
@@ -380,10 +399,19 @@ class Controller::PassObserver : public reconcilers::MutationObserver {
     }
   }
 
+  void RequestIdAssigned(const reconcilers::Step& step, const std::string& request_id) override {
+    Pending& p = pending_[step.id];
+    p.request_key = reconcilers::RequestIdKey(step);
+    p.request_id = request_id;
+  }
+
   void BeforeMutation(const reconcilers::Step& step, const std::string& prior_json) override {
     Pending& p = pending_[step.id];
     if (p.unjournaled) --c_->unjournaled_;
+    std::string request_key = std::move(p.request_key);
+    std::string request_id = std::move(p.request_id);
     p = Pending{};
+    p.request_key = request_key;
     std::string what = std::string(reconcilers::ToString(step.action)) + " " + step.id;
     for (const auto& ch : step.changes) what += "; " + ch.path + ": " + ch.before + " -> " + ch.after;
     if (!c_->journal_) {
@@ -398,6 +426,10 @@ class Controller::PassObserver : public reconcilers::MutationObserver {
                                   std::string(reconcilers::ToString(step.resource.kind)),
                                   step.resource.name, std::string(reconcilers::ToString(step.action)),
                                   prior_json, changes);
+    if (id.ok() && !request_id.empty()) {
+      Status rec = c_->journal_->RecordRequestId(*id, request_key, request_id);
+      if (!rec.ok()) id = rec;
+    }
     if (id.ok()) {
       p.journal_id = *id;
       ++writes;
@@ -431,6 +463,9 @@ class Controller::PassObserver : public reconcilers::MutationObserver {
     Pending p = pending_[step.id];
     pending_.erase(step.id);
     if (p.unjournaled) --c_->unjournaled_;
+    if (!p.request_key.empty() && !KeepsRequestId(status.code())) {
+      c_->request_ids_->erase(p.request_key);  // done: a later insert is a new write
+    }
     bool interrupted = status.code() == StatusCode::kCancelled && c_->stopping_;
     if (c_->metrics_ && !interrupted) {
       c_->metrics_->WriteDone(WriteApi(step.resource.kind), WriteMethod(step),
@@ -469,6 +504,8 @@ class Controller::PassObserver : public reconcilers::MutationObserver {
     std::string journal_id;
     bool operation_started = false;
     bool unjournaled = false;  // its journal record failed: must not be sent
+    std::string request_key;   // Compute inserts (RequestIdAssigned)
+    std::string request_id;
   };
   Controller* c_;
   std::string intent_;
@@ -533,6 +570,19 @@ Controller::Controller(asio::any_io_executor executor, gcp::Clients clients,
                                                           : options_.resync / 10;
     oo.clock = options_.clock;
     observations_ = reconcilers::ObservationCache::Create(clients_, oo);
+  }
+  request_ids_ = options_.apply.request_ids ? options_.apply.request_ids
+                                            : std::make_shared<reconcilers::RequestIds>();
+  if (journal_) {
+    // Inserts whose outcome is unknown keep their requestId across a restart.
+    for (const JournalEntry& e : journal_->entries()) {
+      if (e.request_key.empty() || e.request_id.empty()) continue;
+      if (e.finished && !KeepsRequestId(StatusCodeFromName(e.outcome_code))) {
+        request_ids_->erase(e.request_key);
+        continue;
+      }
+      (*request_ids_)[e.request_key] = e.request_id;
+    }
   }
 }
 
@@ -764,6 +814,7 @@ asio::awaitable<void> Controller::Reconcile(std::shared_ptr<Controller> self, st
   opts.observer = &observer;
   opts.gate = self->gate_;
   opts.observations = self->observations_;
+  opts.request_ids = self->request_ids_;
   opts.start_fresh = st->changed;
   st->changed = false;
   opts.sleeper = self->StoppableSleeper();
@@ -848,6 +899,25 @@ void Controller::FinishPass(const std::string& key, const config::Intent& intent
   for (const auto& s : plan.steps) details.last_plan_steps.push_back(StepLine(s));
   details.last_error =
       result.status.ok() ? "" : RedactForDisplay(result.status.ToString(), kStatusTextCap);
+  if (observed) {
+    // Diagnoses as `plan` raises them (run-time prerequisites among them);
+    // each new one is logged once, not on every pass.
+    const std::vector<reconcilers::Diagnosis>& before = st.View().diagnoses;
+    for (const auto& d : plan.diagnoses) {
+      bool known = std::any_of(before.begin(), before.end(), [&](const reconcilers::Diagnosis& b) {
+        return b.code == d.code && b.resource.kind == d.resource.kind &&
+               b.resource.name == d.resource.name && b.problem == d.problem;
+      });
+      if (!known) {
+        LogWarning(RedactForDisplay(d.code + ": " + d.problem + "; fix: " + d.fix, kStatusTextCap),
+                   {key, std::string(reconcilers::ToString(d.resource.kind)) + "/" +
+                             d.resource.name, "", ""});
+      }
+    }
+    details.diagnoses = plan.diagnoses;
+  } else {
+    details.diagnoses = st.View().diagnoses;  // nothing new was read
+  }
 
   // Per resource.
   std::map<ResourceKey, const reconcilers::Step*> by_resource;
@@ -1111,7 +1181,7 @@ json::object ConditionJson(const Condition& c) {
 }
 }  // namespace
 
-std::string Controller::StatusJson() const {
+std::string Controller::StatusHeadText() const {
   json::object doc;
   doc["formatVersion"] = 1;
   doc["generation"] = generation_;
@@ -1144,42 +1214,89 @@ std::string Controller::StatusJson() const {
                               {"processing", queue_.processing()},
                               {"delayed", queue_.delayed()},
                               {"oldestSeconds", queue_.OldestAgeSeconds()}};
-  json::array intents;
-  for (const auto& [name, st] : intents_) {
-    const IntentStatus s = st->Expand(name);
-    json::object o;
-    o["name"] = s.name;
-    o["mode"] = s.mode;
-    o["observedGeneration"] = s.observed_generation;
-    o["conditions"] = json::array{ConditionJson(s.ready), ConditionJson(s.synced)};
-    o["lastPlan"] = json::object{{"create", s.last_plan.to_create},
-                                 {"update", s.last_plan.to_update},
-                                 {"replace", s.last_plan.to_replace},
-                                 {"run", s.last_plan.to_run},
-                                 {"waiting", s.last_plan.waiting},
-                                 {"blocked", s.last_plan.blocked},
-                                 {"reportOnly", s.last_plan.report_only}};
-    json::array steps;
-    for (const auto& l : s.last_plan_steps) {
-      steps.push_back(json::string(RedactForDisplay(l, kStatusTextCap)));
-    }
-    o["lastPlanSteps"] = std::move(steps);
-    o["lastError"] = s.last_error;
-    o["lastReconcile"] = s.last_reconcile;
-    o["nextResync"] = s.next_resync;
-    o["writes"] = s.writes;
-    json::array res;
-    for (const auto& r : s.resources) {
-      res.push_back(json::object{{"kind", r.kind},
-                                 {"name", r.name},
-                                 {"conditions", json::array{ConditionJson(r.ready),
-                                                            ConditionJson(r.synced)}}});
-    }
-    o["resources"] = std::move(res);
-    intents.push_back(std::move(o));
+  std::string text = json::serialize(doc);
+  text.pop_back();  // the closing brace: "intents" follows
+  return text;
+}
+
+namespace {
+
+// One intent's /status object, serialized.
+std::string IntentStatusText(const IntentStatus& s) {
+  json::object o;
+  o["name"] = s.name;
+  o["mode"] = s.mode;
+  o["observedGeneration"] = s.observed_generation;
+  o["conditions"] = json::array{ConditionJson(s.ready), ConditionJson(s.synced)};
+  o["lastPlan"] = json::object{{"create", s.last_plan.to_create},
+                               {"update", s.last_plan.to_update},
+                               {"replace", s.last_plan.to_replace},
+                               {"run", s.last_plan.to_run},
+                               {"waiting", s.last_plan.waiting},
+                               {"blocked", s.last_plan.blocked},
+                               {"reportOnly", s.last_plan.report_only}};
+  json::array steps;
+  for (const auto& l : s.last_plan_steps) {
+    steps.push_back(json::string(RedactForDisplay(l, kStatusTextCap)));
   }
-  doc["intents"] = std::move(intents);
-  return json::serialize(doc);
+  o["lastPlanSteps"] = std::move(steps);
+  o["lastError"] = s.last_error;
+  json::array diags;
+  for (const auto& d : s.diagnoses) {
+    diags.push_back(json::object{
+        {"code", d.code},
+        {"resource", std::string(reconcilers::ToString(d.resource.kind)) + "/" + d.resource.name},
+        {"problem", RedactForDisplay(d.problem, kStatusTextCap)},
+        {"fix", RedactForDisplay(d.fix, kStatusTextCap)}});
+  }
+  o["diagnoses"] = std::move(diags);
+  o["lastReconcile"] = s.last_reconcile;
+  o["nextResync"] = s.next_resync;
+  o["writes"] = s.writes;
+  json::array res;
+  for (const auto& r : s.resources) {
+    res.push_back(json::object{{"kind", r.kind},
+                               {"name", r.name},
+                               {"conditions", json::array{ConditionJson(r.ready),
+                                                          ConditionJson(r.synced)}}});
+  }
+  o["resources"] = std::move(res);
+  return json::serialize(o);
+}
+
+}  // namespace
+
+std::string Controller::StatusJson() const {
+  std::string out = StatusHeadText() + ",\"intents\":[";
+  bool first = true;
+  for (const auto& [name, st] : intents_) {
+    if (!first) out += ',';
+    first = false;
+    out += IntentStatusText(st->Expand(name));
+  }
+  out += "]}";
+  return out;
+}
+
+asio::awaitable<std::string> Controller::StatusJsonSliced(std::size_t slice) const {
+  if (slice == 0) slice = 1;
+  // The intents present now; one removed meanwhile is still rendered from
+  // its last state (its IntentState stays alive in this list).
+  std::vector<std::pair<std::string, std::shared_ptr<const IntentState>>> all;
+  all.reserve(intents_.size());
+  for (const auto& [name, st] : intents_) all.emplace_back(name, st);
+  std::string out = StatusHeadText() + ",\"intents\":[";
+  auto executor = co_await asio::this_coro::executor;
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    if (i > 0 && i % slice == 0) {
+      // Let everything else waiting on the loop run (probes, passes).
+      co_await asio::post(executor, asio::use_awaitable);
+    }
+    if (i > 0) out += ',';
+    out += IntentStatusText(all[i].second->Expand(all[i].first));
+  }
+  out += "]}";
+  co_return out;
 }
 
 }  // namespace dbconnd::daemon

@@ -103,6 +103,9 @@ struct IntentStatus {
   std::string next_resync;     // RFC 3339
   int64_t writes = 0;          // mutations sent by this process
   std::vector<ResourceStatus> resources;
+  // The last plan's diagnoses (run-time prerequisites among them), as
+  // `dbconnd plan` shows them.
+  std::vector<reconcilers::Diagnosis> diagnoses;
 };
 
 struct ControllerOptions {
@@ -160,6 +163,11 @@ class Controller : public std::enable_shared_from_this<Controller> {
 
   // --- status ---
   std::string StatusJson() const;
+  // The same document, rendered in slices of `slice` intents with the
+  // io_context free between them: /status at 10,000 intents never holds
+  // the loop (and /healthz, and the passes) for more than one slice. The
+  // intents are those present when it starts.
+  boost::asio::awaitable<std::string> StatusJsonSliced(std::size_t slice = 200) const;
   std::vector<IntentStatus> Statuses() const;
   bool Healthy() const;  // heartbeat fresh
   bool Ready() const;    // generation loaded, credentials worked, full sync done
@@ -196,6 +204,8 @@ class Controller : public std::enable_shared_from_this<Controller> {
   void MarkFullSyncPending(IntentState& st);
   std::chrono::milliseconds ResyncFor(const config::Intent& intent) const;
   std::chrono::system_clock::time_point WallPoint(std::chrono::steady_clock::time_point t) const;
+  // /status without its "intents" and closing brace.
+  std::string StatusHeadText() const;
   gcp::Sleeper StoppableSleeper() const;
 
   boost::asio::any_io_executor executor_;
@@ -209,6 +219,10 @@ class Controller : public std::enable_shared_from_this<Controller> {
   // One list per project/region/kind shared by the passes of all intents.
   std::shared_ptr<reconcilers::ObservationCache> observations_;
   std::shared_ptr<std::atomic<bool>> stop_;
+  // requestIds of Compute inserts not known to have finished, shared by
+  // every pass and reloaded from the journal at start, so a resend of one
+  // logical insert carries the same id (Google deduplicates it).
+  std::shared_ptr<reconcilers::RequestIds> request_ids_;
 
   std::shared_ptr<const config::DesiredState> state_;
   int64_t generation_ = 0;

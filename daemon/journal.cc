@@ -89,6 +89,11 @@ bool Fold(const json::object& o, std::vector<JournalEntry>& entries,
     e.operation.target = Str(o, "target");
     return true;
   }
+  if (type == "request") {
+    e.request_key = Str(o, "key");
+    e.request_id = Str(o, "request_id");
+    return true;
+  }
   if (type == "outcome") {
     e.finished = true;
     e.outcome_code = Str(o, "code");
@@ -287,6 +292,16 @@ Status Journal::RecordOperation(const std::string& id, const gcp::Operation& op)
                  {"time", NowRfc3339()},      {"api", gcp::ToString(op.api)},
                  {"project", op.project},     {"operation", op.name},
                  {"op_type", op.type},        {"target", op.target}};
+  Status s = Append(json::serialize(o));
+  if (!s.ok()) return s;
+  Fold(o, entries_, index_);
+  return Status();
+}
+
+Status Journal::RecordRequestId(const std::string& id, const std::string& key,
+                                const std::string& request_id) {
+  if (!Find(id)) return NotFoundError("no journal entry " + id);
+  json::object o{{"type", "request"}, {"id", id}, {"key", key}, {"request_id", request_id}};
   Status s = Append(json::serialize(o));
   if (!s.ok()) return s;
   Fold(o, entries_, index_);

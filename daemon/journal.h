@@ -11,6 +11,12 @@
 //   {"type":"operation", "id", "api", "project", "operation", "op_type", "target"}
 //   {"type":"outcome", "id", "code", "message"}
 //
+// A Compute insert also gets, right after its "before" line,
+//   {"type":"request", "id", "key", "request_id"}
+// the requestId the insert carries on every send (key: its
+// reconcilers::RequestIdKey), so a resend after a restart still carries it
+// and Google deduplicates.
+//
 // "before" is written before the request is sent, "operation" as soon as
 // Google accepted it, "outcome" when the operation is done or the request was
 // refused. An entry without an outcome is unfinished: on start the
@@ -52,6 +58,10 @@ struct JournalEntry {
   bool has_operation = false;
   gcp::Operation operation;  // api, project, name, type, target
 
+  // Compute inserts: the requestId sent, and the logical write it belongs to.
+  std::string request_key;
+  std::string request_id;
+
   bool finished = false;
   std::string outcome_code;  // StatusCodeName, "OK" on success
   std::string outcome_message;
@@ -85,6 +95,9 @@ class Journal {
                               const std::string& prior_json,
                               const std::vector<JournalChange>& changes);
   Status RecordOperation(const std::string& id, const gcp::Operation& op);
+  // The requestId entry `id` sends (Compute inserts), before it is sent.
+  Status RecordRequestId(const std::string& id, const std::string& key,
+                         const std::string& request_id);
   Status RecordOutcome(const std::string& id, const Status& outcome);
 
   // Entries in the order they were begun.

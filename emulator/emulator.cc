@@ -201,7 +201,11 @@ FaultDecision Emulator::DecideFaults(const net::HttpRequest& request) {
   if (id.empty() || id == "emulator.admin") return d;
   d.route = request.method + " " + id;
   ++counts_[d.route];
-  recent_.push_back(d.route + " " + t.path);
+  // A Compute requestId is part of the entry: the log shows whether a
+  // resend carried the same one.
+  std::string request_id = t.Query("requestId");
+  recent_.push_back(d.route + " " + t.path +
+                    (request_id.empty() ? "" : " requestId=" + request_id.substr(0, 64)));
   if (recent_.size() > 200) recent_.erase(recent_.begin());
   for (auto& fv : faults_) {
     auto& f = fv.as_object();

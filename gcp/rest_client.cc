@@ -110,8 +110,17 @@ Task<StatusOr<json::value>> RestClient::Call(RestCall call) {
         ticket.emplace(std::move(*admitted));
         deadlines = CapDeadlines(deadlines, now, ticket->deadline());
       }
+      // And once more at the very last moment, after the transport's
+      // connection wait (pool, connect, TLS): a lease lost meanwhile sends
+      // nothing.
+      std::function<Status()> last_moment;
+      if (ticket) {
+        std::shared_ptr<WriteFence> fence = options_.write_fence;
+        std::string what = call.what;
+        last_moment = [fence, what]() { return fence->Recheck(what); };
+      }
       const SteadyTime sent = options_.clock();
-      auto resp = co_await http_->Send(std::move(req), deadlines);
+      auto resp = co_await http_->SendChecked(std::move(req), deadlines, std::move(last_moment));
       ticket.reset();
       if (options_.telemetry) {
         RequestReport report;

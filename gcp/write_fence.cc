@@ -38,6 +38,22 @@ StatusOr<WriteFence::Ticket> WriteFence::Admit(std::string_view what, SteadyTime
   const SteadyTime valid_until =
       lease_valid_until_ ? lease_valid_until_() : SteadyTime::max();
   std::lock_guard lock(mu_);
+  Status refused = RefusalLocked(what, now, valid_until);
+  if (!refused.ok()) return refused;
+  const SteadyTime deadline = std::min(wanted, valid_until);
+  auto it = in_flight_.insert(deadline);
+  return Ticket(this, it, deadline);
+}
+
+Status WriteFence::Recheck(std::string_view what) {
+  const SteadyTime now = clock_();
+  const SteadyTime valid_until =
+      lease_valid_until_ ? lease_valid_until_() : SteadyTime::max();
+  std::lock_guard lock(mu_);
+  return RefusalLocked(what, now, valid_until);
+}
+
+Status WriteFence::RefusalLocked(std::string_view what, SteadyTime now, SteadyTime valid_until) {
   if (closed_) {
     ++refused_;
     return FailedPreconditionError(std::string(what) + ": not sent: " + closed_why_)
@@ -60,9 +76,7 @@ StatusOr<WriteFence::Ticket> WriteFence::Admit(std::string_view what, SteadyTime
       return out;
     }
   }
-  const SteadyTime deadline = std::min(wanted, valid_until);
-  auto it = in_flight_.insert(deadline);
-  return Ticket(this, it, deadline);
+  return Status();
 }
 
 void WriteFence::SetGate(std::function<Status()> gate) {

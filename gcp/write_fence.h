@@ -2,8 +2,10 @@
 // The last-moment write fence: asked by RestClient immediately before the
 // bytes of a mutation (a RestCall of kind kMutation) are handed to the transport —
 // after the rate-limiter wait, the token fetch and any retry sleep, with
-// nothing awaited in between — so a replica that lost its Lease while a write
-// queued sends nothing.
+// nothing awaited in between (Admit) — and asked again by the transport once
+// its connection is ready, right before the first byte is written (Recheck,
+// through net::HttpClient::SendChecked), so a replica that lost its Lease
+// while a write queued or connected sends nothing.
 //
 // `lease_valid_until` says until when this replica may write (for leader
 // election: LeaderElector::write_deadline(), time_point::min() when not
@@ -68,6 +70,11 @@ class WriteFence {
   // kWriteFencedReason) naming `what` when closed or the lease is not valid
   // now. Counts refusals.
   StatusOr<Ticket> Admit(std::string_view what, SteadyTime wanted);
+  // The same conditions asked again for a write already admitted, right
+  // before its first byte goes out (after the transport's connection wait;
+  // net::HttpClient::SendChecked): closed, lease no longer valid or the gate
+  // refusing now means it is not sent. Counts refusals.
+  Status Recheck(std::string_view what);
 
   // One more condition every write must pass, asked after the lease (e.g.
   // "the journal could write this write's record"). Its Status, when not
@@ -92,6 +99,8 @@ class WriteFence {
 
  private:
   void Release(std::multiset<SteadyTime>::iterator it);
+  // Why a write may not go out now (mu_ held); OK when it may.
+  Status RefusalLocked(std::string_view what, SteadyTime now, SteadyTime valid_until);
 
   std::function<SteadyTime()> lease_valid_until_;
   std::function<Status()> gate_;

@@ -160,6 +160,8 @@ struct RequestCtx {
   Clock::time_point start;
   Clock::time_point total_at;
   std::string authority;  // target host:port, for messages
+  // Asked right before the request's first byte is written (SendChecked).
+  std::function<Status()> before_write;
 
   Phase StartPhase(const char* name, milliseconds limit) const {
     Phase p;
@@ -439,6 +441,12 @@ asio::awaitable<StatusOr<Exchanged>> Exchange(const RequestCtx* rc, Stream* stre
   *retryable = false;
   const bool resendable = MayResendAfterWrite(*req);
 
+  if (rc->before_write) {
+    // The last moment: the connection is ready and nothing is awaited
+    // between this answer and the write.
+    Status allowed = rc->before_write();
+    if (!allowed.ok()) co_return std::move(allowed).WithDelivery(RequestDelivery::kNotSent);
+  }
   Phase wp = rc->StartPhase("write", rc->deadlines.write);
   conn->Tcp().expires_at(wp.deadline);
   {
@@ -555,9 +563,11 @@ StatusOr<Request> BuildRequest(const RequestCtx& rc, HttpRequest& in) {
 }
 
 asio::awaitable<StatusOr<HttpResponse>> SendOnce(std::shared_ptr<State> st, HttpRequest in,
-                                                 Deadlines deadlines) {
+                                                 Deadlines deadlines,
+                                                 std::function<Status()> before_write) {
   st->requests.fetch_add(1, std::memory_order_relaxed);
   RequestCtx rc;
+  rc.before_write = std::move(before_write);
   rc.st = st;
   rc.deadlines = deadlines;
   rc.start = Clock::now();
@@ -616,12 +626,13 @@ asio::awaitable<StatusOr<HttpResponse>> SendOnce(std::shared_ptr<State> st, Http
 }
 
 asio::awaitable<StatusOr<HttpResponse>> SendGuarded(std::shared_ptr<State> st, HttpRequest in,
-                                                    Deadlines deadlines) {
+                                                    Deadlines deadlines,
+                                                    std::function<Status()> before_write) {
   // Beast and Asio report through error codes here, but allocation and
   // system_error from socket setup can still throw: Send never does.
   std::string failure;
   try {
-    co_return co_await SendOnce(std::move(st), std::move(in), deadlines);
+    co_return co_await SendOnce(std::move(st), std::move(in), deadlines, std::move(before_write));
   } catch (const std::exception& e) {
     failure = e.what();
   } catch (...) {
@@ -637,7 +648,12 @@ class HttpClientImpl final : public HttpClient {
   explicit HttpClientImpl(std::shared_ptr<State> st) : st_(std::move(st)) {}
 
   asio::awaitable<StatusOr<HttpResponse>> Send(HttpRequest request, Deadlines deadlines) override {
-    return SendGuarded(st_, std::move(request), deadlines);
+    return SendGuarded(st_, std::move(request), deadlines, nullptr);
+  }
+
+  asio::awaitable<StatusOr<HttpResponse>> SendChecked(HttpRequest request, Deadlines deadlines,
+                                                      std::function<Status()> before_write) override {
+    return SendGuarded(st_, std::move(request), deadlines, std::move(before_write));
   }
 
   ClientStats stats() const override {

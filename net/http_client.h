@@ -3,6 +3,7 @@
 // and hostname verification, a deadline on every phase, HTTPS_PROXY tunnels.
 // Beast stays inside net/*.cc; callers see net/http.h types only.
 
+#include <functional>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -73,6 +74,22 @@ class HttpClient {
   // request headers, bodies or proxy credentials.
   virtual boost::asio::awaitable<StatusOr<HttpResponse>> Send(HttpRequest request,
                                                               Deadlines deadlines) = 0;
+
+  // Send, asking `before_write` at the last moment: once a connection is
+  // ready (after the pool wait, connect, proxy tunnel and TLS handshake),
+  // immediately before the first byte of the request is written, with
+  // nothing awaited in between. A non-OK answer ends the call with that
+  // Status (delivery kNotSent: nothing was written). A resend on a fresh
+  // connection asks again. This base version, for doubles without
+  // connections, asks once before Send.
+  virtual boost::asio::awaitable<StatusOr<HttpResponse>> SendChecked(
+      HttpRequest request, Deadlines deadlines, std::function<Status()> before_write) {
+    if (before_write) {
+      Status allowed = before_write();
+      if (!allowed.ok()) co_return std::move(allowed).WithDelivery(RequestDelivery::kNotSent);
+    }
+    co_return co_await Send(std::move(request), deadlines);
+  }
 
   virtual ClientStats stats() const = 0;
 };

@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "reconcilers/planner.h"
+#include "reconcilers/prerequisites.h"
 
 namespace dbconnd::reconcilers {
 namespace {
@@ -366,6 +367,90 @@ struct GetWorkload {
 
 }  // namespace
 
+// ---- run-time prerequisites -------------------------------------------------------
+
+// Secret Manager and Resource Manager reads for GatherPrerequisites, each
+// answer reused for Options::prerequisites_max_age: the controller checks
+// the same prerequisites as `plan` without reading every secret's policy on
+// every pass. An answer that may change on a retry is not kept.
+class PrerequisiteReads final : public gcp::SecretManager, public gcp::ResourceManager {
+ public:
+  PrerequisiteReads(gcp::Clients inner, const ObservationCacheOptions* options,
+                    ObservationCacheStats* stats)
+      : inner_(inner), options_(options), stats_(stats) {}
+
+  gcp::Task<StatusOr<gcp::SecretVersionInfo>> GetSecretVersion(std::string name) override {
+    if (const auto* hit = Fresh(versions_, name)) co_return *hit;
+    ++stats_->prerequisite_reads;
+    auto got = co_await inner_.secrets->GetSecretVersion(name);
+    Keep(versions_, name, got);
+    co_return got;
+  }
+  gcp::Task<StatusOr<gcp::IamPolicy>> GetSecretIamPolicy(std::string secret) override {
+    if (const auto* hit = Fresh(secret_policies_, secret)) co_return *hit;
+    ++stats_->prerequisite_reads;
+    auto got = co_await inner_.secrets->GetSecretIamPolicy(secret);
+    Keep(secret_policies_, secret, got);
+    co_return got;
+  }
+  gcp::Task<StatusOr<gcp::IamPolicy>> GetProjectIamPolicy(std::string project) override {
+    if (const auto* hit = Fresh(project_policies_, project)) co_return *hit;
+    ++stats_->prerequisite_reads;
+    auto got = co_await inner_.resource_manager->GetProjectIamPolicy(project);
+    Keep(project_policies_, project, got);
+    co_return got;
+  }
+
+  void Clear() {
+    versions_.clear();
+    secret_policies_.clear();
+    project_policies_.clear();
+  }
+
+ private:
+  template <typename T>
+  struct Answer {
+    StatusOr<T> value;
+    gcp::SteadyTime at;
+  };
+  template <typename T>
+  using Answers = std::unordered_map<std::string, Answer<T>>;
+
+  template <typename T>
+  const StatusOr<T>* Fresh(Answers<T>& answers, const std::string& key) {
+    auto it = answers.find(key);
+    if (it == answers.end()) return nullptr;
+    if (options_->clock() - it->second.at >= options_->prerequisites_max_age) {
+      answers.erase(it);
+      return nullptr;
+    }
+    ++stats_->prerequisite_hits;
+    return &it->second.value;
+  }
+
+  template <typename T>
+  void Keep(Answers<T>& answers, const std::string& key, const StatusOr<T>& got) {
+    // OK, NOT_FOUND and PERMISSION_DENIED stand until something changes;
+    // anything else may be different on the next try.
+    if (!got.ok() && got.status().code() != StatusCode::kNotFound &&
+        got.status().code() != StatusCode::kPermissionDenied) {
+      return;
+    }
+    if (versions_.size() + secret_policies_.size() + project_policies_.size() >=
+        options_->max_prerequisite_entries) {
+      Clear();  // bounded memory: start over rather than grow
+    }
+    answers.insert_or_assign(key, Answer<T>{got, options_->clock()});
+  }
+
+  gcp::Clients inner_;
+  const ObservationCacheOptions* options_;
+  ObservationCacheStats* stats_;
+  Answers<gcp::SecretVersionInfo> versions_;
+  Answers<gcp::IamPolicy> secret_policies_;
+  Answers<gcp::IamPolicy> project_policies_;
+};
+
 std::shared_ptr<ObservationCache> ObservationCache::Create(gcp::Clients clients,
                                                            ObservationCacheOptions options) {
   if (!options.clock) options.clock = gcp::SteadyClock();
@@ -373,7 +458,11 @@ std::shared_ptr<ObservationCache> ObservationCache::Create(gcp::Clients clients,
 }
 
 ObservationCache::ObservationCache(gcp::Clients clients, ObservationCacheOptions options)
-    : clients_(clients), options_(std::move(options)), state_(std::make_shared<State>()) {}
+    : clients_(clients), options_(std::move(options)), state_(std::make_shared<State>()) {
+  if (clients_.secrets && clients_.resource_manager) {
+    prerequisites_ = std::make_shared<PrerequisiteReads>(clients_, &options_, &stats_);
+  }
+}
 
 ObservationCache::~ObservationCache() = default;
 
@@ -526,6 +615,13 @@ gcp::Task<StatusOr<LiveState>> ObservationCache::Observe(config::Intent intent) 
     if (!range.ok()) co_return range.status();
     live.services_range = **range;
   }
+  if (prerequisites_) {
+    // Run-time prerequisites, read-only and best effort, as plan checks them.
+    gcp::Clients pc = clients_;
+    pc.secrets = prerequisites_.get();
+    pc.resource_manager = prerequisites_.get();
+    live.prerequisites = co_await GatherPrerequisites(pc, intent);
+  }
   co_return live;
 }
 
@@ -611,6 +707,13 @@ gcp::Task<StatusOr<LiveState>> ObservationCache::ObserveFresh(config::Intent int
       co_return range.status();
     }
   }
+  if (prerequisites_) {
+    // Run-time prerequisites, read-only and best effort, as plan checks them.
+    gcp::Clients pc = clients_;
+    pc.secrets = prerequisites_.get();
+    pc.resource_manager = prerequisites_.get();
+    live.prerequisites = co_await GatherPrerequisites(pc, intent);
+  }
   co_return live;
 }
 
@@ -659,6 +762,7 @@ void ObservationCache::InvalidateAll() {
   drop(s.services);
   drop(s.peerings);
   drop(s.ranges);
+  if (prerequisites_) prerequisites_->Clear();
 }
 
 std::size_t ObservationCache::snapshot_count() const {

@@ -63,6 +63,12 @@ struct ObservationCacheOptions {
   // writes are planned on ObserveFresh's GETs, which carry it, and the raw
   // documents of a whole region dominate memory at 10,000 workloads.
   bool keep_raw = false;
+  // Run-time prerequisite reads (reconcilers/prerequisites.h: secret
+  // versions, secret and project IAM policies) are reused this long; an
+  // answer that may change on a retry (429, 5xx, no answer) is not kept.
+  // At most max_prerequisite_entries answers are held (then all are dropped).
+  std::chrono::milliseconds prerequisites_max_age{std::chrono::minutes(5)};
+  std::size_t max_prerequisite_entries = 50'000;
   gcp::Clock clock;  // default steady clock
 };
 
@@ -72,7 +78,11 @@ struct ObservationCacheStats {
   int64_t gets = 0;     // single-resource GETs (invalidated names, ObserveFresh)
   int64_t hits = 0;     // lookups served by a young snapshot
   int64_t waits = 0;    // lookups that waited for another lookup's list
+  int64_t prerequisite_reads = 0;  // Secret Manager / Resource Manager calls
+  int64_t prerequisite_hits = 0;   // prerequisite answers reused
 };
+
+class PrerequisiteReads;  // caching Secret Manager / Resource Manager reads
 
 class ObservationCache : public std::enable_shared_from_this<ObservationCache> {
  public:
@@ -95,7 +105,9 @@ class ObservationCache : public std::enable_shared_from_this<ObservationCache> {
       std::string project, std::string name);
 
   // One intent's live state from the shared snapshots: what Observe(clients,
-  // intent) reads, with `jobs`/`services` holding only the declared
+  // intent) reads (run-time prerequisites included, when the clients have
+  // Secret Manager and Resource Manager; their answers cached per secret,
+  // version and project, see prerequisites_max_age), with `jobs`/`services` holding only the declared
   // workloads and `all_jobs`/`all_services` pointing at the region snapshot
   // (an empty one when the plan cannot need it: no workload of that kind is
   // declared and the public IP cannot be switched off).
@@ -126,6 +138,8 @@ class ObservationCache : public std::enable_shared_from_this<ObservationCache> {
   ObservationCacheOptions options_;
   ObservationCacheStats stats_;
   std::shared_ptr<State> state_;
+  // Null when the clients cannot read prerequisites.
+  std::shared_ptr<PrerequisiteReads> prerequisites_;
 };
 
 }  // namespace dbconnd::reconcilers

@@ -143,6 +143,71 @@ TEST_CASE("write fence: a write's deadline never outlives the lease", "[rest][fe
   CHECK(f.http->requests.size() == 1);
 }
 
+// A transport whose connection takes a while: `during_connect` runs while
+// it waits (the lease is lost then), and the last-moment check is asked
+// after it, as net::HttpClient does. A refused request is not recorded:
+// no byte of it went out.
+class SlowConnectHttp : public FakeHttpClient {
+ public:
+  boost::asio::awaitable<StatusOr<net::HttpResponse>> SendChecked(
+      net::HttpRequest request, net::Deadlines d,
+      std::function<Status()> before_write) override {
+    auto executor = co_await boost::asio::this_coro::executor;
+    co_await boost::asio::post(executor, boost::asio::use_awaitable);  // connecting
+    if (during_connect) during_connect();
+    if (before_write) {
+      ++checked;
+      Status allowed = before_write();
+      if (!allowed.ok()) co_return allowed;
+    }
+    co_return co_await FakeHttpClient::Send(std::move(request), d);
+  }
+  std::function<void()> during_connect;
+  int checked = 0;
+};
+
+TEST_CASE("write fence: a lease lost while the connection is established sends nothing",
+          "[rest][fence]") {
+  bool leader = true;
+  auto fence = std::make_shared<WriteFence>([&leader] {
+    return leader ? SteadyTime::max() : SteadyTime::min();
+  });
+  auto http = std::make_shared<SlowConnectHttp>();
+  RestOptions o;
+  FakeTime time;
+  o.clock = time.clock();
+  o.sleeper = time.sleeper();
+  o.rng = [] { return 0.5; };
+  o.write_fence = fence;
+  Endpoints e;
+  REQUIRE(e.Override("sqladmin=http://127.0.0.1:1").ok());
+  auto owner = MakeRestClients(boost::asio::system_executor(), http,
+                               std::make_shared<CountingTokens>(), e, RateLimits::Unlimited(), o);
+  Clients c = owner->clients();
+
+  // Admitted (leader), then the lease goes while the transport connects.
+  http->during_connect = [&leader] { leader = false; };
+  auto op = RunSync(c.sql->PatchInstance("p", "i", Patch()));
+  CHECK(op.status().reason() == kWriteFencedReason);
+  CHECK(http->checked == 1);
+  CHECK(http->requests.empty());
+  CHECK(fence->refused() == 1);
+  CHECK(fence->in_flight() == 0);
+
+  // Reads are never fenced.
+  http->Push(200, R"({"name":"i","state":"RUNNABLE"})");
+  CHECK(RunSync(c.sql->GetInstance("p", "i")).ok());
+  CHECK(http->requests.size() == 1);
+
+  // A leader all along: checked at the last moment and sent.
+  leader = true;
+  http->during_connect = nullptr;
+  http->Push(200, kOperation);
+  CHECK(RunSync(c.sql->PatchInstance("p", "i", Patch())).ok());
+  CHECK(http->checked == 2);
+  CHECK(http->requests.size() == 2);
+}
+
 TEST_CASE("write fence: the gate refuses with its own status", "[rest][fence]") {
   auto fence = std::make_shared<WriteFence>();
   bool journal_ok = false;

@@ -371,6 +371,40 @@ TEST_CASE("GET and POST round trip over plain HTTP", "[http_client]") {
   CHECK(server.seen[1].body == R"({"name":"x"})");
 }
 
+TEST_CASE("SendChecked asks at the last moment, on a ready connection; a refusal sends nothing",
+          "[http_client]") {
+  asio::io_context ioc;
+  TestServer server(ioc, Behavior::kEcho);
+  auto client = NewClient(ioc);
+  HttpRequest post;
+  post.method = "POST";
+  post.url = server.Url() + "/v1/things";
+  post.body = R"({"name":"x"})";
+
+  uint64_t connections_when_asked = 0;
+  auto refuse = [&]() -> Status {
+    connections_when_asked = client->stats().connections_opened;
+    return FailedPreconditionError("not the leader");
+  };
+  auto refused = Run(ioc, client->SendChecked(post, Short(), refuse));
+  CHECK(refused.status().code() == StatusCode::kFailedPrecondition);
+  CHECK(refused.status().delivery() == RequestDelivery::kNotSent);
+  // Asked after the connection was established, not before.
+  CHECK(connections_when_asked == 1);
+  CHECK(server.seen.empty());
+
+  int asked = 0;
+  auto allow = [&]() -> Status {
+    ++asked;
+    return Status();
+  };
+  auto sent = Run(ioc, client->SendChecked(post, Short(), allow));
+  REQUIRE(sent.ok());
+  CHECK(asked == 1);
+  REQUIRE(server.seen.size() == 1);
+  CHECK(server.seen[0].body == R"({"name":"x"})");
+}
+
 TEST_CASE("Bad requests are rejected before any I/O", "[http_client]") {
   asio::io_context ioc;
   TestServer server(ioc, Behavior::kEcho);
