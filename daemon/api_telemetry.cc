@@ -29,6 +29,15 @@ void MetricsTelemetry::RequestDone(const gcp::RequestReport& r) {
   if (r.attempt > 1) metrics_->ApiRetry(api, method);
 }
 
+void MetricsTelemetry::TokenRequestDone(const gcp::TokenRequestReport& r) {
+  constexpr std::string_view kTokenMethod = "token";
+  if (r.http_status != 0) {
+    metrics_->ApiRequest(r.endpoint, kTokenMethod, r.http_status, r.elapsed.count());
+  } else {
+    metrics_->ApiRequest(r.endpoint, kTokenMethod, r.failure, r.elapsed.count());
+  }
+}
+
 void MetricsTelemetry::OperationWaitStarted(std::uint64_t id, gcp::Api,
                                             std::string_view started_by) {
   running_[id] = Running{std::string(OperationTypeLabel(started_by)), clock_()};

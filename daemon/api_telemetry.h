@@ -28,6 +28,8 @@ class MetricsTelemetry : public gcp::Telemetry {
   explicit MetricsTelemetry(std::shared_ptr<Metrics> metrics, Clock clock = {});
 
   void RequestDone(const gcp::RequestReport& report) override;
+  // As an API request: api "oauth2" or "metadata", method "token".
+  void TokenRequestDone(const gcp::TokenRequestReport& report) override;
   void OperationWaitStarted(std::uint64_t id, gcp::Api api, std::string_view started_by) override;
   void OperationWaitFinished(std::uint64_t id, const gcp::OperationWaitReport& report) override;
 

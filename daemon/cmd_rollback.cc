@@ -5,24 +5,25 @@
 // `dbconnd rollback --last | --to-generation N [--yes]`: puts back the prior
 // values the journal recorded before dbconnd's own writes.
 //
-// What can be restored is what the journal holds in full: Cloud SQL instance
-// settings (ipv4Enabled, sslMode, authorized networks, database flags). They
-// are restored in the safe order — the old public path is re-opened in the
-// same single PATCH that restores the other settings, so no client loses its
-// path. Changes that cannot be undone are listed and left alone: a private
-// network (irreversible in Cloud SQL), created connectors/ranges/peerings
-// (harmless to keep), and workload env values (the journal never holds the
-// secrets an old DATABASE_URL carried).
+// Rollback is a plan (reconcilers/rollback.h): the journal's prior values are
+// the desired state for exactly the fields dbconnd changed, planned against
+// the live instance and executed by reconcilers::Apply like any other plan:
+// one PATCH per instance (the old public path re-opened in the same PATCH
+// that restores the rest, so no client loses its path), through the instance
+// gate, the write fence and the journal, waiting out a 409, re-reading after
+// a 412 or a lost answer. What cannot be undone is listed and left alone: a
+// private network (irreversible in Cloud SQL), created connectors, ranges
+// and peerings (harmless to keep), and workload env values (the journal
+// never holds the secrets an old DATABASE_URL carried).
 //
-// Without --yes it only prints the preview (exit 2 when there is something
-// to restore). A running daemon will write its desired state back unless the
-// intent is paused or the files change: the preview says so.
+// Without --yes it only prints the plan (exit 2 when there is something to
+// restore, 0 when live state already holds the prior values). A running
+// daemon would write its desired state back, so --yes takes the journal's
+// exclusive lock, which `dbconnd run` holds while it runs, and refuses
+// without it.
 
 #include <CLI/CLI.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/json.hpp>
 #include <map>
 #include <memory>
 #include <optional>
@@ -32,11 +33,16 @@
 #include "daemon/cli.h"
 #include "daemon/gcp_setup.h"
 #include "daemon/journal.h"
-#include "gcp/operations.h"
+#include "daemon/reconcile_cli.h"
+#include "gcp/write_fence.h"
+#include "reconcilers/executor.h"
+#include "reconcilers/rollback.h"
 
 namespace dbconnd::daemon {
 namespace asio = boost::asio;
 namespace {
+
+using reconcilers::RollbackTarget;
 
 struct RollbackOptions {
   std::string state_dir = "/var/lib/dbconnd";
@@ -46,182 +52,184 @@ struct RollbackOptions {
   GcpFlags gcp;
 };
 
-constexpr char kIp[] = "settings.ipConfiguration.";
-constexpr char kNets[] = "settings.ipConfiguration.authorizedNetworks[";
-constexpr char kFlags[] = "settings.databaseFlags[";
-
-bool StartsWith(const std::string& s, std::string_view p) { return s.rfind(p, 0) == 0; }
-
-std::string Unquote(const std::string& v) {
-  if (v.size() >= 2 && v.front() == '"' && v.back() == '"') return v.substr(1, v.size() - 2);
-  return v;
-}
-
-// What one instance goes back to: path -> prior display value.
-struct InstanceTarget {
-  std::string project;
-  std::string instance;
-  std::map<std::string, std::string> prior;
-};
-
 struct Selection {
-  std::map<std::string, InstanceTarget> instances;  // by project/instance
-  std::vector<std::string> skipped;                // "why" lines
+  std::map<std::string, RollbackTarget> instances;  // by project/instance
+  std::vector<std::string> skipped;                 // "why" lines
   int entries = 0;
 };
 
+// The finished, successful writes of dbconnd itself in the range (rollback's
+// own writes are never rolled back by a later rollback).
 Selection Select(const std::vector<JournalEntry>& entries, const RollbackOptions& opts) {
   Selection sel;
+  auto counts = [](const JournalEntry& e) {
+    return e.finished && e.outcome_code == "OK" && e.intent != reconcilers::kRollbackIntent;
+  };
   int64_t newest = 0;
   for (const auto& e : entries) {
-    if (e.finished && e.outcome_code == "OK") newest = std::max(newest, e.generation);
+    if (counts(e)) newest = std::max(newest, e.generation);
   }
   int64_t from = opts.last ? newest : opts.to_generation + 1;
   // Newest first, so the oldest prior value in the range wins.
   for (auto it = entries.rbegin(); it != entries.rend(); ++it) {
     const JournalEntry& e = *it;
-    if (!e.finished || e.outcome_code != "OK" || e.generation < from) continue;
+    if (!counts(e) || e.generation < from) continue;
     if (opts.last && e.generation != newest) continue;
     ++sel.entries;
-    if (e.kind != "instance" || !e.has_operation) {
+    if (e.kind != reconcilers::ToString(reconcilers::ResourceKind::kInstance) || !e.has_operation) {
       sel.skipped.push_back(e.step + ": " + e.action + " of a " + e.kind +
                             " is not rolled back (created resources are kept; workload env "
                             "values held secrets the journal never stores)");
       continue;
     }
-    InstanceTarget& t = sel.instances[e.operation.project + "/" + e.name];
+    RollbackTarget& t = sel.instances[e.operation.project + "/" + e.name];
     t.project = e.operation.project;
     t.instance = e.name;
-    for (const auto& [path, before] : e.prior) {
-      if (StartsWith(path, "settings.ipConfiguration.privateNetwork") ||
-          StartsWith(path, "settings.ipConfiguration.allocatedIpRange")) {
-        sel.skipped.push_back(e.step + ": " + path + " cannot be undone (Cloud SQL keeps a private "
-                              "network once set)");
-        continue;
-      }
-      t.prior[path] = before;
-    }
+    for (const auto& [path, before] : e.prior) t.prior[path] = before;
   }
   return sel;
 }
 
-// Builds the PATCH restoring `t` on `live`; lines of the preview go to `preview`.
-std::optional<gcp::SqlInstancePatch> BuildPatch(const InstanceTarget& t, const gcp::SqlInstance& live,
-                                                std::vector<std::string>& preview) {
-  gcp::SqlInstancePatch p;
-  p.settings_version = live.settings_version;
-  std::vector<gcp::AclEntry> nets = live.authorized_networks;
-  std::vector<gcp::DatabaseFlag> flags = live.database_flags;
-  bool nets_changed = false, flags_changed = false;
-  for (const auto& [path, before] : t.prior) {
-    if (path == std::string(kIp) + "ipv4Enabled") {
-      bool want = Unquote(before) == "true";
-      if (want != live.ipv4_enabled) {
-        p.ipv4_enabled = want;
-        preview.push_back(path + ": " + (live.ipv4_enabled ? "true" : "false") + " -> " +
-                          (want ? "true" : "false"));
-      }
-    } else if (path == std::string(kIp) + "sslMode") {
-      std::string want = Unquote(before);
-      if (!want.empty() && want != live.ssl_mode) {
-        p.ssl_mode = want;
-        preview.push_back(path + ": " + live.ssl_mode + " -> " + want);
-      }
-    } else if (StartsWith(path, kNets) && path.back() == ']') {
-      std::string cidr = path.substr(sizeof(kNets) - 1, path.size() - sizeof(kNets));
-      auto it = std::find_if(nets.begin(), nets.end(), [&](const gcp::AclEntry& a) { return a.value == cidr; });
-      if (before.empty() && it != nets.end()) {
-        nets.erase(it);
-        nets_changed = true;
-        preview.push_back("authorizedNetworks: remove " + cidr);
-      } else if (!before.empty() && it == nets.end()) {
-        // "203.0.113.0/24 (office)"
-        std::string name;
-        if (auto lp = before.find(" ("); lp != std::string::npos && before.back() == ')') {
-          name = before.substr(lp + 2, before.size() - lp - 3);
-        }
-        nets.push_back({cidr, name, ""});
-        nets_changed = true;
-        preview.push_back("authorizedNetworks: add " + cidr + (name.empty() ? "" : " (" + name + ")"));
-      }
-    } else if (StartsWith(path, kFlags) && path.back() == ']') {
-      std::string name = path.substr(sizeof(kFlags) - 1, path.size() - sizeof(kFlags));
-      std::string want = Unquote(before);
-      auto it = std::find_if(flags.begin(), flags.end(), [&](const gcp::DatabaseFlag& f) { return f.name == name; });
-      if (want.empty() && it != flags.end()) {
-        flags.erase(it);
-        flags_changed = true;
-        preview.push_back("databaseFlags: remove " + name);
-      } else if (!want.empty() && (it == flags.end() || it->value != want)) {
-        if (it == flags.end()) flags.push_back({name, want});
-        else it->value = want;
-        flags_changed = true;
-        preview.push_back("databaseFlags: " + name + " = " + want);
-      }
+// Journals rollback's writes like the daemon journals its own (intent
+// "rollback", generation 0), failing closed: while a write's record could
+// not be written, the fence refuses it.
+class RollbackJournal : public reconcilers::MutationObserver {
+ public:
+  RollbackJournal(Journal* journal, std::ostream* err) : journal_(journal), err_(err) {}
+
+  void BeforeMutation(const reconcilers::Step& step, const std::string& prior_json) override {
+    std::vector<JournalChange> changes;
+    for (const auto& c : step.changes) changes.push_back({c.path, c.before, c.after});
+    auto id = journal_->Begin(0, reconcilers::kRollbackIntent, step.id,
+                              std::string(reconcilers::ToString(step.resource.kind)),
+                              step.resource.name, std::string(reconcilers::ToString(step.action)),
+                              prior_json, changes);
+    if (id.ok()) {
+      ids_[step.id] = *id;
+      ++writes_;
     } else {
-      preview.push_back(path + ": not restorable automatically (left as it is)");
+      unjournaled_.insert(step.id);
+      *err_ << "error: journal: " << id.status().message() << "; not sending " << step.id << "\n";
     }
   }
-  if (nets_changed) p.authorized_networks = nets;
-  if (flags_changed) p.database_flags = flags;
-  if (p.empty()) return std::nullopt;
-  return p;
+  void OperationStarted(const reconcilers::Step& step, const gcp::Operation& op) override {
+    auto it = ids_.find(step.id);
+    if (it == ids_.end()) return;
+    if (Status s = journal_->RecordOperation(it->second, op); !s.ok()) {
+      *err_ << "warning: journal: " << s.message() << "\n";
+    }
+  }
+  void Finished(const reconcilers::Step& step, const Status& status) override {
+    unjournaled_.erase(step.id);
+    auto it = ids_.find(step.id);
+    if (it == ids_.end()) return;
+    if (Status s = journal_->RecordOutcome(it->second, status); !s.ok()) {
+      *err_ << "warning: journal: " << s.message() << "\n";
+    }
+    ids_.erase(it);
+  }
+  // The fence's gate: no write while one could not be journaled.
+  Status MayWrite() const {
+    if (unjournaled_.empty()) return Status();
+    return FailedPreconditionError("the journal could not record a pending write (fail closed)");
+  }
+  int writes() const { return writes_; }
+
+ private:
+  Journal* journal_;
+  std::ostream* err_;
+  std::map<std::string, std::string> ids_;
+  std::set<std::string> unjournaled_;
+  int writes_ = 0;
+};
+
+void PrintPlan(const RollbackTarget& t, const reconcilers::Plan& plan, std::ostream& out) {
+  out << "~ instance/" << t.instance << " (project " << t.project << ")\n";
+  for (const auto& s : plan.steps) {
+    for (const auto& c : s.changes) {
+      out << "    " << c.path << ": " << reconcilers::ShownValue(c.before) << " -> "
+          << reconcilers::ShownValue(c.after) << "  [" << reconcilers::ToString(c.impact)
+          << "]\n";
+    }
+  }
+  for (const auto& d : plan.diagnoses) out << "    ! " << d.problem << "\n";
+  if (plan.steps.empty() && plan.diagnoses.empty()) {
+    out << "    already at the journaled prior values\n";
+  }
+  for (const auto& n : plan.notes) out << "    (kept) " << n.problem << "\n";
 }
 
-asio::awaitable<void> RunRollback(RollbackOptions opts, gcp::Clients clients, Selection sel,
-                                  Journal* journal, std::ostream* out, std::ostream* err,
-                                  int* exit_code) {
+// Plans (and with --yes applies) each instance's rollback with
+// reconcilers::Apply. Returns the exit code.
+int RunRollback(const RollbackOptions& opts, const Selection& sel, Journal* journal,
+                CommandContext& ctx) {
+  asio::io_context io;
+  std::unique_ptr<RollbackJournal> observer;
+  GcpSetupOptions setup;
+  std::shared_ptr<gcp::WriteFence> fence;
+  if (opts.yes) {
+    observer = std::make_unique<RollbackJournal>(journal, ctx.err);
+    // The same last-moment fence the daemon's writes pass: no lease here
+    // (the journal lock keeps the daemon out), but the journal gate.
+    fence = std::make_shared<gcp::WriteFence>();
+    RollbackJournal* o = observer.get();
+    fence->SetGate([o] { return o->MayWrite(); });
+    setup.rest.write_fence = fence;
+  }
+  auto access = SetUpGcp(io.get_executor(), opts.gcp, setup);
+  if (!access.ok()) {
+    *ctx.err << "error: " << access.status().message() << "\n";
+    return kExitFailure;
+  }
   int pending = 0;
-  for (const auto& [key, t] : sel.instances) {
-    auto live = co_await clients.sql->GetInstance(t.project, t.instance);
-    if (!live.ok()) {
-      *err << "error: reading instance " << t.instance << ": " << live.status().message() << "\n";
-      *exit_code = kExitFailure;
-      co_return;
+  int code = kExitOk;
+  for (const auto& [key, target] : sel.instances) {
+    reconcilers::ApplyOptions ao;
+    const bool preview = !opts.yes;
+    RollbackTarget t = target;
+    ao.planner = [t, preview](const config::Intent&, const reconcilers::LiveState& live) {
+      return reconcilers::ComputeRollbackPlan(t, live, preview);
+    };
+    ao.observe = &reconcilers::ObserveInstance;
+    if (observer) {
+      ao.observer = observer.get();
+      RollbackJournal* o = observer.get();
+      ao.may_write = [o] { return o->MayWrite(); };
     }
-    std::vector<std::string> preview;
-    auto patch = BuildPatch(t, *live, preview);
-    *out << "~ instance/" << t.instance << " (project " << t.project << ")\n";
-    for (const auto& l : preview) *out << "    " << l << "\n";
-    if (!patch) {
-      *out << "    already at the journaled prior values\n";
+    reconcilers::ApplyResult r = RunToCompletion(
+        io, reconcilers::Apply((*access)->clients(), reconcilers::RollbackIntent(t), ao));
+    PrintPlan(t, r.first_plan, *ctx.out);
+    if (r.first_plan.intent.empty() || !r.status.ok()) {
+      *ctx.err << "error: instance " << t.instance << ": " << r.status.message() << "\n";
+      code = kExitFailure;
+      break;
+    }
+    if (!r.first_plan.diagnoses.empty()) {
+      code = kExitFailure;
       continue;
     }
-    ++pending;
-    if (!opts.yes) continue;
-    std::string id;
-    if (journal) {
-      auto begun = journal->Begin(0, "rollback", "instance/" + t.instance, "instance", t.instance,
-                                  "update", "{}", {});
-      if (begun.ok()) id = *begun;
+    if (!r.first_plan.steps.empty()) ++pending;
+    if (opts.yes && !r.first_plan.steps.empty()) {
+      if (!r.converged) {
+        *ctx.err << "error: instance " << t.instance << " still differs from the journaled prior "
+                 << "values after the rollback\n";
+        code = kExitFailure;
+        break;
+      }
+      *ctx.out << "    restored\n";
     }
-    auto op = co_await clients.sql->PatchInstance(t.project, t.instance, *patch);
-    if (!op.ok()) {
-      if (journal && !id.empty()) (void)journal->RecordOutcome(id, op.status());
-      *err << "error: instance " << t.instance << ": " << op.status().message() << "\n";
-      *exit_code = kExitFailure;
-      co_return;
-    }
-    if (journal && !id.empty()) (void)journal->RecordOperation(id, *op);
-    gcp::WaitOptions wait;
-    wait.timeout = std::chrono::minutes(30);
-    auto done = co_await gcp::WaitForOperation(clients, *op, wait);
-    Status outcome = done.ok() ? done->error : done.status();
-    if (journal && !id.empty()) (void)journal->RecordOutcome(id, outcome);
-    if (!outcome.ok()) {
-      *err << "error: instance " << t.instance << ": " << outcome.message() << "\n";
-      *exit_code = kExitFailure;
-      co_return;
-    }
-    *out << "    restored\n";
   }
-  for (const auto& s : sel.skipped) *out << "  (kept) " << s << "\n";
-  if (pending > 0 && !opts.yes) {
-    *out << "\n" << pending << " instance(s) to restore. Run again with --yes to apply.\n"
-         << "Note: a running `dbconnd run` writes the desired state back unless the intent is "
-            "paused (policy.paused) or its file changes.\n";
-    *exit_code = 2;
+  for (const auto& s : sel.skipped) *ctx.out << "  (kept) " << s << "\n";
+  if (code == kExitOk && pending > 0 && !opts.yes) {
+    *ctx.out << "\n" << pending << " instance(s) to restore. Run again with --yes to apply.\n"
+             << "Note: a running `dbconnd run` writes the desired state back unless the intent is "
+                "paused (policy.paused) or its file changes.\n";
+    code = 2;
   }
+  if (code == kExitOk && pending == 0) {
+    *ctx.out << "Nothing to roll back: live state already holds the journaled prior values.\n";
+  }
+  return code;
 }
 
 int Rollback(const RollbackOptions& opts, CommandContext& ctx) {
@@ -260,18 +268,7 @@ int Rollback(const RollbackOptions& opts, CommandContext& ctx) {
     }
     journal = std::move(*j);
   }
-  asio::io_context io;
-  auto access = SetUpGcp(io.get_executor(), opts.gcp);
-  if (!access.ok()) {
-    *ctx.err << "error: " << access.status().message() << "\n";
-    return kExitFailure;
-  }
-  int code = kExitOk;
-  asio::co_spawn(io,
-                 RunRollback(opts, (*access)->clients(), sel, journal.get(), ctx.out, ctx.err, &code),
-                 asio::detached);
-  io.run();
-  return code;
+  return RunRollback(opts, sel, journal.get(), ctx);
 }
 
 }  // namespace

@@ -731,49 +731,53 @@ asio::awaitable<void> Controller::Dispatch(std::shared_ptr<Controller> self) {
   }
 }
 
-asio::awaitable<void> Controller::ResumeUnfinished(std::shared_ptr<Controller> self,
-                                                   std::string intent) {
-  std::vector<JournalEntry> unfinished = self->journal_->Unfinished(intent);
-  for (const JournalEntry& e : unfinished) {
+// Resume after a crash goes through the one write path. An entry without an
+// outcome is a write whose fate is unknown; nothing here calls Google. The
+// pass that follows a restart is an ordinary reconcilers::Apply pass, which
+// re-observes and, before writing to a resource, waits for what still runs
+// on it: under the instance gate for any Cloud SQL operation PENDING or
+// RUNNING (the interrupted PATCH's included), a connector still CREATING, a
+// workload still reconciling, an execution already started (adopted).
+// Afterwards each interrupted entry is settled from what that pass saw:
+//   - a later entry of the same step exists: the change was still needed
+//     when re-observed, so the interrupted write did not take effect
+//     (ABORTED; rollback ignores it);
+//   - the step is absent from the pass's last plan: live state shows the
+//     change (OK; its prior values stay available to rollback);
+//   - otherwise (a report-only pass, a failed one): left for the next pass.
+bool Controller::ResumeUnfinished(const std::string& intent,
+                                  const reconcilers::ApplyResult& result) {
+  if (result.last_plan.intent.empty()) return false;  // nothing observed
+  const std::vector<JournalEntry>& all = journal_->entries();
+  bool settled = true;
+  for (const JournalEntry& e : journal_->Unfinished(intent)) {
     LogFields f{intent, e.step, e.operation.name, "resume"};
-    Status outcome;
-    gcp::WaitOptions wait = self->options_.apply.wait;
-    wait.stop = self->stop_;
-    wait.sleeper = self->StoppableSleeper();
-    if (e.has_operation) {
-      LogInfo("resuming: waiting on the operation of an interrupted write instead of writing again",
-              f);
-      auto done = co_await gcp::WaitForOperation(self->clients_, e.operation, wait);
-      outcome = done.ok() ? done->error : done.status();
-    } else if (e.kind == reconcilers::ToString(ResourceKind::kInstance) && self->clients_.sql) {
-      // Interrupted before Google answered: if the PATCH got through, its
-      // operation is running on the instance now; wait for it.
-      auto instance_name = e.name;
-      std::string project;
-      if (auto it = self->intents_.find(intent); it != self->intents_.end()) {
-        project = it->second->intent->project;
+    bool after = false;
+    bool superseded = false;
+    for (const JournalEntry& later : all) {
+      if (later.id == e.id) {
+        after = true;
+      } else if (after && later.intent == e.intent && later.step == e.step) {
+        superseded = true;
+        break;
       }
-      auto ops = co_await self->clients_.sql->ListOperations(project, instance_name);
-      if (ops.ok()) {
-        for (const auto& op : *ops) {
-          if (op.done) continue;
-          LogInfo("resuming: an operation runs on the instance; waiting for it", {intent, e.step, op.name, "resume"});
-          auto done = co_await gcp::WaitForOperation(self->clients_, op, wait);
-          outcome = done.ok() ? done->error : done.status();
-        }
-      } else {
-        outcome = ops.status();
-      }
-    } else {
-      // Other kinds show an accepted request in the resource itself (a
-      // connector CREATING, a new job generation): the re-plan sees it.
-      outcome = Status();
     }
-    if (outcome.code() == StatusCode::kCancelled && self->stopping_) co_return;
-    Status rec = self->journal_->RecordOutcome(
-        e.id, outcome.ok() ? Status() : Status(outcome.code(), "resumed: " + outcome.message()));
+    Status outcome;
+    if (superseded) {
+      outcome = AbortedError("resumed: not applied (the change was still needed when re-observed "
+                             "and was written again)");
+    } else if (result.last_plan.Find(e.step) == nullptr) {
+      outcome = Status(StatusCode::kOk, "resumed: live state shows the change");
+    } else {
+      settled = false;
+      LogInfo("resuming: interrupted write still unsettled; the next pass looks again", f);
+      continue;
+    }
+    LogInfo(outcome.message(), f);
+    Status rec = journal_->RecordOutcome(e.id, outcome);
     if (!rec.ok()) LogError("journal: " + rec.ToString(), f);
   }
+  return settled;
 }
 
 asio::awaitable<void> Controller::Reconcile(std::shared_ptr<Controller> self, std::string key) {
@@ -790,9 +794,18 @@ asio::awaitable<void> Controller::Reconcile(std::shared_ptr<Controller> self, st
   std::string rid = "r" + std::to_string(self->next_reconcile_id_++);
   auto start = self->options_.clock();
 
+  // Interrupted writes (a crash, kill -9) are resumed by this very pass:
+  // see ResumeUnfinished.
+  bool resuming = false;
   if (self->journal_ && !st->resume_checked) {
-    st->resume_checked = true;
-    co_await ResumeUnfinished(self, key);
+    std::size_t n = self->journal_->Unfinished(key).size();
+    resuming = n > 0;
+    st->resume_checked = !resuming;
+    if (resuming) {
+      LogInfo("resuming: " + std::to_string(n) + " interrupted write(s); this pass re-observes "
+                  "and waits for any operation still running before writing again",
+              {key, "", "", rid});
+    }
   }
 
   // Why this pass may not write, if it may not.
@@ -815,7 +828,7 @@ asio::awaitable<void> Controller::Reconcile(std::shared_ptr<Controller> self, st
   opts.gate = self->gate_;
   opts.observations = self->observations_;
   opts.request_ids = self->request_ids_;
-  opts.start_fresh = st->changed;
+  opts.start_fresh = st->changed || resuming;
   st->changed = false;
   opts.sleeper = self->StoppableSleeper();
   opts.wait.sleeper = self->StoppableSleeper();
@@ -828,6 +841,9 @@ asio::awaitable<void> Controller::Reconcile(std::shared_ptr<Controller> self, st
                                          st->View().verifications);
   } catch (const std::exception& e) {
     result.status = InternalError(std::string("reconcile failed: ") + e.what());
+  }
+  if (resuming && !self->stopping_ && self->ResumeUnfinished(key, result)) {
+    st->resume_checked = true;
   }
   if (result.status.reason() == kWriteRefusedReason) {
     // Leadership ended during the pass: the rest of it is a standby's job,

@@ -190,8 +190,9 @@ class Controller : public std::enable_shared_from_this<Controller> {
   static boost::asio::awaitable<void> Dispatch(std::shared_ptr<Controller> self);
   static boost::asio::awaitable<void> Reconcile(std::shared_ptr<Controller> self,
                                                 std::string key);
-  static boost::asio::awaitable<void> ResumeUnfinished(std::shared_ptr<Controller> self,
-                                                       std::string intent);
+  // Settles the intent's interrupted journal entries from what a pass saw
+  // (the pass itself is the resume: see Reconcile). True when none is left.
+  bool ResumeUnfinished(const std::string& intent, const reconcilers::ApplyResult& result);
   void Kick();
   void FinishPass(const std::string& key, const config::Intent& intent,
                   const reconcilers::ApplyResult& result, const std::string& write_block,

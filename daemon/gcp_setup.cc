@@ -169,6 +169,8 @@ StatusOr<std::unique_ptr<GcpAccess>> SetUpGcp(boost::asio::any_io_executor execu
   // caller collects them: a null sink would silently drop them.
   auth.warn = options.warn ? options.warn : [](std::string_view m) { LogWarning(m); };
   auth.getenv_fn = getenv_fn;
+  // Token requests are counted with the API requests (api oauth2/metadata).
+  auth.telemetry = options.rest.telemetry;
   StatusOr<std::shared_ptr<gcp::TokenSource>> tokens = FailedPreconditionError("unset");
   if (!options.static_token.empty()) {
     tokens = MakeStaticTokenSource(options.static_token, "a static token");

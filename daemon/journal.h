@@ -19,11 +19,16 @@
 //
 // "before" is written before the request is sent, "operation" as soon as
 // Google accepted it, "outcome" when the operation is done or the request was
-// refused. An entry without an outcome is unfinished: on start the
-// controller waits on its operation (or on whatever operation runs on its
-// Cloud SQL instance) instead of writing again.
+// refused. An entry without an outcome is unfinished: after a restart the
+// controller's next apply pass for its intent waits for whatever still runs
+// on the resource before writing, then settles the entry from what it saw
+// (Controller::ResumeUnfinished).
 //
-// Values are the planner's display strings: secrets are already "***".
+// "changes" hold the planner's display strings (secrets already "***").
+// "prior" holds, for Cloud SQL instance fields, the exact typed prior values
+// rollback restores (MutationObserver::BeforeMutation); a string value is
+// folded into JournalEntry::prior without its quotes, anything else as JSON
+// text.
 // Not thread-safe: used from the controller's strand.
 
 #include <cstdint>

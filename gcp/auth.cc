@@ -183,7 +183,28 @@ class CachingTokenSource : public TokenSource,
     req.body = std::move(form);
     req.SetHeader("Content-Type", "application/x-www-form-urlencoded");
     req.SetHeader("Accept", "application/json");
-    co_return co_await options_.http->Send(std::move(req), options_.deadlines);
+    co_return co_await Send(std::move(req), "oauth2");
+  }
+
+  // Every token request goes out here, so each one is reported to the
+  // telemetry sink by construction. `endpoint` is a string literal.
+  boost::asio::awaitable<StatusOr<net::HttpResponse>> Send(net::HttpRequest req,
+                                                           std::string_view endpoint) {
+    std::shared_ptr<Telemetry> telemetry = options_.telemetry;
+    const auto started = std::chrono::steady_clock::now();
+    StatusOr<net::HttpResponse> resp = co_await options_.http->Send(std::move(req), options_.deadlines);
+    if (telemetry) {
+      TokenRequestReport report;
+      report.endpoint = endpoint;
+      report.elapsed = std::chrono::steady_clock::now() - started;
+      if (resp.ok()) {
+        report.http_status = resp->status;
+      } else {
+        report.failure = TransportFailureLabel(resp.status());
+      }
+      telemetry->TokenRequestDone(report);
+    }
+    co_return resp;
   }
 
   AuthOptions options_;
@@ -288,7 +309,7 @@ class MetadataServerSource final : public CachingTokenSource {
     req.SetHeader("Metadata-Flavor", "Google");
     auto now = Now(options_);
     std::string what = "token request to metadata server " + root_;
-    auto resp = co_await options_.http->Send(std::move(req), options_.deadlines);
+    auto resp = co_await Send(std::move(req), "metadata");
     if (!resp.ok()) {
       Status s = Status(resp.status()).Annotate(what);
       if (from_discovery_) {

@@ -28,6 +28,7 @@
 #include "common/status.h"
 #include "gcp/endpoints.h"
 #include "gcp/http_transport.h"
+#include "gcp/telemetry.h"
 #include "net/http.h"
 
 namespace dbconnd::gcp {
@@ -75,6 +76,9 @@ struct AuthOptions {
   // times as long, `short_refresh_ahead` instead.
   std::chrono::seconds refresh_ahead{300};
   std::chrono::seconds short_refresh_ahead{60};
+  // Told about every token request sent over `http` (the token endpoint and
+  // the metadata server; a token file sends none). May be null.
+  std::shared_ptr<Telemetry> telemetry;
 };
 
 // --access-token-file: the file holds one token (surrounding blanks trimmed).

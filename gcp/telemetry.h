@@ -43,10 +43,26 @@ struct OperationWaitReport {
   StatusCode wait_result = StatusCode::kOk;
 };
 
+// One access-token request (gcp/auth.h): to Google's OAuth 2.0 token
+// endpoint (endpoint "oauth2": the service-account JWT grant, an authorized
+// user's refresh) or to the metadata server (endpoint "metadata"). The
+// endpoint names are those of --endpoint; nothing secret is reported.
+struct TokenRequestReport {
+  std::string_view endpoint;  // "oauth2" | "metadata"
+  // The HTTP status, or 0 when there was no HTTP answer (then `failure`
+  // says why, as for RequestReport).
+  int http_status = 0;
+  std::string_view failure;
+  std::chrono::duration<double> elapsed{0};
+};
+
 class Telemetry {
  public:
   virtual ~Telemetry() = default;
   virtual void RequestDone(const RequestReport& report) = 0;
+  // Token requests are not API calls of a REST client: a sink that does
+  // not count them may leave this as it is.
+  virtual void TokenRequestDone(const TokenRequestReport& /*report*/) {}
   // `id` is unique per wait within the process; Started and Finished come
   // in pairs for every wait, whatever its outcome.
   virtual void OperationWaitStarted(std::uint64_t id, Api api, std::string_view started_by) = 0;

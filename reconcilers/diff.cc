@@ -91,7 +91,31 @@ std::string DisplayVolume(const gcp::CloudSqlVolume& v) {
 }  // namespace
 
 std::string AuthorizedNetworkPath(std::string_view cidr) {
-  return "settings.ipConfiguration.authorizedNetworks[" + std::string(cidr) + "]";
+  return std::string(kAuthorizedNetworksPath) + "[" + std::string(cidr) + "]";
+}
+
+std::string DatabaseFlagPath(std::string_view name) {
+  return std::string(kDatabaseFlagsPath) + "[" + std::string(name) + "]";
+}
+
+std::optional<InstancePath> ParseInstancePath(std::string_view path) {
+  using Field = InstancePath::Field;
+  if (path == kIpv4EnabledPath) return InstancePath{Field::kIpv4Enabled, ""};
+  if (path == kSslModePath) return InstancePath{Field::kSslMode, ""};
+  if (path == kPrivateNetworkPath) return InstancePath{Field::kPrivateNetwork, ""};
+  if (path == kAllocatedIpRangePath) return InstancePath{Field::kAllocatedIpRange, ""};
+  // "<list>[<key>]" with a non-empty key; the key itself may hold '[' or ']'
+  // only as the display cap left it, which no real CIDR or flag name does.
+  auto member = [path](std::string_view list) -> std::optional<std::string> {
+    if (path.size() < list.size() + 3 || path.substr(0, list.size()) != list ||
+        path[list.size()] != '[' || path.back() != ']') {
+      return std::nullopt;
+    }
+    return std::string(path.substr(list.size() + 1, path.size() - list.size() - 2));
+  };
+  if (auto key = member(kAuthorizedNetworksPath)) return InstancePath{Field::kAuthorizedNetwork, *key};
+  if (auto key = member(kDatabaseFlagsPath)) return InstancePath{Field::kDatabaseFlag, *key};
+  return std::nullopt;
 }
 
 bool SameAclEntry(const gcp::AclEntry& a, const gcp::AclEntry& b) {
@@ -127,25 +151,24 @@ std::string DisplayEnvValue(const gcp::EnvVar& env) {
 std::vector<FieldChange> DiffInstance(const gcp::SqlInstance& desired,
                                       const gcp::SqlInstance& live) {
   std::vector<FieldChange> out;
-  const std::string ip = "settings.ipConfiguration.";
   const bool network_changes =
       NormalizeNetwork(desired.private_network) != NormalizeNetwork(live.private_network);
   if (network_changes) {
     // Cloud SQL never removes a private network once set, and attaching one
     // restarts the instance; moving to another network restarts it too.
-    out.push_back({ip + "privateNetwork", Quote(live.private_network),
+    out.push_back({std::string(kPrivateNetworkPath), Quote(live.private_network),
                    Quote(desired.private_network),
                    live.private_network.empty() ? Impact::kIrreversible : Impact::kMayRestart,
                    false});
   }
   if (desired.allocated_ip_range != live.allocated_ip_range) {
-    out.push_back({ip + "allocatedIpRange", Quote(live.allocated_ip_range),
+    out.push_back({std::string(kAllocatedIpRangePath), Quote(live.allocated_ip_range),
                    Quote(desired.allocated_ip_range),
                    network_changes ? Impact::kOnline : Impact::kMayRestart, false});
   }
   if (desired.ssl_mode != live.ssl_mode) {
     const bool tighter = SslStrictness(desired.ssl_mode) > SslStrictness(live.ssl_mode);
-    out.push_back({ip + "sslMode", Quote(live.ssl_mode), Quote(desired.ssl_mode),
+    out.push_back({std::string(kSslModePath), Quote(live.ssl_mode), Quote(desired.ssl_mode),
                    tighter ? Impact::kConnectivityBreak : Impact::kOnline, false});
   }
   if (!SameAcls(desired.authorized_networks, live.authorized_networks)) {
@@ -176,20 +199,20 @@ std::vector<FieldChange> DiffInstance(const gcp::SqlInstance& desired,
     for (const auto& [name, value] : want) {
       auto it = have.find(name);
       if (it == have.end() || it->second != value) {
-        out.push_back({"settings.databaseFlags[" + name + "]",
+        out.push_back({DatabaseFlagPath(name),
                        it == have.end() ? "" : Quote(it->second), Quote(value), Impact::kOnline,
                        false});
       }
     }
     for (const auto& [name, value] : have) {
       if (!want.count(name)) {
-        out.push_back({"settings.databaseFlags[" + name + "]", Quote(value), "",
+        out.push_back({DatabaseFlagPath(name), Quote(value), "",
                        Impact::kMayRestart, false});
       }
     }
   }
   if (desired.ipv4_enabled != live.ipv4_enabled) {
-    out.push_back({ip + "ipv4Enabled", Bool(live.ipv4_enabled), Bool(desired.ipv4_enabled),
+    out.push_back({std::string(kIpv4EnabledPath), Bool(live.ipv4_enabled), Bool(desired.ipv4_enabled),
                    desired.ipv4_enabled ? Impact::kOnline : Impact::kConnectivityBreak, false});
   }
   return out;

@@ -7,6 +7,7 @@
 // show up: in sync means an empty vector, which is what makes a converged
 // system cost zero writes.
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -15,6 +16,37 @@
 #include "reconcilers/plan.h"
 
 namespace dbconnd::reconcilers {
+
+// Change paths of the Cloud SQL instance fields DiffInstance compares: the
+// differ writes them, the journal keys prior values by them and rollback
+// reads them back. Compared as whole values (or taken apart with
+// ParseInstancePath), never matched as display text.
+inline constexpr std::string_view kIpv4EnabledPath = "settings.ipConfiguration.ipv4Enabled";
+inline constexpr std::string_view kSslModePath = "settings.ipConfiguration.sslMode";
+inline constexpr std::string_view kPrivateNetworkPath = "settings.ipConfiguration.privateNetwork";
+inline constexpr std::string_view kAllocatedIpRangePath =
+    "settings.ipConfiguration.allocatedIpRange";
+// "settings.ipConfiguration.authorizedNetworks[<cidr>]" and
+// "settings.databaseFlags[<name>]": a list member keyed by CIDR / flag name.
+inline constexpr std::string_view kAuthorizedNetworksPath =
+    "settings.ipConfiguration.authorizedNetworks";
+inline constexpr std::string_view kDatabaseFlagsPath = "settings.databaseFlags";
+
+// An instance change path taken apart.
+struct InstancePath {
+  enum class Field {
+    kIpv4Enabled,
+    kSslMode,
+    kPrivateNetwork,
+    kAllocatedIpRange,
+    kAuthorizedNetwork,  // key: the CIDR
+    kDatabaseFlag,       // key: the flag name
+  };
+  Field field = Field::kIpv4Enabled;
+  std::string key;
+};
+// nullopt for a path DiffInstance never produces.
+std::optional<InstancePath> ParseInstancePath(std::string_view path);
 
 // Compares ipv4Enabled, privateNetwork, allocatedIpRange, authorizedNetworks
 // (as a set keyed by CIDR; order is not significant; expiration times as
@@ -25,6 +57,8 @@ std::vector<FieldChange> DiffInstance(const gcp::SqlInstance& desired,
 // The change path of one authorized network, keyed by its CIDR:
 // "settings.ipConfiguration.authorizedNetworks[203.0.113.0/24]".
 std::string AuthorizedNetworkPath(std::string_view cidr);
+// "settings.databaseFlags[cloudsql.iam_authentication]".
+std::string DatabaseFlagPath(std::string_view name);
 
 // Two entries for the same CIDR that Cloud SQL treats alike: same label, and
 // expiration times that are the same instant (or both unset).

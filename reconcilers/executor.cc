@@ -13,6 +13,8 @@
 #include <utility>
 #include <variant>
 
+#include "common/redact.h"
+#include "reconcilers/diff.h"
 #include "reconcilers/planner.h"
 #include "reconcilers/prerequisites.h"
 
@@ -65,9 +67,46 @@ std::string NormalizeTime(const std::string& t) {
   return base + "." + frac + "Z";
 }
 
-std::string PriorValuesJson(const Step& step) {
+// The exact live value of one instance field named by a change path (see
+// MutationObserver::BeforeMutation); null when the member is absent.
+boost::json::value InstancePriorValue(const InstancePath& path, const gcp::SqlInstance& live) {
+  using Field = InstancePath::Field;
+  switch (path.field) {
+    case Field::kIpv4Enabled:
+      return live.ipv4_enabled;
+    case Field::kSslMode:
+      return boost::json::string(live.ssl_mode);
+    case Field::kPrivateNetwork:
+      return boost::json::string(live.private_network);
+    case Field::kAllocatedIpRange:
+      return boost::json::string(live.allocated_ip_range);
+    case Field::kAuthorizedNetwork:
+      for (const auto& a : live.authorized_networks) {
+        // The path's key is the CIDR as DiffInstance wrote it (capped).
+        if (CapForDisplay(a.value, 64) != path.key) continue;
+        boost::json::object o{{"value", a.value}, {"name", Redact(a.name)}};
+        if (!a.expiration_time.empty()) o["expirationTime"] = a.expiration_time;
+        return o;
+      }
+      return nullptr;
+    case Field::kDatabaseFlag:
+      for (const auto& f : live.database_flags) {
+        if (f.name == path.key) return boost::json::string(Redact(f.value));
+      }
+      return nullptr;
+  }
+  return nullptr;
+}
+
+std::string PriorValuesJson(const Step& step, const LiveState* live) {
   boost::json::object o;
-  for (const auto& c : step.changes) o[c.path] = c.before;
+  const bool instance = std::holds_alternative<gcp::SqlInstancePatch>(step.payload) && live &&
+                        live->instance && live->instance->name == step.resource.name;
+  for (const auto& c : step.changes) {
+    std::optional<InstancePath> path;
+    if (instance) path = ParseInstancePath(c.path);
+    o[c.path] = path ? InstancePriorValue(*path, *live->instance) : boost::json::value(c.before);
+  }
   return boost::json::serialize(o);
 }
 
@@ -374,7 +413,7 @@ gcp::Task<StepOutcome> PatchInstance(PassContext ctx, Step step, gcp::SqlInstanc
     out.status = allowed;
     co_return out;
   }
-  if (ctx.observer) ctx.observer->BeforeMutation(step, PriorValuesJson(step));
+  if (ctx.observer) ctx.observer->BeforeMutation(step, PriorValuesJson(step, ctx.live));
   auto op = co_await ctx.clients.sql->PatchInstance(ctx.intent->project, step.resource.name, patch);
   if (!op.ok()) {
     Status refused = op.status();
@@ -525,7 +564,7 @@ gcp::Task<StepOutcome> Execute(PassContext ctx, Step step) {
   out.status = MayWrite(ctx);
   if (!out.status.ok()) co_return out;
   if (ctx.observer && !request_id.empty()) ctx.observer->RequestIdAssigned(step, request_id);
-  if (ctx.observer) ctx.observer->BeforeMutation(step, PriorValuesJson(step));
+  if (ctx.observer) ctx.observer->BeforeMutation(step, PriorValuesJson(step, ctx.live));
   bool create_refused = false;  // 409 ALREADY_EXISTS on a create
   if (auto* address = std::get_if<gcp::GlobalAddress>(&step.payload)) {
     gcp::GlobalAddress a = *address;
@@ -731,7 +770,9 @@ gcp::Task<ApplyResult> Apply(gcp::Clients clients, config::Intent intent, ApplyO
     ctx.wait.timeout = std::min(options.wait.timeout,
                                 duration_cast<milliseconds>(ctx.deadline - now));
     StatusOr<LiveState> live = InternalError("not observed");
-    if (!options.observations) {
+    if (!options.observations && options.observe) {
+      live = co_await options.observe(clients, intent);
+    } else if (!options.observations) {
       live = co_await Observe(clients, intent);
     } else if (fresh) {
       live = co_await options.observations->ObserveFresh(intent);
@@ -763,7 +804,7 @@ gcp::Task<ApplyResult> Apply(gcp::Clients clients, config::Intent intent, ApplyO
     DeriveVerifications(intent, *live);
     result.verifications = live->verifications;
     ctx.live = &*live;
-    result.last_plan = ComputePlan(intent, *live);
+    result.last_plan = options.planner ? options.planner(intent, *live) : ComputePlan(intent, *live);
     if (first) {
       result.first_plan = result.last_plan;
       first = false;

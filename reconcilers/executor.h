@@ -35,7 +35,13 @@ namespace dbconnd::reconcilers {
 class MutationObserver {
  public:
   virtual ~MutationObserver() = default;
-  // prior_values_json: {"<change path>": "<live value before>", ...}.
+  // prior_values_json: {"<change path>": <live value before>, ...}. For a
+  // Cloud SQL instance step (paths of diff.h) the values are typed, exact
+  // and restorable: ipv4Enabled a bool, sslMode/privateNetwork/
+  // allocatedIpRange strings, authorizedNetworks[cidr] an object {value,
+  // name, expirationTime} and databaseFlags[name] a string, null where the
+  // member was absent (secret-shaped text redacted). Other kinds: the
+  // change's redacted display string.
   virtual void BeforeMutation(const Step& step, const std::string& prior_values_json) = 0;
   virtual void OperationStarted(const Step& step, const gcp::Operation& op) = 0;
   virtual void Finished(const Step& step, const Status& status) = 0;
@@ -124,6 +130,15 @@ struct ApplyOptions {
   // later pass: share one map across passes (and fill it from a journal) to
   // keep them. Null: the pass keeps its own.
   std::shared_ptr<RequestIds> request_ids;
+  // What the pass plans and observes, when not ComputePlan(intent, live)
+  // and Observe(clients, intent): rollback plans the journal's prior values
+  // as the desired state, and observes only the instance it restores. The
+  // planner must be pure; `observe` is a plain function (a coroutine lambda
+  // would have to capture nothing anyway) and is used only when
+  // `observations` is null. Everything else — instance gate, fence,
+  // journal, 409/412 and unknown-outcome handling — is the same pass.
+  std::function<Plan(const config::Intent&, const LiveState&)> planner;
+  gcp::Task<StatusOr<LiveState>> (*observe)(gcp::Clients, config::Intent) = nullptr;
 };
 
 struct ApplyResult {

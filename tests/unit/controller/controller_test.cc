@@ -275,13 +275,16 @@ TEST_CASE("A 503 on a read is ridden out within the pass: re-read after a backof
   CHECK(h.controller->queue().Failures("saleor") == 0);
 }
 
-TEST_CASE("An interrupted write is resumed by waiting on its operation, not by writing again") {
+TEST_CASE("An interrupted write is resumed by the Apply path: the running operation is waited for "
+          "under the instance gate, and the entry is settled from what the pass saw") {
   testutil::TempDir dir;
+  std::string interrupted;
   {
     auto j = std::move(*Journal::Open(dir.path()));
     auto id = j->Begin(1, "saleor", "instance/saleor-db-demo", "instance", "saleor-db-demo",
                        "update", "{}", {{"settings.sslMode", "ALLOW", "ENCRYPTED_ONLY"}});
     REQUIRE(id.ok());
+    interrupted = *id;
     gcp::Operation op;
     op.api = gcp::Api::kSqlAdmin;
     op.project = reconcilers::testing::kProject;
@@ -290,6 +293,13 @@ TEST_CASE("An interrupted write is resumed by waiting on its operation, not by w
   }
   boost::asio::io_context io;
   FakeCloud cloud{SeedLive()};
+  // Google still runs the interrupted PATCH; it shows in operations.list.
+  gcp::Operation running;
+  running.api = gcp::Api::kSqlAdmin;
+  running.project = reconcilers::testing::kProject;
+  running.name = "op-interrupted";
+  running.done = false;
+  cloud.running_sql_ops = {running};
   auto journal = std::move(*Journal::Open(dir.path()));
   REQUIRE(journal->Unfinished().size() == 1);
   ControllerOptions o;
@@ -299,9 +309,25 @@ TEST_CASE("An interrupted write is resumed by waiting on its operation, not by w
   c->SetDesiredState(StateOf({SeedIntent()}), 1);
   c->Start();
   REQUIRE(testutil::RunUntil(io, [&] { return !StatusOf(*c, "saleor").last_reconcile.empty(); }));
-  REQUIRE(!cloud.calls.empty());
-  CHECK(cloud.calls.front() == "sql.GetOperation op-interrupted");
+  auto at = [&](const std::string& call) {
+    return std::find(cloud.calls.begin(), cloud.calls.end(), call) - cloud.calls.begin();
+  };
+  auto first_patch = at("sql.PatchInstance saleor-db-demo");
+  // Nothing is asked about the journaled operation before the pass observes
+  // and reaches the instance: the gate's pending-work check finds it, the
+  // pass waits for it, and only then patches (once).
+  CHECK(std::min(at("sql.ListInstances melodic-now-463704-k1"), at("sql.GetInstance saleor-db-demo")) <
+        at("sql.ListOperations saleor-db-demo"));
+  CHECK(at("sql.ListOperations saleor-db-demo") < at("sql.GetOperation op-interrupted"));
+  CHECK(at("sql.GetOperation op-interrupted") < first_patch);
+  CHECK(first_patch < static_cast<long>(cloud.calls.size()));
+  // The pass wrote the step again (the fake's operation changed nothing), so
+  // the interrupted write did not take effect: settled as ABORTED, and
+  // rollback never uses it.
   CHECK(journal->Unfinished().empty());
+  for (const auto& e : journal->entries()) {
+    if (e.id == interrupted) CHECK(e.outcome_code == "ABORTED");
+  }
   boost::asio::co_spawn(io, c->Shutdown(1s), boost::asio::detached);
   io.restart();
   io.run_for(20ms);

@@ -5,6 +5,8 @@
 
 #include "daemon/api_telemetry.h"
 #include "daemon/metrics.h"
+#include "gcp/auth.h"
+#include "tests/unit/gcp/test_util.h"
 #include "tests/unit/metrics/exposition.h"
 
 namespace dbconnd::daemon {
@@ -47,6 +49,49 @@ TEST_CASE("requests become api_requests_total, durations and retries", "[metrics
   CHECK(Value(text, R"(dbconnd_api_requests_total{api="sqladmin",code="timeout",method="other"})") == 1);
   CHECK(Value(text, R"(dbconnd_api_request_retries_total{api="sqladmin",method="instances.get"})") == 1);
   CHECK(Value(text, R"(dbconnd_api_request_duration_seconds_count{api="sqladmin",method="instances.get"})") == 2);
+}
+
+TEST_CASE("token requests are counted: api oauth2 or metadata, method token, no secret",
+          "[metrics][telemetry][auth]") {
+  auto metrics = std::make_shared<Metrics>();
+  auto telemetry = std::make_shared<MetricsTelemetry>(metrics);
+  auto http = std::make_shared<gcp::testing::FakeHttpClient>();
+  gcp::AuthOptions opts;
+  opts.http = http;
+  opts.telemetry = telemetry;
+  opts.getenv_fn = [](const char*) -> const char* { return nullptr; };
+  opts.dmi_product_name_file = "/nonexistent/dmi";
+  REQUIRE(opts.endpoints.Override("metadata=http://127.0.0.1:7070").ok());
+  REQUIRE(opts.endpoints.Override("oauth2=http://127.0.0.1:4444").ok());
+
+  // An authorized user's refresh: refused once, then granted.
+  auto user = gcp::MakeCredentialsFromJson(
+      R"({"type":"authorized_user","client_id":"cid","client_secret":"client-secret-123",)"
+      R"("refresh_token":"refresh-token-456"})",
+      "test credentials", opts);
+  REQUIRE(user.ok());
+  http->Push(400, R"({"error":"invalid_grant","error_description":"Bad Request"})");
+  CHECK_FALSE(gcp::testing::RunSync((*user)->Token()).ok());
+  http->Push(200, R"({"access_token":"ya29.user-token","expires_in":3600})");
+  REQUIRE(gcp::testing::RunSync((*user)->Token()).ok());
+  // The metadata server: unreachable once, then a token.
+  auto meta = gcp::MakeMetadataServerSource(opts);
+  http->PushError(UnavailableError("connection refused"));
+  CHECK_FALSE(gcp::testing::RunSync(meta->Token()).ok());
+  http->Push(200, R"({"access_token":"ya29.meta-token","expires_in":3600})");
+  REQUIRE(gcp::testing::RunSync(meta->Token()).ok());
+  REQUIRE(http->requests.size() == 4);
+
+  std::string text = metrics->Serialize();
+  CHECK(Value(text, R"(dbconnd_api_requests_total{api="oauth2",code="400",method="token"})") == 1);
+  CHECK(Value(text, R"(dbconnd_api_requests_total{api="oauth2",code="200",method="token"})") == 1);
+  CHECK(Value(text, R"(dbconnd_api_requests_total{api="metadata",code="connection_error",method="token"})") == 1);
+  CHECK(Value(text, R"(dbconnd_api_requests_total{api="metadata",code="200",method="token"})") == 1);
+  CHECK(Value(text, R"(dbconnd_api_request_duration_seconds_count{api="oauth2",method="token"})") == 2);
+  CHECK(Value(text, R"(dbconnd_api_request_duration_seconds_count{api="metadata",method="token"})") == 2);
+  for (const char* secret : {"client-secret-123", "refresh-token-456", "ya29."}) {
+    CHECK(text.find(secret) == std::string::npos);
+  }
 }
 
 TEST_CASE("running waits drive the oldest-operation gauge, finished ones the histograms",

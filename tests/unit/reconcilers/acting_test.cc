@@ -8,7 +8,11 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <catch2/catch.hpp>
 
+#include <boost/json.hpp>
+
+#include "reconcilers/diff.h"
 #include "reconcilers/executor.h"
+#include "reconcilers/rollback.h"
 #include "reconcilers/instance_gate.h"
 #include "fakes.h"
 #include "fixtures.h"
@@ -144,6 +148,150 @@ TEST_CASE("acting: the journal hooks see every write in order, refused ones with
   CHECK(*(first_instance + 2) == *first_instance);  // re-planned: same prior values
   CHECK(*(first_instance + 3) == "started instance/saleor-db-demo op");
   for (const auto& e : obs.events) CHECK(e.find(kPassword) == std::string::npos);
+}
+
+// The journal's view of a prior-values document: string values without
+// their quotes, anything else as JSON text (daemon/journal.cc).
+std::map<std::string, std::string> AsJournaled(const std::string& prior_json) {
+  std::map<std::string, std::string> out;
+  const boost::json::value doc = boost::json::parse(prior_json);
+  for (const auto& [k, v] : doc.as_object()) {
+    out[std::string(k)] = v.is_string() ? std::string(v.as_string()) : boost::json::serialize(v);
+  }
+  return out;
+}
+
+struct PriorRecorder : MutationObserver {
+  std::vector<std::pair<std::string, std::string>> before;  // step id, prior json
+  void BeforeMutation(const Step& s, const std::string& prior) override {
+    before.emplace_back(s.id, prior);
+  }
+  void OperationStarted(const Step&, const gcp::Operation&) override {}
+  void Finished(const Step&, const Status&) override {}
+};
+
+TEST_CASE("acting: instance prior values are exact, and their rollback plan restores them "
+          "through Apply",
+          "[executor][rollback]") {
+  LiveState seed = SeedLive();
+  seed.instance->authorized_networks = {{"203.0.113.0/24", "office", "2030-01-01T00:00:00Z"}};
+  const gcp::SqlInstance before = *seed.instance;
+  FakeCloud cloud(seed);
+  PriorRecorder rec;
+  ApplyOptions o = Fast();
+  o.observer = &rec;
+  REQUIRE(ApplyOnce(cloud, SeedIntent(), o).converged);
+  REQUIRE_FALSE(cloud.world().instance->ipv4_enabled);
+  REQUIRE(cloud.world().instance->authorized_networks.empty());
+
+  RollbackTarget target{kProject, kInstance, {}};
+  for (auto it = rec.before.rbegin(); it != rec.before.rend(); ++it) {  // oldest wins
+    if (!it->first.starts_with("instance/")) continue;
+    for (const auto& [path, value] : AsJournaled(it->second)) target.prior[path] = value;
+  }
+  // Typed, not display strings: a bool, and the whole network entry.
+  CHECK(target.prior.at(std::string(kIpv4EnabledPath)) == "true");
+  CHECK(target.prior.at(std::string(kSslModePath)) == "ALLOW_UNENCRYPTED_AND_ENCRYPTED");
+  CHECK(target.prior.at(AuthorizedNetworkPath("203.0.113.0/24")) ==
+        R"({"value":"203.0.113.0/24","name":"office","expirationTime":"2030-01-01T00:00:00Z"})");
+
+  // The preview: the same pass, report only, writes nothing.
+  cloud.writes.clear();
+  ApplyOptions po = Fast();
+  po.planner = [target](const config::Intent&, const LiveState& live) {
+    return ComputeRollbackPlan(target, live, true);
+  };
+  po.observe = &ObserveInstance;
+  const ApplyResult preview = ApplyOnce(cloud, RollbackIntent(target), po);
+  REQUIRE(preview.status.ok());
+  CHECK(preview.first_plan.steps.size() == 1);
+  CHECK(cloud.writes.empty());
+
+  ApplyOptions ro = Fast();
+  ro.planner = [target](const config::Intent&, const LiveState& live) {
+    return ComputeRollbackPlan(target, live, false);
+  };
+  ro.observe = &ObserveInstance;
+  const ApplyResult r = ApplyOnce(cloud, RollbackIntent(target), ro);
+  INFO(RenderText(r.first_plan));
+  REQUIRE(r.status.ok());
+  CHECK(r.converged);
+  CHECK(r.executed == std::vector<std::string>{InstanceStepId(kInstance)});
+  CHECK(cloud.writes.size() == 1);
+  const gcp::SqlInstance& now = *cloud.world().instance;
+  CHECK(now.ipv4_enabled);
+  CHECK(now.ssl_mode == before.ssl_mode);
+  CHECK(DiffInstance(before, now).size() == 2);  // only privateNetwork and its range stay
+  CHECK(now.database_flags.size() == before.database_flags.size());
+  REQUIRE(now.authorized_networks.size() == 1);
+  CHECK(SameAclEntry(now.authorized_networks[0], before.authorized_networks[0]));
+  bool kept = false;
+  for (const auto& n : r.first_plan.notes) {
+    kept |= n.problem.starts_with(std::string(kPrivateNetworkPath) + ": cannot be undone");
+  }
+  CHECK(kept);
+
+  // Nothing left: the same rollback again plans no step and writes nothing.
+  cloud.writes.clear();
+  const ApplyResult again = ApplyOnce(cloud, RollbackIntent(target), ro);
+  CHECK(again.first_plan.steps.empty());
+  CHECK(cloud.writes.empty());
+}
+
+TEST_CASE("rollback plan: older journals' display strings are read too, unreadable ones kept",
+          "[rollback]") {
+  LiveState live;
+  live.instance = SeedInstance();
+  live.instance->ipv4_enabled = false;
+  live.instance->ssl_mode = "ENCRYPTED_ONLY";
+  live.instance->database_flags.push_back({"cloudsql.iam_authentication", "on"});
+  RollbackTarget t{kProject, kInstance, {}};
+  t.prior[std::string(kIpv4EnabledPath)] = "true";
+  t.prior[std::string(kSslModePath)] = "\"ALLOW_UNENCRYPTED_AND_ENCRYPTED\"";
+  t.prior[DatabaseFlagPath("cloudsql.iam_authentication")] = "";
+  t.prior[AuthorizedNetworkPath("198.51.100.0/24")] = "198.51.100.0/24 (home) until 2031-01-01T00:00:00Z";
+  t.prior[AuthorizedNetworkPath("192.0.2.0/24")] = "something else";
+  t.prior["template.template.containers[0].env[DATABASE_URL]"] = "x";
+  Plan plan = ComputeRollbackPlan(t, live, true);
+  CHECK(plan.report_only);
+  REQUIRE(plan.steps.size() == 1);
+  CHECK(plan.steps[0].report_only);
+  CHECK_FALSE(IsReady(plan, plan.steps[0]));
+  const auto& patch = std::get<gcp::SqlInstancePatch>(plan.steps[0].payload);
+  CHECK(patch.settings_version == live.instance->settings_version);
+  CHECK(patch.ipv4_enabled == std::optional<bool>(true));
+  CHECK(patch.ssl_mode == std::optional<std::string>("ALLOW_UNENCRYPTED_AND_ENCRYPTED"));
+  REQUIRE(patch.authorized_networks);
+  REQUIRE(patch.authorized_networks->size() == 1);
+  CHECK((*patch.authorized_networks)[0].name == "home");
+  CHECK((*patch.authorized_networks)[0].expiration_time == "2031-01-01T00:00:00Z");
+  REQUIRE(patch.database_flags);
+  CHECK(patch.database_flags->size() == SeedInstance().database_flags.size());
+  CHECK(plan.notes.size() == 2);  // the unreadable network and the env var
+}
+
+TEST_CASE("diff paths: every instance path DiffInstance writes is read back by ParseInstancePath",
+          "[diff][rollback]") {
+  gcp::SqlInstance a = SeedInstance();
+  gcp::SqlInstance b = a;
+  b.ipv4_enabled = false;
+  b.ssl_mode = "ENCRYPTED_ONLY";
+  b.private_network = "projects/p/global/networks/default";
+  b.allocated_ip_range = "r";
+  b.authorized_networks = {{"10.0.0.0/8", "", ""}};
+  b.database_flags.push_back({"cloudsql.iam_authentication", "on"});
+  auto changes = DiffInstance(b, a);
+  CHECK(changes.size() == 6);
+  for (const auto& c : changes) {
+    INFO(c.path);
+    CHECK(ParseInstancePath(c.path).has_value());
+  }
+  auto net = ParseInstancePath(AuthorizedNetworkPath("10.0.0.0/8"));
+  REQUIRE(net);
+  CHECK(net->field == InstancePath::Field::kAuthorizedNetwork);
+  CHECK(net->key == "10.0.0.0/8");
+  CHECK_FALSE(ParseInstancePath("settings.ipConfiguration.authorizedNetworks[]"));
+  CHECK_FALSE(ParseInstancePath("settings.ipConfiguration.sslModeX"));
 }
 
 TEST_CASE("acting: an accepted change that does not show up is not sent again",
