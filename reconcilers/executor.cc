@@ -14,6 +14,7 @@
 #include <variant>
 
 #include "reconcilers/planner.h"
+#include "reconcilers/direct_vpc.h"
 #include "reconcilers/prerequisites.h"
 
 namespace dbconnd::reconcilers {
@@ -668,6 +669,7 @@ gcp::Task<StatusOr<LiveState>> Observe(gcp::Clients clients, config::Intent inte
       co_return range.status();
     }
   }
+  live.subnetworks = co_await ObserveSubnetworks(clients, intent);
   // Run-time prerequisites, read-only and best effort (prerequisites.h).
   if (clients.secrets && clients.resource_manager) {
     live.prerequisites = co_await GatherPrerequisites(clients, intent);

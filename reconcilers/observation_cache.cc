@@ -12,6 +12,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "reconcilers/direct_vpc.h"
 #include "reconcilers/planner.h"
 
 namespace dbconnd::reconcilers {
@@ -611,6 +612,9 @@ gcp::Task<StatusOr<LiveState>> ObservationCache::ObserveFresh(config::Intent int
       co_return range.status();
     }
   }
+  // Direct VPC subnetworks: read before a write only (a converged pass on
+  // the shared snapshots costs no read of its own).
+  live.subnetworks = co_await ObserveSubnetworks(c, intent);
   co_return live;
 }
 
