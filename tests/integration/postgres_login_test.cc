@@ -336,7 +336,8 @@ TEST_CASE("integration: libpq logs in over private IP through Direct VPC egress 
   auto r = config::LoadPaths({kSrc + "/examples/saleor-direct-vpc.yaml"});
   REQUIRE(r.ok());
   CheckLogsIn(cloud, *r.state->intents.at(0));
-  const auto& vpc = cloud.Job().at("template").at("template").at("vpcAccess").as_object();
+  const boost::json::object job = cloud.Job();
+  const auto& vpc = job.at("template").at("template").at("vpcAccess").as_object();
   CHECK(vpc.contains("networkInterfaces"));
   CHECK_FALSE(vpc.contains("connector"));
 }
