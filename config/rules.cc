@@ -77,13 +77,8 @@ void CheckAuthorizedNetworks(Sink& sink, const Intent& intent, std::vector<Named
 
 void CheckPrivateIp(Sink& sink, const Intent& intent, std::vector<NamedRange>& ranges) {
   if (!intent.instance.private_ip) return;
-  if (intent.project_number.empty()) {
-    sink.Error(sink.At("spec.instance.privateIp"), "spec.projectNumber",
-               "projectNumber is required when spec.instance.privateIp is set (Service "
-               "Networking names networks by project number); find it with gcloud projects "
-               "describe " + (intent.project.empty() ? std::string("PROJECT") : intent.project) +
-                   " --format='value(projectNumber)'");
-  }
+  // spec.projectNumber may be left out: it is looked up through Resource
+  // Manager before the first observation (reconcilers/project_number.h).
   const std::string path = "spec.instance.privateIp.servicesAccess.cidr";
   const PrivateServicesAccess& psa = intent.instance.private_ip->services_access;
   if (psa.cidr.empty()) return;

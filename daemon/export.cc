@@ -666,7 +666,8 @@ gcp::Task<StatusOr<ExportSnapshot>> ReadForExport(gcp::Clients clients, ExportOp
       if (options.project_number.empty()) {
         co_return FailedPreconditionError(
             "instance " + i.name +
-            " has a private IP: pass --project-number (Service "
+            " has a private IP and Resource Manager did not tell the project number: pass "
+            "--project-number (Service "
             "Networking names networks by project number; gcloud projects describe " +
             options.project + " --format='value(projectNumber)')");
       }

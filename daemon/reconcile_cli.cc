@@ -7,6 +7,7 @@
 #include <ostream>
 
 #include "reconcilers/planner.h"
+#include "reconcilers/project_number.h"
 
 namespace dbconnd::daemon {
 namespace {
@@ -18,6 +19,12 @@ gcp::Task<IntentPlan> PlanOne(gcp::Clients clients, config::Intent intent) {
   p.plan.intent = intent.name;
   p.plan.project = intent.project;
   p.plan.region = intent.region;
+  if (auto resolved = co_await reconcilers::ResolveProjectNumber(clients, intent); resolved.ok()) {
+    intent = std::move(*resolved);
+  } else {
+    p.status = resolved.status();
+    co_return p;
+  }
   auto live = co_await reconcilers::Observe(clients, intent);
   if (!live.ok()) {
     p.status = live.status();

@@ -16,6 +16,7 @@
 #include "reconcilers/planner.h"
 #include "reconcilers/direct_vpc.h"
 #include "reconcilers/prerequisites.h"
+#include "reconcilers/project_number.h"
 
 namespace dbconnd::reconcilers {
 namespace {
@@ -694,6 +695,14 @@ gcp::Task<ApplyResult> Apply(gcp::Clients clients, config::Intent intent, ApplyO
   ctx.wait = options.wait;
   if (!ctx.wait.sleeper) ctx.wait.sleeper = ctx.sleeper;
   ctx.request_ids = options.request_ids ? options.request_ids : std::make_shared<RequestIds>();
+  // spec.projectNumber left out: looked up (and a declared one checked)
+  // before anything is observed or written.
+  if (auto resolved = co_await ResolveProjectNumber(clients, intent); resolved.ok()) {
+    intent = std::move(*resolved);
+  } else {
+    result.status = resolved.status();
+    co_return result;
+  }
   gcp::RetryPolicy transient_policy(options.transient,
                                     options.rng ? options.rng : gcp::DefaultRng());
   int transient = 0;  // transient failures since the last step that succeeded

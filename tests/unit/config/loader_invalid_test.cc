@@ -191,10 +191,6 @@ DBCONND_INVALID_CASE("network written as a resource path",
                      Doc("    privateIp: {network: projects/p/global/networks/default}\n"),
                      "spec.instance.privateIp.network", 10, "projects/",
                      "write the short network name \"default\"")
-DBCONND_INVALID_CASE("privateIp needs projectNumber",
-                     DocWith("  projectNumber: \"123456789012\"\n", "",
-                             "    privateIp: {network: default}\n"),
-                     "spec.projectNumber", 9, "{", "projectNumber is required")
 DBCONND_INVALID_CASE("services access prefixLength disagrees with cidr",
                      Doc("    privateIp:\n      network: default\n"
                          "      servicesAccess: {cidr: 10.20.0.0/16, prefixLength: 20}\n"),

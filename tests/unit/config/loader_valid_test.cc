@@ -249,5 +249,17 @@ TEST_CASE("privateIp through Direct VPC egress needs no connector", "[config][di
   CHECK(testing::FindError(without, "spec.workloads[0].method", "directVpc: {network: default}"));
 }
 
+TEST_CASE("privateIp without projectNumber loads: the number is looked up", "[config][project-number]") {
+  LoadResult r = LoadString(
+      "apiVersion: dbconnd.dev/v1alpha1\nkind: DatabaseConnectivity\nmetadata: {name: app}\nspec:\n"
+      "  project: my-project-123\n  region: us-central1\n"
+      "  instance:\n    name: db1\n    privateIp: {network: default}\n",
+      "no-number.yaml");
+  INFO(Dump(r));
+  REQUIRE(r.ok());
+  CHECK(r.diagnostics.empty());
+  CHECK(r.state->intents[0]->project_number.empty());
+}
+
 }  // namespace
 }  // namespace dbconnd::config
