@@ -87,7 +87,6 @@ int RunExport(const ExportCliOptions& opts, CommandContext& ctx) {
   ExportOptions export_options = opts.export_options;
   {
     config::Intent probe;
-    probe.name = "export";
     probe.project = export_options.project;
     probe.project_number = export_options.project_number;
     probe.instance.private_ip = config::PrivateIp{};

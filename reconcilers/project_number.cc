@@ -67,7 +67,8 @@ gcp::Task<StatusOr<config::Intent>> ResolveProjectNumber(gcp::Clients clients, c
     co_return intent;
   }
   if (!google.empty() && google != intent.project_number) {
-    co_return FailedPreconditionError("spec.projectNumber " + intent.project_number + " of intent " + intent.name +
+    co_return FailedPreconditionError("spec.projectNumber " + intent.project_number +
+                                      (intent.name.empty() ? std::string() : " of intent " + intent.name) +
                                       " does not match project " + intent.project + ", whose number is " +
                                       google + " (Resource Manager projects.get); fix spec.projectNumber "
                                       "or remove it to have it looked up");
