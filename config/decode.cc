@@ -5,6 +5,7 @@
 #include <span>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "common/duration.h"
 #include "common/redact.h"
@@ -57,6 +58,10 @@ constexpr KeySpec kKeys[] = {
     {"spec.workloads[]", "container"},
     {"spec.workloads[]", "urlEnv"},
     {"spec.workloads[]", "egress"},
+    {"spec.workloads[]", "directVpc"},
+    {"spec.workloads[].directVpc", "network"},
+    {"spec.workloads[].directVpc", "subnetwork"},
+    {"spec.workloads[].directVpc", "tags"},
     {"spec.workloads[]", "database"},
     {"spec.workloads[].database", "name"},
     {"spec.workloads[].database", "user"},
@@ -314,6 +319,28 @@ Status CheckNetworkName(std::string_view name) {
                                 ", not a resource path");
   }
   return CheckRfc1035Name(name, "network");
+}
+
+// A short subnetwork name, or "projects/P/regions/R/subnetworks/N" for a
+// subnetwork shared from a Shared VPC host project.
+Status CheckSubnetworkRef(std::string_view ref) {
+  if (ref.find('/') == std::string_view::npos) return CheckRfc1035Name(ref, "subnetwork");
+  std::vector<std::string_view> parts;
+  size_t pos = 0;
+  while (parts.size() < 7) {
+    size_t slash = ref.find('/', pos);
+    parts.push_back(ref.substr(pos, slash == std::string_view::npos ? std::string_view::npos : slash - pos));
+    if (slash == std::string_view::npos) break;
+    pos = slash + 1;
+  }
+  const Status bad = InvalidArgumentError(
+      "write a short subnetwork name (default) or projects/HOST_PROJECT/regions/REGION/subnetworks/NAME");
+  if (parts.size() != 6 || parts[0] != "projects" || parts[2] != "regions" || parts[4] != "subnetworks") {
+    return bad;
+  }
+  if (!CheckProjectId(parts[1]).ok() && !CheckProjectNumber(parts[1]).ok()) return bad;
+  if (Status s = CheckRegion(parts[3]); !s.ok()) return s;
+  return CheckRfc1035Name(parts[5], "subnetwork");
 }
 
 Status CheckDatabaseIdentifier(std::string_view s, std::string_view what, bool allow_email) {
@@ -717,6 +744,26 @@ class Decoder {
     }
     static constexpr std::array<std::string_view, 2> kEgress = {"PRIVATE_RANGES_ONLY", "ALL_TRAFFIC"};
     if (auto i = Enum(*m, "egress", false, kEgress)) w.egress = static_cast<VpcEgress>(*i);
+    if (auto dv = SubMap(*m, "directVpc", false, "{network: default, subnetwork: default}")) {
+      DirectVpc d;
+      if (auto net = Str(*dv, "network", true, "the VPC network name, e.g. default")) {
+        Check(CheckNetworkName(*net), dv->path + ".network");
+        d.network = *net;
+      }
+      if (auto sub = Str(*dv, "subnetwork", false, "the subnetwork name, e.g. default")) {
+        Check(CheckSubnetworkRef(*sub), dv->path + ".subnetwork");
+        d.subnetwork = *sub;
+      }
+      for (auto& [tag, tag_path] : List(*dv, "tags")) {
+        if (!tag.IsScalar()) {
+          sink_.Error(sink_.At(tag_path), tag_path, "expected a network tag, got " + TypeName(tag));
+          continue;
+        }
+        Check(CheckRfc1035Name(tag.Scalar(), "network tag"), tag_path);
+        d.tags.push_back(tag.Scalar());
+      }
+      w.direct_vpc = std::move(d);
+    }
     if (auto db = SubMap(*m, "database", true, "{name: DB, user: USER, passwordSecret: projects/P/secrets/S/versions/latest}")) {
       if (auto name = Str(*db, "name", true, "the database name, e.g. saleor")) {
         Check(CheckDatabaseIdentifier(*name, "database name", false), db->path + ".name");

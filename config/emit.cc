@@ -158,6 +158,15 @@ void EmitWorkload(std::string& out, const Workload& w) {
   if (!w.container.empty()) Key(out, "      ", "container", w.container);
   if (w.url_env != defaults.url_env) Key(out, "      ", "urlEnv", w.url_env);
   if (w.egress != defaults.egress) Key(out, "      ", "egress", std::string(ToString(w.egress)));
+  if (w.direct_vpc) {
+    out += "      directVpc:\n";
+    Key(out, "        ", "network", w.direct_vpc->network);
+    if (!w.direct_vpc->subnetwork.empty()) Key(out, "        ", "subnetwork", w.direct_vpc->subnetwork);
+    if (!w.direct_vpc->tags.empty()) {
+      out += "        tags:\n";
+      for (const auto& t : w.direct_vpc->tags) out += "          - " + EmitYamlScalar(t) + "\n";
+    }
+  }
   out += "      database:\n";
   Key(out, "        ", "name", w.database.name);
   Key(out, "        ", "user", w.database.user);

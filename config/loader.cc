@@ -219,6 +219,7 @@ std::string WorkloadDifferences(const Workload& a, const Workload& b, const Inte
   if (a.container != b.container) d.push_back("container");
   if (a.url_env != b.url_env) d.push_back("urlEnv");
   if (a.egress != b.egress) d.push_back("egress");
+  if (a.direct_vpc != b.direct_vpc) d.push_back("directVpc");
   if (a.database.name != b.database.name || a.database.user != b.database.user ||
       a.database.password_secret != b.database.password_secret ||
       a.database.password_env != b.database.password_env) {

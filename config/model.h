@@ -96,6 +96,19 @@ struct Connector {
   SourceLocation where;
 };
 
+// Cloud Run Direct VPC egress: the workload gets a network interface in the
+// VPC itself (vpcAccess.networkInterfaces) instead of going through a
+// Serverless VPC Access connector. Cloud Run takes one or the other.
+struct DirectVpc {
+  std::string network;     // short VPC network name, e.g. "default"
+  // Short subnetwork name in spec.region, or for a Shared VPC
+  // "projects/HOST/regions/REGION/subnetworks/NAME". Empty = the subnetwork
+  // named like the network (what Cloud Run picks when only network is set).
+  std::string subnetwork;
+  std::vector<std::string> tags;  // network tags for firewall rules
+  friend bool operator==(const DirectVpc&, const DirectVpc&) = default;
+};
+
 enum class WorkloadKind { kJob, kService };
 enum class ConnectionMethod { kPrivateIp, kCloudSqlSocket, kPublicIp };
 enum class VpcEgress { kPrivateRangesOnly, kAllTraffic };
@@ -120,6 +133,9 @@ struct Workload {
   std::string container;  // container name to manage; empty = the first one
   std::string url_env = "DATABASE_URL";  // env var carrying the connection URL
   VpcEgress egress = VpcEgress::kPrivateRangesOnly;  // privateIp only
+  // privateIp only: reach the instance through Direct VPC egress instead of
+  // spec.connector. Unset = through the connector.
+  std::optional<DirectVpc> direct_vpc;
   DatabaseIdentity database;
   SourceLocation where;
 };

@@ -77,13 +77,8 @@ void CheckAuthorizedNetworks(Sink& sink, const Intent& intent, std::vector<Named
 
 void CheckPrivateIp(Sink& sink, const Intent& intent, std::vector<NamedRange>& ranges) {
   if (!intent.instance.private_ip) return;
-  if (intent.project_number.empty()) {
-    sink.Error(sink.At("spec.instance.privateIp"), "spec.projectNumber",
-               "projectNumber is required when spec.instance.privateIp is set (Service "
-               "Networking names networks by project number); find it with gcloud projects "
-               "describe " + (intent.project.empty() ? std::string("PROJECT") : intent.project) +
-                   " --format='value(projectNumber)'");
-  }
+  // spec.projectNumber may be left out: it is looked up through Resource
+  // Manager before the first observation (reconcilers/project_number.h).
   const std::string path = "spec.instance.privateIp.servicesAccess.cidr";
   const PrivateServicesAccess& psa = intent.instance.private_ip->services_access;
   if (psa.cidr.empty()) return;
@@ -167,12 +162,22 @@ void CheckWorkloads(Sink& sink, const Intent& intent) {
                      "method privateIp needs spec.instance.privateIp (e.g. privateIp: {network: "
                      "default}); add it or use method cloudSqlSocket");
         }
-        if (!intent.connector) {
+        if (w.direct_vpc) {
+          // Direct VPC egress: the interface must be in the instance's network.
+          if (inst.private_ip && !sink.HasErrorUnder(base + ".directVpc") &&
+              w.direct_vpc->network != inst.private_ip->network) {
+            sink.Error(sink.At(base + ".directVpc.network"), base + ".directVpc.network",
+                       "Direct VPC egress in network \"" + w.direct_vpc->network +
+                           "\" cannot reach the instance's private IP in network \"" +
+                           inst.private_ip->network + "\"; use network " + inst.private_ip->network);
+          }
+        } else if (!intent.connector) {
           sink.Error(at, method_path,
                      "method privateIp needs spec.connector, a Serverless VPC Access connector in "
                      "the instance's network; add connector: {name: ..., network: " +
                          (inst.private_ip ? inst.private_ip->network : std::string("default")) +
-                         ", ipCidrRange: 10.8.0.0/28}");
+                         ", ipCidrRange: 10.8.0.0/28}, or Direct VPC egress: directVpc: {network: " +
+                         (inst.private_ip ? inst.private_ip->network : std::string("default")) + "}");
         } else if (inst.private_ip && intent.connector->network != inst.private_ip->network) {
           sink.Error(at, method_path,
                      "method privateIp needs the connector in the instance's network, but "
@@ -208,6 +213,21 @@ void CheckWorkloads(Sink& sink, const Intent& intent) {
                      "authorized networks are needed) or add privateIp and a connector");
         }
         break;
+    }
+    if (w.direct_vpc && w.method != ConnectionMethod::kPrivateIp && !sink.HasErrorUnder(method_path)) {
+      sink.Error(sink.At(base + ".directVpc"), base + ".directVpc",
+                 "directVpc applies only to method privateIp; remove it or use method privateIp");
+    }
+    if (w.direct_vpc && w.direct_vpc->subnetwork.starts_with("projects/") &&
+        !sink.HasErrorUnder(base + ".directVpc.subnetwork") && !intent.region.empty()) {
+      const std::string& sub = w.direct_vpc->subnetwork;
+      const size_t r = sub.find("/regions/") + 9;
+      const std::string region = sub.substr(r, sub.find('/', r) - r);
+      if (region != intent.region) {
+        sink.Error(sink.At(base + ".directVpc.subnetwork"), base + ".directVpc.subnetwork",
+                   "subnetwork is in region " + region + " but the workload runs in " + intent.region +
+                       "; Direct VPC egress needs a subnetwork in the workload's region");
+      }
     }
     if (w.method != ConnectionMethod::kPrivateIp && sink.Has(base + ".egress")) {
       sink.Warning(sink.At(base + ".egress"), base + ".egress",

@@ -17,6 +17,7 @@
 #include "daemon/cli.h"
 #include "daemon/export.h"
 #include "daemon/gcp_setup.h"
+#include "reconcilers/project_number.h"
 #include "daemon/reconcile_cli.h"
 
 namespace dbconnd::daemon {
@@ -80,12 +81,30 @@ int RunExport(const ExportCliOptions& opts, CommandContext& ctx) {
     *ctx.err << "error: " << access.status().message() << "\n";
     return kExitFailure;
   }
-  auto snapshot = RunToCompletion(io, ReadForExport((*access)->clients(), opts.export_options));
+  // --project-number is optional: Resource Manager tells it; a given one is
+  // checked against Google's. Not knowing it matters only for an instance
+  // with a private IP, which ReadForExport reports.
+  ExportOptions export_options = opts.export_options;
+  {
+    config::Intent probe;
+    probe.project = export_options.project;
+    probe.project_number = export_options.project_number;
+    probe.instance.private_ip = config::PrivateIp{};
+    auto resolved =
+        RunToCompletion(io, reconcilers::ResolveProjectNumber((*access)->clients(), std::move(probe)));
+    if (resolved.ok()) {
+      export_options.project_number = resolved->project_number;
+    } else if (!export_options.project_number.empty()) {
+      *ctx.err << "error: --project-number: " << resolved.status().message() << "\n";
+      return kExitFailure;
+    }
+  }
+  auto snapshot = RunToCompletion(io, ReadForExport((*access)->clients(), export_options));
   if (!snapshot.ok()) {
     *ctx.err << "error: " << snapshot.status().message() << "\n";
     return kExitFailure;
   }
-  std::vector<ExportedIntent> intents = BuildExport(*snapshot, opts.export_options);
+  std::vector<ExportedIntent> intents = BuildExport(*snapshot, export_options);
   int code = kExitOk;
   int written = 0;
   int observe = 0;
@@ -135,7 +154,7 @@ void RegisterExportCommand(CLI::App& app, CommandContext& ctx) {
       "Read-only. Exit 0 all exported, 1 error.");
   cmd->add_option("--project", opts->export_options.project, "Google Cloud project ID")->required();
   cmd->add_option("--project-number", opts->export_options.project_number,
-                  "The project's number; needed when an instance has a private IP");
+                  "The project's number; looked up with Resource Manager when left out, checked when given");
   cmd->add_option("--region", opts->export_options.regions,
                   "Only instances in this region (repeatable)");
   cmd->add_option("--instance", opts->export_options.instances,

@@ -8,12 +8,14 @@
 #include <set>
 #include <utility>
 
+#include "common/redact.h"
 #include "config/cidr.h"
 #include "config/emit.h"
 #include "config/loader.h"
 #include "config/names.h"
 #include "reconcilers/db_url.h"
 #include "reconcilers/diff.h"
+#include "reconcilers/direct_vpc.h"
 #include "reconcilers/planner.h"
 
 namespace dbconnd::daemon {
@@ -408,7 +410,31 @@ class IntentBuilder {
            &comments_.workloads_end);
       return;
     }
-    if (r.method == ConnectionMethod::kPrivateIp && !in_.connector) {
+    // Direct VPC egress: declared on the workload when the file can say it
+    // as it is (network of the instance, subnetwork of the region).
+    std::optional<config::DirectVpc> direct;
+    if (r.method == ConnectionMethod::kPrivateIp && r.live->vpc_access &&
+        r.live->vpc_access->connector.empty() && !r.live->vpc_access->network_interfaces.empty()) {
+      const auto& ni = r.live->vpc_access->network_interfaces[0];
+      config::DirectVpc d;
+      d.network = reconcilers::NetworkShortName(ni.network);
+      const std::string sub = reconcilers::ShortResourceName(ni.subnetwork);
+      if (!ni.subnetwork.empty() && sub != d.network) d.subnetwork = sub;
+      d.tags = ni.tags;
+      bool ok = !d.network.empty() && in_.instance.private_ip && d.network == in_.instance.private_ip->network &&
+                (ni.subnetwork.find('/') == std::string::npos ||
+                 ni.subnetwork.find("projects/" + opts_.project + "/regions/" + inst_.region + "/") !=
+                     std::string::npos);
+      for (const auto& t : d.tags) ok = ok && config::CheckRfc1035Name(t, "tag").ok();
+      if (!ok) {
+        Note(what + " leaves through Direct VPC egress in a way the file cannot declare (network " +
+                 CapForDisplay(ni.network) + ", subnetwork " + CapForDisplay(ni.subnetwork) + "); not declared",
+             &comments_.workloads_end);
+        return;
+      }
+      direct = std::move(d);
+    }
+    if (r.method == ConnectionMethod::kPrivateIp && !in_.connector && !direct) {
       Note(what +
                " connects to the private IP but no connector can be declared for it; not "
                "declared",
@@ -446,6 +472,7 @@ class IntentBuilder {
         r.live->vpc_access->egress == "ALL_TRAFFIC") {
       w.egress = config::VpcEgress::kAllTraffic;
     }
+    w.direct_vpc = direct;
     w.database.name = PercentDecode(r.url.database);
     w.database.user = PercentDecode(r.url.user);
     if (!GoodDbIdentifier(w.database.name, false) || !GoodDbIdentifier(w.database.user, true)) {
@@ -639,7 +666,8 @@ gcp::Task<StatusOr<ExportSnapshot>> ReadForExport(gcp::Clients clients, ExportOp
       if (options.project_number.empty()) {
         co_return FailedPreconditionError(
             "instance " + i.name +
-            " has a private IP: pass --project-number (Service "
+            " has a private IP and Resource Manager did not tell the project number: pass "
+            "--project-number (Service "
             "Networking names networks by project number; gcloud projects describe " +
             options.project + " --format='value(projectNumber)')");
       }

@@ -7,9 +7,11 @@
 #include <cctype>
 #include <ostream>
 
+#include "reconcilers/direct_vpc.h"
 #include "reconcilers/observation_cache.h"
 #include "reconcilers/planner.h"
 #include "reconcilers/prerequisites.h"
+#include "reconcilers/project_number.h"
 
 namespace dbconnd::daemon {
 namespace {
@@ -27,6 +29,12 @@ gcp::Task<IntentPlan> PlanOne(gcp::Clients clients,
   p.plan.intent = intent.name;
   p.plan.project = intent.project;
   p.plan.region = intent.region;
+  if (auto resolved = co_await reconcilers::ResolveProjectNumber(clients, intent); resolved.ok()) {
+    intent = std::move(*resolved);
+  } else {
+    p.status = resolved.status();
+    co_return p;
+  }
   auto live = co_await cache->Observe(intent);
   if (!live.ok()) {
     p.status = live.status();
@@ -36,6 +44,10 @@ gcp::Task<IntentPlan> PlanOne(gcp::Clients clients,
   // when the shared snapshots did not gather them.
   if (!live->prerequisites && clients.secrets && clients.resource_manager) {
     live->prerequisites = co_await reconcilers::GatherPrerequisites(clients, intent);
+  }
+  // Direct VPC subnetworks (the shared snapshots read them before a write only).
+  if (live->subnetworks.empty()) {
+    live->subnetworks = co_await reconcilers::ObserveSubnetworks(clients, intent);
   }
   p.plan = reconcilers::ComputePlan(intent, *live);
   co_return p;

@@ -80,6 +80,11 @@ std::string RouteId(std::string_view m, const std::vector<std::string>& s) {
     }
     return "";
   }
+  if (s[0] == "compute" && is(1, "v1") && is(2, "projects") && is(4, "regions") && is(6, "subnetworks")) {
+    if (n == 7 && m == "GET") return "compute.subnetworks.list";
+    if (n == 8 && m == "GET") return "compute.subnetworks.get";
+    return "";
+  }
   if (s[0] == "compute" && is(1, "v1") && is(2, "projects") && is(4, "global") && n >= 6) {
     size_t rest = n - 6;
     if (s[5] == "addresses") {
@@ -428,6 +433,8 @@ net::HttpResponse Handlers::Dispatch(const std::string& id) {
   if (id == "compute.globalAddresses.get") return ComputeGet();
   if (id == "compute.globalAddresses.insert") return ComputeInsert();
   if (id == "compute.globalAddresses.delete") return ComputeDelete();
+  if (id == "compute.subnetworks.get") return SubnetworksGet();
+  if (id == "compute.subnetworks.list") return SubnetworksList();
   if (id == "compute.globalOperations.get" || id == "compute.globalOperations.wait") {
     return ComputeOperationsGet();
   }

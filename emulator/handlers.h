@@ -89,6 +89,15 @@ struct Handlers {
   net::HttpResponse ComputeInsert();
   net::HttpResponse ComputeDelete();
   net::HttpResponse ComputeOperationsGet();
+  net::HttpResponse SubnetworksGet();   // compute/v1/projects/P/regions/R/subnetworks/N
+  net::HttpResponse SubnetworksList();
+  // The subnetwork `ref` (short name, partial or full URL) of `project` in
+  // `region`, or null. State key: "P/R/N" under compute.subnetworks.
+  const json::object* FindSubnetwork(const std::string& project, const std::string& region,
+                                     const std::string& ref);
+  // Cloud Run's vpcAccess rules for the template of a job or service about
+  // to be stored; an error response when Google would refuse it.
+  std::optional<net::HttpResponse> CheckVpcAccess(const json::object& resource, bool is_job);
   json::object ComputeOperation(const std::string& project, const std::string& type,
                                 const std::string& target_link);
 
@@ -110,6 +119,7 @@ struct Handlers {
   net::HttpResponse SmVersionDisable();
   net::HttpResponse SmGetIamPolicy();
   net::HttpResponse SmSetIamPolicy();
+  net::HttpResponse CrmProjectGet();
   net::HttpResponse CrmGetIamPolicy();
   net::HttpResponse CrmSetIamPolicy();
   std::optional<net::HttpResponse> DispatchSecrets(const std::string& id);

@@ -1,5 +1,5 @@
 // gcp-emulator: the emulator as a standalone process.
-//   gcp-emulator --listen 127.0.0.1:PORT [--state FILE] [--seed incident|fleet:N]
+//   gcp-emulator --listen 127.0.0.1:PORT [--state FILE] [--seed incident|incident-direct-vpc|fleet:N|empty]
 //                [--tls-cert F --tls-key F] [--op-delay 200ms] [--no-auth]
 //                [--accept-token T]
 // Prints "gcp-emulator listening on URL" once ready; SIGINT/SIGTERM stop it.
@@ -19,7 +19,7 @@ int main(int argc, char** argv) {
   std::string op_delay = "200ms";
   app.add_option("--listen", opts.listen, "host:port to listen on (port 0 = any free port)");
   app.add_option("--state", opts.state_file, "persist state to this file (reloaded on start)");
-  app.add_option("--seed", opts.model.seed, "initial state: incident, fleet:N or empty");
+  app.add_option("--seed", opts.model.seed, "initial state: incident, incident-direct-vpc, fleet:N or empty");
   app.add_option("--tls-cert", opts.tls_cert_file, "PEM certificate chain for HTTPS");
   app.add_option("--tls-key", opts.tls_key_file, "PEM private key for HTTPS");
   app.add_option("--op-delay", op_delay, "time a long-running operation takes (e.g. 200ms, 2m)");

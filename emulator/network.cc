@@ -485,6 +485,73 @@ net::HttpResponse Handlers::ComputeOperationsGet() {
   return JsonResponse(200, *op);
 }
 
+// ------------------------------------------------- Compute subnetworks (read)
+
+namespace {
+// "https://www.googleapis.com/compute/v1/projects/P/regions/R/subnetworks/N",
+// "projects/P/regions/R/subnetworks/N" or "N" -> {P, R, N} (P, R empty for a
+// bare name).
+struct SubnetRef {
+  std::string project, region, name;
+};
+SubnetRef ParseSubnetRef(const std::string& ref) {
+  auto at = ref.find("projects/");
+  if (at == std::string::npos) return {"", "", ref};
+  std::vector<std::string> parts;
+  size_t pos = at;
+  while (pos <= ref.size()) {
+    size_t slash = ref.find('/', pos);
+    if (slash == std::string::npos) slash = ref.size();
+    parts.push_back(ref.substr(pos, slash - pos));
+    pos = slash + 1;
+  }
+  if (parts.size() != 6 || parts[2] != "regions" || parts[4] != "subnetworks") return {"", "", ""};
+  return {parts[1], parts[3], parts[5]};
+}
+}  // namespace
+
+const json::object* Handlers::FindSubnetwork(const std::string& project, const std::string& region,
+                                             const std::string& ref) {
+  SubnetRef r = ParseSubnetRef(ref);
+  if (r.name.empty()) return nullptr;
+  std::string p = r.project.empty() ? project : ProjectId(r.project);
+  std::string reg = r.region.empty() ? region : r.region;
+  auto* s = Map("compute", "subnetworks").if_contains(p + "/" + reg + "/" + r.name);
+  return s && s->is_object() ? &s->as_object() : nullptr;
+}
+
+net::HttpResponse Handlers::SubnetworksGet() {
+  const std::string& project = t.segs[3];
+  const std::string& region = t.segs[5];
+  const std::string& name = t.segs[7];
+  auto* s = Map("compute", "subnetworks").if_contains(ProjectId(project) + "/" + region + "/" + name);
+  if (!s) {
+    return ErrorResponse(404, "NOT_FOUND",
+                         "The resource 'projects/" + project + "/regions/" + region + "/subnetworks/" + name +
+                             "' was not found",
+                         "notFound");
+  }
+  return JsonResponse(200, *s);
+}
+
+net::HttpResponse Handlers::SubnetworksList() {
+  const std::string& project = t.segs[3];
+  const std::string& region = t.segs[5];
+  const std::string prefix = ProjectId(project) + "/" + region + "/";
+  json::array all;
+  for (const auto& [k, s] : Map("compute", "subnetworks")) {
+    if (std::string_view(k).starts_with(prefix)) all.push_back(s);
+  }
+  std::string next;
+  std::string self = std::string(kComputeBase) + "projects/" + project + "/regions/" + region + "/subnetworks";
+  json::object out{{"kind", "compute#subnetworkList"},
+                   {"id", "projects/" + project + "/regions/" + region + "/subnetworks"},
+                   {"items", Page(all, t.Query("maxResults"), t.Query("pageToken"), &next)},
+                   {"selfLink", self}};
+  if (!next.empty()) out["nextPageToken"] = next;
+  return JsonResponse(200, out);
+}
+
 // ------------------------------------------------------------- completion
 
 void Handlers::CompleteNetwork(Emulator& e, json::object& effect, int64_t at) {

@@ -57,6 +57,15 @@ std::string NetworkName(const std::string& s) {
   return slash == std::string::npos ? s : s.substr(slash + 1);
 }
 
+// RFC 1918 and RFC 6598 (100.64.0.0/10): what vpcAccess egress
+// PRIVATE_RANGES_ONLY routes into the VPC.
+bool IsPrivateRangesOnlyDestination(uint32_t ip) {
+  for (const char* range : {"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10"}) {
+    if (CidrContains(*ParseCidr(range), ip)) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 Handlers::Outcome Handlers::EvaluateConnectivity(const json::object& job) {
@@ -87,8 +96,18 @@ Handlers::Outcome Handlers::EvaluateConnectivity(const json::object& job) {
   std::string connector = Str(Find(*task, {"vpcAccess", "connector"}));
   std::string direct_network;
   if (auto* nis = Find(*task, {"vpcAccess", "networkInterfaces"}); nis && nis->is_array() && !nis->as_array().empty()) {
-    direct_network = NetworkName(Str(Find(nis->as_array()[0], {"network"})));
+    const json::value& ni = nis->as_array()[0];
+    direct_network = NetworkName(Str(Find(ni, {"network"})));
+    if (direct_network.empty()) {
+      // Subnetwork alone: Cloud Run looks its network up.
+      if (auto* sub = FindSubnetwork(ProjectId(t.segs[2]), t.segs[4], Str(Find(ni, {"subnetwork"})))) {
+        direct_network = NetworkName(Str(*sub, "network"));
+      }
+    }
   }
+  // PRIVATE_RANGES_ONLY (the default) sends only RFC 1918 and RFC 6598
+  // destinations into the VPC; anything else leaves through the internet.
+  const bool all_traffic = Str(Find(*task, {"vpcAccess", "egress"})) == "ALL_TRAFFIC";
   auto connector_reaches = [&](const std::string& network) {
     if (!direct_network.empty() && direct_network == network) return true;
     if (connector.empty()) return false;
@@ -161,6 +180,8 @@ Handlers::Outcome Handlers::EvaluateConnectivity(const json::object& job) {
   } else if (path == "PRIVATE") {
     std::string pn = ipc ? Str(Find(*ipc, {"privateNetwork"})) : "";
     if (!connector_reaches(NetworkName(pn))) return {false, timeout, slow};
+    auto ip = ParseIpv4(db.host);
+    if (!all_traffic && !(ip && IsPrivateRangesOnlyDestination(*ip))) return {false, timeout, slow};
   } else if (path != "socket") {
     return {false, timeout, slow};
   }
@@ -181,6 +202,43 @@ Handlers::Outcome Handlers::EvaluateConnectivity(const json::object& job) {
     }
   }
   return {true, "Execution completed successfully.", fast};
+}
+
+std::optional<net::HttpResponse> Handlers::CheckVpcAccess(const json::object& resource, bool is_job) {
+  const json::value* vpc = is_job ? Find(resource, {"template", "template", "vpcAccess"})
+                                  : Find(resource, {"template", "vpcAccess"});
+  if (!vpc || !vpc->is_object()) return std::nullopt;
+  const std::string where = is_job ? "template.template.vpcAccess" : "template.vpcAccess";
+  auto bad = [&](const std::string& msg) {
+    return std::optional<net::HttpResponse>(ErrorResponse(400, "INVALID_ARGUMENT", where + ": " + msg, "badRequest"));
+  };
+  const json::value* nis = Find(*vpc, {"networkInterfaces"});
+  const bool direct = nis && nis->is_array() && !nis->as_array().empty();
+  // Cloud Run: a connector and Direct VPC egress are alternatives.
+  if (direct && !Str(Find(*vpc, {"connector"})).empty()) {
+    return bad("connector and networkInterfaces cannot both be set; use either a Serverless VPC Access "
+               "connector or Direct VPC egress.");
+  }
+  if (!direct) return std::nullopt;
+  if (nis->as_array().size() > 1) return bad("at most one network interface is supported.");
+  const json::value& ni = nis->as_array()[0];
+  std::string network = Str(Find(ni, {"network"}));
+  std::string subnetwork = Str(Find(ni, {"subnetwork"}));
+  if (network.empty() && subnetwork.empty()) {
+    return bad("networkInterfaces[0]: at least one of network or subnetwork must be set.");
+  }
+  const std::string project = ProjectId(t.segs[2]);
+  const std::string& region = t.segs[4];
+  // network alone: the subnet named like the network, in the region.
+  const std::string subnet_ref = subnetwork.empty() ? NetworkName(network) : subnetwork;
+  const json::object* subnet = FindSubnetwork(project, region, subnet_ref);
+  if (!subnet) {
+    return bad("networkInterfaces[0]: subnetwork '" + subnet_ref + "' was not found in region " + region + ".");
+  }
+  if (!network.empty() && NetworkName(Str(*subnet, "network")) != NetworkName(network)) {
+    return bad("networkInterfaces[0]: subnetwork '" + subnet_ref + "' does not belong to network '" + network + "'.");
+  }
+  return std::nullopt;
 }
 
 net::HttpResponse Handlers::RunList(std::string_view kind) {
@@ -312,6 +370,7 @@ net::HttpResponse Handlers::RunPatch(std::string_view kind) {
     }
   }
   next["name"] = name;
+  if (auto refused = CheckVpcAccess(next, is_job)) return *refused;
   int64_t gen = std::stoll(Str(cur, "generation").empty() ? "0" : Str(cur, "generation")) + 1;
   next["generation"] = std::to_string(gen);
   next["etag"] = "\"" + Sha256Hex(name + std::to_string(gen) + std::to_string(now) + NextId()).substr(0, 20) + "\"";

@@ -260,6 +260,23 @@ net::HttpResponse Handlers::CrmSetIamPolicy() {
   return JsonResponse(200, p);
 }
 
+// projects.get (v3): name = "projects/<number>", the number Service
+// Networking and Secret Manager names use. Unknown projects are 403, as for
+// getIamPolicy: Google does not say whether a project it won't show exists.
+net::HttpResponse Handlers::CrmProjectGet() {
+  const std::string project = t.segs[2];
+  const std::string number = ProjectNumber(project);
+  if (number.empty()) return ProjectDenied(project);
+  const std::string id = ProjectId(number);
+  return JsonResponse(200, json::object{{"name", "projects/" + number},
+                                        {"projectId", id},
+                                        {"displayName", id},
+                                        {"state", "ACTIVE"},
+                                        {"etag", "W/\"" + number + "\""},
+                                        {"createTime", "2024-01-15T09:30:00.000Z"},
+                                        {"updateTime", "2024-01-15T09:30:00.000Z"}});
+}
+
 std::string SecretsRouteId(std::string_view m, const std::vector<std::string>& s) {
   const size_t n = s.size();
   if (n < 4 || s[0] != "v1" || s[1] != "projects" || s[3] != "secrets") return "";
@@ -282,7 +299,9 @@ std::string SecretsRouteId(std::string_view m, const std::vector<std::string>& s
 }
 
 std::string ResourceManagerRouteId(std::string_view m, const std::vector<std::string>& s) {
-  if (s.size() != 3 || s[0] != "v3" || s[1] != "projects" || m != "POST") return "";
+  if (s.size() != 3 || s[0] != "v3" || s[1] != "projects") return "";
+  if (m == "GET" && s[2].find(':') == std::string::npos) return "cloudresourcemanager.projects.get";
+  if (m != "POST") return "";
   if (s[2].ends_with(":getIamPolicy")) return "cloudresourcemanager.projects.getIamPolicy";
   if (s[2].ends_with(":setIamPolicy")) return "cloudresourcemanager.projects.setIamPolicy";
   return "";
@@ -297,6 +316,7 @@ std::optional<net::HttpResponse> Handlers::DispatchSecrets(const std::string& id
   if (id == "secretmanager.projects.secrets.versions.get") return SmVersionGet();
   if (id == "secretmanager.projects.secrets.versions.access") return SmVersionAccess();
   if (id == "secretmanager.projects.secrets.versions.disable") return SmVersionDisable();
+  if (id == "cloudresourcemanager.projects.get") return CrmProjectGet();
   if (id == "cloudresourcemanager.projects.getIamPolicy") return CrmGetIamPolicy();
   if (id == "cloudresourcemanager.projects.setIamPolicy") return CrmSetIamPolicy();
   return std::nullopt;

@@ -1,6 +1,9 @@
 // Seeds: "incident" reproduces the broken state of the connection-timeout
-// incident; "fleet:N" is a converged fleet for benchmarks; "empty" has one
-// project and nothing in it.
+// incident; "incident-direct-vpc" is the same with the job already leaving
+// through Direct VPC egress (network and subnetwork "default", no
+// connector); "fleet:N" is a converged fleet for benchmarks; "empty" has one
+// project and nothing in it. Every project has an auto-mode "default"
+// network: one "default" subnetwork per region, at Google's auto-mode ranges.
 
 #include <charconv>
 
@@ -115,6 +118,33 @@ json::object Service(const std::string& name, const std::string& project, int64_
                       {"etag", "\"seed-svc-" + std::to_string(name.size()) + "\""}};
 }
 
+// Auto-mode "default" subnetworks of the regions the seeds use, at the
+// primary ranges Google gives them.
+void DefaultSubnetworks(json::object& subnetworks, const std::string& project, int64_t now) {
+  static constexpr std::pair<const char*, const char*> kAuto[] = {
+      {"us-central1", "10.128.0.0/20"}, {"europe-west1", "10.132.0.0/20"}, {"us-east1", "10.142.0.0/20"}};
+  for (const auto& [region, cidr] : kAuto) {
+    const std::string self = std::string(kComputeBase) + "projects/" + project + "/regions/" + region +
+                             "/subnetworks/default";
+    std::string base(cidr);
+    base = base.substr(0, base.find('/'));
+    subnetworks[project + "/" + region + "/default"] = json::object{
+        {"kind", "compute#subnetwork"},
+        {"id", std::to_string(3000000000000000000LL + static_cast<int64_t>(subnetworks.size()))},
+        {"creationTimestamp", Rfc3339(now - 86400000LL * 90)},
+        {"name", "default"},
+        {"network", std::string(kComputeBase) + "projects/" + project + "/global/networks/default"},
+        {"ipCidrRange", cidr},
+        {"gatewayAddress", FormatIpv4(*ParseIpv4(base) + 1)},
+        {"region", std::string(kComputeBase) + "projects/" + project + "/regions/" + region},
+        {"selfLink", self},
+        {"privateIpGoogleAccess", false},
+        {"purpose", "PRIVATE"},
+        {"stackType", "IPV4_ONLY"},
+        {"fingerprint", "c2VlZA=="}};
+  }
+}
+
 }  // namespace
 
 Status Handlers::ApplySeed(Emulator& e, std::string_view seed, int64_t now) {
@@ -124,7 +154,8 @@ Status Handlers::ApplySeed(Emulator& e, std::string_view seed, int64_t now) {
                                           {"executions", json::object{}}, {"operations", json::object{}}}},
                      {"vpc", json::object{{"connectors", json::object{}}, {"operations", json::object{}}}},
                      {"sn", json::object{{"connections", json::object{}}, {"operations", json::object{}}}},
-                     {"compute", json::object{{"addresses", json::object{}}, {"operations", json::object{}}}},
+                     {"compute", json::object{{"addresses", json::object{}}, {"operations", json::object{}},
+                                              {"subnetworks", json::object{}}}},
                      {"pending", json::array{}},
                      {"counters", json::object{{"seq", 0}}},
                      {"seed", seed}};
@@ -138,9 +169,11 @@ Status Handlers::ApplySeed(Emulator& e, std::string_view seed, int64_t now) {
   auto& projects = state["projects"].as_object();
   auto& sql = state["sql"].as_object()["instances"].as_object();
   auto& run = state["run"].as_object();
-  if (seed == "incident" || seed == "empty") {
+  auto& subnetworks = state["compute"].as_object()["subnetworks"].as_object();
+  if (seed == "incident" || seed == "incident-direct-vpc" || seed == "empty") {
     projects[kIncidentProject] = json::object{{"projectNumber", kIncidentNumber}, {"networks", json::array{"default"}}};
-    if (seed == "incident") {
+    DefaultSubnetworks(subnetworks, kIncidentProject, now);
+    if (seed != "empty") {
       auto inst = Instance(kIncidentProject, kIncidentNumber, "us-central1", "saleor-db-demo", now);
       inst["ipAddresses"] = json::array{json::object{{"type", "PRIMARY"}, {"ipAddress", "34.41.195.120"}},
                                         json::object{{"type", "OUTGOING"}, {"ipAddress", "34.41.195.121"}}};
@@ -152,7 +185,13 @@ Status Handlers::ApplySeed(Emulator& e, std::string_view seed, int64_t now) {
                       json::object{{"name", "ALLOWED_HOSTS"}, {"value", "*"}},
                       json::object{{"name", "SECRET_KEY"},
                                    {"valueSource", json::object{{"secretKeyRef", json::object{{"secret", "saleor-secret-key"}, {"version", "latest"}}}}}}};
-      run["jobs"].as_object()[job_name] = Job(job_name, kIncidentProject, now, env, {});
+      json::object task_extra;
+      if (seed == "incident-direct-vpc") {
+        task_extra["vpcAccess"] = json::object{
+            {"networkInterfaces", json::array{json::object{{"network", "default"}, {"subnetwork", "default"}}}},
+            {"egress", "PRIVATE_RANGES_ONLY"}};
+      }
+      run["jobs"].as_object()[job_name] = Job(job_name, kIncidentProject, now, env, task_extra);
       // The secrets the job references, with the password the seed's URL
       // carries ("secure-db-password-123", base64).
       SeedSecrets(state, kIncidentNumber, "saleor-db", "c2VjdXJlLWRiLXBhc3N3b3JkLTEyMw==", now);
@@ -182,6 +221,7 @@ Status Handlers::ApplySeed(Emulator& e, std::string_view seed, int64_t now) {
       std::string project = "fleet-project-" + std::to_string(pi + 1);
       std::string number = std::to_string(100000000001LL + pi);
       projects[project] = json::object{{"projectNumber", number}, {"networks", json::array{"default"}}};
+      DefaultSubnetworks(subnetworks, project, now);
       addresses[project + "/google-managed-services-default"] = json::object{
           {"kind", "compute#address"}, {"name", "google-managed-services-default"}, {"address", "10.70.0.0"},
           {"prefixLength", 16}, {"addressType", "INTERNAL"}, {"purpose", "VPC_PEERING"}, {"status", "RESERVED"},
@@ -222,7 +262,7 @@ Status Handlers::ApplySeed(Emulator& e, std::string_view seed, int64_t now) {
       run["services"].as_object()[loc + "/services/svc-" + std::to_string(i)] = Service(loc + "/services/svc-" + std::to_string(i), project, now, vpc);
     }
   } else {
-    return InvalidArgumentError("unknown seed '" + std::string(seed) + "' (want incident, fleet:N or empty)");
+    return InvalidArgumentError("unknown seed '" + std::string(seed) + "' (want incident, incident-direct-vpc, fleet:N or empty)");
   }
   e.state_ = std::move(state);
   ++e.generation_;

@@ -23,4 +23,12 @@ Task<Status> CloudRun::ForEachWorkload(RunKind kind, std::string project, std::s
   co_return Status();
 }
 
+Task<StatusOr<Subnetwork>> Compute::GetSubnetwork(std::string, std::string, std::string) {
+  co_return UnimplementedError("this Compute client does not read subnetworks");
+}
+
+Task<StatusOr<ProjectInfo>> ResourceManager::GetProject(std::string) {
+  co_return UnimplementedError("this Resource Manager client does not read projects");
+}
+
 }  // namespace dbconnd::gcp

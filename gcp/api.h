@@ -104,6 +104,10 @@ class Compute {
   virtual Task<StatusOr<Operation>> InsertGlobalAddress(GlobalAddress address) = 0;
   virtual Task<StatusOr<Operation>> GetGlobalOperation(std::string project,
                                                        std::string operation) = 0;
+  // subnetworks.get (read-only). Not every implementation reads subnetworks:
+  // UNIMPLEMENTED then, which callers treat as "not checked".
+  virtual Task<StatusOr<Subnetwork>> GetSubnetwork(std::string project, std::string region,
+                                                   std::string name);
 };
 
 // Secret Manager v1, read-only and metadata only: dbconnd never reads a
@@ -123,6 +127,8 @@ class ResourceManager {
   virtual ~ResourceManager() = default;
   // project: ID or number.
   virtual Task<StatusOr<IamPolicy>> GetProjectIamPolicy(std::string project) = 0;
+  // projects.get: the project's number. UNIMPLEMENTED where not provided.
+  virtual Task<StatusOr<ProjectInfo>> GetProject(std::string project);
 };
 
 // Non-owning bundle handed to reconcilers.

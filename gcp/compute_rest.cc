@@ -106,6 +106,29 @@ class ComputeRest final : public Compute {
     co_return StartedBy(ParseComputeOperation(*reply, address.project), "globalAddresses.insert");
   }
 
+  Task<StatusOr<Subnetwork>> GetSubnetwork(std::string project, std::string region,
+                                           std::string name) override {
+    RestCall c;
+    c.api = Api::kCompute;
+    c.url = BuildUrl(root_, "compute/v1/projects/" + EncodeSegment(project) + "/regions/" +
+                                EncodeSegment(region) + "/subnetworks/" + EncodeSegment(name));
+    c.what = "compute subnetworks.get " + project + "/" + region + "/" + name;
+    c.rpc = "subnetworks.get";
+    auto reply = co_await rest_->Call(std::move(c));
+    if (!reply.ok()) co_return reply.status();
+    Subnetwork out;
+    out.project = project;
+    if (reply->is_object()) {
+      const auto& o = reply->get_object();
+      out.name = wire::Str(o, "name");
+      out.region = wire::Str(o, "region");
+      out.network = wire::Str(o, "network");
+      out.ip_cidr_range = wire::Str(o, "ipCidrRange");
+      out.purpose = wire::Str(o, "purpose");
+    }
+    co_return out;
+  }
+
   Task<StatusOr<Operation>> GetGlobalOperation(std::string project,
                                                std::string operation) override {
     RestCall c;

@@ -169,13 +169,42 @@ RunWorkload ParseRunWorkload(const json::value& v, RunKind kind, RawDocuments ra
     }
     out.service_account = wire::Str(*t, "serviceAccount");
     if (const auto* vpc = wire::Obj(*t, "vpcAccess")) {
-      std::string connector = wire::Str(*vpc, "connector");
-      if (!connector.empty()) out.vpc_access = RunVpcAccess{connector, wire::Str(*vpc, "egress")};
+      RunVpcAccess access;
+      access.connector = wire::Str(*vpc, "connector");
+      access.egress = wire::Str(*vpc, "egress");
+      // Direct VPC egress. Cloud Run holds at most one interface; a longer
+      // list is read as far as that (hostile input stays bounded).
+      if (const auto* nis = wire::Arr(*vpc, "networkInterfaces")) {
+        for (const auto& ni : *nis) {
+          if (!ni.is_object() || !access.network_interfaces.empty()) break;
+          NetworkInterface n;
+          n.network = wire::Str(ni.get_object(), "network");
+          n.subnetwork = wire::Str(ni.get_object(), "subnetwork");
+          if (const auto* tags = wire::Arr(ni.get_object(), "tags")) {
+            for (const auto& tag : *tags) {
+              if (tag.is_string() && n.tags.size() < 64) n.tags.emplace_back(tag.get_string());
+            }
+          }
+          access.network_interfaces.push_back(std::move(n));
+        }
+      }
+      if (!access.connector.empty() || !access.network_interfaces.empty()) out.vpc_access = std::move(access);
     }
   }
   if (raw == RawDocuments::kKeep) out.raw = MakeRaw(v);
   return out;
 }
+
+namespace {
+// Removes `key` unless it is an empty list: an empty list means unset to
+// Google, and leaving it keeps an unchanged document byte for byte.
+void EraseNonEmptyList(json::object& o, std::string_view key) {
+  auto it = o.find(key);
+  if (it == o.end()) return;
+  if (it->value().is_array() && it->value().get_array().empty()) return;
+  o.erase(it);
+}
+}  // namespace
 
 StatusOr<json::value> ApplyRunWorkload(const RunWorkload& desired) {
   const std::string what = "run patch " + desired.FullName();
@@ -259,16 +288,37 @@ StatusOr<json::value> ApplyRunWorkload(const RunWorkload& desired) {
   if (volumes.empty()) t.erase("volumes");
   else t["volumes"] = std::move(volumes);
 
-  // vpcAccess: connector and egress are ours; networkInterfaces and
-  // anything else in the object stay.
+  // vpcAccess: connector, networkInterfaces and egress are ours; anything
+  // else in the object stays. Cloud Run refuses a connector together with
+  // network interfaces (400), so the one not desired is removed in the same
+  // PATCH: moving between the two paths is one write.
   if (desired.vpc_access) {
     json::object& vpc = wire::Ensure(t, "vpcAccess");
-    vpc["connector"] = desired.vpc_access->connector;
+    if (desired.vpc_access->connector.empty()) vpc.erase("connector");
+    else vpc["connector"] = desired.vpc_access->connector;
+    if (desired.vpc_access->network_interfaces.empty()) {
+      EraseNonEmptyList(vpc, "networkInterfaces");
+    } else {
+      json::array nis;
+      for (const auto& n : desired.vpc_access->network_interfaces) {
+        json::object ni;
+        if (!n.network.empty()) ni["network"] = n.network;
+        if (!n.subnetwork.empty()) ni["subnetwork"] = n.subnetwork;
+        if (!n.tags.empty()) {
+          json::array tags;
+          for (const auto& tag : n.tags) tags.emplace_back(tag);
+          ni["tags"] = std::move(tags);
+        }
+        nis.emplace_back(std::move(ni));
+      }
+      vpc["networkInterfaces"] = std::move(nis);
+    }
     if (desired.vpc_access->egress.empty()) vpc.erase("egress");
     else vpc["egress"] = desired.vpc_access->egress;
   } else if (auto it = t.find("vpcAccess"); it != t.end() && it->value().is_object()) {
     json::object& vpc = it->value().get_object();
     vpc.erase("connector");
+    EraseNonEmptyList(vpc, "networkInterfaces");
     vpc.erase("egress");
     if (vpc.empty()) t.erase("vpcAccess");
   }

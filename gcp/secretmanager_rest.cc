@@ -1,6 +1,7 @@
 // Secret Manager v1 and Cloud Resource Manager v3 over REST, read-only: a
 // secret version's metadata and IAM policies, for the run-time prerequisite
 // checks. Never versions.access.
+#include "common/redact.h"
 #include "gcp/json_util.h"
 #include "gcp/rest_client.h"
 
@@ -111,6 +112,32 @@ class ResourceManagerRest final : public ResourceManager {
     auto reply = co_await rest_->Call(std::move(c));
     if (!reply.ok()) co_return reply.status();
     co_return ParsePolicy(*reply);
+  }
+
+  // v3 projects.get: name = "projects/<number>" (v1's name is the display
+  // name; REFERENCE.md §10).
+  Task<StatusOr<ProjectInfo>> GetProject(std::string project) override {
+    RestCall c;
+    c.api = Api::kResourceManager;
+    c.url = BuildUrl(root_, "v3/projects/" + EncodeSegment(project));
+    c.what = "cloudresourcemanager projects.get " + project;
+    c.rpc = "projects.get";
+    auto reply = co_await rest_->Call(std::move(c));
+    if (!reply.ok()) co_return reply.status();
+    if (!reply->is_object()) co_return InternalError("projects.get: reply is not an object");
+    const auto& o = reply->get_object();
+    ProjectInfo info;
+    info.project_id = wire::Str(o, "projectId");
+    info.state = wire::Str(o, "state");
+    const std::string name = wire::Str(o, "name");
+    if (name.starts_with("projects/")) info.project_number = name.substr(9);
+    bool digits = !info.project_number.empty() && info.project_number.size() <= 20;
+    for (char ch : info.project_number) digits = digits && ch >= '0' && ch <= '9';
+    if (!digits) {
+      co_return InternalError("projects.get " + project + ": name " + CapForDisplay(name) +
+                              " is not projects/<number>");
+    }
+    co_return info;
   }
 
  private:

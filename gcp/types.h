@@ -166,9 +166,20 @@ struct CloudSqlVolume {
   friend bool operator==(const CloudSqlVolume&, const CloudSqlVolume&) = default;
 };
 
+// vpcAccess.networkInterfaces[] item: Direct VPC egress. Values as Cloud
+// Run holds them (short names or resource paths).
+struct NetworkInterface {
+  std::string network;
+  std::string subnetwork;
+  std::vector<std::string> tags;
+  friend bool operator==(const NetworkInterface&, const NetworkInterface&) = default;
+};
+
+// Cloud Run takes a connector or network interfaces, never both (400).
 struct RunVpcAccess {
-  std::string connector;  // full connector name
+  std::string connector;  // full connector name; empty with Direct VPC egress
   std::string egress;     // ALL_TRAFFIC | PRIVATE_RANGES_ONLY
+  std::vector<NetworkInterface> network_interfaces = {};  // Direct VPC egress (at most one)
   friend bool operator==(const RunVpcAccess&, const RunVpcAccess&) = default;
 };
 
@@ -236,6 +247,23 @@ struct GlobalAddress {
   // repeat of the same logical insert with the first one's operation.
   // Never part of the resource.
   std::string request_id;
+};
+
+// Compute v1 subnetworks.get, the fields Direct VPC egress depends on.
+struct Subnetwork {
+  std::string project;
+  std::string name;
+  std::string region;          // URL as Compute returns it (…/regions/R)
+  std::string network;         // URL (…/global/networks/N)
+  std::string ip_cidr_range;   // primary IPv4 range
+  std::string purpose;         // PRIVATE (or unset) for ordinary subnets
+};
+
+// Cloud Resource Manager v3 projects.get.
+struct ProjectInfo {
+  std::string project_id;
+  std::string project_number;  // from name "projects/<number>"
+  std::string state;           // ACTIVE, DELETE_REQUESTED
 };
 
 struct PeeringConnection {

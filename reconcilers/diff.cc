@@ -76,7 +76,19 @@ std::string ContainerLabel(const gcp::Container& c, std::size_t index) {
 
 std::string DisplayVpc(const std::optional<gcp::RunVpcAccess>& v) {
   if (!v) return "";
-  return v->connector + " egress " + (v->egress.empty() ? "(default)" : v->egress);
+  std::string path = v->connector;
+  // Direct VPC egress: "direct network N subnetwork S tags [a, b]".
+  for (const auto& ni : v->network_interfaces) {
+    if (!path.empty()) path += " + ";
+    path += "direct network " + (ni.network.empty() ? std::string("(from subnetwork)") : ni.network);
+    if (!ni.subnetwork.empty()) path += " subnetwork " + ni.subnetwork;
+    if (!ni.tags.empty()) {
+      path += " tags [";
+      for (std::size_t i = 0; i < ni.tags.size(); ++i) path += (i ? ", " : "") + ni.tags[i];
+      path += "]";
+    }
+  }
+  return CapForDisplay(path) + " egress " + (v->egress.empty() ? "(default)" : v->egress);
 }
 
 std::string DisplayVolume(const gcp::CloudSqlVolume& v) {

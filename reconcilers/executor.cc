@@ -16,7 +16,9 @@
 #include "common/redact.h"
 #include "reconcilers/diff.h"
 #include "reconcilers/planner.h"
+#include "reconcilers/direct_vpc.h"
 #include "reconcilers/prerequisites.h"
+#include "reconcilers/project_number.h"
 
 namespace dbconnd::reconcilers {
 namespace {
@@ -707,6 +709,7 @@ gcp::Task<StatusOr<LiveState>> Observe(gcp::Clients clients, config::Intent inte
       co_return range.status();
     }
   }
+  live.subnetworks = co_await ObserveSubnetworks(clients, intent);
   // Run-time prerequisites, read-only and best effort (prerequisites.h).
   if (clients.secrets && clients.resource_manager) {
     live.prerequisites = co_await GatherPrerequisites(clients, intent);
@@ -731,6 +734,14 @@ gcp::Task<ApplyResult> Apply(gcp::Clients clients, config::Intent intent, ApplyO
   ctx.wait = options.wait;
   if (!ctx.wait.sleeper) ctx.wait.sleeper = ctx.sleeper;
   ctx.request_ids = options.request_ids ? options.request_ids : std::make_shared<RequestIds>();
+  // spec.projectNumber left out: looked up (and a declared one checked)
+  // before anything is observed or written.
+  if (auto resolved = co_await ResolveProjectNumber(clients, intent); resolved.ok()) {
+    intent = std::move(*resolved);
+  } else {
+    result.status = resolved.status();
+    co_return result;
+  }
   gcp::RetryPolicy transient_policy(options.transient,
                                     options.rng ? options.rng : gcp::DefaultRng());
   int transient = 0;  // transient failures since the last step that succeeded

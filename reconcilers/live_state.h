@@ -68,6 +68,11 @@ struct LiveState {
   // stays a pure function of its inputs. The epoch (unset): nothing expires.
   std::chrono::system_clock::time_point observed_at{};
   std::optional<PrerequisiteFacts> prerequisites;  // absent: not checked (no clients for it)
+  // Compute subnetworks.get of each Direct VPC egress subnetwork the intent
+  // names, by DirectVpcSubnetworkRef (direct_vpc.h). NOT_FOUND = missing;
+  // another error = unknown (no permission, ...). A ref absent from the map
+  // was not read: the planner does not block on it.
+  std::map<std::string, StatusOr<gcp::Subnetwork>> subnetworks;
 };
 
 }  // namespace dbconnd::reconcilers

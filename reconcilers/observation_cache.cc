@@ -12,6 +12,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "reconcilers/direct_vpc.h"
 #include "reconcilers/planner.h"
 #include "reconcilers/prerequisites.h"
 
@@ -714,6 +715,9 @@ gcp::Task<StatusOr<LiveState>> ObservationCache::ObserveFresh(config::Intent int
     pc.resource_manager = prerequisites_.get();
     live.prerequisites = co_await GatherPrerequisites(pc, intent);
   }
+  // Direct VPC subnetworks: read before a write only (a converged pass on
+  // the shared snapshots costs no read of its own).
+  live.subnetworks = co_await ObserveSubnetworks(c, intent);
   co_return live;
 }
 

@@ -11,6 +11,7 @@
 #include "reconcilers/credentials.h"
 #include "reconcilers/db_url.h"
 #include "reconcilers/diff.h"
+#include "reconcilers/direct_vpc.h"
 #include "reconcilers/prerequisites.h"
 
 namespace dbconnd::reconcilers {
@@ -731,7 +732,18 @@ class Planner {
         }
         url = engine_.scheme + "://" + user + "@" + host + ":" + engine_.port + "/" +
               w.database.name + "?" + engine_.tls_query;
-        if (priv && in_.connector) {
+        if (priv && waiting.empty() && !EgressReaches(w.egress, host)) {
+          s.blocked = "egress " + std::string(config::ToString(w.egress)) + " sends only RFC 1918 and "
+                      "RFC 6598 destinations into the VPC, and private IP " + host +
+                      " is outside them: connections would leave through the internet and time "
+                      "out; set egress: ALL_TRAFFIC on this workload";
+        }
+        if (priv && w.direct_vpc) {
+          // Direct VPC egress: one PATCH sets the interface and drops any
+          // connector (Cloud Run refuses both at once).
+          want.vpc_access = DesiredDirectVpcAccess(w, live.vpc_access);
+          if (std::string why = DirectVpcBlocker(w, ref); !why.empty()) s.blocked = why;
+        } else if (priv && in_.connector) {
           gcp::Connector conn;
           conn.project = in_.project;
           conn.region = in_.region;
@@ -795,11 +807,95 @@ class Planner {
       if (w.method == config::ConnectionMethod::kPrivateIp) {
         s.depends_on.push_back(range_step_);
         s.depends_on.push_back(peering_step_);
-        s.depends_on.push_back(connector_step_);
+        // Make before break: a move to the connector waits until it is
+        // READY; Direct VPC egress needs no connector at all.
+        if (!w.direct_vpc) s.depends_on.push_back(connector_step_);
       }
+      NoteVpcPathMove(w, live, ref);
       workload_steps_.push_back(Add(std::move(s)));
     }
     PlanVerification(w, IdIfPresent(id));
+  }
+
+  // Why a Direct VPC workload cannot be moved yet, from subnetworks.get; ""
+  // when nothing is known against it (not read, or read and fine). Each
+  // reason is also a diagnosis.
+  std::string DirectVpcBlocker(const config::Workload& w, const ResourceRef& ref) {
+    const config::DirectVpc& d = *w.direct_vpc;
+    const std::string sub_ref = DirectVpcSubnetworkRef(d);
+    auto it = live_.subnetworks.find(sub_ref);
+    if (it == live_.subnetworks.end()) return "";
+    const SubnetworkLocation loc = LocateSubnetwork(in_, sub_ref);
+    const std::string where = loc.project + "/" + loc.region;
+    const std::string who = KindWord(w.kind) + " " + w.name;
+    if (!it->second.ok()) {
+      if (it->second.status().code() == StatusCode::kNotFound) {
+        const std::string problem = "subnetwork " + loc.name + " does not exist in " + where +
+                                    ": Cloud Run refuses Direct VPC egress for " + who + " through it";
+        Diag("subnetwork-missing", ref, problem,
+             "create it (gcloud compute networks subnets create " + loc.name + " --network " + d.network +
+                 " --region " + loc.region + " --range RANGE) or name an existing subnetwork of network " +
+                 d.network + " in directVpc.subnetwork");
+        return problem;
+      }
+      plan_.notes.push_back({"subnetwork-unknown", ref,
+                             "subnetwork " + loc.name + " in " + where + " could not be read (" +
+                                 RedactForDisplay(it->second.status().message()) +
+                                 "); Cloud Run checks it when " + who + " is patched",
+                             "grant compute.subnetworks.get (roles/compute.networkViewer) to see it in plans"});
+      return "";
+    }
+    const gcp::Subnetwork& sn = *it->second;
+    const std::string sn_region = ShortResourceName(sn.region);
+    if (!sn_region.empty() && sn_region != in_.region) {
+      const std::string problem = "subnetwork " + loc.name + " is in region " + sn_region + ", not " +
+                                  in_.region + " where " + who + " runs: Direct VPC egress needs a subnetwork of its region";
+      Diag("subnetwork-wrong-region", ref, problem,
+           "name a subnetwork of network " + d.network + " in " + in_.region + " in directVpc.subnetwork");
+      return problem;
+    }
+    const std::string sn_network = ShortResourceName(sn.network);
+    if (!sn_network.empty() && sn_network != d.network) {
+      const std::string problem = "subnetwork " + loc.name + " belongs to network " + sn_network + ", not " +
+                                  d.network + ": Cloud Run refuses the interface, and the instance's "
+                                  "private IP would not be reachable from it";
+      Diag("subnetwork-wrong-network", ref, problem,
+           "name a subnetwork of network " + d.network + " in directVpc.subnetwork");
+      return problem;
+    }
+    return "";
+  }
+
+  // A workload moving between a connector and Direct VPC egress: said in
+  // the plan, because the old path goes away in the same PATCH and a
+  // connector left without users is its owner's to delete.
+  void NoteVpcPathMove(const config::Workload& w, const gcp::RunWorkload& live, const ResourceRef& ref) {
+    if (w.method != config::ConnectionMethod::kPrivateIp || !live.vpc_access) return;
+    const bool live_direct = !live.vpc_access->network_interfaces.empty();
+    const bool live_connector = !live.vpc_access->connector.empty();
+    const std::string who = KindWord(w.kind) + " " + w.name;
+    if (w.direct_vpc && live_connector) {
+      plan_.notes.push_back(
+          {"vpc-path-move", ref,
+           who + " moves from connector " + ShortResourceName(live.vpc_access->connector) +
+               " to Direct VPC egress (network " + w.direct_vpc->network + ", subnetwork " +
+               ShortResourceName(DirectVpcSubnetworkRef(*w.direct_vpc)) +
+               ") in one PATCH; Cloud Run keeps the previous configuration until the new one is ready" +
+               (in_.policy.verify && w.kind == config::WorkloadKind::kJob
+                    ? ", and the job is run to verify it before any old path is closed"
+                    : std::string()),
+           "dbconnd never deletes connectors: delete " + ShortResourceName(live.vpc_access->connector) +
+               " yourself once nothing uses it"});
+    } else if (!w.direct_vpc && live_direct && in_.connector) {
+      plan_.notes.push_back(
+          {"vpc-path-move", ref,
+           who + " moves from Direct VPC egress to connector " + in_.connector->name +
+               " in one PATCH, once the connector is READY" +
+               (in_.policy.verify && w.kind == config::WorkloadKind::kJob
+                    ? "; the job is run to verify it before any old path is closed"
+                    : std::string()),
+           ""});
+    }
   }
 
   void PlanVerification(const config::Workload& w, const std::string& workload_step) {
@@ -913,8 +1009,29 @@ class Planner {
       if (!private_ip.empty() && url->host == private_ip && !lw.vpc_access) {
         Diag("private-ip-no-vpc", ref,
              kind + " " + w.name + " connects to private IP " + private_ip +
-                 " but has no VPC access (connector): connections time out",
+                 " but has no VPC access (connector or Direct VPC egress): connections time out",
              fix_by_method);
+      }
+      if (!private_ip.empty() && url->host == private_ip && lw.vpc_access) {
+        const bool all_traffic = lw.vpc_access->egress == "ALL_TRAFFIC";
+        if (!EgressReaches(all_traffic ? config::VpcEgress::kAllTraffic : config::VpcEgress::kPrivateRangesOnly,
+                           private_ip)) {
+          Diag("egress-cannot-reach", ref,
+               kind + " " + w.name + " connects to private IP " + private_ip +
+                   " with egress PRIVATE_RANGES_ONLY, which sends only RFC 1918 and RFC 6598 "
+                   "destinations into the VPC: connections leave through the internet and time out",
+               "set egress: ALL_TRAFFIC on this workload");
+        }
+        const auto& nis = lw.vpc_access->network_interfaces;
+        if (!nis.empty() && !nis[0].network.empty() && !inst.private_network.empty() &&
+            ShortResourceName(nis[0].network) != NetworkShortName(inst.private_network)) {
+          Diag("direct-vpc-network-mismatch", ref,
+               kind + " " + w.name + " leaves through Direct VPC egress in network " +
+                   ShortResourceName(nis[0].network) + " but instance " + inst.name +
+                   "'s private IP is in network " + NetworkShortName(inst.private_network) +
+                   ": connections time out",
+               "set directVpc.network: " + NetworkShortName(inst.private_network) + " on this workload");
+        }
       }
       const bool tls_required = inst.ssl_mode == "ENCRYPTED_ONLY" ||
                                 inst.ssl_mode == "TRUSTED_CLIENT_CERTIFICATE_REQUIRED";
@@ -936,7 +1053,9 @@ class Planner {
     switch (w.method) {
       case config::ConnectionMethod::kPrivateIp:
         return "this plan moves it to the instance's private IP" +
-               (in_.connector ? " through connector " + in_.connector->name : std::string()) +
+               (w.direct_vpc ? " through Direct VPC egress in network " + w.direct_vpc->network
+                : in_.connector ? " through connector " + in_.connector->name
+                                : std::string()) +
                "; do not authorize 0.0.0.0/0";
       case config::ConnectionMethod::kCloudSqlSocket:
         return "this plan mounts the Cloud SQL socket at /cloudsql/" + connection_name_ +

@@ -293,3 +293,41 @@ TEST_CASE("cli: demo shows the failure, the fix and the success, and no password
 
 }  // namespace
 }  // namespace dbconnd::integration
+
+namespace dbconnd::integration {
+namespace {
+TEST_CASE("cli: plan -o json of saleor-direct-vpc.yaml shows the Direct VPC path and no connector",
+          "[integration][cli][direct-vpc]") {
+  BackgroundEmulator emu;
+  Run plan = Cli({"plan", kSrc + "/examples/saleor-direct-vpc.yaml", "-o", "json"}, emu.Flags());
+  INFO(plan.err);
+  CHECK(plan.code == 2);
+  auto doc = json::parse(plan.out).as_object();
+  const auto& intent = doc.at("intents").at(0).as_object();
+  std::vector<std::string> ids;
+  const json::object* job = nullptr;
+  for (const auto& s : intent.at("steps").as_array()) {
+    ids.emplace_back(s.at("id").as_string());
+    if (ids.back() == std::string("job/") + kJob) job = &s.as_object();
+  }
+  CHECK(ids == std::vector<std::string>{"range/google-managed-services-default", "peering/default",
+                                        "instance/saleor-db-demo", std::string("job/") + kJob,
+                                        std::string("verify/job/") + kJob, "instance/saleor-db-demo/public-path"});
+  REQUIRE(job);
+  bool direct = false;
+  for (const auto& c : job->at("changes").as_array()) {
+    std::string path(c.at("path").as_string());
+    if (path.find("vpcAccess") == std::string::npos) continue;
+    CHECK(std::string(c.at("before").as_string()).empty());
+    CHECK(std::string(c.at("after").as_string()) ==
+          "direct network default subnetwork default egress PRIVATE_RANGES_ONLY");
+    direct = true;
+  }
+  CHECK(direct);
+  for (const auto& s : intent.at("steps").as_array()) {
+    CHECK(s.at("resource").at("kind").as_string() != "connector");
+  }
+  CHECK(emu.Writes() == 0);
+}
+}  // namespace
+}  // namespace dbconnd::integration

@@ -169,7 +169,7 @@ TEST_CASE("export: fleet seed -> validate exit 0 -> plan exit 0, no changes, no 
   CHECK(cloud.Writes() == 0);
 }
 
-TEST_CASE("export: filters, and a private IP without --project-number fails clearly",
+TEST_CASE("export: filters; --project-number is looked up when left out and checked when given",
           "[integration][export]") {
   SeededEmulator cloud("fleet:6");
   Run one = Cli({"export", "--project", "fleet-project-1", "--project-number", "100000000001",
@@ -188,10 +188,17 @@ TEST_CASE("export: filters, and a private IP without --project-number fails clea
                     cloud.Flags());
   CHECK(missing.code == 1);
   CHECK(missing.err.find("instance nope not found") != std::string::npos);
-  Run no_number = Cli({"export", "--project", "fleet-project-1"}, cloud.Flags());
-  CHECK(no_number.code == 1);
-  CHECK(no_number.err.find("--project-number") != std::string::npos);
-  CHECK(no_number.out.empty());
+  // Private IP needs the number: Resource Manager tells it.
+  Run no_number = Cli({"export", "--project", "fleet-project-1", "--instance", "db-0"}, cloud.Flags());
+  INFO(no_number.err);
+  CHECK(no_number.code == 0);
+  CHECK(no_number.out.find("projectNumber: ") != std::string::npos);
+  CHECK(no_number.out.find("100000000001") != std::string::npos);
+  Run wrong = Cli({"export", "--project", "fleet-project-1", "--project-number", "100000000009"}, cloud.Flags());
+  CHECK(wrong.code == 1);
+  CHECK(wrong.err.find("--project-number: spec.projectNumber 100000000009") != std::string::npos);
+  CHECK(wrong.err.find("whose number is 100000000001") != std::string::npos);
+  CHECK(wrong.out.empty());
 }
 
 TEST_CASE("export: the incident's project exports a valid file with no password",

@@ -330,6 +330,18 @@ TEST_CASE("integration: libpq logs in over private IP through the connector (exa
   CHECK(cloud.Job().at("template").at("template").as_object().contains("vpcAccess"));
 }
 
+TEST_CASE("integration: libpq logs in over private IP through Direct VPC egress (examples/saleor-direct-vpc.yaml)",
+          "[integration][postgres][direct-vpc]") {
+  Cloud cloud;
+  auto r = config::LoadPaths({kSrc + "/examples/saleor-direct-vpc.yaml"});
+  REQUIRE(r.ok());
+  CheckLogsIn(cloud, *r.state->intents.at(0));
+  const boost::json::object job = cloud.Job();
+  const auto& vpc = job.at("template").at("template").at("vpcAccess").as_object();
+  CHECK(vpc.contains("networkInterfaces"));
+  CHECK_FALSE(vpc.contains("connector"));
+}
+
 TEST_CASE("integration: libpq logs in over the Cloud SQL socket", "[integration][postgres]") {
   Cloud cloud;
   config::Intent in = SaleorIntent();

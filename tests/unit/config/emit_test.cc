@@ -110,6 +110,7 @@ void CheckSame(const Intent& a, const Intent& b) {
     CHECK(x.container == y.container);
     CHECK(x.url_env == y.url_env);
     CHECK(x.egress == y.egress);
+    CHECK(x.direct_vpc == y.direct_vpc);
     CHECK(x.database.name == y.database.name);
     CHECK(x.database.user == y.database.user);
     CHECK(x.database.password_secret == y.database.password_secret);
@@ -185,4 +186,20 @@ TEST_CASE("emit: comments wrap and cannot break out into YAML", "[emit]") {
 }
 
 }  // namespace
+}  // namespace dbconnd::config
+
+namespace dbconnd::config {
+TEST_CASE("emit: a Direct VPC workload loads back equal", "[emit][direct-vpc]") {
+  auto r0 = LoadPaths({std::string(DBCONND_SOURCE_DIR) + "/examples/saleor-direct-vpc.yaml"});
+  REQUIRE(r0.ok());
+  Intent in = *r0.state->intents[0];
+  in.workloads[0].direct_vpc->tags = {"db-client"};
+  std::string yaml = EmitIntentYaml(in);
+  INFO(yaml);
+  CHECK(yaml.find("directVpc:") != std::string::npos);
+  LoadResult r = LoadString(yaml, "direct.yaml");
+  for (const auto& d : r.diagnostics) INFO(FormatDiagnostic(d));
+  REQUIRE(r.ok());
+  CheckSame(in, *r.state->intents[0]);
+}
 }  // namespace dbconnd::config

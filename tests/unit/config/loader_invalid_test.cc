@@ -119,6 +119,28 @@ DBCONND_INVALID_CASE("egress with gcloud spelling",
                          "      egress: private-ranges-only\n" DB),
                      "spec.workloads[0].egress", 15, "private-", "write PRIVATE_RANGES_ONLY")
 
+#define DIRECT(dv) \
+  "    privateIp: {network: default}\n  workloads:\n    - job: migrate\n      method: privateIp\n" dv DB
+DBCONND_INVALID_CASE("directVpc in another network than the instance's private IP",
+                     Doc(DIRECT("      directVpc: {network: other}\n")), "spec.workloads[0].directVpc.network", 14,
+                     "other", "cannot reach the instance's private IP in network \"default\"")
+DBCONND_INVALID_CASE("directVpc subnetwork of another region",
+                     Doc(DIRECT("      directVpc: {network: default, subnetwork: "
+                                "projects/host-project-1/regions/europe-west1/subnetworks/shared}\n")),
+                     "spec.workloads[0].directVpc.subnetwork", 14, "projects/host",
+                     "subnetwork is in region europe-west1 but the workload runs in us-central1")
+DBCONND_INVALID_CASE("directVpc subnetwork as a URL of something else",
+                     Doc(DIRECT("      directVpc: {network: default, subnetwork: projects/p/global/networks/default}\n")),
+                     "spec.workloads[0].directVpc.subnetwork", 14, "projects/p",
+                     "projects/HOST_PROJECT/regions/REGION/subnetworks/NAME")
+DBCONND_INVALID_CASE("directVpc network written as a path",
+                     Doc(DIRECT("      directVpc: {network: projects/p/global/networks/default}\n")),
+                     "spec.workloads[0].directVpc.network", 14, "projects/p", "write the short network name")
+DBCONND_INVALID_CASE("directVpc with method publicIp",
+                     Doc("    publicIp:\n      enabled: true\n      authorizedNetworks: [{name: nat, cidr: 203.0.113.7/32}]\n"
+                         "  workloads:\n    - job: migrate\n      method: publicIp\n      directVpc: {network: default}\n" DB),
+                     "spec.workloads[0].directVpc", 16, "{network", "directVpc applies only to method privateIp")
+
 // --- CIDRs and world-open networks ----------------------------------------------------------
 #define NETS(line) "    publicIp:\n      enabled: true\n      authorizedNetworks:\n" line
 DBCONND_INVALID_CASE("authorized network with host bits set",
@@ -169,10 +191,6 @@ DBCONND_INVALID_CASE("network written as a resource path",
                      Doc("    privateIp: {network: projects/p/global/networks/default}\n"),
                      "spec.instance.privateIp.network", 10, "projects/",
                      "write the short network name \"default\"")
-DBCONND_INVALID_CASE("privateIp needs projectNumber",
-                     DocWith("  projectNumber: \"123456789012\"\n", "",
-                             "    privateIp: {network: default}\n"),
-                     "spec.projectNumber", 9, "{", "projectNumber is required")
 DBCONND_INVALID_CASE("services access prefixLength disagrees with cidr",
                      Doc("    privateIp:\n      network: default\n"
                          "      servicesAccess: {cidr: 10.20.0.0/16, prefixLength: 20}\n"),

@@ -59,8 +59,24 @@ TEST_CASE("examples/saleor.yaml is the seed incident, fixed", "[config][examples
   CHECK(in.policy.resync_interval == std::chrono::seconds(60));
 }
 
-TEST_CASE("examples/ as a directory: every example validates", "[config][examples]") {
-  LoadResult r = LoadPaths({std::string(DBCONND_SOURCE_DIR) + "/examples"});
+TEST_CASE("every example validates; the alternatives to saleor.yaml on their own", "[config][examples]") {
+  // saleor-direct-vpc.yaml fixes the same incident as saleor.yaml another
+  // way: the two are alternatives, and loading both is refused (two files
+  // managing one instance differently). It is checked on its own below.
+  LoadResult alone = LoadPaths({Example("saleor-direct-vpc.yaml")});
+  INFO(Dump(alone));
+  REQUIRE(alone.ok());
+  CHECK(alone.diagnostics.empty());
+  REQUIRE(alone.state->intents.size() == 1);
+  REQUIRE(alone.state->intents[0]->workloads.size() == 1);
+  const auto& direct = alone.state->intents[0]->workloads[0].direct_vpc;
+  REQUIRE(direct);
+  CHECK(direct->network == "default");
+  CHECK(direct->subnetwork == "default");
+  CHECK_FALSE(alone.state->intents[0]->connector);
+  CHECK_FALSE(LoadPaths({Example("saleor.yaml"), Example("saleor-direct-vpc.yaml")}).ok());
+
+  LoadResult r = LoadPaths({Example("saleor.yaml"), Example("public-ip.yaml"), Example("cloudsql-socket.yaml")});
   INFO(Dump(r));
   REQUIRE(r.ok());
   CHECK(r.diagnostics.empty());
@@ -199,6 +215,50 @@ TEST_CASE("FormatDiagnostic is compiler style", "[config]") {
   d.path.clear();
   d.severity = Diagnostic::Severity::kWarning;
   CHECK(FormatDiagnostic(d) == "a.yaml: warning: bad");
+}
+
+
+TEST_CASE("privateIp through Direct VPC egress needs no connector", "[config][direct-vpc]") {
+  LoadResult r = LoadString(
+      "apiVersion: dbconnd.dev/v1alpha1\nkind: DatabaseConnectivity\nmetadata: {name: app}\nspec:\n"
+      "  project: my-project-123\n  projectNumber: \"123456789012\"\n  region: us-central1\n"
+      "  instance:\n    name: db1\n    privateIp: {network: default}\n"
+      "  workloads:\n    - job: migrate\n      method: privateIp\n      egress: ALL_TRAFFIC\n"
+      "      directVpc:\n        network: default\n"
+      "        subnetwork: projects/host-project-1/regions/us-central1/subnetworks/shared\n"
+      "        tags: [db-client, migrate]\n"
+      "      database: {name: app, user: app, passwordSecret: projects/p/secrets/s/versions/1}\n",
+      "direct.yaml");
+  INFO(Dump(r));
+  REQUIRE(r.ok());
+  CHECK(r.diagnostics.empty());
+  const Workload& w = r.state->intents[0]->workloads[0];
+  REQUIRE(w.direct_vpc);
+  CHECK(w.direct_vpc->network == "default");
+  CHECK(w.direct_vpc->subnetwork == "projects/host-project-1/regions/us-central1/subnetworks/shared");
+  CHECK(w.direct_vpc->tags == std::vector<std::string>{"db-client", "migrate"});
+  CHECK(w.egress == VpcEgress::kAllTraffic);
+  // Without directVpc the same file needs a connector.
+  LoadResult without = LoadString(
+      "apiVersion: dbconnd.dev/v1alpha1\nkind: DatabaseConnectivity\nmetadata: {name: app}\nspec:\n"
+      "  project: my-project-123\n  projectNumber: \"123456789012\"\n  region: us-central1\n"
+      "  instance:\n    name: db1\n    privateIp: {network: default}\n"
+      "  workloads:\n    - job: migrate\n      method: privateIp\n"
+      "      database: {name: app, user: app, passwordSecret: projects/p/secrets/s/versions/1}\n",
+      "connector.yaml");
+  CHECK(testing::FindError(without, "spec.workloads[0].method", "directVpc: {network: default}"));
+}
+
+TEST_CASE("privateIp without projectNumber loads: the number is looked up", "[config][project-number]") {
+  LoadResult r = LoadString(
+      "apiVersion: dbconnd.dev/v1alpha1\nkind: DatabaseConnectivity\nmetadata: {name: app}\nspec:\n"
+      "  project: my-project-123\n  region: us-central1\n"
+      "  instance:\n    name: db1\n    privateIp: {network: default}\n",
+      "no-number.yaml");
+  INFO(Dump(r));
+  REQUIRE(r.ok());
+  CHECK(r.diagnostics.empty());
+  CHECK(r.state->intents[0]->project_number.empty());
 }
 
 }  // namespace

@@ -272,3 +272,32 @@ TEST_CASE("export: a private IP without --project-number is an error, not a bad 
 
 }  // namespace
 }  // namespace dbconnd::daemon
+
+namespace dbconnd::daemon {
+namespace {
+TEST_CASE("export: a job on Direct VPC egress is declared with directVpc, no connector, and plans no change",
+          "[export][direct-vpc]") {
+  ExportSnapshot s = PrivateFleet();
+  s.connectors[kRegion].clear();
+  s.jobs[kRegion][0].vpc_access = gcp::RunVpcAccess{
+      "", "PRIVATE_RANGES_ONLY",
+      {{"default", std::string("projects/") + kProject + "/regions/" + kRegion + "/subnetworks/run-egress", {"db"}}}};
+  auto out = BuildExport(s, Options());
+  REQUIRE(out.size() == 1);
+  CHECK_FALSE(out[0].observe);
+  auto intent = Load(out[0]);
+  CHECK_FALSE(intent->connector);
+  REQUIRE(intent->workloads.size() == 1);
+  REQUIRE(intent->workloads[0].direct_vpc);
+  CHECK(intent->workloads[0].direct_vpc->network == "default");
+  CHECK(intent->workloads[0].direct_vpc->subnetwork == "run-egress");
+  CHECK(intent->workloads[0].direct_vpc->tags == std::vector<std::string>{"db"});
+  reconcilers::LiveState live;
+  live.instance = s.instances[0];
+  for (const auto& j : s.jobs.at(kRegion)) live.jobs.emplace(j.name, j);
+  live.peerings = s.peerings["default"];
+  live.services_range = s.ranges["google-managed-services-default"];
+  CHECK(reconcilers::ComputePlan(*intent, live).steps.empty());
+}
+}  // namespace
+}  // namespace dbconnd::daemon

@@ -191,3 +191,147 @@ TEST_CASE("fleet seed is converged and listable") {
   m.Advance(std::chrono::milliseconds(5000));
   CHECK(S(m.Get("/v2/" + S(exec.body, {"metadata", "name"})).body, {"succeededCount"}) == "1");
 }
+
+// ---- Direct VPC egress (vpcAccess.networkInterfaces)
+
+namespace {
+constexpr char kConnectorName[] = "projects/melodic-now-463704-k1/locations/us-central1/connectors/saleor-connector";
+
+// PATCHes the job with `vpc` as its vpcAccess; returns the reply.
+Reply PatchVpc(Model& m, boost::json::value vpc) {
+  auto job = m.Get(kJobPath).body;
+  job.at("template").at("template").as_object()["vpcAccess"] = vpc;
+  return m.Call("PATCH", kJobPath, boost::json::serialize(job));
+}
+}  // namespace
+
+TEST_CASE("Cloud Run refuses a connector and network interfaces together, in Google's error shape") {
+  Model m;
+  const std::string before = S(m.Get(kJobPath).body, {"generation"});
+  auto r = PatchVpc(m, {{"connector", kConnectorName},
+                        {"networkInterfaces", boost::json::array{{{"network", "default"}, {"subnetwork", "default"}}}}});
+  CHECK(r.status == 400);
+  CHECK(S(r.body, {"error", "status"}) == "INVALID_ARGUMENT");
+  CHECK(S(r.body, {"error", "code"}) == "400");
+  CHECK(S(r.body, {"error", "message"}).find("connector and networkInterfaces") != std::string::npos);
+  // Nothing was stored.
+  CHECK(S(m.Get(kJobPath).body, {"generation"}) == before);
+  // Each alone is accepted.
+  CHECK(PatchVpc(m, {{"networkInterfaces", boost::json::array{{{"network", "default"}, {"subnetwork", "default"}}}}})
+            .status == 200);
+  Settle(m);
+  CHECK(PatchVpc(m, {{"connector", kConnectorName}, {"egress", "PRIVATE_RANGES_ONLY"}}).status == 200);
+}
+
+TEST_CASE("services get the same connector-or-interfaces rule, also through an updateMask") {
+  Model m;
+  const std::string svc = "/v2/projects/melodic-now-463704-k1/locations/us-central1/services/api";
+  REQUIRE(m.Call("POST", "/emulator/edit",
+                 R"({"path":["run","services"],"merge":{"projects/melodic-now-463704-k1/locations/us-central1/services/api":)"
+                 R"({"name":"projects/melodic-now-463704-k1/locations/us-central1/services/api","generation":"1",)"
+                 R"("template":{"containers":[{"image":"x"}],"vpcAccess":{"connector":")" +
+                     std::string(kConnectorName) + R"("}}}}})")
+              .status == 200);
+  auto r = m.Call("PATCH", svc + "?updateMask=template.vpcAccess.networkInterfaces",
+                  R"({"template":{"containers":[{"image":"x"}],"vpcAccess":{"networkInterfaces":[{"network":"default"}]}}})");
+  CHECK(r.status == 400);
+  CHECK(S(r.body, {"error", "message"}).find("template.vpcAccess") != std::string::npos);
+}
+
+TEST_CASE("Direct VPC egress needs a subnetwork that exists in the region and belongs to the network") {
+  Model m;
+  SECTION("neither network nor subnetwork") {
+    auto r = PatchVpc(m, {{"networkInterfaces", boost::json::array{{{"tags", boost::json::array{"db"}}}}}});
+    CHECK(r.status == 400);
+  }
+  SECTION("two interfaces") {
+    auto r = PatchVpc(m, {{"networkInterfaces",
+                           boost::json::array{{{"network", "default"}}, {{"network", "default"}}}}});
+    CHECK(r.status == 400);
+  }
+  SECTION("unknown subnetwork") {
+    auto r = PatchVpc(m, {{"networkInterfaces", boost::json::array{{{"subnetwork", "nope"}}}}});
+    CHECK(r.status == 400);
+    CHECK(S(r.body, {"error", "message"}).find("'nope' was not found") != std::string::npos);
+  }
+  SECTION("subnetwork of another network") {
+    REQUIRE(m.Call("POST", "/emulator/edit",
+                   R"({"path":["compute","subnetworks"],"merge":{"melodic-now-463704-k1/us-central1/other-sub":)"
+                   R"({"name":"other-sub","ipCidrRange":"10.20.0.0/24",)"
+                   R"("network":"https://www.googleapis.com/compute/v1/projects/melodic-now-463704-k1/global/networks/other"}}})")
+                .status == 200);
+    auto r = PatchVpc(m, {{"networkInterfaces", boost::json::array{{{"network", "default"}, {"subnetwork", "other-sub"}}}}});
+    CHECK(r.status == 400);
+    CHECK(S(r.body, {"error", "message"}).find("does not belong to network") != std::string::npos);
+    // The subnetwork alone is fine: Cloud Run looks its network up.
+    CHECK(PatchVpc(m, {{"networkInterfaces", boost::json::array{{{"subnetwork", "other-sub"}}}}}).status == 200);
+  }
+  SECTION("network alone uses the subnet named like it") {
+    CHECK(PatchVpc(m, {{"networkInterfaces", boost::json::array{{{"network", "default"}}}}}).status == 200);
+  }
+}
+
+TEST_CASE("a job on Direct VPC egress reaches the private IP; PRIVATE_RANGES_ONLY misses a non-private range") {
+  Model m;
+  std::string ip = EnablePrivateIp(m);
+  std::string url = "postgresql://saleor:pw@" + ip + ":5432/saleor";
+  SetJob(m, url, {{"vpcAccess", {{"networkInterfaces", boost::json::array{{{"network", "default"}, {"subnetwork", "default"}}}},
+                                 {"egress", "PRIVATE_RANGES_ONLY"}}}});
+  CHECK(S(Finish(m), {"succeededCount"}) == "1");
+  // Subnetwork alone: its network is looked up.
+  SetJob(m, url, {{"vpcAccess", {{"networkInterfaces", boost::json::array{{{"subnetwork", "default"}}}}}}});
+  CHECK(S(Finish(m), {"succeededCount"}) == "1");
+  // A private IP outside RFC 1918/6598 (a privately used public range) is
+  // only routed into the VPC with ALL_TRAFFIC.
+  REQUIRE(m.Call("POST", "/emulator/edit",
+                 R"({"instance":"saleor-db-demo","merge":{"ipAddresses":[{"type":"PRIVATE","ipAddress":"11.4.0.3"}]}})")
+              .status == 200);
+  const std::string pupi = "postgresql://saleor:pw@11.4.0.3:5432/saleor";
+  SetJob(m, pupi, {{"vpcAccess", {{"networkInterfaces", boost::json::array{{{"subnetwork", "default"}}}},
+                                  {"egress", "PRIVATE_RANGES_ONLY"}}}});
+  CHECK(S(Finish(m), {"failedCount"}) == "1");
+  SetJob(m, pupi, {{"vpcAccess", {{"networkInterfaces", boost::json::array{{{"subnetwork", "default"}}}},
+                                  {"egress", "ALL_TRAFFIC"}}}});
+  CHECK(S(Finish(m), {"succeededCount"}) == "1");
+}
+
+TEST_CASE("the incident-direct-vpc seed's job already leaves through Direct VPC egress on default") {
+  Model m("incident-direct-vpc");
+  auto job = m.Get(kJobPath).body;
+  CHECK(S(job, {"template", "template", "vpcAccess", "networkInterfaces"}) ==
+        R"([{"network":"default","subnetwork":"default"}])");
+  CHECK(S(job, {"template", "template", "vpcAccess", "connector"}) == "<missing>");
+  // The incident itself is unchanged: the public IP allows nobody.
+  CHECK(S(Finish(m), {"failedCount"}) == "1");
+}
+
+TEST_CASE("compute subnetworks.get and list serve the default subnetworks") {
+  Model m;
+  auto r = m.Get("/compute/v1/projects/melodic-now-463704-k1/regions/us-central1/subnetworks/default");
+  REQUIRE(r.status == 200);
+  CHECK(S(r.body, {"ipCidrRange"}) == "10.128.0.0/20");
+  CHECK(S(r.body, {"network"}) ==
+        "https://www.googleapis.com/compute/v1/projects/melodic-now-463704-k1/global/networks/default");
+  CHECK(S(r.body, {"region"}) == "https://www.googleapis.com/compute/v1/projects/melodic-now-463704-k1/regions/us-central1");
+  auto missing = m.Get("/compute/v1/projects/melodic-now-463704-k1/regions/us-central1/subnetworks/nope");
+  CHECK(missing.status == 404);
+  CHECK(S(missing.body, {"error", "status"}) == "NOT_FOUND");
+  auto list = m.Get("/compute/v1/projects/melodic-now-463704-k1/regions/europe-west1/subnetworks");
+  REQUIRE(list.status == 200);
+  REQUIRE(list.body.at("items").as_array().size() == 1);
+  CHECK(S(list.body.at("items").as_array()[0], {"ipCidrRange"}) == "10.132.0.0/20");
+}
+
+TEST_CASE("Resource Manager v3 projects.get names the project by number; unknown projects are 403") {
+  Model m;
+  for (std::string key : {"melodic-now-463704-k1", "493827161123"}) {
+    auto r = m.Get("/v3/projects/" + key);
+    REQUIRE(r.status == 200);
+    CHECK(S(r.body, {"name"}) == "projects/493827161123");
+    CHECK(S(r.body, {"projectId"}) == "melodic-now-463704-k1");
+    CHECK(S(r.body, {"state"}) == "ACTIVE");
+  }
+  auto r = m.Get("/v3/projects/no-such-project");
+  CHECK(r.status == 403);
+  CHECK(S(r.body, {"error", "status"}) == "PERMISSION_DENIED");
+}
