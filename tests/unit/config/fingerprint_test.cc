@@ -39,6 +39,10 @@ Intent Rich() {
   w.name = "migrate";
   w.database = {"orders", "migrator", "projects/p/secrets/s/versions/3", ""};
   in.workloads.push_back(w);
+  Workload direct = w;
+  direct.name = "api";
+  direct.direct_vpc = DirectVpc{"default", "", {}};
+  in.workloads.push_back(direct);
   return in;
 }
 
@@ -82,6 +86,10 @@ TEST_CASE("fingerprint: every edit a user can make changes it", "[config][finger
       {"container", [](Intent& i) { i.workloads[0].container = "app"; }},
       {"url env", [](Intent& i) { i.workloads[0].url_env = "DB_URL"; }},
       {"egress", [](Intent& i) { i.workloads[0].egress = VpcEgress::kAllTraffic; }},
+      {"direct vpc", [](Intent& i) { i.workloads[1].direct_vpc.reset(); }},
+      {"direct vpc network", [](Intent& i) { i.workloads[1].direct_vpc->network = "shared"; }},
+      {"direct vpc subnetwork", [](Intent& i) { i.workloads[1].direct_vpc->subnetwork = "sub-a"; }},
+      {"direct vpc tags", [](Intent& i) { i.workloads[1].direct_vpc->tags.push_back("db"); }},
       {"database", [](Intent& i) { i.workloads[0].database.name = "other"; }},
       {"user", [](Intent& i) { i.workloads[0].database.user = "u"; }},
       {"secret", [](Intent& i) { i.workloads[0].database.password_secret = "projects/p/secrets/t/versions/1"; }},
@@ -120,7 +128,8 @@ TEST_CASE("fingerprint: the model's shape is covered by the edits above",
   CHECK(boost::pfr::tuple_size_v<PrivateIp> == 2);
   CHECK(boost::pfr::tuple_size_v<PrivateServicesAccess> == 3);
   CHECK(boost::pfr::tuple_size_v<Connector> == 7);
-  CHECK(boost::pfr::tuple_size_v<Workload> == 8);
+  CHECK(boost::pfr::tuple_size_v<Workload> == 9);
+  CHECK(boost::pfr::tuple_size_v<DirectVpc> == 3);
   CHECK(boost::pfr::tuple_size_v<DatabaseIdentity> == 4);
   CHECK(boost::pfr::tuple_size_v<Policy> == 8);
 }
