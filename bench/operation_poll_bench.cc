@@ -7,10 +7,6 @@
 // the poll counts (the dbconnd_operation_polls histogram observes the same
 // number per wait) and how long after the operation ended the wait noticed.
 
-// GCC 12 at -O1 flags asio's awaitable frame allocator as a mismatched
-// new/delete pair (a false positive on coroutine frames).
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>

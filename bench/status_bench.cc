@@ -1,6 +1,3 @@
-// GCC 12 at -O1 flags asio's awaitable frame allocator as a mismatched
-// new/delete pair (a false positive on coroutine frames).
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 // /status at N intents (default 10,000), every one drifted (the incident,
 // observed: plan steps, resource messages and a condition message each, the
 // heaviest status an intent has). Prints:

@@ -1,7 +1,12 @@
 # Shared build settings: one warnings target every project target links.
 add_library(dbconnd_warnings INTERFACE)
+# GCC 12 at -O1 reports asio's awaitable frame allocator as a mismatched
+# new/delete pair once a coroutine is inlined; asio pairs them correctly.
+# Off once here rather than per file; the asan preset still catches a real
+# mismatch at run time.
 target_compile_options(dbconnd_warnings INTERFACE
   -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor
+  $<$<CXX_COMPILER_ID:GNU>:-Wno-mismatched-new-delete>
   $<$<BOOL:${DBCONND_WERROR}>:-Werror>)
 
 # dbconnd_library(NAME folder_target [SOURCES ...] [DEPS ...])

@@ -9,10 +9,6 @@
 // demo prints passes through a filter that masks each literal URL password
 // read from live state, so no code path can print one.
 
-// GCC 12 at -O1 flags asio's awaitable frame allocator as a mismatched
-// new/delete once a coroutine here is inlined; asio pairs them correctly.
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>

@@ -1,7 +1,3 @@
-// GCC 12 at -O1 flags asio's awaitable frame allocator as a mismatched
-// new/delete pair (a false positive on coroutine frames).
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-
 // `dbconnd run --config PATH`: the long-running controller. Wires the
 // configuration (watched), the Google clients, the journal, the controller
 // and the HTTP endpoints on one io_context thread, and handles signals:

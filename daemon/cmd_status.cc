@@ -1,7 +1,3 @@
-// GCC 12 at -O1 flags asio's awaitable frame allocator as a mismatched
-// new/delete pair (a false positive on coroutine frames).
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-
 // `dbconnd status [--server URL] [--output table|json] [--resources]`:
 // fetches a running daemon's /status and prints it kubectl-style.
 // Exit 0 when every intent is Ready, 3 when some are not, 1 when the daemon

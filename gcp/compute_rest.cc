@@ -1,12 +1,5 @@
-// GCC 12 at -O1 flags asio's awaitable frame allocator as a mismatched
-// new/delete pair (a false positive on coroutine frames).
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-
 // Compute Engine v1 over REST, the two calls private services access needs:
 // globalAddresses (the reserved peering range) and globalOperations.
-// GCC 12 at -O1 flags asio's awaitable frame allocator as a mismatched
-// new/delete once a coroutine here is inlined; asio pairs them correctly.
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 #include "gcp/json_util.h"
 #include "gcp/rest_client.h"
 #include "gcp/status_mapping.h"

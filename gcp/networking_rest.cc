@@ -1,7 +1,3 @@
-// GCC 12 at -O1 flags asio's awaitable frame allocator as a mismatched
-// new/delete pair (a false positive on coroutine frames).
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-
 // Service Networking API v1 over REST (REFERENCE.md §4): the peering that
 // private services access needs. `network` takes the project NUMBER.
 #include "gcp/json_util.h"

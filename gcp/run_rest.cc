@@ -1,7 +1,3 @@
-// GCC 12 at -O1 flags asio's awaitable frame allocator as a mismatched
-// new/delete pair (a false positive on coroutine frames).
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-
 // Cloud Run Admin API v2 over REST (REFERENCE.md §2). Jobs keep their task
 // template at template.template.*, services at template.*. jobs.patch has no
 // updateMask, so a patch is read-modify-write of the whole live document.

@@ -1,7 +1,3 @@
-// GCC 12 at -O1 flags asio's awaitable frame allocator as a mismatched
-// new/delete pair (a false positive on coroutine frames).
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-
 // Serverless VPC Access API v1 over REST (REFERENCE.md §3). The connector ID
 // goes in the connectorId query parameter, not the body.
 #include "gcp/json_util.h"

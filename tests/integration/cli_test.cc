@@ -1,8 +1,5 @@
 // The commands end to end, in-process through RunCli, against an emulator on
 // its own thread: exit codes, JSON shape, confirmation, observe mode, demo.
-// GCC 12 at -O1 flags asio's awaitable frame allocator as a mismatched
-// new/delete once a coroutine here is inlined; asio pairs them correctly.
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 #include <catch2/catch.hpp>
 
 #include <boost/asio/post.hpp>

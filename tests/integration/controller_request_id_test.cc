@@ -1,7 +1,3 @@
-// GCC 12 at -O1 flags asio's awaitable frame allocator as a mismatched
-// new/delete pair (a false positive on coroutine frames).
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-
 // The controller keeps a Compute insert's requestId for the logical write,
 // across its passes and across a restart on the same --state-dir: Google
 // answers a resend with the first request's operation instead of creating

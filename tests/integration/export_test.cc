@@ -2,9 +2,6 @@
 // emulator on its own thread: export -> validate -> plan on the fleet seed
 // (no changes), the incident seed (valid, no password anywhere, observe
 // mode), byte-stable re-runs, and plan -o markdown's exit codes.
-// GCC 12 at -O1 flags asio's awaitable frame allocator as a mismatched
-// new/delete once a coroutine here is inlined; asio pairs them correctly.
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 #include <boost/asio/post.hpp>
 #include <catch2/catch.hpp>
 #include <sstream>

@@ -1,7 +1,3 @@
-// GCC 12 at -O1 flags asio's awaitable frame allocator as a mismatched
-// new/delete pair (a false positive on coroutine frames).
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-
 // Shared observation against the emulator's fleet seed: the controller's
 // reads per resync depend on projects/regions, not on how many intents
 // live there; lists that span pages are followed to the end.

@@ -2,9 +2,6 @@
 // `run` sets it up (SetUpGcp with the metrics telemetry), getting its token
 // from the emulator's metadata server, exports the token request under
 // api="metadata", method="token".
-// GCC 12 at -O1 flags asio's awaitable frame allocator as a mismatched
-// new/delete once a coroutine here is inlined; asio pairs them correctly.
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 #include <catch2/catch.hpp>
 
 #include "daemon/api_telemetry.h"

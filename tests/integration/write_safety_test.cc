@@ -1,6 +1,3 @@
-// GCC 12 at -O1 flags asio's awaitable frame allocator as a mismatched
-// new/delete once a coroutine here is inlined; asio pairs them correctly.
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 // Unknown outcomes never turn into duplicate writes: every mutating call
 // dbconnd makes is hit by a dropped connection, before ("drop") or after
 // ("apply-drop") Google applied it, and one apply still converges with

@@ -1,7 +1,4 @@
 // The typed clients over the real net/ transport against a loopback server.
-// GCC 12 at -O1 flags asio's awaitable frame allocator as a mismatched
-// new/delete once a coroutine here is inlined; asio pairs them correctly.
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 #include <catch2/catch.hpp>
 
 #include <boost/asio/co_spawn.hpp>

@@ -1,8 +1,5 @@
 // The last-moment write fence in RestClient, and a 401's single retry with a
 // fresh token.
-// GCC 12 at -O1 flags asio's awaitable frame allocator as a mismatched
-// new/delete once a coroutine here is inlined; asio pairs them correctly.
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 #include <catch2/catch.hpp>
 
 #include "gcp/rest_clients.h"

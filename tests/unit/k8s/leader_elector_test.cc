@@ -1,9 +1,6 @@
 // Leader election against the fake API server. Timing-sensitive outcomes are
 // asserted through the lease record and the callbacks, and through
 // orderings that hold by construction (fencing), not through tight bounds.
-// GCC 12 at -O1 flags asio's awaitable frame allocator as a mismatched
-// new/delete once a coroutine here is inlined; asio pairs them correctly.
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 #include <catch2/catch.hpp>
 
 #include "fake_kube_api.h"

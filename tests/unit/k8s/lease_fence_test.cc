@@ -1,9 +1,6 @@
 // The write fence against a real elector and the fake API server: a leader
 // whose Lease is taken while a write waits in the rate limiter sends nothing
 // once it has lost it.
-// GCC 12 at -O1 flags asio's awaitable frame allocator as a mismatched
-// new/delete once a coroutine here is inlined; asio pairs them correctly.
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 #include <catch2/catch.hpp>
 
 #include "../gcp/test_util.h"
