@@ -846,7 +846,8 @@ class Planner {
       return "";
     }
     const gcp::Subnetwork& sn = *it->second;
-    const std::string sn_region = ShortResourceName(sn.region);
+    // Values from Google: capped before they are shown.
+    const std::string sn_region = CapForDisplay(ShortResourceName(sn.region), 64);
     if (!sn_region.empty() && sn_region != in_.region) {
       const std::string problem = "subnetwork " + loc.name + " is in region " + sn_region + ", not " +
                                   in_.region + " where " + who + " runs: Direct VPC egress needs a subnetwork of its region";
@@ -854,7 +855,7 @@ class Planner {
            "name a subnetwork of network " + d.network + " in " + in_.region + " in directVpc.subnetwork");
       return problem;
     }
-    const std::string sn_network = ShortResourceName(sn.network);
+    const std::string sn_network = CapForDisplay(ShortResourceName(sn.network), 64);
     if (!sn_network.empty() && sn_network != d.network) {
       const std::string problem = "subnetwork " + loc.name + " belongs to network " + sn_network + ", not " +
                                   d.network + ": Cloud Run refuses the interface, and the instance's "
@@ -877,14 +878,15 @@ class Planner {
     if (w.direct_vpc && live_connector) {
       plan_.notes.push_back(
           {"vpc-path-move", ref,
-           who + " moves from connector " + ShortResourceName(live.vpc_access->connector) +
+           who + " moves from connector " + CapForDisplay(ShortResourceName(live.vpc_access->connector), 64) +
                " to Direct VPC egress (network " + w.direct_vpc->network + ", subnetwork " +
                ShortResourceName(DirectVpcSubnetworkRef(*w.direct_vpc)) +
                ") in one PATCH; Cloud Run keeps the previous configuration until the new one is ready" +
                (in_.policy.verify && w.kind == config::WorkloadKind::kJob
                     ? ", and the job is run to verify it before any old path is closed"
                     : std::string()),
-           "dbconnd never deletes connectors: delete " + ShortResourceName(live.vpc_access->connector) +
+           "dbconnd never deletes connectors: delete " +
+               CapForDisplay(ShortResourceName(live.vpc_access->connector), 64) +
                " yourself once nothing uses it"});
     } else if (!w.direct_vpc && live_direct && in_.connector) {
       plan_.notes.push_back(
@@ -1027,7 +1029,7 @@ class Planner {
             ShortResourceName(nis[0].network) != NetworkShortName(inst.private_network)) {
           Diag("direct-vpc-network-mismatch", ref,
                kind + " " + w.name + " leaves through Direct VPC egress in network " +
-                   ShortResourceName(nis[0].network) + " but instance " + inst.name +
+                   CapForDisplay(ShortResourceName(nis[0].network), 64) + " but instance " + inst.name +
                    "'s private IP is in network " + NetworkShortName(inst.private_network) +
                    ": connections time out",
                "set directVpc.network: " + NetworkShortName(inst.private_network) + " on this workload");

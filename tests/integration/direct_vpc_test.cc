@@ -106,7 +106,7 @@ TEST_CASE("integration: examples/saleor-direct-vpc.yaml fixes the incident with 
   }
 }
 
-TEST_CASE("integration: a Direct VPC subnetwork that does not exist blocks the move; nothing is sent",
+TEST_CASE("integration: a Direct VPC subnetwork that does not exist blocks the move and nothing is sent",
           "[integration][direct-vpc]") {
   Cloud cloud;
   config::Intent intent = Example("saleor-direct-vpc.yaml");

@@ -166,7 +166,7 @@ TEST_CASE("export: fleet seed -> validate exit 0 -> plan exit 0, no changes, no 
   CHECK(cloud.Writes() == 0);
 }
 
-TEST_CASE("export: filters; --project-number is looked up when left out and checked when given",
+TEST_CASE("export: filters, and --project-number is looked up when left out and checked when given",
           "[integration][export]") {
   SeededEmulator cloud("fleet:6");
   Run one = Cli({"export", "--project", "fleet-project-1", "--project-number", "100000000001",

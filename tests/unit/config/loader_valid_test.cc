@@ -59,7 +59,7 @@ TEST_CASE("examples/saleor.yaml is the seed incident, fixed", "[config][examples
   CHECK(in.policy.resync_interval == std::chrono::seconds(60));
 }
 
-TEST_CASE("every example validates; the alternatives to saleor.yaml on their own", "[config][examples]") {
+TEST_CASE("every example validates, the alternatives to saleor.yaml on their own", "[config][examples]") {
   // saleor-direct-vpc.yaml fixes the same incident as saleor.yaml another
   // way: the two are alternatives, and loading both is refused (two files
   // managing one instance differently). It is checked on its own below.

@@ -271,7 +271,7 @@ TEST_CASE("Direct VPC egress needs a subnetwork that exists in the region and be
   }
 }
 
-TEST_CASE("a job on Direct VPC egress reaches the private IP; PRIVATE_RANGES_ONLY misses a non-private range") {
+TEST_CASE("a job on Direct VPC egress reaches the private IP, and PRIVATE_RANGES_ONLY misses a non-private range") {
   Model m;
   std::string ip = EnablePrivateIp(m);
   std::string url = "postgresql://saleor:pw@" + ip + ":5432/saleor";
@@ -322,7 +322,7 @@ TEST_CASE("compute subnetworks.get and list serve the default subnetworks") {
   CHECK(S(list.body.at("items").as_array()[0], {"ipCidrRange"}) == "10.132.0.0/20");
 }
 
-TEST_CASE("Resource Manager v3 projects.get names the project by number; unknown projects are 403") {
+TEST_CASE("Resource Manager v3 projects.get names the project by number, unknown projects are 403") {
   Model m;
   for (std::string key : {"melodic-now-463704-k1", "493827161123"}) {
     auto r = m.Get("/v3/projects/" + key);

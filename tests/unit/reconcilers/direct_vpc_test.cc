@@ -260,3 +260,16 @@ TEST_CASE("direct VPC: an interface in another network than the instance's is di
 }
 
 }  // namespace dbconnd::reconcilers
+
+namespace dbconnd::reconcilers {
+TEST_CASE("direct VPC: hostile names from Google are capped in diagnoses", "[planner][direct-vpc]") {
+  LiveState live = SeedLive();
+  gcp::Subnetwork sn = DefaultSubnet();
+  sn.network = "projects/p/global/networks/" + std::string(100000, 'x');
+  live.subnetworks.emplace("default", sn);
+  const Plan plan = ComputePlan(DirectIntent(), live);
+  const Diagnosis* d = Find(plan.diagnoses, "subnetwork-wrong-network");
+  REQUIRE(d);
+  CHECK(d->problem.size() < 1000);
+}
+}  // namespace dbconnd::reconcilers
