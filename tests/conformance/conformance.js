@@ -271,6 +271,49 @@ async function main() {
       // An empty repeated field is left out of the JSON, as Google does.
       assert.ok(policy.bindings === undefined || Array.isArray(policy.bindings));
     });
+
+    await check('cloudresourcemanager v3 projects.get gives the project number', async () => {
+      const project = (await crm.projects.get({name: `projects/${PROJECT}`})).data;
+      assert.equal(project.name, `projects/${NUMBER}`);
+      assert.equal(project.projectId, PROJECT);
+    });
+
+    await check('compute subnetworks.get and list (Direct VPC egress)', async () => {
+      const sub = (await compute.subnetworks.get(
+          {project: PROJECT, region: REGION, subnetwork: 'default'})).data;
+      assert.equal(sub.kind, 'compute#subnetwork');
+      assert.match(sub.network, /\/global\/networks\/default$/);
+      assert.match(sub.region, new RegExp(`/regions/${REGION}$`));
+      assert.ok(sub.ipCidrRange);
+      const list = (await compute.subnetworks.list({project: PROJECT, region: REGION})).data;
+      assert.ok(list.items.some((x) => x.name === 'default'));
+      await assert.rejects(
+          compute.subnetworks.get({project: PROJECT, region: REGION, subnetwork: 'no-such-subnet'}),
+          (err) => err.status === 404);
+    });
+
+    await check('run jobs.patch with a connector and network interfaces is 400 INVALID_ARGUMENT',
+                async () => {
+      const current = (await run.projects.locations.jobs.get({name: JOB})).data;
+      const body = JSON.parse(JSON.stringify(current));
+      body.template.template.vpcAccess = {
+        connector: `${LOCATION}/connectors/conf-conn`,
+        networkInterfaces: [{network: 'default', subnetwork: 'default'}],
+        egress: 'PRIVATE_RANGES_ONLY',
+      };
+      await assert.rejects(run.projects.locations.jobs.patch({name: JOB, requestBody: body}),
+                           (err) => err.status === 400 &&
+                               err.response.data.error.status === 'INVALID_ARGUMENT');
+      // Direct VPC egress alone is accepted.
+      body.template.template.vpcAccess = {networkInterfaces: [{network: 'default', subnetwork: 'default'}],
+                                 egress: 'PRIVATE_RANGES_ONLY'};
+      const r = (await run.projects.locations.jobs.patch({name: JOB, requestBody: body})).data;
+      await poll(async () => (await run.projects.locations.operations.get({name: r.name})).data,
+                 (op) => op.done === true);
+      const after = (await run.projects.locations.jobs.get({name: JOB})).data;
+      assert.equal(after.template.template.vpcAccess.networkInterfaces[0].network, 'default');
+      assert.equal(after.template.template.vpcAccess.connector, undefined);
+    });
   } finally {
     clearTimeout(watchdog);
     child.kill('SIGTERM');
