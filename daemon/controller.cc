@@ -731,8 +731,9 @@ asio::awaitable<void> Controller::Dispatch(std::shared_ptr<Controller> self) {
 // outcome is a write whose fate is unknown; nothing here calls Google. The
 // pass that follows a restart is an ordinary reconcilers::Apply pass, which
 // re-observes and, before writing to a resource, waits for what still runs
-// on it: under the instance gate for any Cloud SQL operation PENDING or
-// RUNNING (the interrupted PATCH's included), a connector still CREATING, a
+// on it: the journaled operation of the interrupted write
+// (ApplyOptions::interrupted; under the instance gate for Cloud SQL), any
+// other Cloud SQL operation PENDING or RUNNING, a connector still CREATING, a
 // workload still reconciling, an execution already started (adopted).
 // Afterwards each interrupted entry is settled from what that pass saw:
 //   - a later entry of the same step exists: the change was still needed
@@ -825,6 +826,11 @@ asio::awaitable<void> Controller::Reconcile(std::shared_ptr<Controller> self, st
   opts.observations = self->observations_;
   opts.request_ids = self->request_ids_;
   opts.start_fresh = st->changed || resuming;
+  if (resuming) {
+    for (const JournalEntry& e : self->journal_->Unfinished(key)) {
+      if (e.has_operation) opts.interrupted[e.step] = e.operation;
+    }
+  }
   st->changed = false;
   opts.sleeper = self->StoppableSleeper();
   opts.wait.sleeper = self->StoppableSleeper();

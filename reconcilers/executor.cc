@@ -231,6 +231,26 @@ gcp::Task<Status> WaitForRunningSqlOperation(PassContext ctx, Step step) {
   co_return OkStatus();
 }
 
+// The operation of an interrupted write of `step` (ApplyOptions::interrupted):
+// waited for, under the instance gate for a Cloud SQL instance. How it ended
+// does not matter here (the next observation shows what is left to do);
+// only cancellation (shutdown) is returned.
+gcp::Task<Status> WaitInterrupted(PassContext ctx, Step step, gcp::Operation op) {
+  std::optional<InstanceOperationGate::Hold> hold;
+  if (step.resource.kind == ResourceKind::kInstance) {
+    auto h = co_await ctx.gate->Acquire(ctx.intent->project, step.resource.name, ctx.deadline);
+    if (!h.ok()) co_return h.status();
+    hold.emplace(std::move(*h));
+  }
+  Emit(ctx, ApplyProgress::Kind::kWaiting, &step,
+       std::string(ToString(step.resource.kind)) + " " + step.resource.name + " operation " +
+           op.name + " of an interrupted write; waiting for it instead of writing again",
+       milliseconds(0));
+  auto done = co_await gcp::WaitForOperation(ctx.clients, op, StepWait(ctx, step));
+  if (!done.ok() && done.status().code() == StatusCode::kCancelled) co_return done.status();
+  co_return OkStatus();
+}
+
 // Create returns when the operation is done, but a connector may still be
 // CREATING; Cloud Run refuses a vpcAccess pointing at one that is not READY.
 gcp::Task<Status> WaitConnectorReady(PassContext ctx, Step step, gcp::Connector connector) {
@@ -761,6 +781,7 @@ gcp::Task<ApplyResult> Apply(gcp::Clients clients, config::Intent intent, ApplyO
   };
 
   std::set<std::string> sent;
+  std::map<std::string, gcp::Operation> interrupted = options.interrupted;
   int conflicts = 0;
   int idle_polls = 0;
   bool first = true;
@@ -853,6 +874,18 @@ gcp::Task<ApplyResult> Apply(gcp::Clients clients, config::Intent intent, ApplyO
       co_return result;  // converged, or only blocked steps left
     }
     idle_polls = 0;
+    if (auto it = interrupted.find(ready->id); it != interrupted.end()) {
+      gcp::Operation op = it->second;
+      interrupted.erase(it);
+      Step waiting = *ready;
+      Status waited = co_await WaitInterrupted(ctx, waiting, op);
+      if (!waited.ok()) {
+        result.status = std::move(waited).Annotate("step " + waiting.id);
+        co_return result;
+      }
+      --round;  // observe again; counts against the deadline, not the rounds
+      continue;
+    }
     Step step = *ready;
     if (options.on_step) options.on_step(step);
     auto started = ctx.clock();

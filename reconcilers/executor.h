@@ -138,6 +138,12 @@ struct ApplyOptions {
   // `observations` is null. Everything else — instance gate, fence,
   // journal, 409/412 and unknown-outcome handling — is the same pass.
   std::function<Plan(const config::Intent&, const LiveState&)> planner;
+  // Writes a crash interrupted after Google accepted them (the journal's
+  // unfinished entries with an operation), by step id. When such a step is
+  // next to execute, the pass waits for that operation first (holding the
+  // instance gate for a Cloud SQL instance) and observes again, instead of
+  // sending the step a second time while it may still be running.
+  std::map<std::string, gcp::Operation> interrupted;
   gcp::Task<StatusOr<LiveState>> (*observe)(gcp::Clients, config::Intent) = nullptr;
 };
 

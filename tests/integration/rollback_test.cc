@@ -219,15 +219,16 @@ TEST_CASE("kill -9 during an instance PATCH: the restart resumes through the App
     for (const auto& r : sql) s += r + "\n";
     return s;
   }());
-  // The Apply path: observe, then, under the instance gate, look for pending
-  // work on the instance before writing, and wait for it. Waiting on the
-  // journaled operation directly would poll it before anything else.
+  // The Apply path: observe and plan first; only when the instance step is
+  // next does it wait, under the instance gate, for the interrupted
+  // operation. Waiting beside the write path would poll it before reading
+  // anything.
   auto first = [&](const std::string& route) {
     return std::find(sql.begin(), sql.end(), route) - sql.begin();
   };
   CHECK(std::min(first("GET sqladmin.instances.list"), first("GET sqladmin.instances.get")) <
-        first("GET sqladmin.operations.list"));
-  CHECK(first("GET sqladmin.operations.list") < first("GET sqladmin.operations.get"));
+        first("GET sqladmin.operations.get"));
+  CHECK(first("PATCH sqladmin.instances.patch") > first("GET sqladmin.operations.get"));
 
   REQUIRE(proc::WaitFor([&] { return again.Converged(); }, 60s));
   // Nothing twice: the interrupted PATCH is not resent; what remains of the
