@@ -1325,8 +1325,7 @@ std::string Controller::StatusJson() const {
   return out;
 }
 
-asio::awaitable<std::string> Controller::StatusJsonSliced(std::size_t slice) const {
-  if (slice == 0) slice = 1;
+asio::awaitable<std::string> Controller::StatusJsonSliced(std::chrono::microseconds budget) const {
   // The intents present now; one removed meanwhile is still rendered from
   // its last state (its IntentState stays alive in this list).
   std::vector<std::pair<std::string, std::shared_ptr<const IntentState>>> all;
@@ -1334,10 +1333,12 @@ asio::awaitable<std::string> Controller::StatusJsonSliced(std::size_t slice) con
   for (const auto& [name, st] : intents_) all.emplace_back(name, st);
   std::string out = StatusHeadText() + ",\"intents\":[";
   auto executor = co_await asio::this_coro::executor;
+  auto slice_start = std::chrono::steady_clock::now();
   for (std::size_t i = 0; i < all.size(); ++i) {
-    if (i > 0 && i % slice == 0) {
+    if (i > 0 && std::chrono::steady_clock::now() - slice_start >= budget) {
       // Let everything else waiting on the loop run (probes, passes).
       co_await asio::post(executor, asio::use_awaitable);
+      slice_start = std::chrono::steady_clock::now();
     }
     if (i > 0) out += ',';
     out += IntentStatusText(all[i].second->Expand(all[i].first));
