@@ -1336,6 +1336,12 @@ asio::awaitable<std::string> Controller::StatusJsonSliced(std::chrono::microseco
   auto slice_start = std::chrono::steady_clock::now();
   for (std::size_t i = 0; i < all.size(); ++i) {
     if (i > 0 && std::chrono::steady_clock::now() - slice_start >= budget) {
+      if (out.capacity() < out.size() * 2) {
+        // Room for the rest, estimated from what is done: one allocation
+        // whose pages are touched slice by slice, instead of a doubling
+        // that copies (and faults in) tens of MB in one go.
+        out.reserve(out.size() + out.size() / i * (all.size() - i) * 11 / 10);
+      }
       // Let everything else waiting on the loop run (probes, passes).
       co_await asio::post(executor, asio::use_awaitable);
       slice_start = std::chrono::steady_clock::now();
