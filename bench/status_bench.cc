@@ -8,7 +8,7 @@
 //                  probe coroutine queued on it (what /healthz and the
 //                  passes wait at most) — goal: a few ms
 //
-//   build/ci/bench/status_bench [--n 10000] [--runs 5] [--slice 200]
+//   build/ci/bench/status_bench [--n 10000] [--runs 5] [--budget-us 2000]
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -41,11 +41,11 @@ double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(
 int main(int argc, char** argv) {
   int n = 10'000;
   int runs = 5;
-  std::size_t slice = 200;
+  long budget_us = 2000;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--n")) n = std::atoi(argv[i + 1]);
     if (!std::strcmp(argv[i], "--runs")) runs = std::atoi(argv[i + 1]);
-    if (!std::strcmp(argv[i], "--slice")) slice = static_cast<std::size_t>(std::atoi(argv[i + 1]));
+    if (!std::strcmp(argv[i], "--budget-us")) budget_us = std::atol(argv[i + 1]);
   }
   daemon::GlobalLogger().SetLevel(daemon::LogLevel::kError);
   asio::io_context io;
@@ -98,11 +98,11 @@ int main(int argc, char** argv) {
     const auto t0 = Clock::now();
     asio::co_spawn(
         io,
-        [](std::shared_ptr<daemon::Controller> c, std::size_t s, std::string* out,
+        [](std::shared_ptr<daemon::Controller> c, long us, std::string* out,
            bool* finished) -> asio::awaitable<void> {
-          *out = co_await c->StatusJsonSliced(s);
+          *out = co_await c->StatusJsonSliced(std::chrono::microseconds(us));
           *finished = true;
-        }(controller, slice, &sliced, &done),
+        }(controller, budget_us, &sliced, &done),
         asio::detached);
     // A probe queued behind everything: the gap between its turns is how
     // long anything else on the loop waited.
@@ -130,9 +130,9 @@ int main(int argc, char** argv) {
   }
   std::sort(totals.begin(), totals.end());
   std::sort(holds.begin(), holds.end());
-  std::printf("sliced (%zu per slice): total median %.1f ms; longest loop hold median %.2f ms, "
+  std::printf("sliced (%ld us budget per slice): total median %.1f ms; longest loop hold median %.2f ms, "
               "max %.2f ms; same document: %s\n",
-              slice, totals[totals.size() / 2], holds[holds.size() / 2], holds.back(),
+              budget_us, totals[totals.size() / 2], holds[holds.size() / 2], holds.back(),
               same ? "yes" : "NO");
   return same ? 0 : 1;
 }

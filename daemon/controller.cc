@@ -1296,8 +1296,7 @@ std::string Controller::StatusJson() const {
   return out;
 }
 
-asio::awaitable<std::string> Controller::StatusJsonSliced(std::size_t slice) const {
-  if (slice == 0) slice = 1;
+asio::awaitable<std::string> Controller::StatusJsonSliced(std::chrono::microseconds budget) const {
   // The intents present now; one removed meanwhile is still rendered from
   // its last state (its IntentState stays alive in this list).
   std::vector<std::pair<std::string, std::shared_ptr<const IntentState>>> all;
@@ -1305,10 +1304,18 @@ asio::awaitable<std::string> Controller::StatusJsonSliced(std::size_t slice) con
   for (const auto& [name, st] : intents_) all.emplace_back(name, st);
   std::string out = StatusHeadText() + ",\"intents\":[";
   auto executor = co_await asio::this_coro::executor;
+  auto slice_start = std::chrono::steady_clock::now();
   for (std::size_t i = 0; i < all.size(); ++i) {
-    if (i > 0 && i % slice == 0) {
+    if (i > 0 && std::chrono::steady_clock::now() - slice_start >= budget) {
+      if (out.capacity() < out.size() * 2) {
+        // Room for the rest, estimated from what is done: one allocation
+        // whose pages are touched slice by slice, instead of a doubling
+        // that copies (and faults in) tens of MB in one go.
+        out.reserve(out.size() + out.size() / i * (all.size() - i) * 11 / 10);
+      }
       // Let everything else waiting on the loop run (probes, passes).
       co_await asio::post(executor, asio::use_awaitable);
+      slice_start = std::chrono::steady_clock::now();
     }
     if (i > 0) out += ',';
     out += IntentStatusText(all[i].second->Expand(all[i].first));

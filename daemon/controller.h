@@ -163,11 +163,12 @@ class Controller : public std::enable_shared_from_this<Controller> {
 
   // --- status ---
   std::string StatusJson() const;
-  // The same document, rendered in slices of `slice` intents with the
-  // io_context free between them: /status at 10,000 intents never holds
-  // the loop (and /healthz, and the passes) for more than one slice. The
-  // intents are those present when it starts.
-  boost::asio::awaitable<std::string> StatusJsonSliced(std::size_t slice = 200) const;
+  // The same document, rendered in slices of at most about `budget` each
+  // (one intent at least) with the io_context free between them: /status at
+  // 10,000 intents never holds the loop (and /healthz, and the passes) for
+  // more than one slice. The intents are those present when it starts.
+  boost::asio::awaitable<std::string> StatusJsonSliced(
+      std::chrono::microseconds budget = std::chrono::milliseconds(2)) const;
   std::vector<IntentStatus> Statuses() const;
   bool Healthy() const;  // heartbeat fresh
   bool Ready() const;    // generation loaded, credentials worked, full sync done

@@ -59,6 +59,12 @@ class CloudRun {
   virtual Task<StatusOr<Operation>> PatchJob(RunWorkload desired) = 0;
   virtual Task<StatusOr<Operation>> RunJob(std::string project, std::string region,
                                            std::string job) = 0;
+  // Starts one execution through the Job's startExecutionToken: `job` (a
+  // live RunWorkload with raw) is sent back unchanged by jobs.patch with the
+  // etag it was read with and startExecutionToken = `token`. Cloud Run
+  // creates the execution "<job>-<token>" once; the same token again
+  // creates nothing. Job name and token together stay under 63 characters.
+  virtual Task<StatusOr<Operation>> StartExecution(RunWorkload job, std::string token) = 0;
   virtual Task<StatusOr<Execution>> GetExecution(std::string name) = 0;
   virtual Task<StatusOr<RunWorkload>> GetService(std::string project, std::string region,
                                                  std::string service) = 0;

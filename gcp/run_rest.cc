@@ -385,6 +385,27 @@ class CloudRunRest final : public CloudRun {
     if (!reply.ok()) co_return reply.status();
     co_return StartedBy(ParseLongRunningOperation(*reply, Api::kRun), "jobs.run");
   }
+  Task<StatusOr<Operation>> StartExecution(RunWorkload job, std::string token) override {
+    const std::string name = job.FullName();
+    if (!job.raw || !job.raw->json().is_object()) {
+      return Fail(InvalidArgumentError("run jobs.patch " + name +
+                                       ": needs the live job it was read from (raw)"));
+    }
+    json::value doc = job.raw->json();  // deep copy, etag included
+    json::object& root = doc.get_object();
+    root.erase("runExecutionToken");  // at most one of the two
+    root["startExecutionToken"] = token;
+    RestCall c;
+    c.api = Api::kRun;
+    c.bucket = Bucket::kMutate;
+    c.kind = CallKind::kMutation;
+    c.method = "PATCH";
+    c.url = BuildUrl(root_, "v2/" + name);
+    c.body = std::move(doc);
+    c.what = "run jobs.patch " + name + " (startExecutionToken " + token + ")";
+    c.rpc = "jobs.patch";
+    return SendForOperation(std::move(c));
+  }
   Task<StatusOr<Execution>> GetExecution(std::string name) override {
     RestCall c;
     c.api = Api::kRun;

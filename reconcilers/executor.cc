@@ -11,9 +11,10 @@
 #include <variant>
 
 #include "common/redact.h"
+#include "gcp/raw_resource.h"
 #include "reconcilers/diff.h"
-#include "reconcilers/planner.h"
 #include "reconcilers/direct_vpc.h"
+#include "reconcilers/planner.h"
 #include "reconcilers/prerequisites.h"
 #include "reconcilers/project_number.h"
 
@@ -342,6 +343,59 @@ gcp::Task<StatusOr<JobRunOutcome>> RunAndWatch(gcp::Clients clients, std::string
   co_return out;
 }
 
+// The startExecutionToken of a verification of `job`: derived from the
+// job's name and configuration (its template, FNV-1a), so one configuration
+// always maps to one token. A resend after a lost answer, a restart or a
+// failover, or a pass that did not recognize the execution as its own (a
+// colleague touched the job's labels), sends the same token, and Cloud Run
+// creates nothing new; a changed configuration gets a new token. Empty when
+// the name leaves no room for 8 hex digits (name + token < 63): then jobs.run.
+std::string ExecutionToken(const gcp::RunWorkload& job) {
+  std::string basis = job.FullName();
+  if (job.raw && job.raw->json().is_object()) {
+    if (const auto* t = job.raw->json().get_object().if_contains("template")) {
+      basis += "\n" + boost::json::serialize(*t);
+    }
+  }
+  uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : basis) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+  const std::size_t name_len = job.name.size();
+  if (name_len + 1 + 8 >= 63) return "";
+  const std::size_t digits = std::min<std::size_t>(16, 62 - name_len - 1);
+  return "v" + std::string(hex, digits);
+}
+
+// Starts the verification's execution with a startExecutionToken (see
+// ExecutionToken) and watches it; jobs.run only when the name leaves no
+// room for a token.
+gcp::Task<StatusOr<JobRunOutcome>> StartAndWatch(gcp::Clients clients, std::string project,
+                                                 std::string region, std::string job_name,
+                                                 gcp::WaitOptions options) {
+  auto job = co_await clients.run->GetJob(project, region, job_name);
+  if (!job.ok()) co_return job.status();
+  const std::string token = ExecutionToken(*job);
+  if (token.empty()) {
+    co_return co_await RunAndWatch(clients, std::move(project), std::move(region),
+                                   std::move(job_name), std::move(options));
+  }
+  const std::string execution = job->FullName() + "/executions/" + job_name + "-" + token;
+  auto op = co_await clients.run->StartExecution(*job, token);
+  if (!op.ok()) co_return op.status();
+  auto done = co_await gcp::WaitForOperation(clients, *op, options);
+  if (!done.ok()) co_return done.status();
+  if (!done->error.ok()) {
+    JobRunOutcome out;
+    out.message = done->error.message();
+    co_return out;
+  }
+  co_return co_await WatchExecution(clients, execution, std::move(options));
+}
+
 // A verification starts at most one execution. If the observation shows one
 // already started for the job's current configuration (a lost jobs.run
 // answer, a restart, another leader), it is adopted and waited for. When
@@ -368,8 +422,8 @@ gcp::Task<StepOutcome> Verify(PassContext ctx, Step step) {
     out.status = MayWrite(ctx);
     if (!out.status.ok()) co_return out;
     if (ctx.observer) ctx.observer->BeforeMutation(step, "{}");
-    run = co_await RunAndWatch(ctx.clients, ctx.intent->project, ctx.intent->region,
-                               step.resource.name, w);
+    run = co_await StartAndWatch(ctx.clients, ctx.intent->project, ctx.intent->region,
+                                 step.resource.name, w);
   }
   if (!run.ok()) {
     out.status = run.status();

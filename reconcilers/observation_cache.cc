@@ -763,7 +763,9 @@ void ObservationCache::InvalidateAll() {
   drop(s.services);
   drop(s.peerings);
   drop(s.ranges);
-  if (prerequisites_) prerequisites_->Clear();
+  // Prerequisite answers are kept: one per secret, they would make every
+  // SIGHUP resync cost reads in proportion to the intents
+  // (prerequisites_max_age bounds their age).
 }
 
 std::size_t ObservationCache::snapshot_count() const {

@@ -67,6 +67,7 @@ struct ObservationCacheOptions {
   // versions, secret and project IAM policies) are reused this long; an
   // answer that may change on a retry (429, 5xx, no answer) is not kept.
   // At most max_prerequisite_entries answers are held (then all are dropped).
+  // InvalidateAll keeps them.
   std::chrono::milliseconds prerequisites_max_age{std::chrono::minutes(5)};
   std::size_t max_prerequisite_entries = 50'000;
   gcp::Clock clock;  // default steady clock

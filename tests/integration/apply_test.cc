@@ -185,7 +185,9 @@ TEST_CASE("integration: with policy.verify the job runs, and succeeds, before th
   REQUIRE(r.status.ok());
   CHECK(r.converged);
   std::vector<std::string> expected = kSeedWrites;
-  expected.insert(expected.begin() + 5, "POST run.jobs.run");
+  // The verification starts its execution by jobs.patch with a
+  // startExecutionToken.
+  expected.insert(expected.begin() + 5, "PATCH run.jobs.patch");
   CHECK(cloud.Writes() == expected);
   REQUIRE(r.verifications.count(kJob) == 1);
   CHECK(r.verifications.at(kJob).state == reconcilers::JobVerification::State::kSucceeded);

@@ -116,7 +116,9 @@ ResyncCounts MeasureResync(int k) {
     if (key.find("emulator") != std::string::npos || key.find("token") != std::string::npos) {
       continue;
     }
-    if (key.rfind("GET ", 0) == 0) {
+    if (key.ends_with(".getIamPolicy")) {
+      out.reads[key] = n.as_int64();  // a read sent as POST (Resource Manager)
+    } else if (key.rfind("GET ", 0) == 0) {
       out.reads[key] = n.as_int64();
     } else {
       out.writes += n.as_int64();

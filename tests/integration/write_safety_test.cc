@@ -84,9 +84,8 @@ const std::map<std::string, int64_t> kOnce = {
     {"POST servicenetworking.connections.create", 1},
     {"POST vpcaccess.connectors.create", 1},
     {"PATCH sqladmin.instances.patch", 2},  // private IP + TLS, then the public path
-    {"PATCH run.jobs.patch", 1},
+    {"PATCH run.jobs.patch", 2},  // the configuration, then the execution's token
     {"PATCH run.services.patch", 1},
-    {"POST run.jobs.run", 1},
 };
 
 }  // namespace
@@ -109,7 +108,7 @@ TEST_CASE("integration: a lost answer on any write converges in one apply withou
                         "POST vpcaccess.connectors.create",
                         "POST servicenetworking.connections.create",
                         "POST compute.globalAddresses.insert", "PATCH run.jobs.patch",
-                        "PATCH run.services.patch", "POST run.jobs.run");
+                        "PATCH run.services.patch");
   auto fault = GENERATE(as<std::string>{}, "drop", "apply-drop");
   Cloud cloud;
   AddService(cloud);
@@ -199,7 +198,62 @@ TEST_CASE("integration: a verification already running is adopted, not started a
   REQUIRE(second.status.ok());
   CHECK(second.converged);
   CHECK(Executions(cloud) == 1);
-  CHECK(cloud.Count("POST run.jobs.run") == 1);
+  CHECK(cloud.Count("POST run.jobs.run") == 0);
+  REQUIRE(second.verifications.count(kJob) == 1);
+  CHECK(second.verifications.at(kJob).state == reconcilers::JobVerification::State::kSucceeded);
+  CHECK(cloud.Instance().at("settings").at("ipConfiguration").at("ipv4Enabled").as_bool() == false);
+}
+
+TEST_CASE("integration: a lost answer on a verification's start, then a fresh process: the same "
+          "startExecutionToken, one execution",
+          "[integration][verify][unknown-outcome]") {
+  Cloud cloud;
+  config::Intent intent = SaleorIntent();
+  intent.policy.verify = true;
+  // First process: the execution's start is applied, its answer lost, and
+  // the process ends there (it is "killed" by its first transient failure).
+  auto options = Options();
+  options.transient.max_attempts = 1;
+  bool armed = false;
+  Cloud* c = &cloud;
+  options.on_step = [c, &armed](const reconcilers::Step& s) {
+    if (s.action == reconcilers::Action::kRun && !armed) {
+      armed = true;
+      c->Call("POST", "/emulator/faults",
+              json::serialize(json::object{
+                  {"route", "PATCH run.jobs.patch"}, {"status", "apply-drop"}, {"count", 1}}));
+    }
+  };
+  auto first = cloud.Apply(intent, options);
+  REQUIRE(armed);
+  REQUIRE_FALSE(first.status.ok());
+  REQUIRE(Executions(cloud) == 1);
+  auto job = cloud.Job();
+  REQUIRE(job.contains("startExecutionToken"));
+  const std::string token(job.at("startExecutionToken").as_string());
+  REQUIRE(std::string(job.at("latestCreatedExecution").at("name").as_string()).ends_with(
+      std::string(kJob) + "-" + token));
+
+  // Meanwhile a colleague labels the job: its updateTime now follows the
+  // execution's createTime, so the execution no longer reads as this
+  // configuration's verification and the next process starts one again.
+  cloud.Call("POST", "/emulator/clock/advance", R"({"ms":1000})");
+  cloud.Call("POST", "/emulator/edit",
+             json::serialize(json::object{
+                 {"job", std::string("projects/") + kProject + "/locations/us-central1/jobs/" + kJob},
+                 {"merge", json::object{{"labels", json::object{{"team", "payments"}}}}}}));
+  const int64_t patches = cloud.Count("PATCH run.jobs.patch");
+
+  // A fresh process, no memory: the same configuration gives the same token,
+  // and Cloud Run starts nothing new.
+  auto second = cloud.Apply(intent, Options());
+  INFO(second.status.message());
+  REQUIRE(second.status.ok());
+  CHECK(second.converged);
+  CHECK(cloud.Count("PATCH run.jobs.patch") == patches + 1);  // the start, sent again
+  CHECK(std::string(cloud.Job().at("startExecutionToken").as_string()) == token);
+  CHECK(Executions(cloud) == 1);  // one execution all along
+  CHECK(cloud.Count("POST run.jobs.run") == 0);
   REQUIRE(second.verifications.count(kJob) == 1);
   CHECK(second.verifications.at(kJob).state == reconcilers::JobVerification::State::kSucceeded);
   CHECK(cloud.Instance().at("settings").at("ipConfiguration").at("ipv4Enabled").as_bool() == false);

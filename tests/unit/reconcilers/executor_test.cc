@@ -135,7 +135,7 @@ TEST_CASE("apply: verification runs the job once before the public IP goes off",
   REQUIRE(r.status.ok());
   CHECK(r.converged);
   std::vector<std::string> expected = kSeedWrites;
-  expected.insert(expected.begin() + 5, std::string("run.RunJob ") + kJob);
+  expected.insert(expected.begin() + 5, std::string("run.StartExecution ") + kJob);
   CHECK(cloud.writes == expected);
   CHECK(r.verifications.at(kJob).state == JobVerification::State::kSucceeded);
 }

@@ -69,6 +69,7 @@ ApplyResult ApplyWithLeaseLostAfter(FakeCloud& cloud, config::Intent intent, siz
 
 bool IsMutation(const std::string& call) {
   for (const char* m : {"sql.PatchInstance", "run.PatchJob", "run.PatchService", "run.RunJob",
+                        "run.StartExecution",
                         "vpc.CreateConnector", "vpc.DeleteConnector",
                         "networking.CreateConnection", "compute.InsertGlobalAddress"}) {
     if (call.rfind(std::string(m) + " ", 0) == 0) return true;
@@ -78,7 +79,7 @@ bool IsMutation(const std::string& call) {
 
 TEST_CASE("fencing: losing the lease mid-pass stops at the next write, at every point",
           "[executor][fencing]") {
-  // With verification on the seed takes 7 writes, jobs.run among them.
+  // With verification on the seed takes 7 writes, the execution's start among them.
   FakeCloud reference(SeedLive());
   config::Intent intent = SeedIntent();
   intent.policy.verify = true;

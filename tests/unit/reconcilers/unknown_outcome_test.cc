@@ -178,7 +178,7 @@ TEST_CASE("apply: a verification already running is adopted, never started again
   // (updateTime before the execution's createTime).
   FakeCloud cloud(live);
   REQUIRE(ApplyOnce(cloud, in).status.ok());  // converge once (runs the job once)
-  REQUIRE(CountCalls(cloud, "run.RunJob") == 1);
+  REQUIRE(CountCalls(cloud, "run.StartExecution") == 1);
 
   FakeCloud fresh(SeedLive());
   in.policy.verify = true;
@@ -198,7 +198,7 @@ TEST_CASE("apply: a verification already running is adopted, never started again
   INFO(r.status.message());
   REQUIRE(r.status.ok());
   CHECK(r.converged);
-  CHECK(CountCalls(fresh, "run.RunJob") == 0);
+  CHECK(CountCalls(fresh, "run.StartExecution") == 0);
   CHECK(CountCalls(fresh, "run.GetExecution " + job.latest_execution) >= 1);
   CHECK(r.verifications.at(kJob).state == JobVerification::State::kSucceeded);
   CHECK_FALSE(fresh.world().instance->ipv4_enabled);
@@ -211,7 +211,7 @@ TEST_CASE("apply: a verification already running is adopted, never started again
     old.world().instance->ipv4_enabled = true;
     const ApplyResult r2 = ApplyOnce(old, in);
     REQUIRE(r2.status.ok());
-    CHECK(CountCalls(old, "run.RunJob") == 1);
+    CHECK(CountCalls(old, "run.StartExecution") == 1);
   }
 }
 
