@@ -1,8 +1,4 @@
 #pragma once
-// GCC 12 at -O1 flags asio's awaitable frame allocator as a mismatched
-// new/delete pair once a coroutine here is inlined (a false positive on
-// coroutine frames).
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 // In-memory fakes of the gcp interfaces over one shared world, with a call
 // log, a log of accepted writes, and "fail the next call of method M with
 // status S". Operations finish immediately unless a running one is injected.
