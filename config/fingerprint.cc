@@ -11,9 +11,6 @@ namespace dbconnd::config {
 namespace {
 
 template <class T>
-inline constexpr bool kAlwaysFalse = false;
-
-template <class T>
 struct IsOptional : std::false_type {};
 template <class T>
 struct IsOptional<std::optional<T>> : std::true_type {};
@@ -67,10 +64,10 @@ class Writer {
       out_ += ']';
     } else if constexpr (std::is_aggregate_v<T> && std::is_class_v<T>) {
       out_ += '{';
-      boost::pfr::for_each_field(v, [this](const auto& f) { Field(f); });
+      boost::pfr::for_each_field(v, [this](const auto& f) { this->Field(f); });
       out_ += '}';
     } else {
-      static_assert(kAlwaysFalse<T>, "config::Fingerprint cannot spell this field type: teach it");
+      static_assert(!std::is_same_v<T, T>, "config::Fingerprint cannot spell this field type: teach it");
     }
   }
   std::string Take() { return std::move(out_); }

@@ -97,8 +97,10 @@ class EmulatorProcess {
     auto v = boost::json::parse(r.body).as_object();
     for (const auto& [k, n] : v.at("counts").as_object()) {
       std::string key(k);
+      // Reads only: GETs, the emulator's own routes, tokens, and
+      // getIamPolicy (a read sent as POST: run-time prerequisites).
       if (key.rfind("GET ", 0) == 0 || key.find("emulator") != std::string::npos ||
-          key.find("token") != std::string::npos) {
+          key.find("token") != std::string::npos || key.ends_with(".getIamPolicy")) {
         continue;
       }
       out[key] = n.to_number<int64_t>();

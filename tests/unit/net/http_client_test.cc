@@ -371,7 +371,7 @@ TEST_CASE("GET and POST round trip over plain HTTP", "[http_client]") {
   CHECK(server.seen[1].body == R"({"name":"x"})");
 }
 
-TEST_CASE("SendChecked asks at the last moment, on a ready connection; a refusal sends nothing",
+TEST_CASE("SendChecked asks at the last moment, on a ready connection, and a refusal sends nothing",
           "[http_client]") {
   asio::io_context ioc;
   TestServer server(ioc, Behavior::kEcho);
