@@ -93,7 +93,9 @@ TEST_CASE("kill -9 at several points mid-operation never causes a second mutatio
       CHECK(n <= kIncidentWrites.at(route));
     }
   }
-  CHECK(kills >= 4);
+  // Six mutations in five steps; steps on independent resources (the job
+  // and the instance) are sent together, so a kill can land after two.
+  CHECK(kills >= 3);
   DaemonProcess final_run(dir.path(), emu, cfg);
   REQUIRE(proc::WaitFor([&] { return final_run.Converged(); }, 15s));
   INFO(Dump(emu.Mutations()));
