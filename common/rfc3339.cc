@@ -109,19 +109,31 @@ std::optional<SystemTime> ParseRfc3339(std::string_view s) {
   return SystemTime(std::chrono::duration_cast<SystemTime::duration>(since_epoch));
 }
 
-std::string FormatRfc3339(SystemTime t) {
-  const std::int64_t secs =
-      std::chrono::floor<std::chrono::seconds>(t.time_since_epoch()).count();
+std::string FormatRfc3339(SystemTime t, int fraction_digits) {
+  const auto whole = std::chrono::floor<std::chrono::seconds>(t.time_since_epoch());
+  const std::int64_t secs = whole.count();
   std::int64_t days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
   std::int64_t rem = secs - days * 86400;
   std::int64_t y;
   unsigned m, d;
   CivilFromDays(days, &y, &m, &d);
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lldZ",
-                static_cast<long long>(y), m, d, static_cast<long long>(rem / 3600),
-                static_cast<long long>(rem % 3600 / 60), static_cast<long long>(rem % 60));
-  return buf;
+  char buf[48];
+  int n = std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lld",
+                        static_cast<long long>(y), m, d, static_cast<long long>(rem / 3600),
+                        static_cast<long long>(rem % 3600 / 60),
+                        static_cast<long long>(rem % 60));
+  std::string out(buf, n > 0 ? static_cast<std::size_t>(n) : 0);
+  if (fraction_digits > 0) {
+    const int digits = fraction_digits > 9 ? 9 : fraction_digits;
+    std::int64_t frac = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                            t.time_since_epoch() - whole)
+                            .count();
+    for (int i = digits; i < 9; ++i) frac /= 10;
+    std::snprintf(buf, sizeof buf, ".%0*lld", digits, static_cast<long long>(frac));
+    out += buf;
+  }
+  out += 'Z';
+  return out;
 }
 
 double UnixSeconds(SystemTime t) {

@@ -18,8 +18,10 @@ using SystemTime = std::chrono::system_clock::time_point;
 // second (:60) is read as the first second of the next minute.
 std::optional<SystemTime> ParseRfc3339(std::string_view text);
 
-// "2025-12-31T23:59:59Z" (UTC, whole seconds).
-std::string FormatRfc3339(SystemTime t);
+// "2025-12-31T23:59:59Z" (UTC, whole seconds), or with `fraction_digits`
+// (1..9) of the second, truncated: 3 gives "….123Z" (logs, the journal,
+// Google's own timestamps), 6 gives Kubernetes' MicroTime "….123456Z".
+std::string FormatRfc3339(SystemTime t, int fraction_digits = 0);
 
 // Seconds since the Unix epoch, for Prometheus timestamps.
 double UnixSeconds(SystemTime t);

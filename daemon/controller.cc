@@ -216,7 +216,7 @@ struct CompactCondition {
 };
 
 std::string TimeText(WallClock::time_point t) {
-  return t == WallClock::time_point{} ? std::string() : FormatRfc3339(t);
+  return t == WallClock::time_point{} ? std::string() : FormatRfc3339(t, 3);
 }
 
 void ExpandCondition(const CompactCondition& c, const std::string& message, Condition& out) {

@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "common/redact.h"
+#include "common/rfc3339.h"
 #include "daemon/log.h"
 
 namespace dbconnd::daemon {
@@ -146,7 +147,7 @@ ParsedFile Parse(const std::string& path, const std::string& content) {
   return out;
 }
 
-std::string NowRfc3339() { return FormatRfc3339(std::chrono::system_clock::now()); }
+std::string NowRfc3339() { return FormatRfc3339(std::chrono::system_clock::now(), 3); }
 
 }  // namespace
 

@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "common/redact.h"
+#include "common/rfc3339.h"
 
 namespace dbconnd::daemon {
 namespace {
@@ -81,21 +82,6 @@ constexpr std::size_t kMessageCap = 8192;
 constexpr std::size_t kFieldCap = 512;
 }  // namespace
 
-std::string FormatRfc3339(std::chrono::system_clock::time_point t) {
-  using namespace std::chrono;
-  auto secs = time_point_cast<seconds>(t);
-  if (secs > t) secs -= seconds(1);
-  auto millis = duration_cast<milliseconds>(t - secs).count();
-  std::time_t tt = system_clock::to_time_t(secs);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[96];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<int>(millis));
-  return buf;
-}
-
 Logger::Logger(LoggerOptions options)
     : options_(std::move(options)), level_(static_cast<int>(options_.level)) {
   if (!options_.sink) options_.sink = WriteStderr;
@@ -111,7 +97,7 @@ void Logger::SetLevel(LogLevel level) { level_.store(static_cast<int>(level)); }
 
 std::string Logger::Format(LogLevel level, std::string_view message,
                            const LogFields& fields) const {
-  std::string time = FormatRfc3339(options_.clock());
+  std::string time = FormatRfc3339(options_.clock(), 3);
   std::string line;
   line.reserve(128 + message.size());
   struct Field {

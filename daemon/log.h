@@ -88,7 +88,4 @@ inline void LogError(std::string_view m, const LogFields& f = {}) {
   GlobalLogger().Log(LogLevel::kError, m, f);
 }
 
-// "2026-11-26T20:49:59.123Z"
-std::string FormatRfc3339(std::chrono::system_clock::time_point t);
-
 }  // namespace dbconnd::daemon

@@ -9,9 +9,14 @@
 #include <boost/json/parse.hpp>
 #include <memory>
 
+#include "common/base64.h"
+
 namespace dbconnd::emulator {
 
 namespace json = boost::json;
+
+// JWT segments: URL alphabet, padding left out (RFC 7515 section 2).
+constexpr Base64DecodeOptions kJwtSegment{.url_alphabet = true, .padding_optional = true};
 
 namespace {
 
@@ -38,46 +43,15 @@ std::unique_ptr<EVP_PKEY, KeyFree> LoadKey(std::string_view pem) {
 }
 
 StatusOr<json::object> DecodePart(std::string_view part) {
-  bool ok = false;
-  std::string raw = Base64UrlDecode(part, &ok);
-  if (!ok) return UnauthenticatedError("JWT segment is not base64url");
+  auto raw = Base64Decode(part, kJwtSegment);
+  if (!raw) return UnauthenticatedError("JWT segment is not base64url");
   boost::system::error_code ec;
-  json::value v = json::parse(raw, ec);
+  json::value v = json::parse(*raw, ec);
   if (ec || !v.is_object()) return UnauthenticatedError("JWT segment is not a JSON object");
   return v.as_object();
 }
 
 }  // namespace
-
-std::string Base64UrlDecode(std::string_view in, bool* ok) {
-  auto val = [](char c) -> int {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '-' || c == '+') return 62;
-    if (c == '_' || c == '/') return 63;
-    return -1;
-  };
-  std::string out;
-  uint32_t acc = 0;
-  int bits = 0;
-  *ok = true;
-  for (char c : in) {
-    if (c == '=') break;
-    int v = val(c);
-    if (v < 0) {
-      *ok = false;
-      return {};
-    }
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((acc >> bits) & 0xff));
-    }
-  }
-  return out;
-}
 
 Status CheckPublicKey(std::string_view pem) {
   return LoadKey(pem) ? OkStatus() : InvalidArgumentError("public_key_pem is not a PEM public key");
@@ -100,9 +74,9 @@ StatusOr<json::object> VerifyRs256(std::string_view jwt, std::string_view public
   if (!alg || !alg->is_string() || alg->as_string() != "RS256") {
     return UnauthenticatedError("JWT alg must be RS256");
   }
-  bool ok = false;
-  std::string sig = Base64UrlDecode(jwt.substr(d2 + 1), &ok);
-  if (!ok || sig.empty()) return UnauthenticatedError("JWT signature is not base64url");
+  auto sig_bytes = Base64Decode(jwt.substr(d2 + 1), kJwtSegment);
+  if (!sig_bytes || sig_bytes->empty()) return UnauthenticatedError("JWT signature is not base64url");
+  const std::string& sig = *sig_bytes;
   auto key = LoadKey(public_key_pem);
   if (!key) return UnauthenticatedError("registered key does not parse");
   std::unique_ptr<EVP_MD_CTX, MdFree> ctx(EVP_MD_CTX_new());

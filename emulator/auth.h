@@ -28,6 +28,4 @@ Status CheckPublicKey(std::string_view public_key_pem);
 std::string MintToken();
 std::string Sha256Hex(std::string_view data);
 
-std::string Base64UrlDecode(std::string_view in, bool* ok);
-
 }  // namespace dbconnd::emulator

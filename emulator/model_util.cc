@@ -1,19 +1,14 @@
 #include "emulator/model_util.h"
 
 #include <charconv>
-#include <ctime>
+#include <chrono>
+
+#include "common/rfc3339.h"
 
 namespace dbconnd::emulator {
 
 std::string Rfc3339(int64_t ms) {
-  std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[96];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<int>(ms % 1000));
-  return buf;
+  return FormatRfc3339(SystemTime(std::chrono::milliseconds(ms)), 3);
 }
 
 net::HttpResponse JsonResponse(int http, const json::value& body) {

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 
+#include "common/base64.h"
 #include "emulator/handlers.h"
 
 namespace dbconnd::emulator {
@@ -18,21 +19,6 @@ namespace {
 
 constexpr size_t kMaxPayloadBase64 = 87384;  // 64 KiB of data, base64
 constexpr size_t kMaxBindings = 1500;        // IAM's own cap on members per policy
-
-bool IsBase64(std::string_view s) {
-  if (s.size() % 4 != 0) return false;
-  size_t pad = 0;
-  for (size_t i = 0; i < s.size(); ++i) {
-    const char c = s[i];
-    const bool alnum = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-    if (c == '=') {
-      ++pad;
-    } else if (pad > 0 || !(alnum || c == '+' || c == '/')) {
-      return false;
-    }
-  }
-  return pad <= 2;
-}
 
 bool ValidSecretId(std::string_view id) {
   if (id.empty() || id.size() > 255) return false;
@@ -132,7 +118,7 @@ net::HttpResponse Handlers::SmSecretAddVersion() {
   auto body = RawBody();
   if (!body.ok()) return ErrorFromStatus(body.status());
   const std::string data = Str(Find(*body, {"payload", "data"}));
-  if (data.size() > kMaxPayloadBase64 || !IsBase64(data)) {
+  if (data.size() > kMaxPayloadBase64 || !Base64Decode(data)) {
     return ErrorResponse(400, "INVALID_ARGUMENT",
                          "SecretPayload.data must be base64 and at most 64 KiB.", "badRequest");
   }

@@ -102,7 +102,6 @@ std::shared_ptr<TokenSource> MakeMetadataServerSource(AuthOptions options);
 StatusOr<std::shared_ptr<TokenSource>> FindDefaultCredentials(AuthOptions options);
 
 // Building blocks exposed for tests.
-std::string Base64UrlEncode(std::string_view data);
 // A signed RS256 JWT for the service-account grant.
 StatusOr<std::string> MakeServiceAccountAssertion(std::string_view private_key_pem,
                                                   std::string_view key_id,

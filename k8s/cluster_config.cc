@@ -14,6 +14,7 @@
 
 #include <boost/json.hpp>
 
+#include "common/base64.h"
 #include "config/yaml_json.h"
 
 namespace dbconnd::k8s {
@@ -227,8 +228,8 @@ StatusOr<ClusterConfig> LoadKubeconfig(std::string path, std::string context,
   const std::string ca_data = Str(cluster, "certificate-authority-data");
   const std::string ca_path = Str(cluster, "certificate-authority");
   if (!ca_data.empty()) {
-    auto pem = Base64Decode(ca_data);
-    if (!pem.ok()) {
+    auto pem = Base64Decode(ca_data, {.padding_optional = true, .skip_whitespace = true});
+    if (!pem) {
       return InvalidArgumentError(where + ": cluster \"" + cluster_name +
                                   "\" certificate-authority-data is not base64");
     }
@@ -301,38 +302,6 @@ StatusOr<ClusterConfig> LoadDefaultClusterConfig(std::string kubeconfig_path, Ge
   for (const auto& t : tried) list += (list.empty() ? "" : ", ") + t;
   return FailedPreconditionError("no Kubernetes API configuration found; tried " + list +
                                  "; pass --kubeconfig or run in a pod");
-}
-
-StatusOr<std::string> Base64Decode(std::string_view text) {
-  auto value = [](char ch) -> int {
-    if (ch >= 'A' && ch <= 'Z') return ch - 'A';
-    if (ch >= 'a' && ch <= 'z') return ch - 'a' + 26;
-    if (ch >= '0' && ch <= '9') return ch - '0' + 52;
-    if (ch == '+') return 62;
-    if (ch == '/') return 63;
-    return -1;
-  };
-  std::string out;
-  uint32_t acc = 0;
-  int bits = 0;
-  bool padding = false;
-  for (char ch : text) {
-    if (ch == ' ' || ch == '\n' || ch == '\r' || ch == '\t') continue;
-    if (ch == '=') {
-      padding = true;
-      continue;
-    }
-    int v = value(ch);
-    if (v < 0 || padding) return InvalidArgumentError("invalid base64");
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((acc >> bits) & 0xFF));
-    }
-  }
-  if (bits >= 6) return InvalidArgumentError("invalid base64 length");
-  return out;
 }
 
 }  // namespace dbconnd::k8s

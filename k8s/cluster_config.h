@@ -87,7 +87,4 @@ StatusOr<ClusterConfig> LoadDefaultClusterConfig(std::string kubeconfig_path = "
                                                  std::string service_account_dir =
                                                      kServiceAccountDir);
 
-// Standard base64 (RFC 4648, padding optional, whitespace ignored).
-StatusOr<std::string> Base64Decode(std::string_view text);
-
 }  // namespace dbconnd::k8s

@@ -1,8 +1,9 @@
 #include "k8s/lease_client.h"
 
 #include <boost/json.hpp>
-#include <cstdio>
-#include <ctime>
+
+#include "common/redact.h"
+#include "common/rfc3339.h"
 
 namespace dbconnd::k8s {
 namespace json = boost::json;
@@ -32,83 +33,14 @@ int GetInt(const json::object& o, std::string_view key) {
   return 0;
 }
 
-bool AllDigits(std::string_view s) {
-  if (s.empty()) return false;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-  }
-  return true;
-}
-
-int ToInt(std::string_view s) {
-  int v = 0;
-  for (char c : s) v = v * 10 + (c - '0');
-  return v;
-}
-
 }  // namespace
 
-std::string FormatMicroTime(WallTime t) {
-  auto since = t.time_since_epoch();
-  auto secs = std::chrono::floor<std::chrono::seconds>(since);
-  auto micros = std::chrono::duration_cast<std::chrono::microseconds>(since - secs).count();
-  std::time_t tt = static_cast<std::time_t>(secs.count());
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[96];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<long long>(micros));
-  return buf;
-}
+std::string FormatMicroTime(WallTime t) { return FormatRfc3339(t, 6); }
 
 StatusOr<WallTime> ParseMicroTime(std::string_view s) {
-  auto bad = [&] { return InvalidArgumentError("not an RFC 3339 time: \"" + std::string(s) + "\""); };
-  if (s.size() < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') ||
-      s[13] != ':' || s[16] != ':') {
-    return bad();
-  }
-  std::string_view parts[] = {s.substr(0, 4), s.substr(5, 2), s.substr(8, 2),
-                              s.substr(11, 2), s.substr(14, 2), s.substr(17, 2)};
-  for (auto p : parts) {
-    if (!AllDigits(p)) return bad();
-  }
-  std::tm tm{};
-  tm.tm_year = ToInt(parts[0]) - 1900;
-  tm.tm_mon = ToInt(parts[1]) - 1;
-  tm.tm_mday = ToInt(parts[2]);
-  tm.tm_hour = ToInt(parts[3]);
-  tm.tm_min = ToInt(parts[4]);
-  tm.tm_sec = ToInt(parts[5]);
-  if (tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 ||
-      tm.tm_sec > 60) {
-    return bad();
-  }
-  size_t i = 19;
-  std::chrono::nanoseconds frac{0};
-  if (i < s.size() && s[i] == '.') {
-    size_t start = ++i;
-    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
-    std::string_view digits = s.substr(start, i - start);
-    if (digits.empty() || digits.size() > 9) return bad();
-    long long v = 0;
-    for (char c : digits) v = v * 10 + (c - '0');
-    for (size_t k = digits.size(); k < 9; ++k) v *= 10;
-    frac = std::chrono::nanoseconds(v);
-  }
-  std::chrono::seconds offset{0};
-  if (i < s.size() && (s[i] == 'Z' || s[i] == 'z') && i + 1 == s.size()) {
-    // UTC
-  } else if (i + 6 == s.size() && (s[i] == '+' || s[i] == '-') && s[i + 3] == ':' &&
-             AllDigits(s.substr(i + 1, 2)) && AllDigits(s.substr(i + 4, 2))) {
-    int mins = ToInt(s.substr(i + 1, 2)) * 60 + ToInt(s.substr(i + 4, 2));
-    offset = std::chrono::minutes(s[i] == '+' ? mins : -mins);
-  } else {
-    return bad();
-  }
-  std::time_t tt = timegm(&tm);
-  return WallTime(std::chrono::duration_cast<WallTime::duration>(
-      std::chrono::seconds(tt) - offset + frac));
+  auto t = ParseRfc3339(s);
+  if (!t) return InvalidArgumentError("not an RFC 3339 time: \"" + CapForDisplay(s) + "\"");
+  return *t;
 }
 
 StatusOr<Lease> ParseLease(std::string_view text) {

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "common/base64.h"
 #include "net/url.h"
 
 namespace dbconnd::net {

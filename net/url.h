@@ -33,9 +33,6 @@ struct Url {
 // hold credentials.
 StatusOr<Url> ParseUrl(std::string_view text);
 
-// Standard base64 (RFC 4648, with padding); used for Basic credentials.
-std::string Base64Encode(std::string_view data);
-
 // True when `host` is an IPv4 or IPv6 literal (no brackets).
 bool IsIpLiteral(std::string_view host);
 

@@ -1,6 +1,6 @@
 #include "reconcilers/db_url.h"
 
-#include <cctype>
+#include "config/cidr.h"
 
 namespace dbconnd::reconcilers {
 
@@ -12,27 +12,14 @@ SecretVersionRef ParseSecretVersion(std::string_view ref) {
 }
 
 std::optional<int> CidrPrefixLength(std::string_view cidr) {
-  const auto slash = cidr.find('/');
-  std::string_view addr = cidr.substr(0, slash);
-  int dots = 0;
-  for (char c : addr) {
-    if (c == '.') {
-      ++dots;
-    } else if (!std::isdigit(static_cast<unsigned char>(c))) {
-      return std::nullopt;
-    }
+  // The loader's parser (config/cidr.h), lenient about host bits: live
+  // values were accepted by Google already. A bare address is a /32.
+  if (cidr.find('/') == std::string_view::npos) {
+    return config::ParseIpv4Address(cidr).ok() ? std::optional<int>(32) : std::nullopt;
   }
-  if (dots != 3) return std::nullopt;
-  if (slash == std::string_view::npos) return 32;
-  std::string_view len = cidr.substr(slash + 1);
-  if (len.empty() || len.size() > 2) return std::nullopt;
-  int n = 0;
-  for (char c : len) {
-    if (!std::isdigit(static_cast<unsigned char>(c))) return std::nullopt;
-    n = n * 10 + (c - '0');
-  }
-  if (n > 32) return std::nullopt;
-  return n;
+  auto parsed = config::ParseIpv4CidrLenient(cidr);
+  if (!parsed.ok()) return std::nullopt;
+  return parsed->prefix;
 }
 
 std::string CidrAddress(std::string_view cidr) {

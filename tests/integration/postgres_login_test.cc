@@ -29,6 +29,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/base64.h"
 #include "emulator_fixture.h"
 
 namespace dbconnd::integration {
@@ -197,30 +198,6 @@ class Postgres {
   bool started_ = false;
 };
 
-std::string Base64Decode(std::string_view in) {
-  auto val = [](char c) -> int {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-  };
-  std::string out;
-  int bits = 0, acc = 0;
-  for (char c : in) {
-    const int v = val(c);
-    if (v < 0) continue;
-    acc = (acc << 6) | v;
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((acc >> bits) & 0xFF);
-    }
-  }
-  return out;
-}
-
 // The container's environment as Cloud Run hands it over: literal values as
 // they are, secret references replaced by the secret version's payload.
 std::map<std::string, std::string> ContainerEnv(Cloud& cloud, const json::object& job) {
@@ -239,7 +216,9 @@ std::map<std::string, std::string> ContainerEnv(Cloud& cloud, const json::object
       INFO(json::serialize(got));
       REQUIRE(got.is_object());
       REQUIRE(got.as_object().contains("payload"));
-      env[name] = Base64Decode(got.at("payload").at("data").as_string());
+      auto data = Base64Decode(got.at("payload").at("data").as_string());
+      REQUIRE(data);
+      env[name] = *data;
     } else if (const auto* value = e.if_contains("value")) {
       env[name] = std::string(value->as_string());
     } else {

@@ -53,5 +53,20 @@ TEST_CASE("RFC 3339: formatting round-trips in UTC", "[rfc3339]") {
   CHECK(UnixSeconds(At(1767225599)) == 1767225599.0);
 }
 
+TEST_CASE("RFC 3339: fractions of a second, truncated, as logs and Leases write them",
+          "[rfc3339]") {
+  const SystemTime t = At(1767225599) + std::chrono::microseconds(123456) + std::chrono::nanoseconds(789);
+  CHECK(FormatRfc3339(t) == "2025-12-31T23:59:59Z");
+  CHECK(FormatRfc3339(t, 3) == "2025-12-31T23:59:59.123Z");
+  CHECK(FormatRfc3339(t, 6) == "2025-12-31T23:59:59.123456Z");
+  CHECK(FormatRfc3339(t, 9) == "2025-12-31T23:59:59.123456789Z");
+  CHECK(FormatRfc3339(At(5), 3) == "1970-01-01T00:00:05.000Z");
+  // Before the epoch the fraction still counts up from the whole second below.
+  CHECK(FormatRfc3339(At(0) - std::chrono::milliseconds(250), 3) == "1969-12-31T23:59:59.750Z");
+  auto back = ParseRfc3339(FormatRfc3339(t, 9));
+  REQUIRE(back);
+  CHECK(*back == t);
+}
+
 }  // namespace
 }  // namespace dbconnd

@@ -4,11 +4,13 @@
 #include <filesystem>
 #include <map>
 
+#include "common/base64.h"
 #include "k8s/cluster_config.h"
 #include "test_util.h"
 
+using dbconnd::Base64Decode;
+using dbconnd::Base64DecodeOptions;
 using dbconnd::StatusCode;
-using dbconnd::k8s::Base64Decode;
 using dbconnd::k8s::ClusterConfig;
 using dbconnd::k8s::GetEnv;
 using dbconnd::k8s::LoadDefaultClusterConfig;
@@ -266,11 +268,13 @@ users: [{name: u, user: {token: t}}]
   CHECK(e.status().message().find("KUBERNETES_SERVICE_HOST unset") != std::string::npos);
 }
 
-TEST_CASE("base64 decoding", "[k8s][config]") {
-  CHECK(*Base64Decode("aGVsbG8=") == "hello");
-  CHECK(*Base64Decode("aGVsbG8") == "hello");
-  CHECK(*Base64Decode("aGVs\nbG8=\n") == "hello");
-  CHECK(*Base64Decode(PemBase64()) == kPem);
-  CHECK_FALSE(Base64Decode("a$b=").ok());
-  CHECK_FALSE(Base64Decode("aGVsbG8=x").ok());
+TEST_CASE("certificate-authority-data as kubeconfig writers emit it", "[k8s][config]") {
+  // Unpadded or line-wrapped data is accepted, as kubectl accepts it.
+  const Base64DecodeOptions kubeconfig{.padding_optional = true, .skip_whitespace = true};
+  CHECK(*Base64Decode("aGVsbG8=", kubeconfig) == "hello");
+  CHECK(*Base64Decode("aGVsbG8", kubeconfig) == "hello");
+  CHECK(*Base64Decode("aGVs\nbG8=\n", kubeconfig) == "hello");
+  CHECK(*Base64Decode(PemBase64(), kubeconfig) == kPem);
+  CHECK_FALSE(Base64Decode("a$b=", kubeconfig));
+  CHECK_FALSE(Base64Decode("aGVsbG8=x", kubeconfig));
 }

@@ -33,6 +33,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include "common/base64.h"
 #include "net/http_client.h"
 #include "net/url.h"
 #include "tests/support/test_certs.h"

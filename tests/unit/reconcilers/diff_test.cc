@@ -174,6 +174,10 @@ TEST_CASE("CIDR and secret reference helpers", "[db_url]") {
   CHECK(CidrPrefixLength("34.41.195.120") == std::optional<int>(32));
   CHECK_FALSE(CidrPrefixLength("10.0.0/8"));
   CHECK_FALSE(CidrPrefixLength("10.0.0.0/33"));
+  // The loader's strict octets: no value above 255, no octal-looking zeros.
+  CHECK_FALSE(CidrPrefixLength("10.0.0.256/32"));
+  CHECK_FALSE(CidrPrefixLength("010.0.0.0/8"));
+  CHECK(CidrPrefixLength("10.0.0.1/8") == std::optional<int>(8));  // host bits: Google kept them
   const auto ref = ParseSecretVersion("projects/p/secrets/s/versions/7");
   CHECK(ref.secret == "projects/p/secrets/s");
   CHECK(ref.version == "7");
