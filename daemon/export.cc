@@ -10,6 +10,7 @@
 #include "config/emit.h"
 #include "config/loader.h"
 #include "config/names.h"
+#include "gcp/resource_names.h"
 #include "reconcilers/db_url.h"
 #include "reconcilers/diff.h"
 #include "reconcilers/direct_vpc.h"
@@ -686,7 +687,7 @@ gcp::Task<StatusOr<ExportSnapshot>> ReadForExport(gcp::Clients clients, ExportOp
   std::set<std::string> range_names;
   for (const auto& network : networks) {
     auto peerings = co_await clients.networking->ListConnections(
-        "projects/" + options.project_number + "/global/networks/" + network);
+        gcp::NetworkName(options.project_number, network));
     if (!peerings.ok()) co_return peerings.status();
     for (const auto& p : *peerings) {
       for (const auto& r : p.reserved_peering_ranges) range_names.insert(r);

@@ -12,6 +12,7 @@
 
 #include "common/redact.h"
 #include "gcp/raw_resource.h"
+#include "gcp/resource_names.h"
 #include "reconcilers/diff.h"
 #include "reconcilers/direct_vpc.h"
 #include "reconcilers/planner.h"
@@ -770,7 +771,7 @@ gcp::Task<StatusOr<LiveState>> Observe(gcp::Clients clients, config::Intent inte
   if (intent.instance.private_ip && !intent.project_number.empty()) {
     const auto& pip = *intent.instance.private_ip;
     auto peerings = co_await clients.networking->ListConnections(
-        "projects/" + intent.project_number + "/global/networks/" + pip.network);
+        gcp::NetworkName(intent.project_number, pip.network));
     if (!peerings.ok()) co_return peerings.status();
     live.peerings = std::move(*peerings);
     auto range = co_await clients.compute->GetGlobalAddress(intent.project, ServicesRangeName(pip));

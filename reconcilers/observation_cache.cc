@@ -9,6 +9,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "gcp/resource_names.h"
 #include "reconcilers/direct_vpc.h"
 #include "reconcilers/planner.h"
 #include "reconcilers/prerequisites.h"
@@ -603,8 +604,7 @@ gcp::Task<StatusOr<LiveState>> ObservationCache::Observe(config::Intent intent) 
 
   if (intent.instance.private_ip && !intent.project_number.empty()) {
     const auto& pip = *intent.instance.private_ip;
-    const std::string network =
-        "projects/" + intent.project_number + "/global/networks/" + pip.network;
+    const std::string network = gcp::NetworkName(intent.project_number, pip.network);
     auto peerings = co_await Peerings(network);
     if (!peerings.ok()) co_return peerings.status();
     live.peerings = **peerings;
@@ -690,8 +690,7 @@ gcp::Task<StatusOr<LiveState>> ObservationCache::ObserveFresh(config::Intent int
 
   if (intent.instance.private_ip && !intent.project_number.empty()) {
     const auto& pip = *intent.instance.private_ip;
-    const std::string network =
-        "projects/" + intent.project_number + "/global/networks/" + pip.network;
+    const std::string network = gcp::NetworkName(intent.project_number, pip.network);
     const std::string range_name = ServicesRangeName(pip);
     ++stats_.gets;
     auto peerings = co_await c.networking->ListConnections(network);
@@ -736,8 +735,7 @@ void ObservationCache::Invalidate(const config::Intent& intent, const ResourceRe
       break;
     case ResourceKind::kServicePeering: {
       // Small lists without a by-name index: drop the network's snapshot.
-      auto& e = s.peerings["projects/" + intent.project_number + "/global/networks/" +
-                           resource.name];
+      auto& e = s.peerings[gcp::NetworkName(intent.project_number, resource.name)];
       e.min_seq = ++s.seq;
       e.snapshot.reset();
       break;

@@ -8,6 +8,7 @@
 
 #include "common/redact.h"
 #include "config/expiry.h"
+#include "gcp/resource_names.h"
 #include "reconcilers/credentials.h"
 #include "reconcilers/db_url.h"
 #include "reconcilers/diff.h"
@@ -38,10 +39,6 @@ Engine EngineFor(std::string_view database_version) {
     return {"sqlserver", "1433", "encrypt=true", "socket"};
   }
   return {"postgresql", "5432", "sslmode=require", "host"};
-}
-
-std::string NetworkPath(std::string_view project, std::string_view network) {
-  return "projects/" + std::string(project) + "/global/networks/" + std::string(network);
 }
 
 bool WorldOpen(std::string_view cidr) {
@@ -183,7 +180,7 @@ class Planner {
     gcp::GlobalAddress want;
     want.project = in_.project;
     want.name = range;
-    want.network = NetworkPath(in_.project, pip.network);
+    want.network = gcp::NetworkName(in_.project, pip.network);
     want.purpose = "VPC_PEERING";
     want.address_type = "INTERNAL";
     if (!pip.services_access.cidr.empty()) {
@@ -250,8 +247,7 @@ class Planner {
       peering_step_ = Add(std::move(s));
       return;
     }
-    const std::string sn_network =
-        "projects/" + in_.project_number + "/global/networks/" + pip.network;
+    const std::string sn_network = gcp::NetworkName(in_.project_number, pip.network);
     const gcp::PeeringConnection* existing = nullptr;
     for (const auto& p : live_.peerings) {
       if (NetworkShortName(p.network) == pip.network &&
@@ -373,7 +369,7 @@ class Planner {
     gcp::SqlInstance want = live;
 
     if (in_.instance.private_ip) {
-      const std::string net = NetworkPath(in_.project, in_.instance.private_ip->network);
+      const std::string net = gcp::NetworkName(in_.project, in_.instance.private_ip->network);
       if (NormalizeNetwork(live.private_network) != net) {
         want.private_network = net;
         // The range only matters when the private network is attached; sending
