@@ -7,7 +7,6 @@
 #include "reconcilers/direct_vpc.h"
 #include "reconcilers/observation_cache.h"
 #include "reconcilers/planner.h"
-#include "reconcilers/prerequisites.h"
 #include "reconcilers/project_number.h"
 
 namespace dbconnd::daemon {
@@ -36,11 +35,6 @@ gcp::Task<IntentPlan> PlanOne(gcp::Clients clients,
   if (!live.ok()) {
     p.status = live.status();
     co_return p;
-  }
-  // Run-time prerequisites, read-only and best effort (prerequisites.h),
-  // when the shared snapshots did not gather them.
-  if (!live->prerequisites && clients.secrets && clients.resource_manager) {
-    live->prerequisites = co_await reconcilers::GatherPrerequisites(clients, intent);
   }
   // Direct VPC subnetworks (the shared snapshots read them before a write only).
   if (live->subnetworks.empty()) {

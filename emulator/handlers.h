@@ -119,6 +119,7 @@ struct Handlers {
   net::HttpResponse SmVersionDisable();
   net::HttpResponse SmGetIamPolicy();
   net::HttpResponse SmSetIamPolicy();
+  net::HttpResponse StorePolicy(const char* api, const std::string& key);
   net::HttpResponse CrmProjectGet();
   net::HttpResponse CrmGetIamPolicy();
   net::HttpResponse CrmSetIamPolicy();

@@ -202,10 +202,9 @@ net::HttpResponse Handlers::SmGetIamPolicy() {
   return JsonResponse(200, p ? *p : json::value(json::object{{"etag", "ACAB"}}));
 }
 
-net::HttpResponse Handlers::SmSetIamPolicy() {
-  const std::string name = SecretName(t.segs[2], WithoutVerb(t.segs[4]));
-  if (name.empty()) return ProjectDenied(t.segs[2]);
-  if (!Map("sm", "secrets").contains(name)) return NotFound("Secret [" + name + "]");
+// setIamPolicy for Secret Manager ("sm") and Resource Manager ("crm"): the
+// request's policy, checked, stored under `key` with a fresh etag.
+net::HttpResponse Handlers::StorePolicy(const char* api, const std::string& key) {
   auto body = RawBody();
   if (!body.ok()) return ErrorFromStatus(body.status());
   const auto* policy = body->as_object().if_contains("policy");
@@ -214,9 +213,16 @@ net::HttpResponse Handlers::SmSetIamPolicy() {
   json::object p = policy->as_object();
   p["etag"] = "BwY" + NextId();
   if (!p.contains("version")) p["version"] = 1;
-  Map("sm", "policies")[name] = p;
+  Map(api, "policies")[key] = p;
   Touch();
   return JsonResponse(200, p);
+}
+
+net::HttpResponse Handlers::SmSetIamPolicy() {
+  const std::string name = SecretName(t.segs[2], WithoutVerb(t.segs[4]));
+  if (name.empty()) return ProjectDenied(t.segs[2]);
+  if (!Map("sm", "secrets").contains(name)) return NotFound("Secret [" + name + "]");
+  return StorePolicy("sm", name);
 }
 
 net::HttpResponse Handlers::CrmGetIamPolicy() {
@@ -233,17 +239,7 @@ net::HttpResponse Handlers::CrmSetIamPolicy() {
   const std::string project = WithoutVerb(t.segs[2]);
   const std::string number = ProjectNumber(project);
   if (number.empty()) return ProjectDenied(project);
-  auto body = RawBody();
-  if (!body.ok()) return ErrorFromStatus(body.status());
-  const auto* policy = body->as_object().if_contains("policy");
-  if (!policy) return ErrorResponse(400, "INVALID_ARGUMENT", "policy is required.", "badRequest");
-  if (Status s = CheckPolicy(*policy); !s.ok()) return ErrorFromStatus(s);
-  json::object p = policy->as_object();
-  p["etag"] = "BwY" + NextId();
-  if (!p.contains("version")) p["version"] = 1;
-  Map("crm", "policies")[number] = p;
-  Touch();
-  return JsonResponse(200, p);
+  return StorePolicy("crm", number);
 }
 
 // projects.get (v3): name = "projects/<number>", the number Service

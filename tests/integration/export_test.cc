@@ -49,12 +49,16 @@ class SeededEmulator {
     }
     return f;
   }
-  int64_t Writes() {
+  // The emulator's request log: {"counts": {"METHOD route": n, ...}, ...}.
+  json::object Requests() {
     std::lock_guard lock(server_->mutex());
     net::HttpRequest req;
     req.url = "/emulator/requests";
-    auto v = json::parse(server_->model().Handle(req, emulator::Clock::now()).body);
+    return json::parse(server_->model().Handle(req, emulator::Clock::now()).body).as_object();
+  }
+  int64_t Writes() {
     int64_t n = 0;
+    const json::object v = Requests();
     for (const auto& [route, c] : v.at("counts").as_object()) {
       const std::string r(route);
       // projects.getIamPolicy is a read sent as POST (run-time prerequisites).
@@ -64,10 +68,7 @@ class SeededEmulator {
   }
   // How many times the emulator served `route` ("GET sqladmin.instances.list").
   int64_t Count(const std::string& route) {
-    std::lock_guard lock(server_->mutex());
-    net::HttpRequest req;
-    req.url = "/emulator/requests";
-    auto v = json::parse(server_->model().Handle(req, emulator::Clock::now()).body);
+    const json::object v = Requests();
     const auto& counts = v.at("counts").as_object();
     auto it = counts.find(route);
     return it == counts.end() ? 0 : it->value().as_int64();
