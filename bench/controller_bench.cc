@@ -52,7 +52,7 @@ using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
 const std::string kBin = DBCONND_BINARY_DIR;
-const std::string kDbconnd = kBin + "/daemon/dbconnd";
+const std::string kDbconnd = kBin + "/cli/dbconnd";
 const std::string kEmulator = kBin + "/emulator/gcp-emulator";
 constexpr char kToken[] = "bench-token";
 

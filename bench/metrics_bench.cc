@@ -14,7 +14,7 @@
 #include <string>
 #include <string_view>
 
-#include "daemon/metrics.h"
+#include "controller/metrics.h"
 
 namespace {
 

@@ -7,7 +7,7 @@ set -euo pipefail
 n="${1:-1000}"
 build="${2:-build/ci}"
 emu="$build/emulator/gcp-emulator"
-cli="$build/daemon/dbconnd"
+cli="$build/cli/dbconnd"
 for b in "$emu" "$cli"; do
   [[ -x "$b" ]] || { echo "missing $b: cmake --build --preset ci --target dbconnd gcp-emulator" >&2; exit 1; }
 done

@@ -24,8 +24,8 @@
 #include <string>
 #include <vector>
 
-#include "daemon/controller.h"
-#include "daemon/log.h"
+#include "controller/controller.h"
+#include "controller/log.h"
 #include "tests/unit/reconcilers/fakes.h"
 
 namespace {

@@ -5,4 +5,4 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 ensure_packages "${BUILD_PACKAGES[@]}"
 build release dbconnd
-exec ./build/release/daemon/dbconnd demo "$@"
+exec ./build/release/cli/dbconnd demo "$@"

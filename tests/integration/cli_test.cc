@@ -7,8 +7,8 @@
 #include <regex>
 #include <sstream>
 
-#include "daemon/cli.h"
-#include "daemon/journal.h"
+#include "cli/cli.h"
+#include "controller/journal.h"
 #include "emulator_fixture.h"
 
 namespace dbconnd::integration {

@@ -42,7 +42,7 @@ using testing::WaitFor;
 
 
 inline const std::string kBin = DBCONND_BINARY_DIR;
-inline const std::string kDbconnd = kBin + "/daemon/dbconnd";
+inline const std::string kDbconnd = kBin + "/cli/dbconnd";
 inline const std::string kEmulator = kBin + "/emulator/gcp-emulator";
 inline const std::string kSourceDir = DBCONND_SOURCE_DIR;
 inline constexpr char kToken[] = "controller-test-token";

@@ -10,8 +10,8 @@
 #include <filesystem>
 #include <stdlib.h>
 
-#include "daemon/controller.h"
-#include "daemon/journal.h"
+#include "controller/controller.h"
+#include "controller/journal.h"
 #include "emulator_fixture.h"
 
 namespace dbconnd::integration {

@@ -16,8 +16,8 @@
 #include <vector>
 
 #include "config/loader.h"
-#include "daemon/gcp_setup.h"
-#include "daemon/reconcile_cli.h"
+#include "cli/gcp_setup.h"
+#include "cli/reconcile_cli.h"
 #include "emulator/emulator_server.h"
 #include "reconcilers/executor.h"
 

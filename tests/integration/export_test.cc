@@ -6,8 +6,8 @@
 #include <catch2/catch.hpp>
 #include <sstream>
 
-#include "daemon/cli.h"
-#include "daemon/plan_output.h"
+#include "cli/cli.h"
+#include "cli/plan_output.h"
 #include "emulator_fixture.h"
 
 namespace dbconnd::integration {

@@ -7,9 +7,9 @@
 #include <catch2/catch.hpp>
 #include <sstream>
 
-#include "daemon/controller.h"
-#include "daemon/log.h"
-#include "daemon/metrics.h"
+#include "controller/controller.h"
+#include "controller/log.h"
+#include "controller/metrics.h"
 #include "emulator_fixture.h"
 #include "reconcilers/observation_cache.h"
 #include "tests/support/exposition.h"

@@ -5,8 +5,8 @@
 #include <catch2/catch.hpp>
 #include <string>
 
-#include "daemon/controller.h"
-#include "daemon/metrics.h"
+#include "controller/controller.h"
+#include "controller/metrics.h"
 #include "emulator_fixture.h"
 #include "reconcilers/planner.h"
 #include "tests/support/exposition.h"

@@ -11,8 +11,8 @@
 #include <sstream>
 
 #include "controller_process.h"
-#include "daemon/cli.h"
-#include "daemon/journal.h"
+#include "cli/cli.h"
+#include "controller/journal.h"
 #include "gcp/endpoints.h"
 
 namespace dbconnd::integration {

@@ -4,8 +4,8 @@
 // api="metadata", method="token".
 #include <catch2/catch.hpp>
 
-#include "daemon/api_telemetry.h"
-#include "daemon/metrics.h"
+#include "controller/api_telemetry.h"
+#include "controller/metrics.h"
 #include "emulator_fixture.h"
 
 namespace dbconnd::integration {

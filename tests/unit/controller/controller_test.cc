@@ -12,10 +12,10 @@
 #include <memory>
 
 #include "../reconcilers/fakes.h"
-#include "daemon/controller.h"
-#include "daemon/endpoints.h"
-#include "daemon/journal.h"
-#include "daemon/metrics.h"
+#include "controller/controller.h"
+#include "controller/endpoints.h"
+#include "controller/journal.h"
+#include "controller/metrics.h"
 #include "test_util.h"
 
 namespace dbconnd::daemon {

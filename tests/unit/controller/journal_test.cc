@@ -2,7 +2,7 @@
 
 #include <fstream>
 
-#include "daemon/journal.h"
+#include "controller/journal.h"
 #include "test_util.h"
 
 namespace dbconnd::daemon {

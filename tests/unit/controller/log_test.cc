@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "daemon/log.h"
+#include "controller/log.h"
 
 namespace dbconnd::daemon {
 namespace {

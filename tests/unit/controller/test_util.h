@@ -12,7 +12,7 @@
 #include <sstream>
 #include <string>
 
-#include "daemon/log.h"
+#include "controller/log.h"
 #include "tests/support/exposition.h"
 
 namespace dbconnd::daemon::testutil {

@@ -6,7 +6,7 @@
 #include <fstream>
 
 #include "../reconcilers/fakes.h"
-#include "daemon/watcher.h"
+#include "controller/watcher.h"
 #include "test_util.h"
 
 namespace dbconnd::daemon {

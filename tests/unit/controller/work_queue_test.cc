@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "daemon/work_queue.h"
+#include "controller/work_queue.h"
 
 namespace dbconnd::daemon {
 namespace {

@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "daemon/metrics.h"
+#include "controller/metrics.h"
 #include "tests/unit/metrics/exposition.h"
 
 namespace dbconnd::daemon {

@@ -8,7 +8,7 @@
 #include <sstream>
 #include <string>
 
-#include "daemon/metrics.h"
+#include "controller/metrics.h"
 
 namespace dbconnd::daemon::testing {
 

@@ -1,4 +1,4 @@
-#include "daemon/metrics.h"
+#include "controller/metrics.h"
 
 #include <catch2/catch.hpp>
 #include <cstdio>

@@ -3,8 +3,8 @@
 
 #include <catch2/catch.hpp>
 
-#include "daemon/api_telemetry.h"
-#include "daemon/metrics.h"
+#include "controller/api_telemetry.h"
+#include "controller/metrics.h"
 #include "gcp/auth.h"
 #include "tests/unit/gcp/test_util.h"
 #include "tests/unit/metrics/exposition.h"

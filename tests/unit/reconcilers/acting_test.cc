@@ -148,7 +148,7 @@ TEST_CASE("acting: the journal hooks see every write in order, refused ones with
 }
 
 // The journal's view of a prior-values document: string values without
-// their quotes, anything else as JSON text (daemon/journal.cc).
+// their quotes, anything else as JSON text (controller/journal.cc).
 std::map<std::string, std::string> AsJournaled(const std::string& prior_json) {
   std::map<std::string, std::string> out;
   const boost::json::value doc = boost::json::parse(prior_json);

@@ -1,0 +1,58 @@
+#pragma once
+// The dbconnd command line: one CLI11 app, one subcommand per file.
+//
+// Adding a command NAME: write cli/cmd_NAME.cc defining
+//   void RegisterNAMECommand(CLI::App& app, CommandContext& ctx);
+// declare it below, and call it from BuildApp() in cli.cc. The command's
+// callback does its work and stores its exit code in ctx.exit_code; it
+// writes only to ctx.out / ctx.err, so tests run it in-process.
+
+#include <iosfwd>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace CLI {
+class App;
+}  // namespace CLI
+
+namespace dbconnd::daemon {
+
+// Exit codes shared by every command.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;  // validate: invalid input
+inline constexpr int kExitUsage = 2;    // bad flags or arguments
+
+struct CommandContext {
+  std::ostream* out;
+  std::ostream* err;
+  int exit_code = kExitOk;
+};
+
+// "dbconnd 0.1.0"
+std::string VersionString();
+
+// The app with every command registered; ctx must outlive it.
+std::unique_ptr<CLI::App> BuildApp(CommandContext& ctx);
+
+// Parses and runs; returns the process exit code. Help and --version print to
+// `out` and return 0; usage errors print to `err` and return kExitUsage.
+int RunCli(int argc, const char* const* argv, std::ostream& out, std::ostream& err);
+// Same, with the arguments after the program name (for tests).
+int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+
+// Commands (one cli/cmd_<name>.cc each).
+// The intent files argument shared by validate, plan and apply: one or more
+// existing files or directories.
+void AddIntentPathsArgument(CLI::App& cmd, std::vector<std::string>& paths);
+
+void RegisterValidateCommand(CLI::App& app, CommandContext& ctx);
+void RegisterPlanCommand(CLI::App& app, CommandContext& ctx);
+void RegisterApplyCommand(CLI::App& app, CommandContext& ctx);
+void RegisterDemoCommand(CLI::App& app, CommandContext& ctx);
+void RegisterRunCommand(CLI::App& app, CommandContext& ctx);
+void RegisterStatusCommand(CLI::App& app, CommandContext& ctx);
+void RegisterRollbackCommand(CLI::App& app, CommandContext& ctx);
+void RegisterExportCommand(CLI::App& app, CommandContext& ctx);
+
+}  // namespace dbconnd::daemon

@@ -1,0 +1,64 @@
+// `dbconnd plan PATH...`: observe live state for every intent and show the
+// ordered changes apply would make, like a Terraform plan. Exit codes follow
+// Terraform's -detailed-exitcode, which GitOps pipelines already gate on:
+// 0 no changes, 2 changes pending, 1 error (also for usage errors, see cli.cc).
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/io_context.hpp>
+#include <memory>
+#include <ostream>
+
+#include "cli/cli.h"
+#include "cli/gcp_setup.h"
+#include "cli/plan_output.h"
+#include "cli/reconcile_cli.h"
+
+namespace dbconnd::daemon {
+namespace {
+
+struct PlanOptions {
+  std::vector<std::string> paths;
+  std::string output = "text";
+  bool no_color = false;
+  GcpFlags gcp;
+};
+
+int RunPlan(const PlanOptions& opts, CommandContext& ctx) {
+  auto state = LoadForCommand(opts.paths, *ctx.err);
+  if (!state) return kExitFailure;
+  boost::asio::io_context io;
+  auto access = SetUpGcp(io.get_executor(), opts.gcp);
+  if (!access.ok()) {
+    *ctx.err << "error: " << access.status().message() << "\n";
+    return kExitFailure;
+  }
+  std::vector<IntentPlan> plans = PlanIntents(io, (*access)->clients(), *state);
+  if (opts.output == "json") {
+    *ctx.out << RenderPlansJson(plans);
+  } else if (opts.output == "markdown") {
+    *ctx.out << RenderPlansMarkdown(plans);
+  } else {
+    *ctx.out << RenderPlansText(plans, TextStyle{UseColor(*ctx.out, opts.no_color)});
+  }
+  return PlanExitCode(plans);
+}
+
+}  // namespace
+
+void RegisterPlanCommand(CLI::App& app, CommandContext& ctx) {
+  auto opts = std::make_shared<PlanOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "plan",
+      "Show the changes apply would make, in order, with impact classes and diagnoses. "
+      "Exit 0 no changes, 2 changes pending, 1 error.");
+  AddIntentPathsArgument(*cmd, opts->paths);
+  cmd->add_option("-o,--output", opts->output, "Output format: text, json, or markdown (a pull-request comment)")
+      ->check(CLI::IsMember({"text", "json", "markdown"}))
+      ->capture_default_str();
+  cmd->add_flag("--no-color", opts->no_color, "Never colour the text output");
+  AddGcpFlags(*cmd, opts->gcp);
+  CommandContext* c = &ctx;
+  cmd->callback([opts, c] { c->exit_code = RunPlan(*opts, *c); });
+}
+
+}  // namespace dbconnd::daemon

@@ -1,8 +1,0 @@
-// dbconnd: everything lives in dbconnd_daemon; main only wires the streams.
-#include <iostream>
-
-#include "daemon/cli.h"
-
-int main(int argc, char** argv) {
-  return dbconnd::daemon::RunCli(argc, argv, std::cout, std::cerr);
-}
