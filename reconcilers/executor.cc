@@ -735,6 +735,36 @@ void DeriveVerifications(const config::Intent& intent, LiveState& live) {
 
 std::string RequestIdKey(const Step& step) { return ChangeFingerprint(step); }
 
+std::string_view ToString(WriteBlock block) {
+  switch (block) {
+    case WriteBlock::kNone: return "";
+    case WriteBlock::kPaused: return "paused";
+    case WriteBlock::kObserving: return "observing";
+    case WriteBlock::kDriftFight: return "drift fight";
+  }
+  return "";
+}
+
+namespace {
+
+// Why a pass of `intent` under `options` may not write: the intent's own
+// policy first (the planner marks those plans), then the caller's reason.
+WriteBlock BlockOf(const config::Intent& intent, const ApplyOptions& options) {
+  if (intent.policy.paused) return WriteBlock::kPaused;
+  if (intent.policy.mode == config::PolicyMode::kObserve) return WriteBlock::kObserving;
+  return options.report_only;
+}
+
+// The caller's report-only reason on a plan the intent alone would let act.
+void MarkReportOnly(Plan& plan, WriteBlock block) {
+  if (block == WriteBlock::kNone || plan.report_only) return;
+  plan.report_only = true;
+  plan.report_only_reason = std::string(ToString(block));
+  for (Step& s : plan.steps) s.report_only = true;
+}
+
+}  // namespace
+
 gcp::Task<StatusOr<JobRunOutcome>> RunJobAndWait(gcp::Clients clients, std::string project,
                                                  std::string region, std::string job,
                                                  gcp::WaitOptions options) {
@@ -793,6 +823,7 @@ gcp::Task<ApplyResult> Apply(gcp::Clients clients, config::Intent intent, ApplyO
                              std::map<std::string, JobVerification> verifications) {
   ApplyResult result;
   result.verifications = std::move(verifications);
+  result.block = BlockOf(intent, options);
   PassContext ctx;
   ctx.clients = clients;
   ctx.intent = &intent;
@@ -889,6 +920,7 @@ gcp::Task<ApplyResult> Apply(gcp::Clients clients, config::Intent intent, ApplyO
     result.verifications = live->verifications;
     ctx.live = &*live;
     result.last_plan = options.planner ? options.planner(intent, *live) : ComputePlan(intent, *live);
+    MarkReportOnly(result.last_plan, options.report_only);
     if (first) {
       result.first_plan = result.last_plan;
       first = false;
@@ -922,6 +954,7 @@ gcp::Task<ApplyResult> Apply(gcp::Clients clients, config::Intent intent, ApplyO
         continue;
       }
       if (settling) {
+        result.failed_step = ready->id;
         result.status = FailedPreconditionError(
             "step " + ready->id + " still differs after its write was applied; not sending it "
             "again (another writer may be reverting it)");
@@ -935,6 +968,7 @@ gcp::Task<ApplyResult> Apply(gcp::Clients clients, config::Intent intent, ApplyO
       Step waiting = *ready;
       Status waited = co_await WaitInterrupted(ctx, waiting, op);
       if (!waited.ok()) {
+        result.failed_step = waiting.id;
         result.status = std::move(waited).Annotate("step " + waiting.id);
         co_return result;
       }
@@ -967,6 +1001,7 @@ gcp::Task<ApplyResult> Apply(gcp::Clients clients, config::Intent intent, ApplyO
            elapsed, outcome.status);
       auto delay = next_backoff(outcome.status);
       if (!delay.ok()) {
+        result.failed_step = step.id;
         result.status = Status(delay.status()).Annotate("step " + step.id);
         co_return result;
       }
@@ -991,6 +1026,7 @@ gcp::Task<ApplyResult> Apply(gcp::Clients clients, config::Intent intent, ApplyO
         continue;
       }
       Emit(ctx, ApplyProgress::Kind::kStepFinished, &step, step.id, elapsed, outcome.status);
+      result.failed_step = step.id;
       result.status = std::move(outcome.status).Annotate("step " + step.id);
       co_return result;
     }

@@ -8,10 +8,12 @@
 // rule: no reference outlives a suspension).
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/status.h"
@@ -73,6 +75,17 @@ struct ApplyProgress {
   std::chrono::milliseconds elapsed{0};  // since the step started
   Status status;               // kStepFinished / kConflict
 };
+
+// Why a pass writes nothing on purpose: it observes and plans once, and its
+// plan is report-only.
+enum class WriteBlock : uint8_t {
+  kNone,
+  kPaused,      // policy.paused
+  kObserving,   // policy.mode observe, --observe, or a standby replica
+  kDriftFight,  // the intent's fight breaker is open (another writer)
+};
+// "" / "paused" / "observing" / "drift fight".
+std::string_view ToString(WriteBlock block);
 
 struct ApplyOptions {
   // Upper bound on observe/plan rounds in one pass (steps, 409/412 re-plans,
@@ -145,6 +158,11 @@ struct ApplyOptions {
   // sending the step a second time while it may still be running.
   std::map<std::string, gcp::Operation> interrupted;
   gcp::Task<StatusOr<LiveState>> (*observe)(gcp::Clients, config::Intent) = nullptr;
+  // The caller's reason to keep this pass report-only although the intent
+  // would let it write (the controller: --observe, a standby replica, an
+  // open fight breaker). The intent's own policy.paused / policy.mode
+  // observe still apply and take precedence.
+  WriteBlock report_only = WriteBlock::kNone;
 };
 
 struct ApplyResult {
@@ -153,6 +171,12 @@ struct ApplyResult {
   Plan first_plan;                    // the plan of the first observation
   Plan last_plan;                     // the plan of the last observation
   bool converged = false;             // last_plan has no steps
+  // Why the pass wrote nothing on purpose: the intent's policy (paused,
+  // observe), else ApplyOptions::report_only; kNone for a pass that may write.
+  WriteBlock block = WriteBlock::kNone;
+  // The step whose write, or wait, ended the pass with `status`; empty when
+  // the pass stopped elsewhere (an observation, the deadline, the rounds).
+  std::string failed_step;
   // Verification records to hand to the next pass (see JobVerification).
   std::map<std::string, JobVerification> verifications;
 };
