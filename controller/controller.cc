@@ -16,6 +16,7 @@
 #include "config/expiry.h"
 #include "config/fingerprint.h"
 #include "controller/log.h"
+#include "reconcilers/assess.h"
 #include "reconcilers/planner.h"
 
 namespace dbconnd::daemon {
@@ -24,120 +25,6 @@ namespace json = boost::json;
 using reconcilers::Action;
 using reconcilers::ResourceKind;
 using SteadyTime = std::chrono::steady_clock::time_point;
-// /status text fields quote values from Google: masked and capped.
-constexpr std::size_t kStatusTextCap = 2000;
-
-// ---- FightBreaker -------------------------------------------------------------
-
-void FightBreaker::Prune(TimePoint now) {
-  for (auto it = corrections_.begin(); it != corrections_.end();) {
-    auto& times = it->second;
-    while (!times.empty() && now - times.front() > window_) times.pop_front();
-    it = times.empty() ? corrections_.erase(it) : std::next(it);
-  }
-}
-
-bool FightBreaker::RecordCorrection(const std::string& field, TimePoint now) {
-  Prune(now);
-  auto& times = corrections_[field];
-  times.push_back(now);
-  if (!tripped_at_ && static_cast<int>(times.size()) > threshold_) {
-    tripped_at_ = now;
-    tripped_field_ = field;
-    return true;
-  }
-  return false;
-}
-
-bool FightBreaker::IsOpen(TimePoint now) {
-  if (!tripped_at_) return false;
-  if (now - *tripped_at_ >= window_) {
-    Reset();  // half-open: try writing again, trip again if the fight goes on
-    return false;
-  }
-  return true;
-}
-
-void FightBreaker::Reset() {
-  corrections_.clear();
-  tripped_at_.reset();
-  tripped_field_.clear();
-}
-
-int FightBreaker::Corrections(const std::string& field, TimePoint now) {
-  Prune(now);
-  auto it = corrections_.find(field);
-  return it == corrections_.end() ? 0 : static_cast<int>(it->second.size());
-}
-
-// ---- helpers --------------------------------------------------------------------
-
-std::string_view MetricKind(ResourceKind kind) {
-  switch (kind) {
-    case ResourceKind::kPrivateServicesRange:
-    case ResourceKind::kServicePeering: return "private_services_access";
-    case ResourceKind::kConnector: return "connector";
-    case ResourceKind::kInstance: return "instance";
-    case ResourceKind::kJob: return "job";
-    case ResourceKind::kService: return "service";
-  }
-  return labels::kOther;
-}
-
-namespace {
-
-std::string_view WriteApi(ResourceKind kind) {
-  switch (kind) {
-    case ResourceKind::kPrivateServicesRange: return "compute";
-    case ResourceKind::kServicePeering: return "servicenetworking";
-    case ResourceKind::kConnector: return "vpcaccess";
-    case ResourceKind::kInstance: return "sqladmin";
-    case ResourceKind::kJob:
-    case ResourceKind::kService: return "run";
-  }
-  return labels::kOther;
-}
-
-std::string_view WriteMethod(const reconcilers::Step& step) {
-  switch (step.resource.kind) {
-    case ResourceKind::kPrivateServicesRange: return "globalAddresses.insert";
-    case ResourceKind::kServicePeering: return "connections.create";
-    case ResourceKind::kConnector: return "connectors.create";
-    case ResourceKind::kInstance: return "instances.patch";
-    case ResourceKind::kJob: return step.action == Action::kRun ? "jobs.run" : "jobs.patch";
-    case ResourceKind::kService: return "services.patch";
-  }
-  return labels::kOther;
-}
-
-// A write that ended this way may have taken effect or may be sent again
-// for the same logical change: its requestId is kept for that resend.
-bool KeepsRequestId(StatusCode code) {
-  switch (code) {
-    case StatusCode::kUnavailable:
-    case StatusCode::kDeadlineExceeded:
-    case StatusCode::kResourceExhausted:
-    case StatusCode::kInternal:
-    case StatusCode::kUnknown:
-    case StatusCode::kCancelled:
-      return true;
-    default:
-      return false;
-  }
-}
-
-std::string_view WriteResult(const Status& s, bool operation_started) {
-  if (s.ok()) return "ok";
-  int http = s.http_status();
-  if (http == 409) return "operation_in_progress";
-  if (http == 412) return "stale";
-  if (http == 429 || s.code() == StatusCode::kResourceExhausted) return "rate_limited";
-  if (http >= 400 && http < 500) return "rejected";
-  if (operation_started && http == 0) return "operation_failed";
-  return "error";
-}
-
-}  // namespace
 
 std::string IntentFingerprint(const config::Intent& in) { return config::Fingerprint(in); }
 
@@ -163,129 +50,8 @@ std::function<Status()> WriteFence(const ControllerOptions& options,
 
 // ---- per-intent state --------------------------------------------------------------
 
-namespace {
-
-using WallClock = std::chrono::system_clock;
-
-// Condition reasons, stored as one byte; IntentStatus spells them out.
-enum class Reason : uint8_t {
-  kUnknown,  // no pass yet
-  kUpToDate,
-  kUpdating,
-  kUpdateFailed,
-  kDependencyNotReady,
-  kDriftFight,
-  kObserving,
-  kPaused,
-};
-
-std::string_view ReasonText(Reason r) {
-  switch (r) {
-    case Reason::kUnknown: return "";
-    case Reason::kUpToDate: return "UpToDate";
-    case Reason::kUpdating: return "Updating";
-    case Reason::kUpdateFailed: return "UpdateFailed";
-    case Reason::kDependencyNotReady: return "DependencyNotReady";
-    case Reason::kDriftFight: return "DriftFight";
-    case Reason::kObserving: return "Observing";
-    case Reason::kPaused: return "Paused";
-  }
-  return "";
-}
-
-// The block reasons FinishPass is handed ("Observing", "Paused", "DriftFight").
-Reason ReasonFrom(std::string_view text) {
-  for (Reason r : {Reason::kUpToDate, Reason::kUpdating, Reason::kUpdateFailed,
-                   Reason::kDependencyNotReady, Reason::kDriftFight, Reason::kObserving,
-                   Reason::kPaused}) {
-    if (ReasonText(r) == text) return r;
-  }
-  return Reason::kUnknown;
-}
-
-// Ready and Synced, which the controller always sets together: True when
-// UpToDate, False for any other reason, Unknown before the first pass.
-struct CompactCondition {
-  Reason reason = Reason::kUnknown;
-  WallClock::time_point since{};  // last transition; epoch = never
-
-  void Set(Reason r, WallClock::time_point now) {
-    if (r != reason) since = now;  // status follows reason
-    reason = r;
-  }
-};
-
-std::string TimeText(WallClock::time_point t) {
-  return t == WallClock::time_point{} ? std::string() : FormatRfc3339(t, 3);
-}
-
-void ExpandCondition(const CompactCondition& c, const std::string& message, Condition& out) {
-  out.status = c.reason == Reason::kUnknown ? "Unknown"
-               : c.reason == Reason::kUpToDate ? "True"
-                                               : "False";
-  out.reason = std::string(ReasonText(c.reason));
-  out.message = message;
-  out.last_transition = TimeText(c.since);
-}
-
-struct ResourceKey {
-  ResourceKind kind;
-  std::string name;
-  bool operator<(const ResourceKey& o) const {
-    return std::tie(kind, name) < std::tie(o.kind, o.name);
-  }
-  bool operator==(const ResourceKey& o) const { return kind == o.kind && name == o.name; }
-};
-
-std::vector<ResourceKey> DeclaredResources(const config::Intent& in) {
-  std::vector<ResourceKey> out;
-  if (in.instance.private_ip) {
-    out.push_back({ResourceKind::kPrivateServicesRange,
-                   reconcilers::ServicesRangeName(*in.instance.private_ip)});
-    out.push_back({ResourceKind::kServicePeering, in.instance.private_ip->network});
-  }
-  if (in.connector) out.push_back({ResourceKind::kConnector, in.connector->name});
-  out.push_back({ResourceKind::kInstance, in.instance.name});
-  for (const auto& w : in.workloads) {
-    out.push_back({w.kind == config::WorkloadKind::kJob ? ResourceKind::kJob : ResourceKind::kService,
-                   w.name});
-  }
-  return out;
-}
-
-// One resource's conditions in 16 bytes, where ResourceStatus' strings take
-// ~400 (it is built only when status is asked for). Its name is not kept:
-// the records follow DeclaredResources(intent) in order, then the
-// plan-only resources named in IntentState::Details::extras. Messages,
-// rare, are kept apart too (Details::resource_messages).
-struct CompactResource {
-  ResourceKind kind;
-  CompactCondition condition;
-};
-
-// Records for `keys`, each carrying the condition its resource had in `old`
-// (named by `old_keys`); a new resource starts Unknown.
-std::vector<CompactResource> CarryRecords(const std::vector<ResourceKey>& keys,
-                                          const std::vector<ResourceKey>& old_keys,
-                                          const std::vector<CompactResource>& old) {
-  std::vector<CompactResource> out;
-  out.reserve(keys.size());  // exactly sized
-  for (const auto& k : keys) {
-    CompactResource r{k.kind, {}};
-    for (std::size_t i = 0; i < old_keys.size() && i < old.size(); ++i) {
-      if (old_keys[i] == k) r.condition = old[i].condition;
-    }
-    out.push_back(r);
-  }
-  return out;
-}
-
-}  // namespace
-
-struct Controller::IntentState {
-  // Shared with the generation's DesiredState: an intent whose file did not
-  // change is the same object from one generation to the next.
-  std::shared_ptr<const config::Intent> intent;
+// The controller's view of one intent; its status is the IntentRecord part.
+struct Controller::IntentState : IntentRecord {
   // Hash of IntentFingerprint (the text is ~1 KB per intent), computed only
   // when `intent` is a new object. A collision would only delay a changed
   // intent to its next resync (the pass always reads `intent` itself).
@@ -302,212 +68,6 @@ struct Controller::IntentState {
   // Controller::set_mark_ of the last SetDesiredState that listed it.
   uint64_t seen_mark = 0;
   bool BreakerOpen(SteadyTime now) const { return breaker && breaker->IsOpen(now); }
-
-  // Status, compact: 10,000 intents are held at once. Statuses() and
-  // StatusJson() spell it out as IntentStatus.
-  int64_t observed_generation = 0;
-  CompactCondition condition;
-  reconcilers::Summary last_plan;
-  WallClock::time_point last_reconcile{};
-  WallClock::time_point next_resync{};
-  int64_t writes = 0;
-  std::vector<CompactResource> resources;  // exactly sized
-
-  // What an intent that is up to date has none of: held only when set.
-  struct Details {
-    std::string message;                       // of `condition`
-    std::vector<std::string> last_plan_steps;  // "update instance/x: path: a -> b"
-    std::string last_error;
-    // (index into resources, message) for the resources that have one.
-    std::vector<std::pair<std::size_t, std::string>> resource_messages;
-    std::map<std::string, reconcilers::JobVerification> verifications;
-    // Resources the last plan named that the intent does not declare.
-    std::vector<ResourceKey> extras;
-    std::vector<reconcilers::Diagnosis> diagnoses;  // the last plan's
-    bool empty() const {
-      return message.empty() && last_plan_steps.empty() && last_error.empty() &&
-             resource_messages.empty() && verifications.empty() && extras.empty() &&
-             diagnoses.empty();
-    }
-  };
-  std::unique_ptr<Details> details;
-  const Details& View() const {
-    static const Details kNone;
-    return details ? *details : kNone;
-  }
-
-  // The names of `resources`, in order.
-  std::vector<ResourceKey> RecordKeys() const {
-    std::vector<ResourceKey> keys;
-    if (intent) keys = DeclaredResources(*intent);
-    const auto& extras = View().extras;
-    keys.insert(keys.end(), extras.begin(), extras.end());
-    return keys;
-  }
-
-  const std::string& ResourceMessage(std::size_t i) const {
-    static const std::string kNone;
-    for (const auto& [at, text] : View().resource_messages) {
-      if (at == i) return text;
-    }
-    return kNone;
-  }
-
-  IntentStatus Expand(const std::string& name) const {
-    IntentStatus s;
-    s.name = name;
-    s.mode = intent ? std::string(config::ToString(intent->policy.mode)) : "";
-    s.observed_generation = observed_generation;
-    ExpandCondition(condition, View().message, s.ready);
-    ExpandCondition(condition, View().message, s.synced);
-    s.last_plan = last_plan;
-    s.last_plan_steps = View().last_plan_steps;
-    s.last_error = View().last_error;
-    s.diagnoses = View().diagnoses;
-    s.last_reconcile = TimeText(last_reconcile);
-    s.next_resync = TimeText(next_resync);
-    s.writes = writes;
-    s.resources.reserve(resources.size());
-    const std::vector<ResourceKey> keys = RecordKeys();
-    for (std::size_t i = 0; i < resources.size(); ++i) {
-      const CompactResource& r = resources[i];
-      ResourceStatus& rs = s.resources.emplace_back();
-      rs.kind = std::string(reconcilers::ToString(r.kind));
-      rs.name = i < keys.size() ? keys[i].name : "";
-      ExpandCondition(r.condition, ResourceMessage(i), rs.ready);
-      ExpandCondition(r.condition, ResourceMessage(i), rs.synced);
-    }
-    return s;
-  }
-};
-
-// Journals and counts the writes of one pass. Lives in the Reconcile frame,
-// which outlives the Apply call it is handed to.
-class Controller::PassObserver : public reconcilers::MutationObserver {
- public:
-  PassObserver(Controller* c, std::string intent, int64_t generation, std::string rid)
-      : c_(c), intent_(std::move(intent)), generation_(generation), rid_(std::move(rid)) {}
-
-  ~PassObserver() override {
-    // A pass that ended without Finished (an exception): its refusals end.
-    for (const auto& [step, p] : pending_) {
-      if (p.unjournaled) --c_->unjournaled_;
-    }
-  }
-
-  void RequestIdAssigned(const reconcilers::Step& step, const std::string& request_id) override {
-    Pending& p = pending_[step.id];
-    p.request_key = reconcilers::RequestIdKey(step);
-    p.request_id = request_id;
-  }
-
-  void BeforeMutation(const reconcilers::Step& step, const std::string& prior_json) override {
-    Pending& p = pending_[step.id];
-    if (p.unjournaled) --c_->unjournaled_;
-    std::string request_key = std::move(p.request_key);
-    std::string request_id = std::move(p.request_id);
-    p = Pending{};
-    p.request_key = request_key;
-    std::string what = std::string(reconcilers::ToString(step.action)) + " " + step.id;
-    for (const auto& ch : step.changes) what += "; " + ch.path + ": " + ch.before + " -> " + ch.after;
-    if (!c_->journal_) {
-      ++writes;
-      ++c_->total_writes_;
-      LogInfo("writing " + what, {intent_, step.id, "", rid_});
-      return;
-    }
-    std::vector<JournalChange> changes;
-    for (const auto& ch : step.changes) changes.push_back({ch.path, ch.before, ch.after});
-    auto id = c_->journal_->Begin(generation_, intent_, step.id,
-                                  std::string(reconcilers::ToString(step.resource.kind)),
-                                  step.resource.name, std::string(reconcilers::ToString(step.action)),
-                                  prior_json, changes);
-    if (id.ok() && !request_id.empty()) {
-      Status rec = c_->journal_->RecordRequestId(*id, request_key, request_id);
-      if (!rec.ok()) id = rec;
-    }
-    if (id.ok()) {
-      p.journal_id = *id;
-      ++writes;
-      ++c_->total_writes_;
-      LogInfo("writing " + what, {intent_, step.id, "", rid_});
-    } else {
-      // Fail closed: a write the journal cannot record is not sent. The
-      // write fence refuses every write while one such step is pending
-      // (until its Finished), so this step's request never goes out.
-      p.unjournaled = true;
-      ++c_->unjournaled_;
-      if (c_->metrics_) c_->metrics_->JournalWriteFailed();
-      LogError("journal: " + id.status().ToString() + "; not sending " + step.id +
-                   " (a write the journal cannot record is never sent; make --state-dir "
-                   "writable)",
-               {intent_, step.id, "", rid_});
-    }
-  }
-
-  void OperationStarted(const reconcilers::Step& step, const gcp::Operation& op) override {
-    Pending& p = pending_[step.id];
-    p.operation_started = true;
-    LogInfo("operation started: " + gcp::DescribeOperation(op), {intent_, step.id, op.name, rid_});
-    if (c_->journal_ && !p.journal_id.empty()) {
-      Status s = c_->journal_->RecordOperation(p.journal_id, op);
-      if (!s.ok()) LogError("journal: " + s.ToString(), {intent_, step.id, op.name, rid_});
-    }
-  }
-
-  void Finished(const reconcilers::Step& step, const Status& status) override {
-    Pending p = pending_[step.id];
-    pending_.erase(step.id);
-    if (p.unjournaled) --c_->unjournaled_;
-    if (!p.request_key.empty() && !KeepsRequestId(status.code())) {
-      c_->request_ids_->erase(p.request_key);  // done: a later insert is a new write
-    }
-    bool interrupted = status.code() == StatusCode::kCancelled && c_->stopping_;
-    if (c_->metrics_ && !interrupted) {
-      c_->metrics_->WriteDone(WriteApi(step.resource.kind), WriteMethod(step),
-                              WriteResult(status, p.operation_started));
-      // The operation's wait time is reported by the waiter itself
-      // (gcp::Telemetry, wired in `run`).
-    }
-    if (interrupted) {
-      // Shutting down: the operation is journaled; the next start waits on it.
-      LogWarning("stopped waiting for " + step.id + " (shutdown); resumes on restart",
-                 {intent_, step.id, "", rid_});
-      return;
-    }
-    if (c_->journal_ && !p.journal_id.empty()) {
-      Status s = c_->journal_->RecordOutcome(p.journal_id, status);
-      if (!s.ok()) LogError("journal: " + s.ToString(), {intent_, step.id, "", rid_});
-    }
-    if (status.ok()) {
-      LogInfo("done: " + step.id, {intent_, step.id, "", rid_});
-      if (step.action != Action::kRun && step.action != Action::kWait) {
-        for (const auto& ch : step.changes) {
-          corrections.push_back({std::string(MetricKind(step.resource.kind)), ch.path});
-        }
-      }
-    } else {
-      LogWarning("write refused or failed: " + step.id + ": " + status.ToString(),
-                 {intent_, step.id, "", rid_});
-    }
-  }
-
-  int writes = 0;
-  std::vector<std::pair<std::string, std::string>> corrections;  // (metric kind, path)
-
- private:
-  struct Pending {
-    std::string journal_id;
-    bool operation_started = false;
-    bool unjournaled = false;  // its journal record failed: must not be sent
-    std::string request_key;   // Compute inserts (RequestIdAssigned)
-    std::string request_id;
-  };
-  Controller* c_;
-  std::string intent_;
-  int64_t generation_;
-  std::string rid_;
-  std::map<std::string, Pending> pending_;
 };
 
 // ---- Controller -----------------------------------------------------------------------
@@ -583,6 +143,10 @@ Controller::Controller(asio::any_io_executor executor, gcp::Clients clients,
 }
 
 Controller::~Controller() = default;
+
+PassLedger Controller::Ledger() {
+  return PassLedger{journal_, metrics_, request_ids_, &unjournaled_, &total_writes_, &stopping_};
+}
 
 std::chrono::system_clock::time_point Controller::WallPoint(SteadyTime t) const {
   auto delta = t - options_.clock();
@@ -805,22 +369,20 @@ asio::awaitable<void> Controller::Reconcile(std::shared_ptr<Controller> self, st
     }
   }
 
-  // Why this pass may not write, if it may not.
-  std::string block;
-  bool enforce = intent.policy.mode == config::PolicyMode::kEnforce && !intent.policy.paused;
-  if (intent.policy.paused) {
-    block = "Paused";
-  } else if (intent.policy.mode == config::PolicyMode::kObserve || self->options_.observe) {
-    block = "Observing";
+  // Why this pass may not write although its intent would let it (the
+  // intent's own policy.paused / policy.mode observe Apply reads itself).
+  reconcilers::WriteBlock block = reconcilers::WriteBlock::kNone;
+  if (self->options_.observe) {
+    block = reconcilers::WriteBlock::kObserving;
   } else if (self->options_.can_write && !self->options_.can_write()) {
-    block = "Observing";  // a standby replica
+    block = reconcilers::WriteBlock::kObserving;  // a standby replica
   } else if (st->BreakerOpen(start)) {
-    block = "DriftFight";
+    block = reconcilers::WriteBlock::kDriftFight;
   }
-  if (enforce && !block.empty()) intent.policy.mode = config::PolicyMode::kObserve;
 
-  PassObserver observer(self.get(), key, generation, rid);
+  PassObserver observer(self->Ledger(), key, generation, rid);
   reconcilers::ApplyOptions opts = self->options_.apply;
+  opts.report_only = block;
   opts.observer = &observer;
   opts.gate = self->gate_;
   opts.observations = self->observations_;
@@ -854,7 +416,12 @@ asio::awaitable<void> Controller::Reconcile(std::shared_ptr<Controller> self, st
                    "; remaining changes are left to the leader",
                {key, "", "", rid});
     result.status = Status();
-    block = "Observing";
+    result.failed_step.clear();
+    if (result.block == reconcilers::WriteBlock::kNone) result.block = reconcilers::WriteBlock::kObserving;
+  }
+  if (self->stopping_ && result.status.code() == StatusCode::kCancelled) {
+    // Shutdown cut the pass short: not a failure of the intent.
+    result.status = Status();
   }
   double seconds = std::chrono::duration<double>(self->options_.clock() - start).count();
   if (!st->removed) {
@@ -873,200 +440,33 @@ asio::awaitable<void> Controller::Reconcile(std::shared_ptr<Controller> self, st
         if (self->metrics_) self->metrics_->DriftFight(kind);
       }
     }
-    if (st->BreakerOpen(self->options_.clock())) block = "DriftFight";
-    self->FinishPass(key, intent, result, block, seconds);
+    if (st->BreakerOpen(self->options_.clock())) result.block = reconcilers::WriteBlock::kDriftFight;
+    self->FinishPass(key, intent, result, seconds);
   }
   --self->in_flight_;
   self->queue_.Done(key);
   self->Kick();
 }
 
-namespace {
-
-std::string StepLine(const reconcilers::Step& s) {
-  std::string line = std::string(reconcilers::ToString(s.action)) + " " + s.id;
-  for (const auto& c : s.changes) line += "; " + c.path + ": " + c.before + " -> " + c.after;
-  if (!s.blocked.empty()) line += " (blocked: " + s.blocked + ")";
-  if (!s.waiting_for.empty()) line += " (waiting for " + s.waiting_for + ")";
-  return line;
-}
-
-}  // namespace
-
 void Controller::FinishPass(const std::string& key, const config::Intent& intent,
-                            const reconcilers::ApplyResult& result, const std::string& block,
-                            double seconds) {
+                            const reconcilers::ApplyResult& result, double seconds) {
   auto it = intents_.find(key);
   if (it == intents_.end()) return;
   IntentState& st = *it->second;
-  const reconcilers::Plan& plan = result.last_plan;
   auto now = options_.clock();
-  const WallClock::time_point now_wall = WallPoint(now);
-  bool observed = !plan.intent.empty();  // at least one observation succeeded
+  const bool observed = !result.last_plan.intent.empty();
   if (observed) credentials_ok_ = true;
 
-  IntentState& status = st;
-  status.observed_generation = st.generation;
-  status.last_reconcile = now_wall;
-  status.last_plan = plan.summary();
-  // Built apart and kept only when not empty: no allocation for an intent
-  // that is up to date.
-  IntentState::Details details;
-  details.verifications = result.verifications;
-  details.last_plan_steps.reserve(plan.steps.size());
-  for (const auto& s : plan.steps) details.last_plan_steps.push_back(StepLine(s));
-  details.last_error =
-      result.status.ok() ? "" : RedactForDisplay(result.status.ToString(), kStatusTextCap);
-  if (observed) {
-    // Diagnoses as `plan` raises them (run-time prerequisites among them);
-    // each new one is logged once, not on every pass.
-    const std::vector<reconcilers::Diagnosis>& before = st.View().diagnoses;
-    for (const auto& d : plan.diagnoses) {
-      bool known = std::any_of(before.begin(), before.end(), [&](const reconcilers::Diagnosis& b) {
-        return b.code == d.code && b.resource.kind == d.resource.kind &&
-               b.resource.name == d.resource.name && b.problem == d.problem;
-      });
-      if (!known) {
-        LogWarning(RedactForDisplay(d.code + ": " + d.problem + "; fix: " + d.fix, kStatusTextCap),
-                   {key, std::string(reconcilers::ToString(d.resource.kind)) + "/" +
-                             d.resource.name, "", ""});
-      }
-    }
-    details.diagnoses = plan.diagnoses;
-  } else {
-    details.diagnoses = st.View().diagnoses;  // nothing new was read
-  }
-
-  // Per resource.
-  std::map<ResourceKey, const reconcilers::Step*> by_resource;
-  for (const auto& s : plan.steps) {
-    ResourceKey k{s.resource.kind, s.resource.name};
-    if (!by_resource.count(k)) by_resource[k] = &s;
-  }
-  std::vector<ResourceKey> resources = DeclaredResources(intent);
-  // An edit that changed the declared resources landed during this pass:
-  // the records already follow the new list (SetDesiredState) and the next
-  // pass, queued by that edit, fills them; this one's are left out.
-  const bool current = resources == DeclaredResources(*st.intent);
-  if (!current) resources.clear();
-  for (const auto& [k, s] : by_resource) {
-    if (current && std::find(resources.begin(), resources.end(), k) == resources.end()) {
-      details.extras.push_back(k);
-      resources.push_back(k);
-    }
-  }
+  const reconcilers::Assessment assessment = reconcilers::Assess(result.last_plan, result);
+  const reconcilers::ConditionReason reason = assessment.intent;
+  st.observed_generation = st.generation;
   CountStates(st, -1);  // the last pass's states leave the totals
-  // The records are rewritten in place when the resources are the same as
-  // last time (the rule): a pass then allocates nothing that outlives it.
-  // Long-lived allocations made between a pass's short-lived ones are what
-  // fragments a heap holding 10,000 intents.
-  if (current && (status.resources.size() != resources.size() ||
-                  details.extras != status.View().extras)) {
-    std::vector<CompactResource> records =
-        CarryRecords(resources, status.RecordKeys(), status.resources);
-    status.resources.swap(records);
-  }
-  bool any_waiting = false;
-  bool any_failed = false;
-  for (std::size_t i = 0; current && i < resources.size(); ++i) {
-    const ResourceKey& k = resources[i];
-    CompactResource& rs = status.resources[i];
-    auto found = by_resource.find(k);
-    Reason reason = Reason::kUpToDate;
-    std::string message;
-    if (found != by_resource.end()) {
-      const reconcilers::Step& s = *found->second;
-      message = StepLine(s);
-      bool failed_here = !result.status.ok() &&
-                         result.status.message().find(s.id) != std::string::npos;
-      if (failed_here || !s.blocked.empty()) {
-        reason = Reason::kUpdateFailed;
-        any_failed = true;
-      } else if (!block.empty() || s.report_only || plan.report_only) {
-        reason = block.empty() ? (intent.policy.paused ? Reason::kPaused : Reason::kObserving)
-                               : ReasonFrom(block);
-      } else if (!s.waiting_for.empty() || s.action == Action::kWait ||
-                 !reconcilers::IsReady(plan, s)) {
-        reason = Reason::kDependencyNotReady;
-        any_waiting = true;
-      } else {
-        reason = Reason::kUpdating;
-      }
-    }
-    rs.condition.Set(reason, now_wall);
-    if (!message.empty()) details.resource_messages.emplace_back(i, std::move(message));
-  }
+  std::vector<ResourceKey> resources =
+      RecordPass(st, key, intent, result, assessment,
+                 st.breaker ? std::string_view(st.breaker->tripped_field()) : std::string_view(),
+                 WallPoint(now));
   CountStates(st, 1);
-
-  // Per intent.
-  Reason reason = Reason::kUnknown;
-  std::string message;
-  if (!result.status.ok() && !(stopping_ && result.status.code() == StatusCode::kCancelled)) {
-    reason = Reason::kUpdateFailed;
-    message = details.last_error;
-  } else if (result.converged && observed) {
-    reason = Reason::kUpToDate;
-  } else if (!block.empty()) {
-    reason = ReasonFrom(block);
-    message = block == "DriftFight"
-                  ? "another writer keeps changing " +
-                        (st.breaker ? st.breaker->tripped_field() : std::string("a field")) +
-                        "; writes stopped, drift reported"
-                  : std::to_string(plan.steps.size()) + " change(s) not applied";
-  } else if (plan.report_only) {
-    reason = intent.policy.paused ? Reason::kPaused : Reason::kObserving;
-    message = plan.report_only_reason;
-  } else if (any_failed) {
-    reason = Reason::kUpdateFailed;
-    message = "blocked by policy; see the plan";
-  } else if (any_waiting) {
-    reason = Reason::kDependencyNotReady;
-  } else {
-    reason = Reason::kUpdating;
-  }
-  if (reason == Reason::kUpToDate) message.clear();
-  status.condition.Set(reason, now_wall);
-  details.message = std::move(message);
-  if (details.empty()) {
-    status.details.reset();
-  } else if (status.details) {
-    *status.details = std::move(details);
-  } else {
-    status.details = std::make_unique<IntentState::Details>(std::move(details));
-  }
-
-  // Metrics.
-  if (metrics_) {
-    std::string_view result_label = "in_sync";
-    if (!result.status.ok()) {
-      result_label = result.status.http_status() == 409 || result.status.http_status() == 412
-                         ? "conflict"
-                         : "error";
-    } else if (!result.executed.empty()) {
-      result_label = "updated";
-    } else if (reason == Reason::kObserving) {
-      result_label = "drift_reported";
-    } else if (reason == Reason::kPaused || reason == Reason::kDriftFight) {
-      result_label = "skipped";
-    } else if (reason == Reason::kDependencyNotReady) {
-      result_label = "dependency_not_ready";
-    }
-    std::set<std::string_view> kinds;
-    for (const auto& k : resources) kinds.insert(MetricKind(k.kind));
-    for (auto kind : kinds) metrics_->ReconcileDone(kind, result_label, seconds);
-    for (const auto& s : result.first_plan.steps) {
-      if (s.action == Action::kWait || s.action == Action::kRun) continue;
-      for (const auto& c : s.changes) metrics_->DriftDetected(MetricKind(s.resource.kind), c.path);
-    }
-    if (observed) {
-      bool world_open = std::any_of(plan.findings.begin(), plan.findings.end(),
-                                    [](const reconcilers::Diagnosis& d) { return d.code == "world-open"; });
-      metrics_->SetWorldOpen(key, world_open, intent.policy.allow_world_open);
-    }
-    auto expiry = config::NextExpiry(intent, std::chrono::system_clock::now());
-    metrics_->SetNearestExpiry(key, expiry ? std::optional<double>(UnixSeconds(*expiry))
-                                           : std::nullopt);
-  }
+  if (metrics_) ReportPass(*metrics_, key, intent, result, reason, resources, seconds);
 
   // Requeue.
   std::chrono::milliseconds next;
@@ -1074,11 +474,11 @@ void Controller::FinishPass(const std::string& key, const config::Intent& intent
     next = queue_.AddRateLimited(key);
     if (metrics_) metrics_->QueueRetry();
     LogWarning("reconcile failed; retrying in " + std::to_string(next.count()) + " ms: " +
-                   status.View().last_error,
+                   st.View().last_error,
                {key, "", "", ""});
   } else {
     queue_.Forget(key);
-    if (reason == Reason::kDependencyNotReady) {
+    if (reason == reconcilers::ConditionReason::kDependencyNotReady) {
       next = options_.settle_recheck;
     } else {
       next = Jittered(ResyncFor(*st.intent), 0.1, options_.rng());
@@ -1093,7 +493,7 @@ void Controller::FinishPass(const std::string& key, const config::Intent& intent
     }
     queue_.AddAfter(key, next);
   }
-  status.next_resync = WallPoint(now + next);
+  st.next_resync = WallPoint(now + next);
 
   if (result.status.ok() && observed && st.full_sync_pending) {
     st.full_sync_pending = false;
@@ -1131,12 +531,12 @@ void Controller::CountStates(const IntentState& st, int sign) {
     }
     ResourceStateCounts& t = it->second;
     switch (r.condition.reason) {
-      case Reason::kUpToDate: t.in_sync += sign; break;
-      case Reason::kUpdateFailed: t.error += sign; break;
-      case Reason::kDependencyNotReady: t.dependency_not_ready += sign; break;
-      case Reason::kPaused: t.paused += sign; break;
-      case Reason::kDriftFight: t.fighting += sign; break;
-      case Reason::kUnknown: break;
+      case reconcilers::ConditionReason::kUpToDate: t.in_sync += sign; break;
+      case reconcilers::ConditionReason::kUpdateFailed: t.error += sign; break;
+      case reconcilers::ConditionReason::kDependencyNotReady: t.dependency_not_ready += sign; break;
+      case reconcilers::ConditionReason::kPaused: t.paused += sign; break;
+      case reconcilers::ConditionReason::kDriftFight: t.fighting += sign; break;
+      case reconcilers::ConditionReason::kUnknown: break;
       default: t.drifted += sign; break;
     }
   }
@@ -1189,15 +589,6 @@ std::vector<IntentStatus> Controller::Statuses() const {
   return out;
 }
 
-namespace {
-json::object ConditionJson(const Condition& c) {
-  return json::object{{"type", c.type},
-                      {"status", c.status},
-                      {"reason", c.reason},
-                      {"message", RedactForDisplay(c.message, kStatusTextCap)},
-                      {"lastTransitionTime", c.last_transition}};
-}
-}  // namespace
 
 std::string Controller::StatusHeadText() const {
   json::object doc;
@@ -1237,52 +628,6 @@ std::string Controller::StatusHeadText() const {
   return text;
 }
 
-namespace {
-
-// One intent's /status object, serialized.
-std::string IntentStatusText(const IntentStatus& s) {
-  json::object o;
-  o["name"] = s.name;
-  o["mode"] = s.mode;
-  o["observedGeneration"] = s.observed_generation;
-  o["conditions"] = json::array{ConditionJson(s.ready), ConditionJson(s.synced)};
-  o["lastPlan"] = json::object{{"create", s.last_plan.to_create},
-                               {"update", s.last_plan.to_update},
-                               {"replace", s.last_plan.to_replace},
-                               {"run", s.last_plan.to_run},
-                               {"waiting", s.last_plan.waiting},
-                               {"blocked", s.last_plan.blocked},
-                               {"reportOnly", s.last_plan.report_only}};
-  json::array steps;
-  for (const auto& l : s.last_plan_steps) {
-    steps.push_back(json::string(RedactForDisplay(l, kStatusTextCap)));
-  }
-  o["lastPlanSteps"] = std::move(steps);
-  o["lastError"] = s.last_error;
-  json::array diags;
-  for (const auto& d : s.diagnoses) {
-    diags.push_back(json::object{
-        {"code", d.code},
-        {"resource", std::string(reconcilers::ToString(d.resource.kind)) + "/" + d.resource.name},
-        {"problem", RedactForDisplay(d.problem, kStatusTextCap)},
-        {"fix", RedactForDisplay(d.fix, kStatusTextCap)}});
-  }
-  o["diagnoses"] = std::move(diags);
-  o["lastReconcile"] = s.last_reconcile;
-  o["nextResync"] = s.next_resync;
-  o["writes"] = s.writes;
-  json::array res;
-  for (const auto& r : s.resources) {
-    res.push_back(json::object{{"kind", r.kind},
-                               {"name", r.name},
-                               {"conditions", json::array{ConditionJson(r.ready),
-                                                          ConditionJson(r.synced)}}});
-  }
-  o["resources"] = std::move(res);
-  return json::serialize(o);
-}
-
-}  // namespace
 
 std::string Controller::StatusJson() const {
   std::string out = StatusHeadText() + ",\"intents\":[";

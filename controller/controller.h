@@ -36,8 +36,11 @@
 #include <vector>
 
 #include "config/model.h"
+#include "controller/fight_breaker.h"
+#include "controller/intent_status.h"
 #include "controller/journal.h"
 #include "controller/metrics.h"
+#include "controller/pass_observer.h"
 #include "controller/work_queue.h"
 #include "gcp/api.h"
 #include "gcp/write_fence.h"
@@ -45,68 +48,6 @@
 #include "reconcilers/plan.h"
 
 namespace dbconnd::daemon {
-
-// "The same field corrected more than `threshold` times within `window`
-// means another writer is fighting us." Once open, the intent is only
-// observed until `window` has passed since the trip (then the history is
-// cleared and writing resumes), or its configuration changes.
-class FightBreaker {
- public:
-  using TimePoint = std::chrono::steady_clock::time_point;
-  explicit FightBreaker(int threshold = 3,
-                        std::chrono::milliseconds window = std::chrono::minutes(10))
-      : threshold_(threshold), window_(window) {}
-
-  // Records that `field` was written back to the desired value at `now`.
-  // Returns true when this correction trips the breaker.
-  bool RecordCorrection(const std::string& field, TimePoint now);
-  bool IsOpen(TimePoint now);
-  void Reset();
-  const std::string& tripped_field() const { return tripped_field_; }
-  int Corrections(const std::string& field, TimePoint now);
-
- private:
-  void Prune(TimePoint now);
-  int threshold_;
-  std::chrono::milliseconds window_;
-  std::map<std::string, std::deque<TimePoint>> corrections_;
-  std::optional<TimePoint> tripped_at_;
-  std::string tripped_field_;
-};
-
-struct Condition {
-  std::string type;    // "Ready" | "Synced"
-  std::string status;  // "True" | "False" | "Unknown"
-  std::string reason;  // UpToDate, Updating, UpdateFailed, DependencyNotReady,
-                       // DriftFight, Observing, Paused, ConfigInvalid
-  std::string message;
-  std::string last_transition;  // RFC 3339
-};
-
-struct ResourceStatus {
-  std::string kind;  // reconcilers::ToString(ResourceKind)
-  std::string name;
-  Condition ready{"Ready", "Unknown", "", "", ""};
-  Condition synced{"Synced", "Unknown", "", "", ""};
-};
-
-struct IntentStatus {
-  std::string name;
-  std::string mode;  // "enforce" | "observe"
-  int64_t observed_generation = 0;
-  Condition ready{"Ready", "Unknown", "", "", ""};
-  Condition synced{"Synced", "Unknown", "", "", ""};
-  reconcilers::Summary last_plan;
-  std::vector<std::string> last_plan_steps;  // "update instance/x: path: a -> b"
-  std::string last_error;
-  std::string last_reconcile;  // RFC 3339
-  std::string next_resync;     // RFC 3339
-  int64_t writes = 0;          // mutations sent by this process
-  std::vector<ResourceStatus> resources;
-  // The last plan's diagnoses (run-time prerequisites among them), as
-  // `dbconnd plan` shows them.
-  std::vector<reconcilers::Diagnosis> diagnoses;
-};
 
 struct ControllerOptions {
   std::size_t concurrency = 8;
@@ -183,7 +124,6 @@ class Controller : public std::enable_shared_from_this<Controller> {
 
  private:
   struct IntentState;
-  class PassObserver;
 
   Controller(boost::asio::any_io_executor executor, gcp::Clients clients,
              ControllerOptions options, Metrics* metrics, Journal* journal);
@@ -195,9 +135,11 @@ class Controller : public std::enable_shared_from_this<Controller> {
   // (the pass itself is the resume: see Reconcile). True when none is left.
   bool ResumeUnfinished(const std::string& intent, const reconcilers::ApplyResult& result);
   void Kick();
+  // Status (reconcilers::Assess, then RecordPass), metrics, requeue and the
+  // full-sync count after a pass of `key` that ran with `intent`.
   void FinishPass(const std::string& key, const config::Intent& intent,
-                  const reconcilers::ApplyResult& result, const std::string& write_block,
-                  double seconds);
+                  const reconcilers::ApplyResult& result, double seconds);
+  PassLedger Ledger();
   void UpdateResourceMetrics();
   // Adds (sign 1) or removes (-1) an intent's resource states from the
   // running totals, so a pass costs O(its resources), not O(all intents).
@@ -266,8 +208,5 @@ inline constexpr char kJournalUnavailableReason[] = "journalUnavailable";
 // Observing, not as a failure.
 std::function<Status()> WriteFence(const ControllerOptions& options,
                                    std::function<Status()> inner);
-
-// The metric kind label for a planner resource kind.
-std::string_view MetricKind(reconcilers::ResourceKind kind);
 
 }  // namespace dbconnd::daemon

@@ -230,23 +230,6 @@ TEST_CASE("Out-of-band drift is corrected on the next pass: the fight breaker tr
                                             StatusOf(*h.controller, "saleor").synced.reason != "DriftFight"; }));
 }
 
-TEST_CASE("FightBreaker counts per field within the window and closes after it") {
-  FightBreaker b(3, 10min);
-  FightBreaker::TimePoint t0{std::chrono::hours(5)};
-  CHECK_FALSE(b.RecordCorrection("authorizedNetworks", t0));
-  CHECK_FALSE(b.RecordCorrection("authorizedNetworks", t0 + 1min));
-  CHECK_FALSE(b.RecordCorrection("sslMode", t0 + 1min));
-  CHECK_FALSE(b.RecordCorrection("authorizedNetworks", t0 + 2min));
-  CHECK_FALSE(b.IsOpen(t0 + 2min));
-  // The first correction has left the window: still 3, not tripped.
-  CHECK_FALSE(b.RecordCorrection("authorizedNetworks", t0 + 10min + 1s));
-  CHECK(b.RecordCorrection("authorizedNetworks", t0 + 10min + 2s));
-  CHECK(b.tripped_field() == "authorizedNetworks");
-  CHECK(b.IsOpen(t0 + 15min));
-  CHECK_FALSE(b.IsOpen(t0 + 20min + 2s));  // half-open again after the window
-  CHECK(b.Corrections("authorizedNetworks", t0 + 20min + 2s) == 0);
-}
-
 TEST_CASE("A failed pass backs off and is reported as UpdateFailed") {
   Harness h;
   // A permanent error: transient ones (429, 5xx, resets) are ridden out
