@@ -24,6 +24,7 @@ namespace asio = boost::asio;
 namespace json = boost::json;
 using reconcilers::Action;
 using reconcilers::ResourceKind;
+using reconcilers::WriteBlock;
 using SteadyTime = std::chrono::steady_clock::time_point;
 
 std::string IntentFingerprint(const config::Intent& in) { return config::Fingerprint(in); }
@@ -371,13 +372,13 @@ asio::awaitable<void> Controller::Reconcile(std::shared_ptr<Controller> self, st
 
   // Why this pass may not write although its intent would let it (the
   // intent's own policy.paused / policy.mode observe Apply reads itself).
-  reconcilers::WriteBlock block = reconcilers::WriteBlock::kNone;
+  WriteBlock block = WriteBlock::kNone;
   if (self->options_.observe) {
-    block = reconcilers::WriteBlock::kObserving;
+    block = WriteBlock::kObserving;
   } else if (self->options_.can_write && !self->options_.can_write()) {
-    block = reconcilers::WriteBlock::kObserving;  // a standby replica
+    block = WriteBlock::kObserving;  // a standby replica
   } else if (st->BreakerOpen(start)) {
-    block = reconcilers::WriteBlock::kDriftFight;
+    block = WriteBlock::kDriftFight;
   }
 
   PassObserver observer(self->Ledger(), key, generation, rid);
@@ -417,7 +418,7 @@ asio::awaitable<void> Controller::Reconcile(std::shared_ptr<Controller> self, st
                {key, "", "", rid});
     result.status = Status();
     result.failed_step.clear();
-    if (result.block == reconcilers::WriteBlock::kNone) result.block = reconcilers::WriteBlock::kObserving;
+    if (result.block == WriteBlock::kNone) result.block = WriteBlock::kObserving;
   }
   if (self->stopping_ && result.status.code() == StatusCode::kCancelled) {
     // Shutdown cut the pass short: not a failure of the intent.
@@ -440,7 +441,7 @@ asio::awaitable<void> Controller::Reconcile(std::shared_ptr<Controller> self, st
         if (self->metrics_) self->metrics_->DriftFight(kind);
       }
     }
-    if (st->BreakerOpen(self->options_.clock())) result.block = reconcilers::WriteBlock::kDriftFight;
+    if (st->BreakerOpen(self->options_.clock())) result.block = WriteBlock::kDriftFight;
     self->FinishPass(key, intent, result, seconds);
   }
   --self->in_flight_;

@@ -13,6 +13,13 @@ using prometheus::BuildGauge;
 using prometheus::BuildHistogram;
 using prometheus::Histogram;
 
+// The family `name` with `help`, registered once in `registry`.
+template <typename Builder>
+auto& Family(Builder builder, prometheus::Registry& registry, const char* name,
+             const std::string& help) {
+  return builder.Name(name).Help(help).Register(registry);
+}
+
 #ifdef DBCONND_VERSION
 constexpr std::string_view kBuildVersion = DBCONND_VERSION;
 #else
@@ -150,151 +157,95 @@ std::string_view DriftFieldLabel(std::string_view path) {
 Metrics::Metrics(MetricsOptions options)
     : options_(std::move(options)),
       registry_(std::make_shared<prometheus::Registry>()),
-      reconciles_(BuildCounter()
-                      .Name("dbconnd_reconciles_total")
-                      .Help("Reconciles of one resource, by resource kind and result.")
-                      .Register(*registry_)),
-      reconcile_duration_(BuildHistogram()
-                              .Name("dbconnd_reconcile_duration_seconds")
-                              .Help("Wall time of one reconcile (observe, diff, act, "
-                                    "operation wait), by resource kind.")
-                              .Register(*registry_)),
-      drift_detected_(BuildCounter()
-                          .Name("dbconnd_drift_detected_total")
-                          .Help("Drifted fields found by reconciles, by resource kind and "
-                                "field (counted at every reconcile that sees them).")
-                          .Register(*registry_)),
-      drift_fights_(BuildCounter()
-                        .Name("dbconnd_drift_fights_total")
-                        .Help("Times the fight breaker tripped: the same field corrected "
-                              "more than 3 times in 10 minutes, writes stopped.")
-                        .Register(*registry_)),
-      resources_(BuildGauge()
-                     .Name("dbconnd_resources")
-                     .Help("Managed resources, by kind and state.")
-                     .Register(*registry_)),
-      writes_(BuildCounter()
-                  .Name("dbconnd_writes_total")
-                  .Help("Mutations sent to Google APIs, by API, method and result.")
-                  .Register(*registry_)),
-      api_requests_(BuildCounter()
-                        .Name("dbconnd_api_requests_total")
-                        .Help("HTTP requests to Google and Kubernetes APIs (retries "
-                              "included), by API, method and HTTP code or transport "
-                              "failure.")
-                        .Register(*registry_)),
-      api_request_duration_(BuildHistogram()
-                                .Name("dbconnd_api_request_duration_seconds")
-                                .Help("Latency of one API request, by API and method.")
-                                .Register(*registry_)),
-      operation_wait_(BuildHistogram()
-                          .Name("dbconnd_operation_wait_duration_seconds")
-                          .Help("Time from a mutation's answer to the end of its "
-                                "long-running operation, by operation type.")
-                          .Register(*registry_)),
-      api_retries_(BuildCounter()
-                       .Name("dbconnd_api_request_retries_total")
-                       .Help("API requests that were retries of an earlier attempt of "
-                             "the same call (reads only; writes are never resent), by "
-                             "API and method.")
-                       .Register(*registry_)),
-      operation_polls_(BuildHistogram()
-                           .Name("dbconnd_operation_polls")
-                           .Help("Polls (operations.get) spent on one long-running "
-                                 "operation wait, by operation type.")
-                           .Register(*registry_)),
-      operation_oldest_(BuildGauge()
-                            .Name("dbconnd_operation_oldest_running_seconds")
-                            .Help("Age of the oldest long-running operation still "
-                                  "awaited, by operation type; 0 when none runs.")
-                            .Register(*registry_)),
-      rate_limit_tokens_(BuildGauge()
-                             .Name("dbconnd_rate_limit_tokens")
-                             .Help("Client-side rate-limit tokens left, by API and bucket.")
-                             .Register(*registry_)),
-      world_open_(BuildGauge()
-                      .Name("dbconnd_world_open_networks_present")
-                      .Help("1 when the intent's instance has a world-open (/0 to /7) "
-                            "authorized network live, else 0. Capped per intent.")
-                      .Register(*registry_)),
-      expiry_(BuildGauge()
-                  .Name("dbconnd_authorized_network_next_expiry_timestamp_seconds")
-                  .Help("Unix time at which the intent's nearest-expiring authorized "
-                        "network expires. Capped per intent.")
-                  .Register(*registry_)),
-      queue_depth_(BuildGauge()
-                       .Name("dbconnd_workqueue_depth")
-                       .Help("Resource keys waiting in the work queue.")
-                       .Register(*registry_)
-                       .Add({})),
-      queue_longest_wait_(BuildGauge()
-                              .Name("dbconnd_workqueue_longest_waiting_seconds")
-                              .Help("How long the oldest key in the work queue has waited.")
-                              .Register(*registry_)
-                              .Add({})),
-      queue_retries_(BuildCounter()
-                         .Name("dbconnd_workqueue_retries_total")
-                         .Help("Keys requeued with backoff after a failed reconcile.")
-                         .Register(*registry_)
-                         .Add({})),
-      config_reloads_(BuildCounter()
-                          .Name("dbconnd_config_reloads_total")
-                          .Help("Configuration reloads, by result.")
-                          .Register(*registry_)),
-      config_generation_(BuildGauge()
-                             .Name("dbconnd_config_generation")
-                             .Help("Generation of the configuration now running (the "
-                                   "last good one).")
-                             .Register(*registry_)
-                             .Add({})),
-      config_last_reload_successful_(BuildGauge()
-                                         .Name("dbconnd_config_last_reload_successful")
-                                         .Help("1 when the last configuration reload "
-                                               "succeeded, 0 when it failed.")
-                                         .Register(*registry_)
-                                         .Add({})),
+      reconciles_(Family(BuildCounter(), *registry_, "dbconnd_reconciles_total",
+          "Reconciles of one resource, by resource kind and result.")),
+      reconcile_duration_(Family(BuildHistogram(), *registry_, "dbconnd_reconcile_duration_seconds",
+          "Wall time of one reconcile (observe, diff, act, "
+          "operation wait), by resource kind.")),
+      drift_detected_(Family(BuildCounter(), *registry_, "dbconnd_drift_detected_total",
+          "Drifted fields found by reconciles, by resource kind and "
+          "field (counted at every reconcile that sees them).")),
+      drift_fights_(Family(BuildCounter(), *registry_, "dbconnd_drift_fights_total",
+          "Times the fight breaker tripped: the same field corrected "
+          "more than 3 times in 10 minutes, writes stopped.")),
+      resources_(Family(BuildGauge(), *registry_, "dbconnd_resources",
+          "Managed resources, by kind and state.")),
+      writes_(Family(BuildCounter(), *registry_, "dbconnd_writes_total",
+          "Mutations sent to Google APIs, by API, method and result.")),
+      api_requests_(Family(BuildCounter(), *registry_, "dbconnd_api_requests_total",
+          "HTTP requests to Google and Kubernetes APIs (retries "
+          "included), by API, method and HTTP code or transport "
+          "failure.")),
+      api_request_duration_(Family(BuildHistogram(), *registry_,
+          "dbconnd_api_request_duration_seconds",
+          "Latency of one API request, by API and method.")),
+      operation_wait_(Family(BuildHistogram(), *registry_,
+          "dbconnd_operation_wait_duration_seconds",
+          "Time from a mutation's answer to the end of its "
+          "long-running operation, by operation type.")),
+      api_retries_(Family(BuildCounter(), *registry_, "dbconnd_api_request_retries_total",
+          "API requests that were retries of an earlier attempt of "
+          "the same call (reads only; writes are never resent), by "
+          "API and method.")),
+      operation_polls_(Family(BuildHistogram(), *registry_, "dbconnd_operation_polls",
+          "Polls (operations.get) spent on one long-running "
+          "operation wait, by operation type.")),
+      operation_oldest_(Family(BuildGauge(), *registry_, "dbconnd_operation_oldest_running_seconds",
+          "Age of the oldest long-running operation still "
+          "awaited, by operation type; 0 when none runs.")),
+      rate_limit_tokens_(Family(BuildGauge(), *registry_, "dbconnd_rate_limit_tokens",
+          "Client-side rate-limit tokens left, by API and bucket.")),
+      world_open_(Family(BuildGauge(), *registry_, "dbconnd_world_open_networks_present",
+          "1 when the intent's instance has a world-open (/0 to /7) "
+          "authorized network live, else 0. Capped per intent.")),
+      expiry_(Family(BuildGauge(), *registry_,
+          "dbconnd_authorized_network_next_expiry_timestamp_seconds",
+          "Unix time at which the intent's nearest-expiring authorized "
+          "network expires. Capped per intent.")),
+      queue_depth_(Family(BuildGauge(), *registry_, "dbconnd_workqueue_depth",
+          "Resource keys waiting in the work queue.").Add({})),
+      queue_longest_wait_(Family(BuildGauge(), *registry_,
+          "dbconnd_workqueue_longest_waiting_seconds",
+          "How long the oldest key in the work queue has waited.").Add({})),
+      queue_retries_(Family(BuildCounter(), *registry_, "dbconnd_workqueue_retries_total",
+          "Keys requeued with backoff after a failed reconcile.").Add({})),
+      config_reloads_(Family(BuildCounter(), *registry_, "dbconnd_config_reloads_total",
+          "Configuration reloads, by result.")),
+      config_generation_(Family(BuildGauge(), *registry_, "dbconnd_config_generation",
+          "Generation of the configuration now running (the "
+          "last good one).").Add({})),
+      config_last_reload_successful_(Family(BuildGauge(), *registry_,
+          "dbconnd_config_last_reload_successful",
+          "1 when the last configuration reload "
+          "succeeded, 0 when it failed.").Add({})),
       config_last_success_timestamp_(
           BuildGauge()
               .Name("dbconnd_config_last_reload_success_timestamp_seconds")
               .Help("Unix time of the last successful configuration reload.")
               .Register(*registry_)
               .Add({})),
-      full_sync_timestamp_(BuildGauge()
-                               .Name("dbconnd_full_sync_last_success_timestamp_seconds")
-                               .Help("Unix time at which the last full sync of every "
-                                     "resource finished.")
-                               .Register(*registry_)
-                               .Add({})),
-      leader_(BuildGauge()
-                  .Name("dbconnd_leader")
-                  .Help("1 when this replica holds the leader lease and may write.")
-                  .Register(*registry_)
-                  .Add({})),
-      journal_write_failures_(BuildCounter()
-                                  .Name("dbconnd_journal_write_failures_total")
-                                  .Help("Writes not sent because their journal record could "
-                                        "not be written (state dir read-only or full).")
-                                  .Register(*registry_)
-                                  .Add({})),
-      ready_(BuildGauge()
-                 .Name("dbconnd_ready")
-                 .Help("1 when /readyz answers ready: configuration loaded, "
-                       "credentials work, first full sync done.")
-                 .Register(*registry_)
-                 .Add({})),
-      world_open_unapproved_(BuildGauge()
-                                 .Name("dbconnd_world_open_unapproved_intents")
-                                 .Help("Intents with a world-open authorized network "
-                                       "live that their policy does not allow (all "
-                                       "intents, not capped).")
-                                 .Register(*registry_)
-                                 .Add({})),
-      intent_series_dropped_(BuildCounter()
-                                 .Name("dbconnd_intent_series_dropped_total")
-                                 .Help("Per-intent gauge updates dropped because "
-                                       "--max-intent-series intents already have series.")
-                                 .Register(*registry_)
-                                 .Add({})) {
+      full_sync_timestamp_(Family(BuildGauge(), *registry_,
+          "dbconnd_full_sync_last_success_timestamp_seconds",
+          "Unix time at which the last full sync of every "
+          "resource finished.").Add({})),
+      leader_(Family(BuildGauge(), *registry_, "dbconnd_leader",
+          "1 when this replica holds the leader lease and may write.").Add({})),
+      journal_write_failures_(Family(BuildCounter(), *registry_,
+          "dbconnd_journal_write_failures_total",
+          "Writes not sent because their journal record could "
+          "not be written (state dir read-only or full).").Add({})),
+      ready_(Family(BuildGauge(), *registry_, "dbconnd_ready",
+          "1 when /readyz answers ready: configuration loaded, "
+          "credentials work, first full sync done.").Add({})),
+      world_open_unapproved_(Family(BuildGauge(), *registry_,
+          "dbconnd_world_open_unapproved_intents",
+          "Intents with a world-open authorized network "
+          "live that their policy does not allow (all "
+          "intents, not capped).").Add({})),
+      intent_series_dropped_(Family(BuildCounter(), *registry_,
+          "dbconnd_intent_series_dropped_total",
+          "Per-intent gauge updates dropped because "
+          "--max-intent-series intents already have series.").Add({})) {
   const std::string version =
       options_.version.empty() ? std::string(kBuildVersion) : options_.version;
   const std::string commit =
