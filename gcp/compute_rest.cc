@@ -56,21 +56,39 @@ Operation ParseComputeOperation(const json::value& v, const std::string& project
   return op;
 }
 
+// The project is not in the reply's short names: it rides along.
+auto ComputeOperationParser(std::string project) {
+  return [project = std::move(project)](const json::value& v) {
+    return ParseComputeOperation(v, project);
+  };
+}
+
+Subnetwork ParseSubnetwork(const json::value& v, const std::string& project) {
+  Subnetwork out;
+  out.project = project;
+  if (!v.is_object()) return out;
+  const auto& o = v.get_object();
+  out.name = wire::Str(o, "name");
+  out.region = wire::Str(o, "region");
+  out.network = wire::Str(o, "network");
+  out.ip_cidr_range = wire::Str(o, "ipCidrRange");
+  out.purpose = wire::Str(o, "purpose");
+  return out;
+}
+
 class ComputeRest final : public Compute {
  public:
   ComputeRest(std::shared_ptr<RestClient> rest, std::string root)
       : rest_(std::move(rest)), root_(std::move(root)) {}
 
   Task<StatusOr<GlobalAddress>> GetGlobalAddress(std::string project, std::string name) override {
-    RestCall c;
-    c.api = Api::kCompute;
-    c.url = BuildUrl(root_, "compute/v1/projects/" + EncodeSegment(project) +
-                                "/global/addresses/" + EncodeSegment(name));
-    c.what = "compute globalAddresses.get " + project + "/" + name;
-    c.rpc = "globalAddresses.get";
-    auto reply = co_await rest_->Call(std::move(c));
-    if (!reply.ok()) co_return reply.status();
-    co_return ParseAddress(*reply, project);
+    auto parse = [project](const json::value& v) { return ParseAddress(v, project); };
+    return rest_->CallParsed(
+        ReadCall(Api::kCompute,
+                 BuildUrl(root_, "compute/v1/projects/" + EncodeSegment(project) +
+                                     "/global/addresses/" + EncodeSegment(name)),
+                 "compute globalAddresses.get " + project + "/" + name, "globalAddresses.get"),
+        std::move(parse));
   }
 
   Task<StatusOr<Operation>> InsertGlobalAddress(GlobalAddress address) override {
@@ -81,58 +99,41 @@ class ComputeRest final : public Compute {
     if (address.prefix_length > 0) body["prefixLength"] = address.prefix_length;
     body["network"] = address.network;
     if (!address.address.empty()) body["address"] = address.address;
-    RestCall c;
-    c.api = Api::kCompute;
-    c.bucket = Bucket::kMutate;
-    c.kind = CallKind::kMutation;
-    c.method = "POST";
     std::vector<std::pair<std::string, std::string>> query;
     if (!address.request_id.empty()) query.emplace_back("requestId", address.request_id);
-    c.url = BuildUrl(root_, "compute/v1/projects/" + EncodeSegment(address.project) +
-                                "/global/addresses",
-                     query);
+    RestCall c = MutationCall(
+        Api::kCompute, "POST",
+        BuildUrl(root_, "compute/v1/projects/" + EncodeSegment(address.project) +
+                            "/global/addresses",
+                 query),
+        "compute globalAddresses.insert " + address.project + "/" + address.name,
+        "globalAddresses.insert");
     c.body = std::move(body);
-    c.what = "compute globalAddresses.insert " + address.project + "/" + address.name;
-    c.rpc = "globalAddresses.insert";
-    auto reply = co_await rest_->Call(std::move(c));
-    if (!reply.ok()) co_return reply.status();
-    co_return StartedBy(ParseComputeOperation(*reply, address.project), "globalAddresses.insert");
+    return rest_->CallForOperation(std::move(c), ComputeOperationParser(address.project));
   }
 
   Task<StatusOr<Subnetwork>> GetSubnetwork(std::string project, std::string region,
                                            std::string name) override {
-    RestCall c;
-    c.api = Api::kCompute;
-    c.url = BuildUrl(root_, "compute/v1/projects/" + EncodeSegment(project) + "/regions/" +
-                                EncodeSegment(region) + "/subnetworks/" + EncodeSegment(name));
-    c.what = "compute subnetworks.get " + project + "/" + region + "/" + name;
-    c.rpc = "subnetworks.get";
-    auto reply = co_await rest_->Call(std::move(c));
-    if (!reply.ok()) co_return reply.status();
-    Subnetwork out;
-    out.project = project;
-    if (reply->is_object()) {
-      const auto& o = reply->get_object();
-      out.name = wire::Str(o, "name");
-      out.region = wire::Str(o, "region");
-      out.network = wire::Str(o, "network");
-      out.ip_cidr_range = wire::Str(o, "ipCidrRange");
-      out.purpose = wire::Str(o, "purpose");
-    }
-    co_return out;
+    auto parse = [project](const json::value& v) { return ParseSubnetwork(v, project); };
+    return rest_->CallParsed(
+        ReadCall(Api::kCompute,
+                 BuildUrl(root_, "compute/v1/projects/" + EncodeSegment(project) + "/regions/" +
+                                     EncodeSegment(region) + "/subnetworks/" +
+                                     EncodeSegment(name)),
+                 "compute subnetworks.get " + project + "/" + region + "/" + name,
+                 "subnetworks.get"),
+        std::move(parse));
   }
 
   Task<StatusOr<Operation>> GetGlobalOperation(std::string project,
                                                std::string operation) override {
-    RestCall c;
-    c.api = Api::kCompute;
-    c.url = BuildUrl(root_, "compute/v1/projects/" + EncodeSegment(project) +
-                                "/global/operations/" + EncodeSegment(operation));
-    c.what = "compute globalOperations.get " + project + "/" + operation;
-    c.rpc = "globalOperations.get";
-    auto reply = co_await rest_->Call(std::move(c));
-    if (!reply.ok()) co_return reply.status();
-    co_return ParseComputeOperation(*reply, project);
+    return rest_->CallParsed(
+        ReadCall(Api::kCompute,
+                 BuildUrl(root_, "compute/v1/projects/" + EncodeSegment(project) +
+                                     "/global/operations/" + EncodeSegment(operation)),
+                 "compute globalOperations.get " + project + "/" + operation,
+                 "globalOperations.get"),
+        ComputeOperationParser(project));
   }
 
  private:

@@ -54,6 +54,30 @@ std::string AppendQuery(std::string_view url, std::string_view key, std::string_
   return out;
 }
 
+RestCall ReadCall(Api api, std::string url, std::string what, std::string_view rpc) {
+  RestCall c;
+  c.api = api;
+  c.url = std::move(url);
+  c.what = std::move(what);
+  c.rpc = rpc;
+  return c;
+}
+
+RestCall ListCall(Api api, std::string url, std::string what, std::string_view rpc) {
+  RestCall c = ReadCall(api, std::move(url), std::move(what), rpc);
+  c.bucket = Bucket::kList;
+  return c;
+}
+
+RestCall MutationCall(Api api, std::string method, std::string url, std::string what,
+                      std::string_view rpc) {
+  RestCall c = ReadCall(api, std::move(url), std::move(what), rpc);
+  c.bucket = Bucket::kMutate;
+  c.kind = CallKind::kMutation;
+  c.method = std::move(method);
+  return c;
+}
+
 RestClient::RestClient(std::shared_ptr<net::HttpClient> http, std::shared_ptr<TokenSource> tokens,
                        std::shared_ptr<RateLimiter> limiter, RestOptions options)
     : http_(std::move(http)),
