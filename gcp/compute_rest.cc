@@ -1,6 +1,7 @@
 // Compute Engine v1 over REST, the two calls private services access needs:
 // globalAddresses (the reserved peering range) and globalOperations.
 #include "gcp/json_util.h"
+#include "gcp/resource_names.h"
 #include "gcp/rest_client.h"
 #include "gcp/status_mapping.h"
 
@@ -36,15 +37,7 @@ Operation ParseComputeOperation(const json::value& v, const std::string& project
   op.type = wire::Str(o, "operationType");
   op.done = wire::Str(o, "status") == "DONE";
   if (const auto* err = wire::Obj(o, "error")) {
-    std::string message, code;
-    if (const auto* errors = wire::Arr(*err, "errors")) {
-      for (const auto& e : *errors) {
-        if (!e.is_object()) continue;
-        if (code.empty()) code = wire::Str(e.get_object(), "code");
-        std::string m = wire::Str(e.get_object(), "message");
-        if (!m.empty()) message += (message.empty() ? "" : "; ") + m;
-      }
-    }
+    auto [code, message] = ParseOperationErrors(*err);
     if (message.empty()) message = wire::Str(o, "httpErrorMessage");
     if (message.empty()) message = "operation failed";
     int http = static_cast<int>(wire::Int(o, "httpErrorStatusCode"));
@@ -85,8 +78,8 @@ class ComputeRest final : public Compute {
     auto parse = [project](const json::value& v) { return ParseAddress(v, project); };
     return rest_->CallParsed(
         ReadCall(Api::kCompute,
-                 BuildUrl(root_, "compute/v1/projects/" + EncodeSegment(project) +
-                                     "/global/addresses/" + EncodeSegment(name)),
+                 BuildUrl(root_, "compute/v1/" + GlobalAddressName(EncodeSegment(project),
+                                                                     EncodeSegment(name))),
                  "compute globalAddresses.get " + project + "/" + name, "globalAddresses.get"),
         std::move(parse));
   }

@@ -1,6 +1,7 @@
 // Service Networking API v1 over REST (REFERENCE.md §4): the peering that
 // private services access needs. `network` takes the project NUMBER.
 #include "gcp/json_util.h"
+#include "gcp/resource_names.h"
 #include "gcp/rest_client.h"
 
 namespace dbconnd::gcp {
@@ -8,7 +9,7 @@ namespace {
 
 namespace json = boost::json;
 
-constexpr char kConnections[] = "v1/services/servicenetworking.googleapis.com/connections";
+std::string ConnectionsPath() { return "v1/" + ServiceNetworkingConnections(); }
 
 PeeringConnection ParseConnection(const json::value& v) {
   PeeringConnection out;
@@ -35,7 +36,7 @@ class ServiceNetworkingRest final : public ServiceNetworking, RestStub {
 
   Task<StatusOr<std::vector<PeeringConnection>>> ListConnections(std::string network) override {
     return rest_->ListAll(ListCall(Api::kServiceNetworking,
-                                   BuildUrl(root_, kConnections, {{"network", network}}),
+                                   BuildUrl(root_, ConnectionsPath(), {{"network", network}}),
                                    "servicenetworking connections.list " + network,
                                    "connections.list"),
                           "connections", ParseConnection);
@@ -44,7 +45,7 @@ class ServiceNetworkingRest final : public ServiceNetworking, RestStub {
   Task<StatusOr<Operation>> CreateConnection(PeeringConnection connection) override {
     json::array ranges;
     for (const auto& r : connection.reserved_peering_ranges) ranges.emplace_back(r);
-    RestCall c = MutationCall(Api::kServiceNetworking, "POST", BuildUrl(root_, kConnections),
+    RestCall c = MutationCall(Api::kServiceNetworking, "POST", BuildUrl(root_, ConnectionsPath()),
                               "servicenetworking connections.create " + connection.network,
                               "connections.create");
     c.body = json::object{{"network", connection.network},

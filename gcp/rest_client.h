@@ -112,6 +112,9 @@ std::string AppendQuery(std::string_view url, std::string_view key, std::string_
 // Percent-encodes one path segment (IDs); '/' is encoded too.
 std::string EncodeSegment(std::string_view segment);
 
+// LocationName (resource_names.h) with both segments encoded, for a URL.
+std::string EncodedLocationName(std::string_view project, std::string_view region);
+
 // Implementations over RestClient (gcp/*_rest.cc).
 std::unique_ptr<SqlAdmin> MakeSqlAdminRest(std::shared_ptr<RestClient> rest, std::string root);
 std::unique_ptr<CloudRun> MakeCloudRunRest(std::shared_ptr<RestClient> rest, std::string root);
@@ -123,6 +126,14 @@ std::unique_ptr<SecretManager> MakeSecretManagerRest(std::shared_ptr<RestClient>
                                                      std::string root);
 std::unique_ptr<ResourceManager> MakeResourceManagerRest(std::shared_ptr<RestClient> rest,
                                                          std::string root);
+
+// An operation's error.errors[] as Compute and Cloud SQL both send it:
+// the first entry's code and every message joined with "; ".
+struct OperationErrors {
+  std::string code;
+  std::string message;
+};
+OperationErrors ParseOperationErrors(const boost::json::object& error);
 
 // Shared parsing of google.longrunning.Operation (Run, VPC Access, Service
 // Networking).

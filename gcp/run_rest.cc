@@ -363,18 +363,18 @@ class CloudRunRest final : public CloudRun, RestStub {
 
   Task<StatusOr<RunWorkload>> GetJob(std::string project, std::string region,
                                      std::string job) override {
-    return Get(Parent(project, region) + "/jobs/" + EncodeSegment(job), RunKind::kJob);
+    return Get(EncodedLocationName(project, region) + "/jobs/" + EncodeSegment(job), RunKind::kJob);
   }
   Task<StatusOr<std::vector<RunWorkload>>> ListJobs(std::string project, std::string region,
                                                     RawDocuments raw) override {
-    return List(Parent(project, region) + "/jobs", "jobs", RunKind::kJob, raw);
+    return List(EncodedLocationName(project, region) + "/jobs", "jobs", RunKind::kJob, raw);
   }
   Task<StatusOr<Operation>> PatchJob(RunWorkload desired) override {
     return Patch(std::move(desired));
   }
   Task<StatusOr<Operation>> RunJob(std::string project, std::string region,
                                    std::string job) override {
-    std::string name = Parent(project, region) + "/jobs/" + EncodeSegment(job);
+    std::string name = EncodedLocationName(project, region) + "/jobs/" + EncodeSegment(job);
     RestCall c = MutationCall(Api::kRun, "POST", BuildUrl(root_, "v2/" + name + ":run"),
                               "run jobs.run " + name, "jobs.run");
     c.body = json::object();
@@ -403,12 +403,12 @@ class CloudRunRest final : public CloudRun, RestStub {
   }
   Task<StatusOr<RunWorkload>> GetService(std::string project, std::string region,
                                          std::string service) override {
-    return Get(Parent(project, region) + "/services/" + EncodeSegment(service),
+    return Get(EncodedLocationName(project, region) + "/services/" + EncodeSegment(service),
                            RunKind::kService);
   }
   Task<StatusOr<std::vector<RunWorkload>>> ListServices(std::string project, std::string region,
                                                         RawDocuments raw) override {
-    return List(Parent(project, region) + "/services", "services", RunKind::kService, raw);
+    return List(EncodedLocationName(project, region) + "/services", "services", RunKind::kService, raw);
   }
   Task<StatusOr<Operation>> PatchService(RunWorkload desired) override {
     return Patch(std::move(desired));
@@ -420,10 +420,6 @@ class CloudRunRest final : public CloudRun, RestStub {
   }
 
  private:
-  static std::string Parent(const std::string& project, const std::string& region) {
-    return "projects/" + EncodeSegment(project) + "/locations/" + EncodeSegment(region);
-  }
-
   Task<StatusOr<RunWorkload>> Get(std::string name, RunKind kind) {
     RestCall c =
         ReadCall(Api::kRun, BuildUrl(root_, "v2/" + name),
@@ -436,7 +432,7 @@ class CloudRunRest final : public CloudRun, RestStub {
   Task<Status> ForEachWorkload(RunKind kind, std::string project, std::string region,
                                RawDocuments raw, std::function<void(RunWorkload)> each) override {
     const bool job = kind == RunKind::kJob;
-    return Each(Parent(project, region) + (job ? "/jobs" : "/services"), job ? "jobs" : "services",
+    return Each(EncodedLocationName(project, region) + (job ? "/jobs" : "/services"), job ? "jobs" : "services",
                 kind, raw, std::move(each));
   }
 

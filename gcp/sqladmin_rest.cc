@@ -68,15 +68,7 @@ Operation ParseSqlOperation(const json::value& v, const std::string& project) {
   op.done = wire::Str(o, "status") == "DONE";
   if (const auto* err = wire::Obj(o, "error")) {
     // sql#operationErrors: {errors: [{code, message, kind}]}; DONE + error = failed.
-    std::string message, code;
-    if (const auto* errors = wire::Arr(*err, "errors")) {
-      for (const auto& e : *errors) {
-        if (!e.is_object()) continue;
-        if (code.empty()) code = wire::Str(e.get_object(), "code");
-        std::string m = wire::Str(e.get_object(), "message");
-        if (!m.empty()) message += (message.empty() ? "" : "; ") + m;
-      }
-    }
+    auto [code, message] = ParseOperationErrors(*err);
     if (message.empty()) message = code.empty() ? "operation failed" : code;
     op.error = Status(StatusCode::kAborted, RedactSecrets(message)).WithReason(code);
     op.done = true;

@@ -1,6 +1,7 @@
 // Serverless VPC Access API v1 over REST (REFERENCE.md §3). The connector ID
 // goes in the connectorId query parameter, not the body.
 #include "gcp/json_util.h"
+#include "gcp/resource_names.h"
 #include "gcp/rest_client.h"
 
 namespace dbconnd::gcp {
@@ -36,7 +37,8 @@ class VpcAccessRest final : public VpcAccess {
 
   Task<StatusOr<Connector>> GetConnector(std::string project, std::string region,
                                          std::string connector) override {
-    std::string name = Parent(project, region) + "/connectors/" + EncodeSegment(connector);
+    std::string name =
+        ConnectorName(EncodeSegment(project), EncodeSegment(region), EncodeSegment(connector));
     return rest_->CallParsed(ReadCall(Api::kVpcAccess, BuildUrl(root_, "v1/" + name),
                                       "vpcaccess connectors.get " + name, "connectors.get"),
                              ParseConnector);
@@ -61,7 +63,7 @@ class VpcAccessRest final : public VpcAccess {
     RestCall c = MutationCall(
         Api::kVpcAccess, "POST",
         BuildUrl(root_, "v1/" + parent + "/connectors", {{"connectorId", connector.name}}),
-        "vpcaccess connectors.create " + parent + "/connectors/" + connector.name,
+        "vpcaccess connectors.create " + connector.FullName(),
         "connectors.create");
     c.body = std::move(body);
     return rest_->CallForOperation(std::move(c), ParseOperation);
@@ -69,7 +71,8 @@ class VpcAccessRest final : public VpcAccess {
 
   Task<StatusOr<Operation>> DeleteConnector(std::string project, std::string region,
                                             std::string connector) override {
-    std::string name = Parent(project, region) + "/connectors/" + EncodeSegment(connector);
+    std::string name =
+        ConnectorName(EncodeSegment(project), EncodeSegment(region), EncodeSegment(connector));
     return rest_->CallForOperation(
         MutationCall(Api::kVpcAccess, "DELETE", BuildUrl(root_, "v1/" + name),
                      "vpcaccess connectors.delete " + name, "connectors.delete"),
@@ -84,7 +87,7 @@ class VpcAccessRest final : public VpcAccess {
 
  private:
   static std::string Parent(const std::string& project, const std::string& region) {
-    return "projects/" + EncodeSegment(project) + "/locations/" + EncodeSegment(region);
+    return EncodedLocationName(project, region);
   }
   std::shared_ptr<RestClient> rest_;
   std::string root_;
