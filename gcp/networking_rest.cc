@@ -26,10 +26,6 @@ PeeringConnection ParseConnection(const json::value& v) {
   return out;
 }
 
-Operation ParseOperation(const json::value& v) {
-  return ParseLongRunningOperation(v, Api::kServiceNetworking);
-}
-
 class ServiceNetworkingRest final : public ServiceNetworking, RestStub {
  public:
   using RestStub::RestStub;
@@ -50,14 +46,14 @@ class ServiceNetworkingRest final : public ServiceNetworking, RestStub {
                               "connections.create");
     c.body = json::object{{"network", connection.network},
                           {"reservedPeeringRanges", std::move(ranges)}};
-    return rest_->CallForOperation(std::move(c), ParseOperation);
+    return rest_->CallForOperation(std::move(c), ParseLro<Api::kServiceNetworking>);
   }
 
   Task<StatusOr<Operation>> GetOperation(std::string name) override {
     return rest_->CallParsed(ReadCall(Api::kServiceNetworking, BuildUrl(root_, "v1/" + name),
                                       "servicenetworking operations.get " + name,
                                       "operations.get"),
-                             ParseOperation);
+                             ParseLro<Api::kServiceNetworking>);
   }
 
 };

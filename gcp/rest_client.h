@@ -127,6 +127,16 @@ std::unique_ptr<SecretManager> MakeSecretManagerRest(std::shared_ptr<RestClient>
 std::unique_ptr<ResourceManager> MakeResourceManagerRest(std::shared_ptr<RestClient> rest,
                                                          std::string root);
 
+// Shared parsing of google.longrunning.Operation (Run, VPC Access, Service
+// Networking).
+Operation ParseLongRunningOperation(const boost::json::value& v, Api api);
+
+// ParseLongRunningOperation for one API, as a parser for CallParsed.
+template <Api kApi>
+Operation ParseLro(const boost::json::value& v) {
+  return ParseLongRunningOperation(v, kApi);
+}
+
 // An operation's error.errors[] as Compute and Cloud SQL both send it:
 // the first entry's code and every message joined with "; ".
 struct OperationErrors {
@@ -135,9 +145,6 @@ struct OperationErrors {
 };
 OperationErrors ParseOperationErrors(const boost::json::object& error);
 
-// Shared parsing of google.longrunning.Operation (Run, VPC Access, Service
-// Networking).
-Operation ParseLongRunningOperation(const boost::json::value& v, Api api);
 
 template <typename Parse>
 auto RestClient::CallParsed(RestCall call, Parse parse)

@@ -109,10 +109,7 @@ RunWorkload ParseRunWorkload(const json::value& v, RunKind kind, RawDocuments ra
   out.kind = kind;
   if (!v.is_object()) return out;
   const auto& o = v.get_object();
-  std::string full = wire::Str(o, "name");
-  out.project = wire::SegmentAfter(full, "projects");
-  out.region = wire::SegmentAfter(full, "locations");
-  out.name = wire::LastSegment(full);
+  wire::SetLocatedName(out, wire::Str(o, "name"));
   out.etag = wire::Str(o, "etag");
   out.generation = wire::Str(o, "generation");
   if (const auto* latest = wire::Obj(o, "latestCreatedExecution")) {
@@ -353,10 +350,6 @@ Execution ParseExecution(const json::value& v) {
   return out;
 }
 
-Operation ParseRunOperation(const json::value& v) {
-  return ParseLongRunningOperation(v, Api::kRun);
-}
-
 class CloudRunRest final : public CloudRun, RestStub {
  public:
   using RestStub::RestStub;
@@ -416,7 +409,7 @@ class CloudRunRest final : public CloudRun, RestStub {
   Task<StatusOr<Operation>> GetOperation(std::string name) override {
     return rest_->CallParsed(ReadCall(Api::kRun, BuildUrl(root_, "v2/" + name),
                                       "run operations.get " + name, "operations.get"),
-                             ParseRunOperation);
+                             ParseLro<Api::kRun>);
   }
 
  private:
@@ -475,7 +468,7 @@ class CloudRunRest final : public CloudRun, RestStub {
   static Task<StatusOr<Operation>> Fail(Status s) { co_return s; }
 
   Task<StatusOr<Operation>> SendForOperation(RestCall c) {
-    return rest_->CallForOperation(std::move(c), ParseRunOperation);
+    return rest_->CallForOperation(std::move(c), ParseLro<Api::kRun>);
   }
 
 };

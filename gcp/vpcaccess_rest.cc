@@ -13,10 +13,7 @@ Connector ParseConnector(const json::value& v) {
   Connector out;
   if (!v.is_object()) return out;
   const auto& o = v.get_object();
-  std::string full = wire::Str(o, "name");
-  out.project = wire::SegmentAfter(full, "projects");
-  out.region = wire::SegmentAfter(full, "locations");
-  out.name = wire::LastSegment(full);
+  wire::SetLocatedName(out, wire::Str(o, "name"));
   out.network = wire::Str(o, "network");
   out.ip_cidr_range = wire::Str(o, "ipCidrRange");
   out.state = wire::Str(o, "state");
@@ -26,14 +23,9 @@ Connector ParseConnector(const json::value& v) {
   return out;
 }
 
-Operation ParseOperation(const json::value& v) {
-  return ParseLongRunningOperation(v, Api::kVpcAccess);
-}
-
-class VpcAccessRest final : public VpcAccess {
+class VpcAccessRest final : public VpcAccess, RestStub {
  public:
-  VpcAccessRest(std::shared_ptr<RestClient> rest, std::string root)
-      : rest_(std::move(rest)), root_(std::move(root)) {}
+  using RestStub::RestStub;
 
   Task<StatusOr<Connector>> GetConnector(std::string project, std::string region,
                                          std::string connector) override {
@@ -66,7 +58,7 @@ class VpcAccessRest final : public VpcAccess {
         "vpcaccess connectors.create " + connector.FullName(),
         "connectors.create");
     c.body = std::move(body);
-    return rest_->CallForOperation(std::move(c), ParseOperation);
+    return rest_->CallForOperation(std::move(c), ParseLro<Api::kVpcAccess>);
   }
 
   Task<StatusOr<Operation>> DeleteConnector(std::string project, std::string region,
@@ -76,21 +68,19 @@ class VpcAccessRest final : public VpcAccess {
     return rest_->CallForOperation(
         MutationCall(Api::kVpcAccess, "DELETE", BuildUrl(root_, "v1/" + name),
                      "vpcaccess connectors.delete " + name, "connectors.delete"),
-        ParseOperation);
+        ParseLro<Api::kVpcAccess>);
   }
 
   Task<StatusOr<Operation>> GetOperation(std::string name) override {
     return rest_->CallParsed(ReadCall(Api::kVpcAccess, BuildUrl(root_, "v1/" + name),
                                       "vpcaccess operations.get " + name, "operations.get"),
-                             ParseOperation);
+                             ParseLro<Api::kVpcAccess>);
   }
 
  private:
   static std::string Parent(const std::string& project, const std::string& region) {
     return EncodedLocationName(project, region);
   }
-  std::shared_ptr<RestClient> rest_;
-  std::string root_;
 };
 
 }  // namespace
