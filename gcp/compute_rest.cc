@@ -1,6 +1,7 @@
 // Compute Engine v1 over REST, the two calls private services access needs:
 // globalAddresses (the reserved peering range) and globalOperations.
 #include "gcp/json_util.h"
+#include "gcp/resource_names.h"
 #include "gcp/rest_client.h"
 #include "gcp/status_mapping.h"
 
@@ -36,15 +37,7 @@ Operation ParseComputeOperation(const json::value& v, const std::string& project
   op.type = wire::Str(o, "operationType");
   op.done = wire::Str(o, "status") == "DONE";
   if (const auto* err = wire::Obj(o, "error")) {
-    std::string message, code;
-    if (const auto* errors = wire::Arr(*err, "errors")) {
-      for (const auto& e : *errors) {
-        if (!e.is_object()) continue;
-        if (code.empty()) code = wire::Str(e.get_object(), "code");
-        std::string m = wire::Str(e.get_object(), "message");
-        if (!m.empty()) message += (message.empty() ? "" : "; ") + m;
-      }
-    }
+    auto [code, message] = ParseOperationErrors(*err);
     if (message.empty()) message = wire::Str(o, "httpErrorMessage");
     if (message.empty()) message = "operation failed";
     int http = static_cast<int>(wire::Int(o, "httpErrorStatusCode"));
@@ -56,21 +49,39 @@ Operation ParseComputeOperation(const json::value& v, const std::string& project
   return op;
 }
 
+// The project is not in the reply's short names: it rides along.
+auto ComputeOperationParser(std::string project) {
+  return [project = std::move(project)](const json::value& v) {
+    return ParseComputeOperation(v, project);
+  };
+}
+
+Subnetwork ParseSubnetwork(const json::value& v, const std::string& project) {
+  Subnetwork out;
+  out.project = project;
+  if (!v.is_object()) return out;
+  const auto& o = v.get_object();
+  out.name = wire::Str(o, "name");
+  out.region = wire::Str(o, "region");
+  out.network = wire::Str(o, "network");
+  out.ip_cidr_range = wire::Str(o, "ipCidrRange");
+  out.purpose = wire::Str(o, "purpose");
+  return out;
+}
+
 class ComputeRest final : public Compute {
  public:
   ComputeRest(std::shared_ptr<RestClient> rest, std::string root)
       : rest_(std::move(rest)), root_(std::move(root)) {}
 
   Task<StatusOr<GlobalAddress>> GetGlobalAddress(std::string project, std::string name) override {
-    RestCall c;
-    c.api = Api::kCompute;
-    c.url = BuildUrl(root_, "compute/v1/projects/" + EncodeSegment(project) +
-                                "/global/addresses/" + EncodeSegment(name));
-    c.what = "compute globalAddresses.get " + project + "/" + name;
-    c.rpc = "globalAddresses.get";
-    auto reply = co_await rest_->Call(std::move(c));
-    if (!reply.ok()) co_return reply.status();
-    co_return ParseAddress(*reply, project);
+    auto parse = [project](const json::value& v) { return ParseAddress(v, project); };
+    return rest_->CallParsed(
+        ReadCall(Api::kCompute,
+                 BuildUrl(root_, "compute/v1/" + GlobalAddressName(EncodeSegment(project),
+                                                                     EncodeSegment(name))),
+                 "compute globalAddresses.get " + project + "/" + name, "globalAddresses.get"),
+        std::move(parse));
   }
 
   Task<StatusOr<Operation>> InsertGlobalAddress(GlobalAddress address) override {
@@ -81,58 +92,41 @@ class ComputeRest final : public Compute {
     if (address.prefix_length > 0) body["prefixLength"] = address.prefix_length;
     body["network"] = address.network;
     if (!address.address.empty()) body["address"] = address.address;
-    RestCall c;
-    c.api = Api::kCompute;
-    c.bucket = Bucket::kMutate;
-    c.kind = CallKind::kMutation;
-    c.method = "POST";
     std::vector<std::pair<std::string, std::string>> query;
     if (!address.request_id.empty()) query.emplace_back("requestId", address.request_id);
-    c.url = BuildUrl(root_, "compute/v1/projects/" + EncodeSegment(address.project) +
-                                "/global/addresses",
-                     query);
+    RestCall c = MutationCall(
+        Api::kCompute, "POST",
+        BuildUrl(root_, "compute/v1/projects/" + EncodeSegment(address.project) +
+                            "/global/addresses",
+                 query),
+        "compute globalAddresses.insert " + address.project + "/" + address.name,
+        "globalAddresses.insert");
     c.body = std::move(body);
-    c.what = "compute globalAddresses.insert " + address.project + "/" + address.name;
-    c.rpc = "globalAddresses.insert";
-    auto reply = co_await rest_->Call(std::move(c));
-    if (!reply.ok()) co_return reply.status();
-    co_return StartedBy(ParseComputeOperation(*reply, address.project), "globalAddresses.insert");
+    return rest_->CallForOperation(std::move(c), ComputeOperationParser(address.project));
   }
 
   Task<StatusOr<Subnetwork>> GetSubnetwork(std::string project, std::string region,
                                            std::string name) override {
-    RestCall c;
-    c.api = Api::kCompute;
-    c.url = BuildUrl(root_, "compute/v1/projects/" + EncodeSegment(project) + "/regions/" +
-                                EncodeSegment(region) + "/subnetworks/" + EncodeSegment(name));
-    c.what = "compute subnetworks.get " + project + "/" + region + "/" + name;
-    c.rpc = "subnetworks.get";
-    auto reply = co_await rest_->Call(std::move(c));
-    if (!reply.ok()) co_return reply.status();
-    Subnetwork out;
-    out.project = project;
-    if (reply->is_object()) {
-      const auto& o = reply->get_object();
-      out.name = wire::Str(o, "name");
-      out.region = wire::Str(o, "region");
-      out.network = wire::Str(o, "network");
-      out.ip_cidr_range = wire::Str(o, "ipCidrRange");
-      out.purpose = wire::Str(o, "purpose");
-    }
-    co_return out;
+    auto parse = [project](const json::value& v) { return ParseSubnetwork(v, project); };
+    return rest_->CallParsed(
+        ReadCall(Api::kCompute,
+                 BuildUrl(root_, "compute/v1/projects/" + EncodeSegment(project) + "/regions/" +
+                                     EncodeSegment(region) + "/subnetworks/" +
+                                     EncodeSegment(name)),
+                 "compute subnetworks.get " + project + "/" + region + "/" + name,
+                 "subnetworks.get"),
+        std::move(parse));
   }
 
   Task<StatusOr<Operation>> GetGlobalOperation(std::string project,
                                                std::string operation) override {
-    RestCall c;
-    c.api = Api::kCompute;
-    c.url = BuildUrl(root_, "compute/v1/projects/" + EncodeSegment(project) +
-                                "/global/operations/" + EncodeSegment(operation));
-    c.what = "compute globalOperations.get " + project + "/" + operation;
-    c.rpc = "globalOperations.get";
-    auto reply = co_await rest_->Call(std::move(c));
-    if (!reply.ok()) co_return reply.status();
-    co_return ParseComputeOperation(*reply, project);
+    return rest_->CallParsed(
+        ReadCall(Api::kCompute,
+                 BuildUrl(root_, "compute/v1/projects/" + EncodeSegment(project) +
+                                     "/global/operations/" + EncodeSegment(operation)),
+                 "compute globalOperations.get " + project + "/" + operation,
+                 "globalOperations.get"),
+        ComputeOperationParser(project));
   }
 
  private:

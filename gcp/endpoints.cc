@@ -5,15 +5,12 @@
 #include <charconv>
 #include <cstdlib>
 
+#include "common/ascii.h"
+
 namespace dbconnd::gcp {
 namespace {
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
+std::string Lower(std::string_view s) { return common::AsciiLower(s); }
 
 std::string ValidNames() {
   std::string out;

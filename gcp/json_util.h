@@ -79,5 +79,14 @@ inline std::string SegmentAfter(std::string_view name, std::string_view key) {
   }
   return {};
 }
+// Sets out.project, out.region and out.name from a located resource name,
+// "projects/P/locations/R/<collection>/N" (a connector, a Cloud Run job or
+// service).
+template <typename T>
+void SetLocatedName(T& out, std::string_view full) {
+  out.project = SegmentAfter(full, "projects");
+  out.region = SegmentAfter(full, "locations");
+  out.name = LastSegment(full);
+}
 
 }  // namespace dbconnd::gcp::wire

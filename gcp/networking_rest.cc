@@ -1,6 +1,7 @@
 // Service Networking API v1 over REST (REFERENCE.md §4): the peering that
 // private services access needs. `network` takes the project NUMBER.
 #include "gcp/json_util.h"
+#include "gcp/resource_names.h"
 #include "gcp/rest_client.h"
 
 namespace dbconnd::gcp {
@@ -8,7 +9,7 @@ namespace {
 
 namespace json = boost::json;
 
-constexpr char kConnections[] = "v1/services/servicenetworking.googleapis.com/connections";
+std::string ConnectionsPath() { return "v1/" + ServiceNetworkingConnections(); }
 
 PeeringConnection ParseConnection(const json::value& v) {
   PeeringConnection out;
@@ -25,59 +26,36 @@ PeeringConnection ParseConnection(const json::value& v) {
   return out;
 }
 
-class ServiceNetworkingRest final : public ServiceNetworking {
+class ServiceNetworkingRest final : public ServiceNetworking, RestStub {
  public:
-  ServiceNetworkingRest(std::shared_ptr<RestClient> rest, std::string root)
-      : rest_(std::move(rest)), root_(std::move(root)) {}
+  using RestStub::RestStub;
 
   Task<StatusOr<std::vector<PeeringConnection>>> ListConnections(std::string network) override {
-    RestCall c;
-    c.api = Api::kServiceNetworking;
-    c.bucket = Bucket::kList;
-    c.url = BuildUrl(root_, kConnections, {{"network", network}});
-    c.what = "servicenetworking connections.list " + network;
-    c.rpc = "connections.list";
-    std::vector<PeeringConnection> out;
-    std::function<void(const json::value&)> each = [&](const json::value& item) {
-      out.push_back(ParseConnection(item));
-    };
-    Status listed = co_await rest_->ListEach(std::move(c), "connections", std::move(each));
-    if (!listed.ok()) co_return listed;
-    co_return out;
+    return rest_->ListAll(ListCall(Api::kServiceNetworking,
+                                   BuildUrl(root_, ConnectionsPath(), {{"network", network}}),
+                                   "servicenetworking connections.list " + network,
+                                   "connections.list"),
+                          "connections", ParseConnection);
   }
 
   Task<StatusOr<Operation>> CreateConnection(PeeringConnection connection) override {
     json::array ranges;
     for (const auto& r : connection.reserved_peering_ranges) ranges.emplace_back(r);
-    RestCall c;
-    c.api = Api::kServiceNetworking;
-    c.bucket = Bucket::kMutate;
-    c.kind = CallKind::kMutation;
-    c.method = "POST";
-    c.url = BuildUrl(root_, kConnections);
+    RestCall c = MutationCall(Api::kServiceNetworking, "POST", BuildUrl(root_, ConnectionsPath()),
+                              "servicenetworking connections.create " + connection.network,
+                              "connections.create");
     c.body = json::object{{"network", connection.network},
                           {"reservedPeeringRanges", std::move(ranges)}};
-    c.what = "servicenetworking connections.create " + connection.network;
-    c.rpc = "connections.create";
-    auto reply = co_await rest_->Call(std::move(c));
-    if (!reply.ok()) co_return reply.status();
-    co_return StartedBy(ParseLongRunningOperation(*reply, Api::kServiceNetworking), "connections.create");
+    return rest_->CallForOperation(std::move(c), ParseLro<Api::kServiceNetworking>);
   }
 
   Task<StatusOr<Operation>> GetOperation(std::string name) override {
-    RestCall c;
-    c.api = Api::kServiceNetworking;
-    c.url = BuildUrl(root_, "v1/" + name);
-    c.what = "servicenetworking operations.get " + name;
-    c.rpc = "operations.get";
-    auto reply = co_await rest_->Call(std::move(c));
-    if (!reply.ok()) co_return reply.status();
-    co_return ParseLongRunningOperation(*reply, Api::kServiceNetworking);
+    return rest_->CallParsed(ReadCall(Api::kServiceNetworking, BuildUrl(root_, "v1/" + name),
+                                      "servicenetworking operations.get " + name,
+                                      "operations.get"),
+                             ParseLro<Api::kServiceNetworking>);
   }
 
- private:
-  std::shared_ptr<RestClient> rest_;
-  std::string root_;
 };
 
 }  // namespace

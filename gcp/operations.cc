@@ -4,6 +4,8 @@
 #include <atomic>
 #include <cstdint>
 
+#include "common/poll_until.h"
+
 namespace dbconnd::gcp {
 namespace {
 
@@ -91,65 +93,82 @@ class WaitReporter {
   std::uint64_t id_ = 0;
 };
 
+// What one wait keeps between polls; lives in WaitLoop's frame.
+struct OperationWait {
+  Clients clients;
+  Operation op;
+  // Keep what the mutation told us; polls of some APIs omit target/type.
+  std::string target;
+  std::string type;
+  std::string started_by;
+  const WaitOptions* options = nullptr;
+  WaitReporter* reporter = nullptr;
+  SteadyTime start;
+  bool poll_failed = false;
+};
+
+// Attempt 0 only looks (an operation may come back done); later ones poll.
+Task<StatusOr<bool>> PollOnce(OperationWait* w, int attempt) {
+  if (attempt == 0) co_return w->op.done;
+  auto polled = co_await Poll(w->clients, w->op);
+  w->reporter->Poll();
+  if (!polled.ok()) {
+    w->poll_failed = true;
+    co_return Status(polled.status()).Annotate("waiting for " + DescribeOperation(w->op));
+  }
+  Operation next = *std::move(polled);
+  if (next.name.empty()) next.name = w->op.name;
+  if (next.project.empty()) next.project = w->op.project;
+  if (next.target.empty()) next.target = w->target;
+  if (next.type.empty()) next.type = w->type;
+  if (next.started_by.empty()) next.started_by = w->started_by;
+  next.api = w->op.api;
+  w->op = std::move(next);
+  if (!w->op.done && w->options->progress) {
+    WaitProgress p;
+    p.api = w->op.api;
+    p.operation = w->op.name;
+    p.target = w->op.target;
+    p.waiting_for = DescribeOperation(w->op);
+    p.elapsed =
+        std::chrono::duration_cast<std::chrono::milliseconds>(w->options->clock() - w->start);
+    p.polls = w->reporter->polls();
+    w->options->progress(p);
+  }
+  co_return w->op.done;
+}
+
 Task<StatusOr<Operation>> WaitLoop(Clients clients, Operation op, WaitOptions options,
                                    WaitReporter* reporter) {
-  const SteadyTime start = options.clock();
-  const SteadyTime deadline = start + options.timeout;
-  auto delay = options.initial_poll;
-  // Keep what the mutation told us; polls of some APIs omit target/type.
-  const std::string target = op.target;
-  const std::string type = op.type;
-  const std::string started_by = op.started_by;
-  while (!op.done) {
-    if (options.stop && options.stop->load()) {
-      co_return CancelledError("stopped waiting for " + DescribeOperation(op));
-    }
-    auto now = options.clock();
-    auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(now - start);
-    if (now >= deadline) {
-      co_return DeadlineExceededError("gave up waiting for " + DescribeOperation(op) + " after " +
-                                      Seconds(elapsed));
-    }
-    const double stretch = 1.0 + std::clamp(options.jitter, 0.0, 1.0) * options.rng();
-    auto jittered = std::chrono::milliseconds(
-        static_cast<int64_t>(static_cast<double>(delay.count()) * stretch));
-    auto sleep =
-        std::min(jittered, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now));
-    Status slept = co_await options.sleeper(sleep);
-    if (!slept.ok()) {
-      co_return CancelledError("stopped waiting for " + DescribeOperation(op));
-    }
-    if (options.stop && options.stop->load()) {
-      co_return CancelledError("stopped waiting for " + DescribeOperation(op));
-    }
-    auto polled = co_await Poll(clients, op);
-    reporter->Poll();
-    if (!polled.ok()) {
-      co_return Status(polled.status()).Annotate("waiting for " + DescribeOperation(op));
-    }
-    Operation next = *std::move(polled);
-    if (next.name.empty()) next.name = op.name;
-    if (next.project.empty()) next.project = op.project;
-    if (next.target.empty()) next.target = target;
-    if (next.type.empty()) next.type = type;
-    if (next.started_by.empty()) next.started_by = started_by;
-    next.api = op.api;
-    op = std::move(next);
-    if (!op.done && options.progress) {
-      WaitProgress p;
-      p.api = op.api;
-      p.operation = op.name;
-      p.target = op.target;
-      p.waiting_for = DescribeOperation(op);
-      p.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(options.clock() - start);
-      p.polls = reporter->polls();
-      options.progress(p);
-    }
-    delay = std::min(options.max_poll,
-                     std::chrono::milliseconds(static_cast<int64_t>(
-                         static_cast<double>(delay.count()) * options.multiplier)));
+  OperationWait w;
+  w.clients = std::move(clients);
+  w.target = op.target;
+  w.type = op.type;
+  w.started_by = op.started_by;
+  w.op = std::move(op);
+  w.options = &options;
+  w.reporter = reporter;
+  w.start = options.clock();
+  common::PollOptions poll;
+  poll.initial_delay = options.initial_poll;
+  poll.max_delay = options.max_poll;
+  poll.multiplier = options.multiplier;
+  poll.jitter = options.jitter;
+  poll.deadline = w.start + options.timeout;
+  if (options.stop) poll.stop = [stop = options.stop] { return stop->load(); };
+  poll.clock = options.clock;
+  poll.sleeper = options.sleeper;
+  poll.rng = options.rng;
+  common::PollAttempt attempt = [&w](int n) { return PollOnce(&w, n); };
+  Status waited = co_await common::PollUntil(std::move(attempt), std::move(poll));
+  if (waited.ok()) co_return std::move(w.op);
+  if (w.poll_failed) co_return waited;
+  if (waited.code() == StatusCode::kDeadlineExceeded) {
+    co_return DeadlineExceededError(
+        "gave up waiting for " + DescribeOperation(w.op) + " after " +
+        Seconds(std::chrono::duration_cast<std::chrono::milliseconds>(options.clock() - w.start)));
   }
-  co_return op;
+  co_return CancelledError("stopped waiting for " + DescribeOperation(w.op));
 }
 
 }  // namespace

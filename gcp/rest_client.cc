@@ -5,6 +5,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "gcp/json_util.h"
+#include "gcp/resource_names.h"
 #include "gcp/status_mapping.h"
 #include "gcp/telemetry.h"
 
@@ -36,6 +37,10 @@ std::string PercentEncode(std::string_view s, std::string_view keep) {
 
 std::string EncodeSegment(std::string_view segment) { return PercentEncode(segment, ":@"); }
 
+std::string EncodedLocationName(std::string_view project, std::string_view region) {
+  return LocationName(EncodeSegment(project), EncodeSegment(region));
+}
+
 std::string BuildUrl(std::string_view root, std::string_view path,
                      const std::vector<std::pair<std::string, std::string>>& query) {
   std::string url(root);
@@ -52,6 +57,30 @@ std::string AppendQuery(std::string_view url, std::string_view key, std::string_
   out += '=';
   out += PercentEncode(value, "");
   return out;
+}
+
+RestCall ReadCall(Api api, std::string url, std::string what, std::string_view rpc) {
+  RestCall c;
+  c.api = api;
+  c.url = std::move(url);
+  c.what = std::move(what);
+  c.rpc = rpc;
+  return c;
+}
+
+RestCall ListCall(Api api, std::string url, std::string what, std::string_view rpc) {
+  RestCall c = ReadCall(api, std::move(url), std::move(what), rpc);
+  c.bucket = Bucket::kList;
+  return c;
+}
+
+RestCall MutationCall(Api api, std::string method, std::string url, std::string what,
+                      std::string_view rpc) {
+  RestCall c = ReadCall(api, std::move(url), std::move(what), rpc);
+  c.bucket = Bucket::kMutate;
+  c.kind = CallKind::kMutation;
+  c.method = std::move(method);
+  return c;
 }
 
 RestClient::RestClient(std::shared_ptr<net::HttpClient> http, std::shared_ptr<TokenSource> tokens,
@@ -203,6 +232,19 @@ Task<Status> RestClient::ListEach(RestCall first, std::string items_field,
   }
   co_return InternalError(first.what + ": more than " + std::to_string(options_.max_pages) +
                           " pages");
+}
+
+OperationErrors ParseOperationErrors(const json::object& error) {
+  OperationErrors out;
+  const auto* errors = wire::Arr(error, "errors");
+  if (!errors) return out;
+  for (const auto& e : *errors) {
+    if (!e.is_object()) continue;
+    if (out.code.empty()) out.code = wire::Str(e.get_object(), "code");
+    std::string m = wire::Str(e.get_object(), "message");
+    if (!m.empty()) out.message += (out.message.empty() ? "" : "; ") + m;
+  }
+  return out;
 }
 
 Operation ParseLongRunningOperation(const json::value& v, Api api) {

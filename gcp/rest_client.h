@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -59,6 +60,21 @@ class RestClient {
   Task<Status> ListEach(RestCall first, std::string items_field,
                         std::function<void(const boost::json::value&)> each);
 
+  // Call, then decode a 2xx reply with `parse` (T(const json::value&)).
+  template <typename Parse>
+  auto CallParsed(RestCall call, Parse parse)
+      -> Task<StatusOr<std::invoke_result_t<Parse&, const boost::json::value&>>>;
+
+  // A method that starts a long-running operation: the reply decoded by
+  // `parse`, then checked by StartedBy (types.h) under the call's rpc.
+  template <typename Parse>
+  Task<StatusOr<Operation>> CallForOperation(RestCall call, Parse parse);
+
+  // ListEach collected into one vector, each element decoded by `parse`.
+  template <typename Parse>
+  auto ListAll(RestCall first, std::string items_field, Parse parse)
+      -> Task<StatusOr<std::vector<std::invoke_result_t<Parse&, const boost::json::value&>>>>;
+
   const RestOptions& options() const { return options_; }
 
  private:
@@ -69,12 +85,35 @@ class RestClient {
   RetryPolicy policy_;
 };
 
+// What every typed client over RestClient holds: the shared call path and
+// the root URL of its API (Endpoints). Clients derive from it and inherit
+// its constructor.
+class RestStub {
+ public:
+  RestStub(std::shared_ptr<RestClient> rest, std::string root)
+      : rest_(std::move(rest)), root_(std::move(root)) {}
+
+ protected:
+  std::shared_ptr<RestClient> rest_;
+  std::string root_;
+};
+
+// The calls every client makes, by what they do: a read of one resource, a
+// list (its own rate-limit bucket), and a mutation (sent once, fenced).
+RestCall ReadCall(Api api, std::string url, std::string what, std::string_view rpc);
+RestCall ListCall(Api api, std::string url, std::string what, std::string_view rpc);
+RestCall MutationCall(Api api, std::string method, std::string url, std::string what,
+                      std::string_view rpc);
+
 // Builds root + "/" + path + "?k=v&..." with query values percent-encoded.
 std::string BuildUrl(std::string_view root, std::string_view path,
                      const std::vector<std::pair<std::string, std::string>>& query = {});
 std::string AppendQuery(std::string_view url, std::string_view key, std::string_view value);
 // Percent-encodes one path segment (IDs); '/' is encoded too.
 std::string EncodeSegment(std::string_view segment);
+
+// LocationName (resource_names.h) with both segments encoded, for a URL.
+std::string EncodedLocationName(std::string_view project, std::string_view region);
 
 // Implementations over RestClient (gcp/*_rest.cc).
 std::unique_ptr<SqlAdmin> MakeSqlAdminRest(std::shared_ptr<RestClient> rest, std::string root);
@@ -91,5 +130,49 @@ std::unique_ptr<ResourceManager> MakeResourceManagerRest(std::shared_ptr<RestCli
 // Shared parsing of google.longrunning.Operation (Run, VPC Access, Service
 // Networking).
 Operation ParseLongRunningOperation(const boost::json::value& v, Api api);
+
+// ParseLongRunningOperation for one API, as a parser for CallParsed.
+template <Api kApi>
+Operation ParseLro(const boost::json::value& v) {
+  return ParseLongRunningOperation(v, kApi);
+}
+
+// An operation's error.errors[] as Compute and Cloud SQL both send it:
+// the first entry's code and every message joined with "; ".
+struct OperationErrors {
+  std::string code;
+  std::string message;
+};
+OperationErrors ParseOperationErrors(const boost::json::object& error);
+
+
+template <typename Parse>
+auto RestClient::CallParsed(RestCall call, Parse parse)
+    -> Task<StatusOr<std::invoke_result_t<Parse&, const boost::json::value&>>> {
+  auto reply = co_await Call(std::move(call));
+  if (!reply.ok()) co_return reply.status();
+  co_return parse(*reply);
+}
+
+template <typename Parse>
+Task<StatusOr<Operation>> RestClient::CallForOperation(RestCall call, Parse parse) {
+  const std::string_view rpc = call.rpc;  // a string literal: outlives the call
+  auto reply = co_await Call(std::move(call));
+  if (!reply.ok()) co_return reply.status();
+  co_return StartedBy(parse(*reply), rpc);
+}
+
+template <typename Parse>
+auto RestClient::ListAll(RestCall first, std::string items_field, Parse parse)
+    -> Task<StatusOr<std::vector<std::invoke_result_t<Parse&, const boost::json::value&>>>> {
+  std::vector<std::invoke_result_t<Parse&, const boost::json::value&>> out;
+  std::function<void(const boost::json::value&)> each = [&out, &parse](
+                                                            const boost::json::value& item) {
+    out.push_back(parse(item));
+  };
+  Status listed = co_await ListEach(std::move(first), std::move(items_field), std::move(each));
+  if (!listed.ok()) co_return listed;
+  co_return out;
+}
 
 }  // namespace dbconnd::gcp

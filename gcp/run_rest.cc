@@ -109,10 +109,7 @@ RunWorkload ParseRunWorkload(const json::value& v, RunKind kind, RawDocuments ra
   out.kind = kind;
   if (!v.is_object()) return out;
   const auto& o = v.get_object();
-  std::string full = wire::Str(o, "name");
-  out.project = wire::SegmentAfter(full, "projects");
-  out.region = wire::SegmentAfter(full, "locations");
-  out.name = wire::LastSegment(full);
+  wire::SetLocatedName(out, wire::Str(o, "name"));
   out.etag = wire::Str(o, "etag");
   out.generation = wire::Str(o, "generation");
   if (const auto* latest = wire::Obj(o, "latestCreatedExecution")) {
@@ -353,37 +350,28 @@ Execution ParseExecution(const json::value& v) {
   return out;
 }
 
-class CloudRunRest final : public CloudRun {
+class CloudRunRest final : public CloudRun, RestStub {
  public:
-  CloudRunRest(std::shared_ptr<RestClient> rest, std::string root)
-      : rest_(std::move(rest)), root_(std::move(root)) {}
+  using RestStub::RestStub;
 
   Task<StatusOr<RunWorkload>> GetJob(std::string project, std::string region,
                                      std::string job) override {
-    return Get(Parent(project, region) + "/jobs/" + EncodeSegment(job), RunKind::kJob);
+    return Get(EncodedLocationName(project, region) + "/jobs/" + EncodeSegment(job), RunKind::kJob);
   }
   Task<StatusOr<std::vector<RunWorkload>>> ListJobs(std::string project, std::string region,
                                                     RawDocuments raw) override {
-    return List(Parent(project, region) + "/jobs", "jobs", RunKind::kJob, raw);
+    return List(EncodedLocationName(project, region) + "/jobs", "jobs", RunKind::kJob, raw);
   }
   Task<StatusOr<Operation>> PatchJob(RunWorkload desired) override {
     return Patch(std::move(desired));
   }
   Task<StatusOr<Operation>> RunJob(std::string project, std::string region,
                                    std::string job) override {
-    RestCall c;
-    c.api = Api::kRun;
-    c.bucket = Bucket::kMutate;
-    c.kind = CallKind::kMutation;
-    c.method = "POST";
-    std::string name = Parent(project, region) + "/jobs/" + EncodeSegment(job);
-    c.url = BuildUrl(root_, "v2/" + name + ":run");
+    std::string name = EncodedLocationName(project, region) + "/jobs/" + EncodeSegment(job);
+    RestCall c = MutationCall(Api::kRun, "POST", BuildUrl(root_, "v2/" + name + ":run"),
+                              "run jobs.run " + name, "jobs.run");
     c.body = json::object();
-    c.what = "run jobs.run " + name;
-    c.rpc = "jobs.run";
-    auto reply = co_await rest_->Call(std::move(c));
-    if (!reply.ok()) co_return reply.status();
-    co_return StartedBy(ParseLongRunningOperation(*reply, Api::kRun), "jobs.run");
+    return SendForOperation(std::move(c));
   }
   Task<StatusOr<Operation>> StartExecution(RunWorkload job, std::string token) override {
     const std::string name = job.FullName();
@@ -395,81 +383,57 @@ class CloudRunRest final : public CloudRun {
     json::object& root = doc.get_object();
     root.erase("runExecutionToken");  // at most one of the two
     root["startExecutionToken"] = token;
-    RestCall c;
-    c.api = Api::kRun;
-    c.bucket = Bucket::kMutate;
-    c.kind = CallKind::kMutation;
-    c.method = "PATCH";
-    c.url = BuildUrl(root_, "v2/" + name);
+    RestCall c = MutationCall(Api::kRun, "PATCH", BuildUrl(root_, "v2/" + name),
+                              "run jobs.patch " + name + " (startExecutionToken " + token + ")",
+                              "jobs.patch");
     c.body = std::move(doc);
-    c.what = "run jobs.patch " + name + " (startExecutionToken " + token + ")";
-    c.rpc = "jobs.patch";
     return SendForOperation(std::move(c));
   }
   Task<StatusOr<Execution>> GetExecution(std::string name) override {
-    RestCall c;
-    c.api = Api::kRun;
-    c.url = BuildUrl(root_, "v2/" + name);
-    c.what = "run executions.get " + name;
-    c.rpc = "executions.get";
-    auto reply = co_await rest_->Call(std::move(c));
-    if (!reply.ok()) co_return reply.status();
-    co_return ParseExecution(*reply);
+    return rest_->CallParsed(ReadCall(Api::kRun, BuildUrl(root_, "v2/" + name),
+                                      "run executions.get " + name, "executions.get"),
+                             ParseExecution);
   }
   Task<StatusOr<RunWorkload>> GetService(std::string project, std::string region,
                                          std::string service) override {
-    return Get(Parent(project, region) + "/services/" + EncodeSegment(service),
+    return Get(EncodedLocationName(project, region) + "/services/" + EncodeSegment(service),
                            RunKind::kService);
   }
   Task<StatusOr<std::vector<RunWorkload>>> ListServices(std::string project, std::string region,
                                                         RawDocuments raw) override {
-    return List(Parent(project, region) + "/services", "services", RunKind::kService, raw);
+    return List(EncodedLocationName(project, region) + "/services", "services", RunKind::kService, raw);
   }
   Task<StatusOr<Operation>> PatchService(RunWorkload desired) override {
     return Patch(std::move(desired));
   }
   Task<StatusOr<Operation>> GetOperation(std::string name) override {
-    RestCall c;
-    c.api = Api::kRun;
-    c.url = BuildUrl(root_, "v2/" + name);
-    c.what = "run operations.get " + name;
-    c.rpc = "operations.get";
-    auto reply = co_await rest_->Call(std::move(c));
-    if (!reply.ok()) co_return reply.status();
-    co_return ParseLongRunningOperation(*reply, Api::kRun);
+    return rest_->CallParsed(ReadCall(Api::kRun, BuildUrl(root_, "v2/" + name),
+                                      "run operations.get " + name, "operations.get"),
+                             ParseLro<Api::kRun>);
   }
 
  private:
-  static std::string Parent(const std::string& project, const std::string& region) {
-    return "projects/" + EncodeSegment(project) + "/locations/" + EncodeSegment(region);
-  }
-
   Task<StatusOr<RunWorkload>> Get(std::string name, RunKind kind) {
-    RestCall c;
-    c.api = Api::kRun;
-    c.url = BuildUrl(root_, "v2/" + name);
-    c.what = std::string(kind == RunKind::kJob ? "run jobs.get " : "run services.get ") + name;
-    c.rpc = kind == RunKind::kJob ? "jobs.get" : "services.get";
-    auto reply = co_await rest_->Call(std::move(c));
-    if (!reply.ok()) co_return reply.status();
-    co_return ParseRunWorkload(*reply, kind);
+    RestCall c =
+        ReadCall(Api::kRun, BuildUrl(root_, "v2/" + name),
+                 std::string(kind == RunKind::kJob ? "run jobs.get " : "run services.get ") + name,
+                 kind == RunKind::kJob ? "jobs.get" : "services.get");
+    auto parse = [kind](const json::value& v) { return ParseRunWorkload(v, kind); };
+    co_return co_await rest_->CallParsed(std::move(c), std::move(parse));
   }
 
   Task<Status> ForEachWorkload(RunKind kind, std::string project, std::string region,
                                RawDocuments raw, std::function<void(RunWorkload)> each) override {
     const bool job = kind == RunKind::kJob;
-    return Each(Parent(project, region) + (job ? "/jobs" : "/services"), job ? "jobs" : "services",
+    return Each(EncodedLocationName(project, region) + (job ? "/jobs" : "/services"), job ? "jobs" : "services",
                 kind, raw, std::move(each));
   }
 
   Task<Status> Each(std::string parent, std::string field, RunKind kind, RawDocuments raw,
                     std::function<void(RunWorkload)> each) {
-    RestCall c;
-    c.api = Api::kRun;
-    c.bucket = Bucket::kList;
-    c.url = BuildUrl(root_, "v2/" + parent);
-    c.what = "run " + field + ".list " + parent;
-    c.rpc = kind == RunKind::kJob ? "jobs.list" : "services.list";
+    RestCall c = ListCall(Api::kRun, BuildUrl(root_, "v2/" + parent),
+                          "run " + field + ".list " + parent,
+                          kind == RunKind::kJob ? "jobs.list" : "services.list");
     std::function<void(const json::value&)> item = [&](const json::value& v) {
       each(ParseRunWorkload(v, kind, raw));
     };
@@ -489,16 +453,12 @@ class CloudRunRest final : public CloudRun {
   Task<StatusOr<Operation>> Patch(RunWorkload desired) {
     auto body = ApplyRunWorkload(desired);
     if (!body.ok()) return Fail(body.status());
-    RestCall c;
-    c.api = Api::kRun;
-    c.bucket = Bucket::kMutate;
-    c.kind = CallKind::kMutation;
-    c.method = "PATCH";
-    c.url = BuildUrl(root_, "v2/" + desired.FullName());
+    const bool job = desired.kind == RunKind::kJob;
+    RestCall c = MutationCall(
+        Api::kRun, "PATCH", BuildUrl(root_, "v2/" + desired.FullName()),
+        std::string(job ? "run jobs.patch " : "run services.patch ") + desired.FullName(),
+        job ? "jobs.patch" : "services.patch");
     c.body = *std::move(body);
-    c.what = std::string(desired.kind == RunKind::kJob ? "run jobs.patch " : "run services.patch ") +
-             desired.FullName();
-    c.rpc = desired.kind == RunKind::kJob ? "jobs.patch" : "services.patch";
     return SendForOperation(std::move(c));
   }
 
@@ -508,14 +468,9 @@ class CloudRunRest final : public CloudRun {
   static Task<StatusOr<Operation>> Fail(Status s) { co_return s; }
 
   Task<StatusOr<Operation>> SendForOperation(RestCall c) {
-    const std::string_view rpc = c.rpc;  // a string literal: outlives the call
-    auto reply = co_await rest_->Call(std::move(c));
-    if (!reply.ok()) co_return reply.status();
-    co_return StartedBy(ParseLongRunningOperation(*reply, Api::kRun), rpc);
+    return rest_->CallForOperation(std::move(c), ParseLro<Api::kRun>);
   }
 
-  std::shared_ptr<RestClient> rest_;
-  std::string root_;
 };
 
 }  // namespace

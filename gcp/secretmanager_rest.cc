@@ -55,73 +55,58 @@ std::string EncodePath(std::string_view name) {
   return out;
 }
 
-class SecretManagerRest final : public SecretManager {
+SecretVersionInfo ParseVersion(const json::value& v) {
+  SecretVersionInfo out;
+  if (v.is_object()) {
+    out.name = wire::Str(v.get_object(), "name");
+    out.state = wire::Str(v.get_object(), "state");
+  }
+  return out;
+}
+
+class SecretManagerRest final : public SecretManager, RestStub {
  public:
-  SecretManagerRest(std::shared_ptr<RestClient> rest, std::string root)
-      : rest_(std::move(rest)), root_(std::move(root)) {}
+  using RestStub::RestStub;
 
   Task<StatusOr<SecretVersionInfo>> GetSecretVersion(std::string name) override {
-    RestCall c;
-    c.api = Api::kSecretManager;
-    c.url = BuildUrl(root_, "v1/" + EncodePath(name));
-    c.what = "secretmanager versions.get " + name;
-    c.rpc = "versions.get";
-    auto reply = co_await rest_->Call(std::move(c));
-    if (!reply.ok()) co_return reply.status();
-    SecretVersionInfo out;
-    if (reply->is_object()) {
-      out.name = wire::Str(reply->get_object(), "name");
-      out.state = wire::Str(reply->get_object(), "state");
-    }
-    co_return out;
+    return rest_->CallParsed(ReadCall(Api::kSecretManager, BuildUrl(root_, "v1/" + EncodePath(name)),
+                                      "secretmanager versions.get " + name, "versions.get"),
+                             ParseVersion);
   }
 
   Task<StatusOr<IamPolicy>> GetSecretIamPolicy(std::string secret) override {
-    RestCall c;
-    c.api = Api::kSecretManager;
     // GET with the version as a query parameter (REFERENCE.md §8.12).
-    c.url = BuildUrl(root_, "v1/" + EncodePath(secret) + ":getIamPolicy",
-                     {{"options.requestedPolicyVersion", "3"}});
-    c.what = "secretmanager secrets.getIamPolicy " + secret;
-    c.rpc = "secrets.getIamPolicy";
-    auto reply = co_await rest_->Call(std::move(c));
-    if (!reply.ok()) co_return reply.status();
-    co_return ParsePolicy(*reply);
+    return rest_->CallParsed(
+        ReadCall(Api::kSecretManager,
+                 BuildUrl(root_, "v1/" + EncodePath(secret) + ":getIamPolicy",
+                          {{"options.requestedPolicyVersion", "3"}}),
+                 "secretmanager secrets.getIamPolicy " + secret, "secrets.getIamPolicy"),
+        ParsePolicy);
   }
 
- private:
-  std::shared_ptr<RestClient> rest_;
-  std::string root_;
 };
 
-class ResourceManagerRest final : public ResourceManager {
+class ResourceManagerRest final : public ResourceManager, RestStub {
  public:
-  ResourceManagerRest(std::shared_ptr<RestClient> rest, std::string root)
-      : rest_(std::move(rest)), root_(std::move(root)) {}
+  using RestStub::RestStub;
 
   Task<StatusOr<IamPolicy>> GetProjectIamPolicy(std::string project) override {
-    RestCall c;
-    c.api = Api::kResourceManager;
+    RestCall c = ReadCall(Api::kResourceManager,
+                          BuildUrl(root_, "v3/projects/" + EncodeSegment(project) + ":getIamPolicy"),
+                          "cloudresourcemanager projects.getIamPolicy " + project,
+                          "projects.getIamPolicy");
     // A POST that reads: retried like a read.
     c.method = "POST";
-    c.kind = CallKind::kRead;
-    c.url = BuildUrl(root_, "v3/projects/" + EncodeSegment(project) + ":getIamPolicy");
     c.body = json::value(json::object{{"options", json::object{{"requestedPolicyVersion", 3}}}});
-    c.what = "cloudresourcemanager projects.getIamPolicy " + project;
-    c.rpc = "projects.getIamPolicy";
-    auto reply = co_await rest_->Call(std::move(c));
-    if (!reply.ok()) co_return reply.status();
-    co_return ParsePolicy(*reply);
+    return rest_->CallParsed(std::move(c), ParsePolicy);
   }
 
   // v3 projects.get: name = "projects/<number>" (v1's name is the display
   // name; REFERENCE.md §10).
   Task<StatusOr<ProjectInfo>> GetProject(std::string project) override {
-    RestCall c;
-    c.api = Api::kResourceManager;
-    c.url = BuildUrl(root_, "v3/projects/" + EncodeSegment(project));
-    c.what = "cloudresourcemanager projects.get " + project;
-    c.rpc = "projects.get";
+    RestCall c =
+        ReadCall(Api::kResourceManager, BuildUrl(root_, "v3/projects/" + EncodeSegment(project)),
+                 "cloudresourcemanager projects.get " + project, "projects.get");
     auto reply = co_await rest_->Call(std::move(c));
     if (!reply.ok()) co_return reply.status();
     if (!reply->is_object()) co_return InternalError("projects.get: reply is not an object");
@@ -140,9 +125,6 @@ class ResourceManagerRest final : public ResourceManager {
     co_return info;
   }
 
- private:
-  std::shared_ptr<RestClient> rest_;
-  std::string root_;
 };
 
 }  // namespace

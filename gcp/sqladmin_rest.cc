@@ -68,15 +68,7 @@ Operation ParseSqlOperation(const json::value& v, const std::string& project) {
   op.done = wire::Str(o, "status") == "DONE";
   if (const auto* err = wire::Obj(o, "error")) {
     // sql#operationErrors: {errors: [{code, message, kind}]}; DONE + error = failed.
-    std::string message, code;
-    if (const auto* errors = wire::Arr(*err, "errors")) {
-      for (const auto& e : *errors) {
-        if (!e.is_object()) continue;
-        if (code.empty()) code = wire::Str(e.get_object(), "code");
-        std::string m = wire::Str(e.get_object(), "message");
-        if (!m.empty()) message += (message.empty() ? "" : "; ") + m;
-      }
-    }
+    auto [code, message] = ParseOperationErrors(*err);
     if (message.empty()) message = code.empty() ? "operation failed" : code;
     op.error = Status(StatusCode::kAborted, RedactSecrets(message)).WithReason(code);
     op.done = true;
@@ -114,48 +106,31 @@ json::value PatchBody(const SqlInstancePatch& p) {
   return json::object{{"settings", std::move(settings)}};
 }
 
-class SqlAdminRest final : public SqlAdmin {
+// Operations carry no project in their short names: it rides along.
+auto SqlOperationParser(std::string project) {
+  return [project = std::move(project)](const json::value& v) {
+    return ParseSqlOperation(v, project);
+  };
+}
+
+class SqlAdminRest final : public SqlAdmin, RestStub {
  public:
-  SqlAdminRest(std::shared_ptr<RestClient> rest, std::string root)
-      : rest_(std::move(rest)), root_(std::move(root)) {}
+  using RestStub::RestStub;
 
   Task<StatusOr<SqlInstance>> GetInstance(std::string project, std::string instance) override {
-    RestCall c;
-    c.api = Api::kSqlAdmin;
-    c.bucket = Bucket::kGet;
-    c.url = BuildUrl(root_, "v1/projects/" + EncodeSegment(project) + "/instances/" +
-                                EncodeSegment(instance));
-    c.what = "sqladmin instances.get " + project + "/" + instance;
-    c.rpc = "instances.get";
-    auto reply = co_await rest_->Call(std::move(c));
-    if (!reply.ok()) co_return reply.status();
-    co_return ParseInstance(*reply);
+    return rest_->CallParsed(ReadCall(Api::kSqlAdmin, InstanceUrl(project, instance),
+                                      "sqladmin instances.get " + project + "/" + instance,
+                                      "instances.get"),
+                             ParseInstance);
   }
 
   Task<StatusOr<std::vector<SqlInstance>>> ListInstances(std::string project) override {
-    RestCall c;
-    c.api = Api::kSqlAdmin;
-    c.bucket = Bucket::kList;
-    c.url = BuildUrl(root_, "v1/projects/" + EncodeSegment(project) + "/instances");
-    c.what = "sqladmin instances.list " + project;
-    c.rpc = "instances.list";
-    std::vector<SqlInstance> out;
-    std::function<void(const json::value&)> each = [&](const json::value& item) {
-      out.push_back(ParseInstance(item));
-    };
-    Status listed = co_await rest_->ListEach(std::move(c), "items", std::move(each));
-    if (!listed.ok()) co_return listed;
-    co_return out;
+    return rest_->ListAll(ListInstancesCall(project), "items", ParseInstance);
   }
 
   Task<Status> ForEachInstance(std::string project,
                                std::function<void(SqlInstance)> each) override {
-    RestCall c;
-    c.api = Api::kSqlAdmin;
-    c.bucket = Bucket::kList;
-    c.url = BuildUrl(root_, "v1/projects/" + EncodeSegment(project) + "/instances");
-    c.what = "sqladmin instances.list " + project;
-    c.rpc = "instances.list";
+    RestCall c = ListInstancesCall(project);
     std::function<void(const json::value&)> item = [&](const json::value& v) {
       each(ParseInstance(v));
     };
@@ -169,55 +144,44 @@ class SqlAdminRest final : public SqlAdmin {
       co_return InvalidArgumentError("sqladmin instances.patch " + project + "/" + instance +
                                      ": settings_version is required (echo the one from GET)");
     }
-    RestCall c;
-    c.api = Api::kSqlAdmin;
-    c.bucket = Bucket::kMutate;
-    c.kind = CallKind::kMutation;
-    c.method = "PATCH";
-    c.url = BuildUrl(root_, "v1/projects/" + EncodeSegment(project) + "/instances/" +
-                                EncodeSegment(instance));
+    RestCall c = MutationCall(Api::kSqlAdmin, "PATCH", InstanceUrl(project, instance),
+                              "sqladmin instances.patch " + project + "/" + instance,
+                              "instances.patch");
     c.body = PatchBody(patch);
-    c.what = "sqladmin instances.patch " + project + "/" + instance;
-    c.rpc = "instances.patch";
-    auto reply = co_await rest_->Call(std::move(c));
-    if (!reply.ok()) co_return reply.status();
-    co_return StartedBy(ParseSqlOperation(*reply, project), "instances.patch");
+    auto parse = SqlOperationParser(project);
+    co_return co_await rest_->CallForOperation(std::move(c), std::move(parse));
   }
 
   Task<StatusOr<Operation>> GetOperation(std::string project, std::string operation) override {
-    RestCall c;
-    c.api = Api::kSqlAdmin;
-    c.bucket = Bucket::kGet;
-    c.url = BuildUrl(root_, "v1/projects/" + EncodeSegment(project) + "/operations/" +
-                                EncodeSegment(operation));
-    c.what = "sqladmin operations.get " + project + "/" + operation;
-    c.rpc = "operations.get";
-    auto reply = co_await rest_->Call(std::move(c));
-    if (!reply.ok()) co_return reply.status();
-    co_return ParseSqlOperation(*reply, project);
+    return rest_->CallParsed(
+        ReadCall(Api::kSqlAdmin,
+                 BuildUrl(root_, "v1/projects/" + EncodeSegment(project) + "/operations/" +
+                                     EncodeSegment(operation)),
+                 "sqladmin operations.get " + project + "/" + operation, "operations.get"),
+        SqlOperationParser(project));
   }
 
   Task<StatusOr<std::vector<Operation>>> ListOperations(std::string project,
                                                         std::string instance) override {
-    RestCall c;
-    c.api = Api::kSqlAdmin;
-    c.bucket = Bucket::kList;
-    c.url = BuildUrl(root_, "v1/projects/" + EncodeSegment(project) + "/operations",
-                     {{"instance", instance}});
-    c.what = "sqladmin operations.list " + project + "/" + instance;
-    c.rpc = "operations.list";
-    std::vector<Operation> out;
-    std::function<void(const json::value&)> each = [&](const json::value& item) {
-      out.push_back(ParseSqlOperation(item, project));
-    };
-    Status listed = co_await rest_->ListEach(std::move(c), "items", std::move(each));
-    if (!listed.ok()) co_return listed;
-    co_return out;
+    return rest_->ListAll(
+        ListCall(Api::kSqlAdmin,
+                 BuildUrl(root_, "v1/projects/" + EncodeSegment(project) + "/operations",
+                          {{"instance", instance}}),
+                 "sqladmin operations.list " + project + "/" + instance, "operations.list"),
+        "items", SqlOperationParser(project));
   }
 
  private:
-  std::shared_ptr<RestClient> rest_;
-  std::string root_;
+  std::string InstanceUrl(const std::string& project, const std::string& instance) const {
+    return BuildUrl(root_, "v1/projects/" + EncodeSegment(project) + "/instances/" +
+                               EncodeSegment(instance));
+  }
+  RestCall ListInstancesCall(const std::string& project) const {
+    return ListCall(Api::kSqlAdmin,
+                    BuildUrl(root_, "v1/projects/" + EncodeSegment(project) + "/instances"),
+                    "sqladmin instances.list " + project, "instances.list");
+  }
+
 };
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "gcp/types.h"
 
+#include "gcp/resource_names.h"
+
 namespace dbconnd::gcp {
 
 std::string_view ToString(Api api) {
@@ -28,12 +30,11 @@ std::string SqlInstance::AddressOfType(std::string_view type) const {
 }
 
 std::string Connector::FullName() const {
-  return "projects/" + project + "/locations/" + region + "/connectors/" + name;
+  return ConnectorName(project, region, name);
 }
 
 std::string RunWorkload::FullName() const {
-  return "projects/" + project + "/locations/" + region +
-         (kind == RunKind::kJob ? "/jobs/" : "/services/") + name;
+  return LocationName(project, region) + (kind == RunKind::kJob ? "/jobs/" : "/services/") + name;
 }
 
 }  // namespace dbconnd::gcp

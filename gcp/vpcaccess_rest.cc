@@ -1,6 +1,7 @@
 // Serverless VPC Access API v1 over REST (REFERENCE.md §3). The connector ID
 // goes in the connectorId query parameter, not the body.
 #include "gcp/json_util.h"
+#include "gcp/resource_names.h"
 #include "gcp/rest_client.h"
 
 namespace dbconnd::gcp {
@@ -12,10 +13,7 @@ Connector ParseConnector(const json::value& v) {
   Connector out;
   if (!v.is_object()) return out;
   const auto& o = v.get_object();
-  std::string full = wire::Str(o, "name");
-  out.project = wire::SegmentAfter(full, "projects");
-  out.region = wire::SegmentAfter(full, "locations");
-  out.name = wire::LastSegment(full);
+  wire::SetLocatedName(out, wire::Str(o, "name"));
   out.network = wire::Str(o, "network");
   out.ip_cidr_range = wire::Str(o, "ipCidrRange");
   out.state = wire::Str(o, "state");
@@ -25,40 +23,25 @@ Connector ParseConnector(const json::value& v) {
   return out;
 }
 
-class VpcAccessRest final : public VpcAccess {
+class VpcAccessRest final : public VpcAccess, RestStub {
  public:
-  VpcAccessRest(std::shared_ptr<RestClient> rest, std::string root)
-      : rest_(std::move(rest)), root_(std::move(root)) {}
+  using RestStub::RestStub;
 
   Task<StatusOr<Connector>> GetConnector(std::string project, std::string region,
                                          std::string connector) override {
-    RestCall c;
-    c.api = Api::kVpcAccess;
-    std::string name = Parent(project, region) + "/connectors/" + EncodeSegment(connector);
-    c.url = BuildUrl(root_, "v1/" + name);
-    c.what = "vpcaccess connectors.get " + name;
-    c.rpc = "connectors.get";
-    auto reply = co_await rest_->Call(std::move(c));
-    if (!reply.ok()) co_return reply.status();
-    co_return ParseConnector(*reply);
+    std::string name =
+        ConnectorName(EncodeSegment(project), EncodeSegment(region), EncodeSegment(connector));
+    return rest_->CallParsed(ReadCall(Api::kVpcAccess, BuildUrl(root_, "v1/" + name),
+                                      "vpcaccess connectors.get " + name, "connectors.get"),
+                             ParseConnector);
   }
 
   Task<StatusOr<std::vector<Connector>>> ListConnectors(std::string project,
                                                         std::string region) override {
-    RestCall c;
-    c.api = Api::kVpcAccess;
-    c.bucket = Bucket::kList;
     std::string parent = Parent(project, region);
-    c.url = BuildUrl(root_, "v1/" + parent + "/connectors");
-    c.what = "vpcaccess connectors.list " + parent;
-    c.rpc = "connectors.list";
-    std::vector<Connector> out;
-    std::function<void(const json::value&)> each = [&](const json::value& item) {
-      out.push_back(ParseConnector(item));
-    };
-    Status listed = co_await rest_->ListEach(std::move(c), "connectors", std::move(each));
-    if (!listed.ok()) co_return listed;
-    co_return out;
+    return rest_->ListAll(ListCall(Api::kVpcAccess, BuildUrl(root_, "v1/" + parent + "/connectors"),
+                                   "vpcaccess connectors.list " + parent, "connectors.list"),
+                          "connectors", ParseConnector);
   }
 
   Task<StatusOr<Operation>> CreateConnector(Connector connector) override {
@@ -68,54 +51,36 @@ class VpcAccessRest final : public VpcAccess {
     if (connector.min_instances > 0) body["minInstances"] = connector.min_instances;
     if (connector.max_instances > 0) body["maxInstances"] = connector.max_instances;
     if (!connector.machine_type.empty()) body["machineType"] = connector.machine_type;
-    RestCall c;
-    c.api = Api::kVpcAccess;
-    c.bucket = Bucket::kMutate;
-    c.kind = CallKind::kMutation;
-    c.method = "POST";
     std::string parent = Parent(connector.project, connector.region);
-    c.url = BuildUrl(root_, "v1/" + parent + "/connectors", {{"connectorId", connector.name}});
+    RestCall c = MutationCall(
+        Api::kVpcAccess, "POST",
+        BuildUrl(root_, "v1/" + parent + "/connectors", {{"connectorId", connector.name}}),
+        "vpcaccess connectors.create " + connector.FullName(),
+        "connectors.create");
     c.body = std::move(body);
-    c.what = "vpcaccess connectors.create " + parent + "/connectors/" + connector.name;
-    c.rpc = "connectors.create";
-    auto reply = co_await rest_->Call(std::move(c));
-    if (!reply.ok()) co_return reply.status();
-    co_return StartedBy(ParseLongRunningOperation(*reply, Api::kVpcAccess), "connectors.create");
+    return rest_->CallForOperation(std::move(c), ParseLro<Api::kVpcAccess>);
   }
 
   Task<StatusOr<Operation>> DeleteConnector(std::string project, std::string region,
                                             std::string connector) override {
-    RestCall c;
-    c.api = Api::kVpcAccess;
-    c.bucket = Bucket::kMutate;
-    c.kind = CallKind::kMutation;
-    c.method = "DELETE";
-    std::string name = Parent(project, region) + "/connectors/" + EncodeSegment(connector);
-    c.url = BuildUrl(root_, "v1/" + name);
-    c.what = "vpcaccess connectors.delete " + name;
-    c.rpc = "connectors.delete";
-    auto reply = co_await rest_->Call(std::move(c));
-    if (!reply.ok()) co_return reply.status();
-    co_return StartedBy(ParseLongRunningOperation(*reply, Api::kVpcAccess), "connectors.delete");
+    std::string name =
+        ConnectorName(EncodeSegment(project), EncodeSegment(region), EncodeSegment(connector));
+    return rest_->CallForOperation(
+        MutationCall(Api::kVpcAccess, "DELETE", BuildUrl(root_, "v1/" + name),
+                     "vpcaccess connectors.delete " + name, "connectors.delete"),
+        ParseLro<Api::kVpcAccess>);
   }
 
   Task<StatusOr<Operation>> GetOperation(std::string name) override {
-    RestCall c;
-    c.api = Api::kVpcAccess;
-    c.url = BuildUrl(root_, "v1/" + name);
-    c.what = "vpcaccess operations.get " + name;
-    c.rpc = "operations.get";
-    auto reply = co_await rest_->Call(std::move(c));
-    if (!reply.ok()) co_return reply.status();
-    co_return ParseLongRunningOperation(*reply, Api::kVpcAccess);
+    return rest_->CallParsed(ReadCall(Api::kVpcAccess, BuildUrl(root_, "v1/" + name),
+                                      "vpcaccess operations.get " + name, "operations.get"),
+                             ParseLro<Api::kVpcAccess>);
   }
 
  private:
   static std::string Parent(const std::string& project, const std::string& region) {
-    return "projects/" + EncodeSegment(project) + "/locations/" + EncodeSegment(region);
+    return EncodedLocationName(project, region);
   }
-  std::shared_ptr<RestClient> rest_;
-  std::string root_;
 };
 
 }  // namespace

@@ -25,6 +25,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include "common/async_event.h"
 #include "net/url.h"
 
 namespace dbconnd::net {
@@ -61,26 +62,16 @@ struct Connection {
   }
 };
 
-struct Waiter {
-  explicit Waiter(asio::any_io_executor ex) : timer(std::move(ex)) {}
-  asio::steady_timer timer;
-  bool woken = false;
-};
-
 // One per scheme+host+port(+proxy). `open` counts idle and leased
 // connections plus slots reserved by connections being opened.
 struct HostPool {
   std::deque<std::unique_ptr<Connection>> idle;
   size_t open = 0;
-  std::list<std::shared_ptr<Waiter>> waiters;
+  // Requests waiting for a slot, first come first served. A wake-up is a
+  // hint to look again: the woken request re-checks idle and open itself.
+  std::unique_ptr<common::AsyncEvent> slot_freed = std::make_unique<common::AsyncEvent>();
 
-  void WakeOne() {
-    if (waiters.empty()) return;
-    auto w = std::move(waiters.front());
-    waiters.pop_front();
-    w->woken = true;
-    w->timer.cancel();
-  }
+  void WakeOne() { slot_freed->NotifyOne(); }
 };
 
 // Shared by the client object and every Send in flight, so destroying the
@@ -401,14 +392,15 @@ asio::awaitable<StatusOr<std::unique_ptr<Lease>>> Acquire(const RequestCtx* rc, 
       co_return lease;
     }
     if (rc->Expired(ph)) co_return rc->Timeout(ph);
-    auto waiter = std::make_shared<Waiter>(st->ex);
-    waiter->timer.expires_at(ph.deadline);
-    pool.waiters.push_back(waiter);
-    co_await waiter->timer.async_wait(kUseTuple);
-    HostPool& after = st->pools[rc->key];
-    if (!waiter->woken) after.waiters.remove(waiter);
+    // The pool (a node of an unordered_map) and its event live as long as
+    // the client state this coroutine holds.
+    const common::AsyncEvent::WaitResult woke = co_await pool.slot_freed->Wait(ph.deadline);
+    if (woke == common::AsyncEvent::WaitResult::kCancelled) {
+      co_return rc->Failed(ph, asio::error::make_error_code(asio::error::operation_aborted));
+    }
     if (rc->Expired(ph)) {
-      if (waiter->woken) after.WakeOne();  // pass the wake-up on
+      // Woken too late to use it: pass the wake-up on.
+      if (woke == common::AsyncEvent::WaitResult::kNotified) pool.WakeOne();
       co_return rc->Timeout(ph);
     }
   }

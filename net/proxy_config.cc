@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "common/ascii.h"
 #include "common/base64.h"
 #include "net/url.h"
 
@@ -14,12 +15,7 @@ namespace dbconnd::net {
 
 namespace {
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
+std::string Lower(std::string_view s) { return common::AsciiLower(s); }
 
 // curl's default proxy port when the URL names none.
 constexpr uint16_t kDefaultProxyPort = 1080;

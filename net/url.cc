@@ -8,15 +8,12 @@
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
 
+#include "common/ascii.h"
+
 namespace dbconnd::net {
 
 namespace {
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
+std::string Lower(std::string_view s) { return common::AsciiLower(s); }
 uint16_t DefaultPort(std::string_view scheme) { return scheme == "https" ? 443 : 80; }
 }  // namespace
 

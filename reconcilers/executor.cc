@@ -10,6 +10,7 @@
 #include <utility>
 #include <variant>
 
+#include "common/poll_until.h"
 #include "common/redact.h"
 #include "gcp/raw_resource.h"
 #include "gcp/resource_names.h"
@@ -255,31 +256,60 @@ gcp::Task<Status> WaitInterrupted(PassContext ctx, Step step, gcp::Operation op)
 
 // Create returns when the operation is done, but a connector may still be
 // CREATING; Cloud Run refuses a vpcAccess pointing at one that is not READY.
-gcp::Task<Status> WaitConnectorReady(PassContext ctx, Step step, gcp::Connector connector) {
-  auto started = ctx.clock();
-  milliseconds delay = ctx.wait.initial_poll;
-  for (int polls = 0;; ++polls) {
-    auto live = co_await ctx.clients.vpc->GetConnector(connector.project, connector.region,
-                                                       connector.name);
-    if (!live.ok()) co_return live.status();
-    if (live->state == "READY") co_return OkStatus();
-    if (live->state == "ERROR") {
-      co_return FailedPreconditionError("connector " + connector.name +
-                                        " is in state ERROR after creation; see the "
-                                        "Serverless VPC Access console for the cause");
-    }
-    auto elapsed = duration_cast<milliseconds>(ctx.clock() - started);
-    if (ctx.clock() + delay > ctx.deadline) {
-      co_return DeadlineExceededError("connector " + connector.name + " not READY after " +
-                                      std::to_string(elapsed.count() / 1000) + "s (state " +
-                                      live->state + ")");
-    }
-    Emit(ctx, ApplyProgress::Kind::kWaiting, &step,
-         "connector " + connector.name + " to become READY (state " + live->state + ")", elapsed);
-    Status slept = co_await ctx.sleeper(delay);
-    if (!slept.ok()) co_return slept;
-    delay = std::min(ctx.wait.max_poll, duration_cast<milliseconds>(delay * ctx.wait.multiplier));
+struct ConnectorWait {
+  PassContext* ctx = nullptr;
+  const Step* step = nullptr;
+  gcp::Connector connector;
+  std::string state;  // as last read
+  bool read_failed = false;
+};
+
+gcp::Task<StatusOr<bool>> ReadConnectorState(ConnectorWait* w, int /*attempt*/) {
+  const gcp::Connector& c = w->connector;
+  auto live = co_await w->ctx->clients.vpc->GetConnector(c.project, c.region, c.name);
+  if (!live.ok()) {
+    w->read_failed = true;
+    co_return live.status();
   }
+  w->state = live->state;
+  if (w->state == "READY") co_return true;
+  if (w->state == "ERROR") {
+    w->read_failed = true;
+    co_return FailedPreconditionError("connector " + c.name +
+                                      " is in state ERROR after creation; see the "
+                                      "Serverless VPC Access console for the cause");
+  }
+  co_return false;
+}
+
+gcp::Task<Status> WaitConnectorReady(PassContext ctx, Step step, gcp::Connector connector) {
+  const auto started = ctx.clock();
+  ConnectorWait w;
+  w.ctx = &ctx;
+  w.step = &step;
+  w.connector = std::move(connector);
+  common::PollOptions poll;
+  poll.initial_delay = ctx.wait.initial_poll;
+  poll.max_delay = ctx.wait.max_poll;
+  poll.multiplier = ctx.wait.multiplier;
+  poll.jitter = ctx.wait.jitter;
+  poll.deadline = ctx.deadline;
+  poll.clock = ctx.clock;
+  poll.rng = ctx.wait.rng;
+  // Each read that is not READY yet is reported before the sleep.
+  poll.sleeper = [&w, started](milliseconds delay) {
+    Emit(*w.ctx, ApplyProgress::Kind::kWaiting, w.step,
+         "connector " + w.connector.name + " to become READY (state " + w.state + ")",
+         duration_cast<milliseconds>(w.ctx->clock() - started));
+    return w.ctx->sleeper(delay);
+  };
+  common::PollAttempt attempt = [&w](int n) { return ReadConnectorState(&w, n); };
+  Status ready = co_await common::PollUntil(std::move(attempt), std::move(poll));
+  if (ready.ok() || w.read_failed || ready.code() != StatusCode::kDeadlineExceeded) co_return ready;
+  co_return DeadlineExceededError(
+      "connector " + w.connector.name + " not READY after " +
+      std::to_string(duration_cast<milliseconds>(ctx.clock() - started).count() / 1000) +
+      "s (state " + w.state + ")");
 }
 
 // Waits for one execution to finish (bounded by the wait options' timeout)

@@ -12,11 +12,11 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <chrono>
-#include <deque>
 #include <map>
 #include <memory>
 #include <string>
 
+#include "common/async_event.h"
 #include "common/status.h"
 #include "gcp/api.h"
 
@@ -59,10 +59,10 @@ class InstanceOperationGate : public std::enable_shared_from_this<InstanceOperat
 
  private:
   InstanceOperationGate() = default;
-  struct Waiter;
   struct Slot {
     bool held = false;
-    std::deque<std::shared_ptr<Waiter>> waiters;
+    // Waiters in arrival order; a release hands the instance to the first.
+    std::unique_ptr<common::AsyncEvent> released = std::make_unique<common::AsyncEvent>();
   };
   void Release(const std::string& key);
 

@@ -18,7 +18,7 @@
 namespace dbconnd::reconcilers {
 namespace {
 
-constexpr char kPeeringService[] = "services/servicenetworking.googleapis.com";
+constexpr std::string_view kPeeringService = gcp::kServiceNetworkingService;
 constexpr char kSocketVolume[] = "cloudsql";
 constexpr char kSocketDir[] = "/cloudsql";
 // Anything wider than a /8 is treated as open to the world.
@@ -123,7 +123,7 @@ class Planner {
     db_engine_ = EngineOfVersion(live.instance ? live.instance->database_version : "");
     connection_name_ = live.instance && !live.instance->connection_name.empty()
                            ? live.instance->connection_name
-                           : in.project + ":" + in.region + ":" + in.instance.name;
+                           : gcp::SqlConnectionName(in.project, in.region, in.instance.name);
   }
 
   Plan Run() {

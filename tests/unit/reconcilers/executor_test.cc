@@ -156,3 +156,28 @@ TEST_CASE("apply: failed verification leaves the public IP on", "[executor][veri
 
 }  // namespace
 }  // namespace dbconnd::reconcilers
+
+namespace dbconnd::reconcilers {
+namespace {
+
+using namespace testing;  // NOLINT: test fixtures
+
+TEST_CASE("apply: a connector still CREATING after its operation is polled until READY",
+          "[executor][connector]") {
+  FakeCloud cloud(SeedLive());
+  cloud.connector_creating_reads = 2;
+  const ApplyResult r = ApplyOnce(cloud, SeedIntent());
+  REQUIRE(r.status.ok());
+  CHECK(r.converged);
+  CHECK(cloud.writes == kSeedWrites);
+  CHECK(cloud.world().connector->state == "READY");
+  // The two CREATING reads and the READY one come right after the create.
+  auto created = std::find(cloud.calls.begin(), cloud.calls.end(),
+                           "vpc.CreateConnector saleor-connector");
+  REQUIRE(created != cloud.calls.end());
+  std::vector<std::string> next(created + 1, std::min(created + 4, cloud.calls.end()));
+  CHECK(next == std::vector<std::string>(3, "vpc.GetConnector saleor-connector"));
+}
+
+}  // namespace
+}  // namespace dbconnd::reconcilers

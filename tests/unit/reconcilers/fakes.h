@@ -26,6 +26,8 @@ class FakeCloud {
 
   std::vector<std::string> calls;   // every call, "api.Method target"
   std::vector<std::string> writes;  // accepted mutations only
+  // A created connector reads CREATING this many times before READY.
+  int connector_creating_reads = 0;
   std::map<std::string, std::deque<Status>> fail_next;  // by method name
   // Returned by ListOperations until polled once (simulates a running op).
   std::vector<gcp::Operation> running_sql_ops;
@@ -207,7 +209,9 @@ class FakeCloud {
                                                      std::string n) override {
       c_->Call("vpc.GetConnector", n);
       if (!c_->world_.connector) co_return NotFoundError(n);
-      co_return *c_->world_.connector;
+      auto& conn = *c_->world_.connector;
+      if (conn.state == "CREATING" && c_->connector_creating_reads-- <= 0) conn.state = "READY";
+      co_return conn;
     }
     gcp::Task<StatusOr<std::vector<gcp::Connector>>> ListConnectors(std::string,
                                                                     std::string) override {
@@ -219,7 +223,7 @@ class FakeCloud {
     gcp::Task<StatusOr<gcp::Operation>> CreateConnector(gcp::Connector c) override {
       if (auto s = c_->Call("vpc.CreateConnector", c.name)) co_return *s;
       c_->world_.connector = c;
-      c_->world_.connector->state = "READY";
+      c_->world_.connector->state = c_->connector_creating_reads > 0 ? "CREATING" : "READY";
       co_return c_->Done(gcp::Api::kVpcAccess, c.name, "vpc.CreateConnector");
     }
     gcp::Task<StatusOr<gcp::Operation>> DeleteConnector(std::string, std::string,
