@@ -80,13 +80,19 @@ gcp::SteadyTime NotBefore(const E& entry, gcp::SteadyTime now, std::chrono::mill
 // Each key's place in State, and what its list is called in messages.
 std::string Id(const InstancesKey& k) { return k.project; }
 std::string Id(const ConnectorsKey& k) { return Key(k.project, k.region); }
-std::string Id(const JobsKey& k) { return Key(k.project, k.region); }
-std::string Id(const ServicesKey& k) { return Key(k.project, k.region); }
+std::string Id(const WorkloadsKey& k) {
+  return Key(k.kind == gcp::RunKind::kJob ? "jobs" : "services", Key(k.project, k.region));
+}
 std::string Id(const PeeringsKey& k) { return k.network; }
 std::string Id(const RangeKey& k) { return Key(k.project, k.name); }
 
+// By-name kinds (hash map indexes) answer one name at a time and take
+// per-name invalidation; the others are dropped whole.
 template <typename K>
-using EntryOf = std::conditional_t<K::kByName, NamedEntry<typename K::Index>,
+constexpr bool kByName = requires { typename K::Index::mapped_type; };
+
+template <typename K>
+using EntryOf = std::conditional_t<kByName<K>, NamedEntry<typename K::Index>,
                                    Entry<typename K::Index>>;
 
 // Every entry of one key type, by Id.
@@ -109,8 +115,8 @@ struct ObservationCache::State {
   // (Options::max_concurrent_lists).
   int lists_in_flight = 0;
   std::vector<std::weak_ptr<boost::asio::steady_timer>> list_waiters;
-  std::tuple<Entries<InstancesKey>, Entries<ConnectorsKey>, Entries<JobsKey>,
-             Entries<ServicesKey>, Entries<PeeringsKey>, Entries<RangeKey>>
+  std::tuple<Entries<InstancesKey>, Entries<ConnectorsKey>, Entries<WorkloadsKey>,
+             Entries<PeeringsKey>, Entries<RangeKey>>
       entries;
   // The entry of `key`; entries are never erased, so the reference stays valid.
   template <typename K>
@@ -181,14 +187,10 @@ gcp::Task<StatusOr<std::shared_ptr<const WorkloadIndex>>> LoadWorkloads(gcp::Cli
   co_return std::shared_ptr<const WorkloadIndex>(std::move(index));
 }
 
-gcp::Task<StatusOr<std::shared_ptr<const WorkloadIndex>>> Load(gcp::Clients clients, JobsKey key,
-                                                               bool keep_raw) {
-  co_return co_await LoadWorkloads(clients, true, key.project, key.region, keep_raw);
-}
-
 gcp::Task<StatusOr<std::shared_ptr<const WorkloadIndex>>> Load(gcp::Clients clients,
-                                                               ServicesKey key, bool keep_raw) {
-  co_return co_await LoadWorkloads(clients, false, key.project, key.region, keep_raw);
+                                                               WorkloadsKey key, bool keep_raw) {
+  const bool jobs = key.kind == gcp::RunKind::kJob;
+  co_return co_await LoadWorkloads(clients, jobs, key.project, key.region, keep_raw);
 }
 
 gcp::Task<StatusOr<std::shared_ptr<const PeeringList>>> Load(gcp::Clients clients,
@@ -389,25 +391,15 @@ class PrerequisiteReads final : public gcp::SecretManager, public gcp::ResourceM
       : inner_(inner), options_(options), stats_(stats) {}
 
   gcp::Task<StatusOr<gcp::SecretVersionInfo>> GetSecretVersion(std::string name) override {
-    if (const auto* hit = Fresh(versions_, name)) co_return *hit;
-    ++stats_->prerequisite_reads;
-    auto got = co_await inner_.secrets->GetSecretVersion(name);
-    Keep(versions_, name, got);
-    co_return got;
+    return Read(&versions_, name, inner_.secrets, &gcp::SecretManager::GetSecretVersion);
   }
   gcp::Task<StatusOr<gcp::IamPolicy>> GetSecretIamPolicy(std::string secret) override {
-    if (const auto* hit = Fresh(secret_policies_, secret)) co_return *hit;
-    ++stats_->prerequisite_reads;
-    auto got = co_await inner_.secrets->GetSecretIamPolicy(secret);
-    Keep(secret_policies_, secret, got);
-    co_return got;
+    return Read(&secret_policies_, secret, inner_.secrets,
+                &gcp::SecretManager::GetSecretIamPolicy);
   }
   gcp::Task<StatusOr<gcp::IamPolicy>> GetProjectIamPolicy(std::string project) override {
-    if (const auto* hit = Fresh(project_policies_, project)) co_return *hit;
-    ++stats_->prerequisite_reads;
-    auto got = co_await inner_.resource_manager->GetProjectIamPolicy(project);
-    Keep(project_policies_, project, got);
-    co_return got;
+    return Read(&project_policies_, project, inner_.resource_manager,
+                &gcp::ResourceManager::GetProjectIamPolicy);
   }
 
   void Clear() {
@@ -424,6 +416,18 @@ class PrerequisiteReads final : public gcp::SecretManager, public gcp::ResourceM
   };
   template <typename T>
   using Answers = std::unordered_map<std::string, Answer<T>>;
+
+  // One read through the answers of its kind (`this` outlives it: the cache
+  // holds it for as long as any observation runs).
+  template <typename T, typename Api>
+  gcp::Task<StatusOr<T>> Read(Answers<T>* answers, std::string key, Api* api,
+                              gcp::Task<StatusOr<T>> (Api::*get)(std::string)) {
+    if (const auto* hit = Fresh(*answers, key)) co_return *hit;
+    ++stats_->prerequisite_reads;
+    auto got = co_await (api->*get)(key);
+    Keep(*answers, key, got);
+    co_return got;
+  }
 
   template <typename T>
   const StatusOr<T>* Fresh(Answers<T>& answers, const std::string& key) {
@@ -536,9 +540,7 @@ template gcp::Task<StatusOr<std::shared_ptr<const InstanceIndex>>> ObservationCa
 template gcp::Task<StatusOr<std::shared_ptr<const ConnectorIndex>>> ObservationCache::Snapshot(
     ConnectorsKey);
 template gcp::Task<StatusOr<std::shared_ptr<const WorkloadIndex>>> ObservationCache::Snapshot(
-    JobsKey);
-template gcp::Task<StatusOr<std::shared_ptr<const WorkloadIndex>>> ObservationCache::Snapshot(
-    ServicesKey);
+    WorkloadsKey);
 template gcp::Task<StatusOr<std::shared_ptr<const PeeringList>>> ObservationCache::Snapshot(
     PeeringsKey);
 template gcp::Task<StatusOr<std::shared_ptr<const std::optional<gcp::GlobalAddress>>>>
@@ -567,23 +569,15 @@ class ObservationCache::CachedSource final : public ObservationSource {
                                                                 std::string project,
                                                                 std::string region,
                                                                 std::string name) override {
-    const bool job = kind == gcp::RunKind::kJob;
-    GetWorkload get{cache_->clients_, job, project, region, name, cache_->options_.keep_raw};
-    if (job) {
-      JobsKey key{project, region};
-      co_return co_await Named(key, name, get);
-    }
-    ServicesKey key{project, region};
+    GetWorkload get{cache_->clients_, kind == gcp::RunKind::kJob, project, region, name,
+                    cache_->options_.keep_raw};
+    WorkloadsKey key{kind, project, region};
     co_return co_await Named(key, name, get);
   }
   gcp::Task<StatusOr<std::shared_ptr<const WorkloadIndex>>> Workloads(gcp::RunKind kind,
                                                                       std::string project,
                                                                       std::string region) override {
-    if (kind == gcp::RunKind::kJob) {
-      JobsKey key{project, region};
-      co_return co_await cache_->Snapshot(key);
-    }
-    ServicesKey key{project, region};
+    WorkloadsKey key{kind, project, region};
     co_return co_await cache_->Snapshot(key);
   }
   gcp::Task<StatusOr<PeeringList>> Peerings(std::string network) override {
@@ -632,25 +626,21 @@ class ObservationCache::FreshSource final : public DirectSource {
   gcp::Task<StatusOr<std::shared_ptr<const WorkloadIndex>>> Workloads(gcp::RunKind kind,
                                                                       std::string project,
                                                                       std::string region) override {
-    if (kind == gcp::RunKind::kJob) {
-      JobsKey key{project, region};
-      co_return co_await ListedNow(key);
-    }
-    ServicesKey key{project, region};
+    WorkloadsKey key{kind, project, region};
     co_return co_await ListedNow(key);
   }
   gcp::Clients PrerequisiteClients() override { return cache_->PrerequisiteClients(); }
 
  private:
-  template <typename K>
-  gcp::Task<StatusOr<std::shared_ptr<const WorkloadIndex>>> ListedNow(K key) {
+  gcp::Task<StatusOr<std::shared_ptr<const WorkloadIndex>>> ListedNow(WorkloadsKey key) {
     std::shared_ptr<ObservationCache> c = cache_;
     std::shared_ptr<State> st = c->state_;
     auto now = c->options_.clock();
     auto not_before = now;
-    co_return co_await SnapshotOf<K>(st, &st->At(key), c->clients_, key, c->options_.keep_raw, now,
-                                     not_before, c->options_.wait_timeout,
-                                     c->options_.max_concurrent_lists, &c->stats_);
+    co_return co_await SnapshotOf<WorkloadsKey>(st, &st->At(key), c->clients_, key,
+                                                c->options_.keep_raw, now, not_before,
+                                                c->options_.wait_timeout,
+                                                c->options_.max_concurrent_lists, &c->stats_);
   }
 
   std::shared_ptr<ObservationCache> cache_;
@@ -692,10 +682,10 @@ void ObservationCache::Invalidate(const config::Intent& intent, const ResourceRe
       MarkDirty(s, s.At(ConnectorsKey{project, region}), resource.name);
       break;
     case ResourceKind::kJob:
-      MarkDirty(s, s.At(JobsKey{project, region}), resource.name);
+      MarkDirty(s, s.At(WorkloadsKey{gcp::RunKind::kJob, project, region}), resource.name);
       break;
     case ResourceKind::kService:
-      MarkDirty(s, s.At(ServicesKey{project, region}), resource.name);
+      MarkDirty(s, s.At(WorkloadsKey{gcp::RunKind::kService, project, region}), resource.name);
       break;
     case ResourceKind::kServicePeering:
       drop(s.At(PeeringsKey{gcp::NetworkName(intent.project_number, resource.name)}));

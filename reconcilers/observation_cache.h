@@ -49,36 +49,26 @@ using InstanceIndex = std::unordered_map<std::string, gcp::SqlInstance>;
 using ConnectorIndex = std::unordered_map<std::string, gcp::Connector>;
 
 // The key of one snapshot, a type per API kind: what is listed, and the
-// index it yields (Index). By-name kinds (kByName) answer one name at a time
-// and take per-name invalidation; the others are dropped whole.
+// index it yields (Index).
 struct InstancesKey {  // sqladmin instances.list
   using Index = InstanceIndex;
-  static constexpr bool kByName = true;
   std::string project;
 };
 struct ConnectorsKey {  // vpcaccess connectors.list
   using Index = ConnectorIndex;
-  static constexpr bool kByName = true;
   std::string project, region;
 };
-struct JobsKey {  // run jobs.list
+struct WorkloadsKey {  // run jobs.list or services.list
   using Index = WorkloadIndex;
-  static constexpr bool kByName = true;
-  std::string project, region;
-};
-struct ServicesKey {  // run services.list
-  using Index = WorkloadIndex;
-  static constexpr bool kByName = true;
+  gcp::RunKind kind = gcp::RunKind::kJob;
   std::string project, region;
 };
 struct PeeringsKey {  // servicenetworking connections.list
   using Index = PeeringList;
-  static constexpr bool kByName = false;
   std::string network;
 };
 struct RangeKey {  // compute globalAddresses.get; an empty optional: 404
   using Index = std::optional<gcp::GlobalAddress>;
-  static constexpr bool kByName = false;
   std::string project, name;
 };
 
