@@ -1,15 +1,12 @@
 #include "reconcilers/observation_cache.h"
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <algorithm>
 #include <map>
 #include <tuple>
 #include <type_traits>
 #include <utility>
 
+#include "common/async_event.h"
 #include "gcp/resource_names.h"
 #include "reconcilers/direct_vpc.h"
 #include "reconcilers/planner.h"
@@ -18,13 +15,12 @@
 namespace dbconnd::reconcilers {
 namespace {
 
-namespace asio = boost::asio;
 
 template <typename Index>
 struct Flight {
   bool finished = false;
   StatusOr<std::shared_ptr<const Index>> result = InternalError("list still running");
-  std::vector<std::weak_ptr<asio::steady_timer>> waiters;
+  common::AsyncEvent done;  // notified (all) when the list ends
 };
 
 // Value type a by-name lookup yields from an index.
@@ -114,7 +110,7 @@ struct ObservationCache::State {
   // Bulk lists running now, and lookups waiting for one of them to end
   // (Options::max_concurrent_lists).
   int lists_in_flight = 0;
-  std::vector<std::weak_ptr<boost::asio::steady_timer>> list_waiters;
+  common::AsyncEvent list_slot;
   std::tuple<Entries<InstancesKey>, Entries<ConnectorsKey>, Entries<WorkloadsKey>,
              Entries<PeeringsKey>, Entries<RangeKey>>
       entries;
@@ -232,10 +228,11 @@ gcp::Task<StatusOr<std::shared_ptr<const Index>>> SnapshotOf(
     // Someone is listing this key already: wait for that call.
     ++stats->waits;
     std::shared_ptr<Flight<Index>> flight = entry->flight;
-    auto executor = co_await asio::this_coro::executor;
-    auto timer = std::make_shared<asio::steady_timer>(executor, wait_timeout);
-    flight->waiters.push_back(timer);
-    co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
+    const auto deadline = std::chrono::steady_clock::now() + wait_timeout;
+    const auto woken = co_await flight->done.Wait(deadline);
+    if (!flight->finished && woken == common::AsyncEvent::WaitResult::kCancelled) {
+      co_return CancelledError("cancelled while waiting for another reconcile's list call");
+    }
     if (!flight->finished) {
       co_return DeadlineExceededError("waited " + std::to_string(wait_timeout.count() / 1000) +
                                       "s for another reconcile's list call");
@@ -260,10 +257,11 @@ gcp::Task<StatusOr<std::shared_ptr<const Index>>> SnapshotOf(
       have_slot = false;
       break;
     }
-    auto executor = co_await asio::this_coro::executor;
-    auto timer = std::make_shared<asio::steady_timer>(executor, remaining);
-    state->list_waiters.push_back(timer);
-    co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
+    const auto woken = co_await state->list_slot.Wait(slot_deadline);
+    if (woken == common::AsyncEvent::WaitResult::kCancelled) {
+      have_slot = false;
+      break;
+    }
   }
   const auto list_started = std::chrono::steady_clock::now();
   if (have_slot) ++state->lists_in_flight;
@@ -277,11 +275,7 @@ gcp::Task<StatusOr<std::shared_ptr<const Index>>> SnapshotOf(
     entry->last_list_took = std::chrono::steady_clock::now() - list_started;
     --state->lists_in_flight;
     // Everyone waiting looks again; the first to run takes the slot.
-    std::vector<std::weak_ptr<asio::steady_timer>> waiters;
-    waiters.swap(state->list_waiters);
-    for (auto& w : waiters) {
-      if (auto t = w.lock()) t->cancel();
-    }
+    state->list_slot.NotifyAll();
   }
   if (result.ok() && entry->flight == flight) {
     entry->snapshot = *result;
@@ -292,9 +286,7 @@ gcp::Task<StatusOr<std::shared_ptr<const Index>>> SnapshotOf(
   if (entry->flight == flight) entry->flight.reset();
   flight->finished = true;
   flight->result = result;
-  for (auto& w : flight->waiters) {
-    if (auto t = w.lock()) t->cancel();
-  }
+  flight->done.NotifyAll();
   co_return result;
 }
 
