@@ -545,11 +545,21 @@ class IntentBuilder {
         }
       }
     }
-    if (auto j = snap_.jobs.find(inst_.region); j != snap_.jobs.end()) {
-      for (const auto& w : j->second) live.jobs.emplace(w.name, w);
-    }
-    if (auto s = snap_.services.find(inst_.region); s != snap_.services.end()) {
-      for (const auto& w : s->second) live.services.emplace(w.name, w);
+    // As reconcilers::Observe fills them: the declared workloads, and the
+    // region's index.
+    auto index = [this](const auto& by_region) {
+      auto out = std::make_shared<reconcilers::WorkloadIndex>();
+      if (auto r = by_region.find(inst_.region); r != by_region.end()) {
+        for (const auto& w : r->second) out->emplace(w.name, w);
+      }
+      return out;
+    };
+    live.all_jobs = index(snap_.jobs);
+    live.all_services = index(snap_.services);
+    for (const auto& w : in_.workloads) {
+      const bool job = w.kind == WorkloadKind::kJob;
+      const auto& all = job ? *live.all_jobs : *live.all_services;
+      if (auto f = all.find(w.name); f != all.end()) (job ? live.jobs : live.services).emplace(*f);
     }
     if (in_.instance.private_ip) {
       const auto& pip = *in_.instance.private_ip;

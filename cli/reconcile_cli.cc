@@ -36,10 +36,6 @@ gcp::Task<IntentPlan> PlanOne(gcp::Clients clients,
     p.status = live.status();
     co_return p;
   }
-  // Direct VPC subnetworks (the shared snapshots read them before a write only).
-  if (live->subnetworks.empty()) {
-    live->subnetworks = co_await reconcilers::ObserveSubnetworks(clients, intent);
-  }
   p.plan = reconcilers::ComputePlan(intent, *live);
   co_return p;
 }
@@ -53,6 +49,14 @@ gcp::Task<void> PlanWorker(gcp::Clients clients, std::shared_ptr<reconcilers::Ob
     const std::size_t i = (*next)++;
     (*out)[i] = co_await PlanOne(clients, cache, *state->intents[i]);
   }
+}
+
+// One point-in-time read for a whole command (plan, apply): snapshots are
+// not re-listed while the command runs.
+std::shared_ptr<reconcilers::ObservationCache> CommandSnapshot(gcp::Clients clients) {
+  reconcilers::ObservationCacheOptions oo;
+  oo.max_age = std::chrono::hours(24);
+  return reconcilers::ObservationCache::Create(clients, oo);
 }
 
 }  // namespace
@@ -78,9 +82,7 @@ std::vector<IntentPlan> PlanIntents(boost::asio::io_context& io, gcp::Clients cl
   // and each region's connectors, jobs and services are listed once and
   // shared by every intent, instead of every intent listing the region
   // again (reads growing with N, work with N^2).
-  reconcilers::ObservationCacheOptions oo;
-  oo.max_age = std::chrono::hours(24);
-  auto cache = reconcilers::ObservationCache::Create(clients, oo);
+  auto cache = CommandSnapshot(clients);
   std::size_t next = 0;
   std::size_t running = 0;
   std::exception_ptr error;
@@ -116,6 +118,10 @@ std::vector<IntentApply> ApplyIntents(boost::asio::io_context& io, gcp::Clients 
                                       TextStyle style) {
   std::vector<IntentApply> results;
   auto gate = options.gate ? options.gate : reconcilers::InstanceOperationGate::Create();
+  // Intents are read from one shared snapshot, as `plan` reads them; an
+  // intent with something to write is read again directly before its first
+  // write (ApplyOptions::observations).
+  auto snapshot = CommandSnapshot(clients);
   auto started = std::chrono::steady_clock::now();
   for (const auto& p : state.intents) {
     const config::Intent& intent = *p;
@@ -124,6 +130,7 @@ std::vector<IntentApply> ApplyIntents(boost::asio::io_context& io, gcp::Clients 
     ao.wait = options.wait;
     ao.idle_poll = options.idle_poll;
     ao.gate = gate;
+    ao.observations = snapshot;
     ao.observer = options.observer;
     ao.progress = printer.Callback();
     // One --timeout for the whole command, not per intent.

@@ -802,53 +802,6 @@ gcp::Task<StatusOr<JobRunOutcome>> RunJobAndWait(gcp::Clients clients, std::stri
                                  std::move(options));
 }
 
-gcp::Task<StatusOr<LiveState>> Observe(gcp::Clients clients, config::Intent intent) {
-  LiveState live;
-  live.observed_at = std::chrono::system_clock::now();
-  auto instances = co_await clients.sql->ListInstances(intent.project);
-  if (!instances.ok()) co_return instances.status();
-  for (auto& i : *instances) {
-    if (i.name == intent.instance.name) live.instance = std::move(i);
-  }
-  if (intent.connector) {
-    auto connectors = co_await clients.vpc->ListConnectors(intent.project, intent.region);
-    if (!connectors.ok()) co_return connectors.status();
-    for (auto& c : *connectors) {
-      if (c.name == intent.connector->name) live.connector = std::move(c);
-    }
-  }
-  // Every job and service of the region, not only declared ones: the planner
-  // refuses to switch the public IP off while an undeclared one still uses it.
-  auto jobs = co_await clients.run->ListJobs(intent.project, intent.region,
-                                                gcp::RawDocuments::kKeep);
-  if (!jobs.ok()) co_return jobs.status();
-  for (auto& j : *jobs) live.jobs.emplace(j.name, std::move(j));
-  auto services = co_await clients.run->ListServices(intent.project, intent.region,
-                                                        gcp::RawDocuments::kKeep);
-  if (!services.ok()) co_return services.status();
-  for (auto& s : *services) live.services.emplace(s.name, std::move(s));
-
-  if (intent.instance.private_ip && !intent.project_number.empty()) {
-    const auto& pip = *intent.instance.private_ip;
-    auto peerings = co_await clients.networking->ListConnections(
-        gcp::NetworkName(intent.project_number, pip.network));
-    if (!peerings.ok()) co_return peerings.status();
-    live.peerings = std::move(*peerings);
-    auto range = co_await clients.compute->GetGlobalAddress(intent.project, ServicesRangeName(pip));
-    if (range.ok()) {
-      live.services_range = std::move(*range);
-    } else if (range.status().code() != StatusCode::kNotFound) {
-      co_return range.status();
-    }
-  }
-  live.subnetworks = co_await ObserveSubnetworks(clients, intent);
-  // Run-time prerequisites, read-only and best effort (prerequisites.h).
-  if (clients.secrets && clients.resource_manager) {
-    live.prerequisites = co_await GatherPrerequisites(clients, intent);
-  }
-  co_return live;
-}
-
 gcp::Task<ApplyResult> Apply(gcp::Clients clients, config::Intent intent, ApplyOptions options,
                              std::map<std::string, JobVerification> verifications) {
   ApplyResult result;

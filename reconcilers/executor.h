@@ -23,6 +23,7 @@
 #include "gcp/retry.h"
 #include "reconcilers/instance_gate.h"
 #include "reconcilers/live_state.h"
+#include "reconcilers/observation.h"
 #include "reconcilers/observation_cache.h"
 #include "reconcilers/plan.h"
 
@@ -180,12 +181,6 @@ struct ApplyResult {
   // Verification records to hand to the next pass (see JobVerification).
   std::map<std::string, JobVerification> verifications;
 };
-
-// Reads everything ComputePlan needs with bulk list calls: instances.list,
-// connectors/jobs/services list per project+region, one Service Networking
-// list for the network, one globalAddresses.get. NOT_FOUND of the range is
-// "absent"; any other error is returned.
-gcp::Task<StatusOr<LiveState>> Observe(gcp::Clients clients, config::Intent intent);
 
 // What running a job once produced (jobs.run -> wait -> execution).
 struct JobRunOutcome {

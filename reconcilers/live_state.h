@@ -1,8 +1,7 @@
 #pragma once
 // The snapshot of live Google Cloud state one plan is computed against.
-// observe() fills it from bulk list calls (instances.list per project,
-// jobs/services/connectors list per project+region, one Service Networking
-// list per network, one globalAddresses.get); ComputePlan only reads it.
+// reconcilers::Observe (observation.h) fills it, from direct reads or the
+// shared snapshots alike; ComputePlan only reads it.
 
 #include <chrono>
 #include <map>
@@ -53,11 +52,15 @@ struct PrerequisiteFacts {
 struct LiveState {
   std::optional<gcp::SqlInstance> instance;        // the intent's instance, if it exists
   std::optional<gcp::Connector> connector;         // the intent's connector, if it exists
-  std::map<std::string, gcp::RunWorkload> jobs;      // every job in project+region, by short name
-  std::map<std::string, gcp::RunWorkload> services;  // every service in project+region
-  // When set (the controller's shared snapshots), `jobs`/`services` above hold
-  // only the intent's declared workloads and these hold the whole region, so
-  // no intent copies the region's workloads. Null: the maps hold everything.
+  // The intent's declared workloads that exist, by short name; nothing else.
+  std::map<std::string, gcp::RunWorkload> jobs;
+  std::map<std::string, gcp::RunWorkload> services;
+  // The region's index (every job / service of project+region, declared ones
+  // included), for the one check that looks past the declared workloads:
+  // the public IP stays on while an undeclared workload still uses it.
+  // Observe always sets them; empty when that check cannot apply (see
+  // MayClosePublicIp in observation.h). Shared, never copied per intent
+  // (ObservationCache). Null reads as empty.
   std::shared_ptr<const WorkloadIndex> all_jobs;
   std::shared_ptr<const WorkloadIndex> all_services;
   std::vector<gcp::PeeringConnection> peerings;    // Service Networking connections on the network

@@ -1,14 +1,12 @@
 #include "reconcilers/observation_cache.h"
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <algorithm>
 #include <map>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 
+#include "common/async_event.h"
 #include "gcp/resource_names.h"
 #include "reconcilers/direct_vpc.h"
 #include "reconcilers/planner.h"
@@ -17,13 +15,12 @@
 namespace dbconnd::reconcilers {
 namespace {
 
-namespace asio = boost::asio;
 
 template <typename Index>
 struct Flight {
   bool finished = false;
   StatusOr<std::shared_ptr<const Index>> result = InternalError("list still running");
-  std::vector<std::weak_ptr<asio::steady_timer>> waiters;
+  common::AsyncEvent done;  // notified (all) when the list ends
 };
 
 // Value type a by-name lookup yields from an index.
@@ -76,26 +73,29 @@ gcp::SteadyTime NotBefore(const E& entry, gcp::SteadyTime now, std::chrono::mill
   return now - std::max(max_age, stretched);
 }
 
-bool Declares(const config::Intent& intent, config::WorkloadKind kind) {
-  for (const auto& w : intent.workloads) {
-    if (w.kind == kind) return true;
-  }
-  return false;
+// Each key's place in State, and what its list is called in messages.
+std::string Id(const InstancesKey& k) { return k.project; }
+std::string Id(const ConnectorsKey& k) { return Key(k.project, k.region); }
+std::string Id(const WorkloadsKey& k) {
+  return Key(k.kind == gcp::RunKind::kJob ? "jobs" : "services", Key(k.project, k.region));
 }
+std::string Id(const PeeringsKey& k) { return k.network; }
+std::string Id(const RangeKey& k) { return Key(k.project, k.name); }
 
-// The planner's public-path step (ipv4Enabled=false) is possible only when
-// the file turns the public IP off and it is on; only that step reads the
-// region's undeclared workloads.
-bool MayClosePublicIp(const config::Intent& intent, const LiveState& live) {
-  return live.instance && live.instance->ipv4_enabled && intent.instance.public_ip &&
-         !intent.instance.public_ip->enabled;
-}
+// By-name kinds (hash map indexes) answer one name at a time and take
+// per-name invalidation; the others are dropped whole.
+template <typename K>
+constexpr bool kByName = requires { typename K::Index::mapped_type; };
 
-std::shared_ptr<const WorkloadIndex> EmptyWorkloads() {
-  static const std::shared_ptr<const WorkloadIndex> empty =
-      std::make_shared<const WorkloadIndex>();
-  return empty;
-}
+template <typename K>
+using EntryOf = std::conditional_t<kByName<K>, NamedEntry<typename K::Index>,
+                                   Entry<typename K::Index>>;
+
+// Every entry of one key type, by Id.
+template <typename K>
+struct Entries {
+  std::map<std::string, EntryOf<K>> by_id;
+};
 
 gcp::RunWorkload Slim(gcp::RunWorkload w, bool keep_raw) {
   if (!keep_raw) w.raw.reset();
@@ -110,13 +110,25 @@ struct ObservationCache::State {
   // Bulk lists running now, and lookups waiting for one of them to end
   // (Options::max_concurrent_lists).
   int lists_in_flight = 0;
-  std::vector<std::weak_ptr<boost::asio::steady_timer>> list_waiters;
-  std::map<std::string, NamedEntry<InstanceIndex>> instances;     // project
-  std::map<std::string, NamedEntry<ConnectorIndex>> connectors;   // project, region
-  std::map<std::string, NamedEntry<WorkloadIndex>> jobs;          // project, region
-  std::map<std::string, NamedEntry<WorkloadIndex>> services;      // project, region
-  std::map<std::string, Entry<PeeringList>> peerings;             // network
-  std::map<std::string, Entry<std::optional<gcp::GlobalAddress>>> ranges;  // project, name
+  common::AsyncEvent list_slot;
+  std::tuple<Entries<InstancesKey>, Entries<ConnectorsKey>, Entries<WorkloadsKey>,
+             Entries<PeeringsKey>, Entries<RangeKey>>
+      entries;
+  // The entry of `key`; entries are never erased, so the reference stays valid.
+  template <typename K>
+  EntryOf<K>& At(const K& key) {
+    return std::get<Entries<K>>(entries).by_id[Id(key)];
+  }
+  template <typename F>
+  void ForEachEntry(F f) {
+    std::apply([&](auto&... kinds) { (ForEach(kinds, f), ...); }, entries);
+  }
+
+ private:
+  template <typename E, typename F>
+  static void ForEach(E& kind, F& f) {
+    for (auto& [id, e] : kind.by_id) f(e);
+  }
 };
 
 namespace {
@@ -125,8 +137,9 @@ using State = ObservationCache::State;
 
 // ---- loaders: one bulk call each, indexed by name ----------------------------
 
-gcp::Task<StatusOr<std::shared_ptr<const InstanceIndex>>> LoadInstances(gcp::Clients clients,
-                                                                        std::string project) {
+gcp::Task<StatusOr<std::shared_ptr<const InstanceIndex>>> Load(gcp::Clients clients,
+                                                               InstancesKey key, bool) {
+  const std::string project = key.project;
   // Item by item into the index: no list of the whole project in between.
   auto index = std::make_shared<InstanceIndex>();
   std::function<void(gcp::SqlInstance)> each = [&](gcp::SqlInstance i) {
@@ -138,10 +151,9 @@ gcp::Task<StatusOr<std::shared_ptr<const InstanceIndex>>> LoadInstances(gcp::Cli
   co_return std::shared_ptr<const InstanceIndex>(std::move(index));
 }
 
-gcp::Task<StatusOr<std::shared_ptr<const ConnectorIndex>>> LoadConnectors(gcp::Clients clients,
-                                                                          std::string project,
-                                                                          std::string region) {
-  auto list = co_await clients.vpc->ListConnectors(project, region);
+gcp::Task<StatusOr<std::shared_ptr<const ConnectorIndex>>> Load(gcp::Clients clients,
+                                                                ConnectorsKey key, bool) {
+  auto list = co_await clients.vpc->ListConnectors(key.project, key.region);
   if (!list.ok()) co_return list.status();
   auto index = std::make_shared<ConnectorIndex>();
   index->reserve(list->size());
@@ -171,16 +183,22 @@ gcp::Task<StatusOr<std::shared_ptr<const WorkloadIndex>>> LoadWorkloads(gcp::Cli
   co_return std::shared_ptr<const WorkloadIndex>(std::move(index));
 }
 
-gcp::Task<StatusOr<std::shared_ptr<const PeeringList>>> LoadPeerings(gcp::Clients clients,
-                                                                     std::string network) {
-  auto list = co_await clients.networking->ListConnections(network);
+gcp::Task<StatusOr<std::shared_ptr<const WorkloadIndex>>> Load(gcp::Clients clients,
+                                                               WorkloadsKey key, bool keep_raw) {
+  const bool jobs = key.kind == gcp::RunKind::kJob;
+  co_return co_await LoadWorkloads(clients, jobs, key.project, key.region, keep_raw);
+}
+
+gcp::Task<StatusOr<std::shared_ptr<const PeeringList>>> Load(gcp::Clients clients,
+                                                             PeeringsKey key, bool) {
+  auto list = co_await clients.networking->ListConnections(key.network);
   if (!list.ok()) co_return list.status();
   co_return std::make_shared<const PeeringList>(std::move(*list));
 }
 
-gcp::Task<StatusOr<std::shared_ptr<const std::optional<gcp::GlobalAddress>>>> LoadRange(
-    gcp::Clients clients, std::string project, std::string name) {
-  auto range = co_await clients.compute->GetGlobalAddress(project, name);
+gcp::Task<StatusOr<std::shared_ptr<const std::optional<gcp::GlobalAddress>>>> Load(
+    gcp::Clients clients, RangeKey key, bool) {
+  auto range = co_await clients.compute->GetGlobalAddress(key.project, key.name);
   if (range.ok()) {
     co_return std::make_shared<const std::optional<gcp::GlobalAddress>>(std::move(*range));
   }
@@ -194,15 +212,13 @@ gcp::Task<StatusOr<std::shared_ptr<const std::optional<gcp::GlobalAddress>>>> Lo
 // into `state`, whose maps never erase, and `state` is held by value here.
 // A snapshot serves when its list began no earlier than `not_before` and
 // after the entry's last whole invalidation.
-// The list is named by `a`, `b` (project and region, project and range
-// name, or the network) and, for workloads, `jobs`. Callers pass named
-// values, never temporaries built inside the co_await (GCC 12 destroys some
-// of those twice).
-template <typename Index, typename E>
-gcp::Task<StatusOr<std::shared_ptr<const Index>>> Snapshot(
-    std::shared_ptr<State> state, E* entry, gcp::Clients clients, std::string a, std::string b,
-    bool jobs, bool keep_raw, gcp::SteadyTime now, gcp::SteadyTime not_before,
-    std::chrono::milliseconds wait_timeout, int max_lists, ObservationCacheStats* stats) {
+// The list is named by `key`. Callers pass named values, never temporaries
+// built inside the co_await (GCC 12 destroys some of those twice).
+template <typename K, typename Index = typename K::Index>
+gcp::Task<StatusOr<std::shared_ptr<const Index>>> SnapshotOf(
+    std::shared_ptr<State> state, EntryOf<K>* entry, gcp::Clients clients, K key, bool keep_raw,
+    gcp::SteadyTime now, gcp::SteadyTime not_before, std::chrono::milliseconds wait_timeout,
+    int max_lists, ObservationCacheStats* stats) {
   const uint64_t min_seq = std::max(entry->min_seq, state->epoch_seq);
   if (entry->snapshot && entry->listed_at >= not_before && entry->listed_seq >= min_seq) {
     ++stats->hits;
@@ -212,10 +228,11 @@ gcp::Task<StatusOr<std::shared_ptr<const Index>>> Snapshot(
     // Someone is listing this key already: wait for that call.
     ++stats->waits;
     std::shared_ptr<Flight<Index>> flight = entry->flight;
-    auto executor = co_await asio::this_coro::executor;
-    auto timer = std::make_shared<asio::steady_timer>(executor, wait_timeout);
-    flight->waiters.push_back(timer);
-    co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
+    const auto deadline = std::chrono::steady_clock::now() + wait_timeout;
+    const auto woken = co_await flight->done.Wait(deadline);
+    if (!flight->finished && woken == common::AsyncEvent::WaitResult::kCancelled) {
+      co_return CancelledError("cancelled while waiting for another reconcile's list call");
+    }
     if (!flight->finished) {
       co_return DeadlineExceededError("waited " + std::to_string(wait_timeout.count() / 1000) +
                                       "s for another reconcile's list call");
@@ -240,36 +257,25 @@ gcp::Task<StatusOr<std::shared_ptr<const Index>>> Snapshot(
       have_slot = false;
       break;
     }
-    auto executor = co_await asio::this_coro::executor;
-    auto timer = std::make_shared<asio::steady_timer>(executor, remaining);
-    state->list_waiters.push_back(timer);
-    co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
+    const auto woken = co_await state->list_slot.Wait(slot_deadline);
+    if (woken == common::AsyncEvent::WaitResult::kCancelled) {
+      have_slot = false;
+      break;
+    }
   }
   const auto list_started = std::chrono::steady_clock::now();
   if (have_slot) ++state->lists_in_flight;
   if (!have_slot) {
     result = DeadlineExceededError("waited " + std::to_string(wait_timeout.count() / 1000) +
                                    "s for another list call to end");
-  } else if constexpr (std::is_same_v<Index, InstanceIndex>) {
-    result = co_await LoadInstances(clients, a);
-  } else if constexpr (std::is_same_v<Index, ConnectorIndex>) {
-    result = co_await LoadConnectors(clients, a, b);
-  } else if constexpr (std::is_same_v<Index, WorkloadIndex>) {
-    result = co_await LoadWorkloads(clients, jobs, a, b, keep_raw);
-  } else if constexpr (std::is_same_v<Index, PeeringList>) {
-    result = co_await LoadPeerings(clients, a);
   } else {
-    result = co_await LoadRange(clients, a, b);
+    result = co_await Load(clients, key, keep_raw);
   }
   if (have_slot) {
     entry->last_list_took = std::chrono::steady_clock::now() - list_started;
     --state->lists_in_flight;
     // Everyone waiting looks again; the first to run takes the slot.
-    std::vector<std::weak_ptr<asio::steady_timer>> waiters;
-    waiters.swap(state->list_waiters);
-    for (auto& w : waiters) {
-      if (auto t = w.lock()) t->cancel();
-    }
+    state->list_slot.NotifyAll();
   }
   if (result.ok() && entry->flight == flight) {
     entry->snapshot = *result;
@@ -280,9 +286,7 @@ gcp::Task<StatusOr<std::shared_ptr<const Index>>> Snapshot(
   if (entry->flight == flight) entry->flight.reset();
   flight->finished = true;
   flight->result = result;
-  for (auto& w : flight->waiters) {
-    if (auto t = w.lock()) t->cancel();
-  }
+  flight->done.NotifyAll();
   co_return result;
 }
 
@@ -379,25 +383,15 @@ class PrerequisiteReads final : public gcp::SecretManager, public gcp::ResourceM
       : inner_(inner), options_(options), stats_(stats) {}
 
   gcp::Task<StatusOr<gcp::SecretVersionInfo>> GetSecretVersion(std::string name) override {
-    if (const auto* hit = Fresh(versions_, name)) co_return *hit;
-    ++stats_->prerequisite_reads;
-    auto got = co_await inner_.secrets->GetSecretVersion(name);
-    Keep(versions_, name, got);
-    co_return got;
+    return Read(&versions_, name, inner_.secrets, &gcp::SecretManager::GetSecretVersion);
   }
   gcp::Task<StatusOr<gcp::IamPolicy>> GetSecretIamPolicy(std::string secret) override {
-    if (const auto* hit = Fresh(secret_policies_, secret)) co_return *hit;
-    ++stats_->prerequisite_reads;
-    auto got = co_await inner_.secrets->GetSecretIamPolicy(secret);
-    Keep(secret_policies_, secret, got);
-    co_return got;
+    return Read(&secret_policies_, secret, inner_.secrets,
+                &gcp::SecretManager::GetSecretIamPolicy);
   }
   gcp::Task<StatusOr<gcp::IamPolicy>> GetProjectIamPolicy(std::string project) override {
-    if (const auto* hit = Fresh(project_policies_, project)) co_return *hit;
-    ++stats_->prerequisite_reads;
-    auto got = co_await inner_.resource_manager->GetProjectIamPolicy(project);
-    Keep(project_policies_, project, got);
-    co_return got;
+    return Read(&project_policies_, project, inner_.resource_manager,
+                &gcp::ResourceManager::GetProjectIamPolicy);
   }
 
   void Clear() {
@@ -414,6 +408,18 @@ class PrerequisiteReads final : public gcp::SecretManager, public gcp::ResourceM
   };
   template <typename T>
   using Answers = std::unordered_map<std::string, Answer<T>>;
+
+  // One read through the answers of its kind (`this` outlives it: the cache
+  // holds it for as long as any observation runs).
+  template <typename T, typename Api>
+  gcp::Task<StatusOr<T>> Read(Answers<T>* answers, std::string key, Api* api,
+                              gcp::Task<StatusOr<T>> (Api::*get)(std::string)) {
+    if (const auto* hit = Fresh(*answers, key)) co_return *hit;
+    ++stats_->prerequisite_reads;
+    auto got = co_await (api->*get)(key);
+    Keep(*answers, key, got);
+    co_return got;
+  }
 
   template <typename T>
   const StatusOr<T>* Fresh(Answers<T>& answers, const std::string& key) {
@@ -450,6 +456,49 @@ class PrerequisiteReads final : public gcp::SecretManager, public gcp::ResourceM
   Answers<gcp::IamPolicy> project_policies_;
 };
 
+// ---- Direct VPC subnetworks ----------------------------------------------------
+
+// Compute subnetworks.get for Observe, each found subnetwork reused for
+// Options::prerequisites_max_age, at most max_prerequisite_entries held
+// (then all are dropped). Only a subnetwork that was found is kept: a
+// missing one (or an error) is read again on the next observation, so
+// creating it shows at once.
+class SubnetworkReads {
+ public:
+  SubnetworkReads(gcp::Compute* compute, const ObservationCacheOptions* options,
+                  ObservationCacheStats* stats)
+      : compute_(compute), options_(options), stats_(stats) {}
+
+  gcp::Task<StatusOr<gcp::Subnetwork>> Get(std::string project, std::string region,
+                                           std::string name) {
+    const std::string key = project + "\x1f" + region + "\x1f" + name;
+    if (auto it = answers_.find(key); it != answers_.end()) {
+      if (options_->clock() - it->second.at < options_->prerequisites_max_age) {
+        ++stats_->subnetwork_hits;
+        co_return it->second.subnetwork;
+      }
+      answers_.erase(it);
+    }
+    ++stats_->subnetwork_reads;
+    auto got = co_await compute_->GetSubnetwork(project, region, name);
+    if (got.ok()) {
+      if (answers_.size() >= options_->max_prerequisite_entries) answers_.clear();
+      answers_.insert_or_assign(key, Answer{*got, options_->clock()});
+    }
+    co_return got;
+  }
+
+ private:
+  struct Answer {
+    gcp::Subnetwork subnetwork;
+    gcp::SteadyTime at;
+  };
+  gcp::Compute* compute_;
+  const ObservationCacheOptions* options_;
+  ObservationCacheStats* stats_;
+  std::unordered_map<std::string, Answer> answers_;
+};
+
 std::shared_ptr<ObservationCache> ObservationCache::Create(gcp::Clients clients,
                                                            ObservationCacheOptions options) {
   if (!options.clock) options.clock = gcp::SteadyClock();
@@ -461,322 +510,196 @@ ObservationCache::ObservationCache(gcp::Clients clients, ObservationCacheOptions
   if (clients_.secrets && clients_.resource_manager) {
     prerequisites_ = std::make_shared<PrerequisiteReads>(clients_, &options_, &stats_);
   }
+  if (clients_.compute) {
+    subnetworks_ = std::make_shared<SubnetworkReads>(clients_.compute, &options_, &stats_);
+  }
 }
 
 ObservationCache::~ObservationCache() = default;
 
-gcp::Task<StatusOr<std::shared_ptr<const InstanceIndex>>> ObservationCache::Instances(
-    std::string project) {
+template <typename K>
+gcp::Task<StatusOr<std::shared_ptr<const typename K::Index>>> ObservationCache::Snapshot(K key) {
   auto self = shared_from_this();
   auto now = options_.clock();
-  auto* e = &state_->instances[project];
-  std::string a = project;
-  std::string b = "";
+  auto* e = &state_->At(key);
   auto not_before = NotBefore(*e, now, options_.max_age);
-  co_return co_await Snapshot<InstanceIndex>(state_, e, clients_, a, b, false, false, now,
-                                             not_before, options_.wait_timeout,
-                                             options_.max_concurrent_lists, &stats_);
+  co_return co_await SnapshotOf<K>(state_, e, clients_, key, options_.keep_raw, now, not_before,
+                                   options_.wait_timeout, options_.max_concurrent_lists, &stats_);
 }
 
-gcp::Task<StatusOr<std::shared_ptr<const ConnectorIndex>>> ObservationCache::Connectors(
-    std::string project, std::string region) {
-  auto self = shared_from_this();
-  auto now = options_.clock();
-  auto* e = &state_->connectors[Key(project, region)];
-  std::string a = project;
-  std::string b = region;
-  auto not_before = NotBefore(*e, now, options_.max_age);
-  co_return co_await Snapshot<ConnectorIndex>(state_, e, clients_, a, b, false, false, now,
-                                              not_before, options_.wait_timeout,
-                                              options_.max_concurrent_lists, &stats_);
-}
+template gcp::Task<StatusOr<std::shared_ptr<const InstanceIndex>>> ObservationCache::Snapshot(
+    InstancesKey);
+template gcp::Task<StatusOr<std::shared_ptr<const ConnectorIndex>>> ObservationCache::Snapshot(
+    ConnectorsKey);
+template gcp::Task<StatusOr<std::shared_ptr<const WorkloadIndex>>> ObservationCache::Snapshot(
+    WorkloadsKey);
+template gcp::Task<StatusOr<std::shared_ptr<const PeeringList>>> ObservationCache::Snapshot(
+    PeeringsKey);
+template gcp::Task<StatusOr<std::shared_ptr<const std::optional<gcp::GlobalAddress>>>>
+    ObservationCache::Snapshot(RangeKey);
 
-gcp::Task<StatusOr<std::shared_ptr<const WorkloadIndex>>> ObservationCache::Jobs(
-    std::string project, std::string region) {
-  auto self = shared_from_this();
-  auto now = options_.clock();
-  auto* e = &state_->jobs[Key(project, region)];
-  std::string a = project;
-  std::string b = region;
-  auto not_before = NotBefore(*e, now, options_.max_age);
-  co_return co_await Snapshot<WorkloadIndex>(state_, e, clients_, a, b, true, options_.keep_raw,
-                                             now, not_before, options_.wait_timeout,
-                                             options_.max_concurrent_lists, &stats_);
-}
+// Observe's source over the shared snapshots: each declared resource looked
+// up by name in its snapshot (a name this process wrote to is read again).
+class ObservationCache::CachedSource final : public ObservationSource {
+ public:
+  explicit CachedSource(std::shared_ptr<ObservationCache> cache) : cache_(std::move(cache)) {}
 
-gcp::Task<StatusOr<std::shared_ptr<const WorkloadIndex>>> ObservationCache::Services(
-    std::string project, std::string region) {
-  auto self = shared_from_this();
-  auto now = options_.clock();
-  auto* e = &state_->services[Key(project, region)];
-  std::string a = project;
-  std::string b = region;
-  auto not_before = NotBefore(*e, now, options_.max_age);
-  co_return co_await Snapshot<WorkloadIndex>(state_, e, clients_, a, b, false, options_.keep_raw,
-                                             now, not_before, options_.wait_timeout,
-                                             options_.max_concurrent_lists, &stats_);
-}
+  gcp::Task<StatusOr<std::optional<gcp::SqlInstance>>> Instance(std::string project,
+                                                                 std::string name) override {
+    InstancesKey key{project};
+    GetInstance get{cache_->clients_, project, name};
+    co_return co_await Named(key, name, get);
+  }
+  gcp::Task<StatusOr<std::optional<gcp::Connector>>> Connector(std::string project,
+                                                               std::string region,
+                                                               std::string name) override {
+    ConnectorsKey key{project, region};
+    GetConnector get{cache_->clients_, project, region, name};
+    co_return co_await Named(key, name, get);
+  }
+  gcp::Task<StatusOr<std::optional<gcp::RunWorkload>>> Workload(gcp::RunKind kind,
+                                                                std::string project,
+                                                                std::string region,
+                                                                std::string name) override {
+    GetWorkload get{cache_->clients_, kind == gcp::RunKind::kJob, project, region, name,
+                    cache_->options_.keep_raw};
+    WorkloadsKey key{kind, project, region};
+    co_return co_await Named(key, name, get);
+  }
+  gcp::Task<StatusOr<std::shared_ptr<const WorkloadIndex>>> Workloads(gcp::RunKind kind,
+                                                                      std::string project,
+                                                                      std::string region) override {
+    WorkloadsKey key{kind, project, region};
+    co_return co_await cache_->Snapshot(key);
+  }
+  gcp::Task<StatusOr<PeeringList>> Peerings(std::string network) override {
+    PeeringsKey key{network};
+    auto list = co_await cache_->Snapshot(key);
+    if (!list.ok()) co_return list.status();
+    co_return **list;
+  }
+  gcp::Task<StatusOr<std::optional<gcp::GlobalAddress>>> Range(std::string project,
+                                                               std::string name) override {
+    RangeKey key{project, name};
+    auto range = co_await cache_->Snapshot(key);
+    if (!range.ok()) co_return range.status();
+    co_return **range;
+  }
+  gcp::Task<StatusOr<gcp::Subnetwork>> Subnetwork(std::string project, std::string region,
+                                                  std::string name) override {
+    if (!cache_->subnetworks_) co_return UnimplementedError("no Compute client");
+    std::shared_ptr<SubnetworkReads> reads = cache_->subnetworks_;
+    co_return co_await reads->Get(project, region, name);
+  }
+  gcp::Clients PrerequisiteClients() override { return cache_->PrerequisiteClients(); }
 
-gcp::Task<StatusOr<std::shared_ptr<const PeeringList>>> ObservationCache::Peerings(
-    std::string network) {
-  auto self = shared_from_this();
-  auto now = options_.clock();
-  auto* e = &state_->peerings[network];
-  std::string a = network;
-  std::string b = "";
-  auto not_before = NotBefore(*e, now, options_.max_age);
-  co_return co_await Snapshot<PeeringList>(state_, e, clients_, a, b, false, false, now, not_before,
-                                           options_.wait_timeout, options_.max_concurrent_lists,
-                                           &stats_);
-}
+ private:
+  template <typename K, typename Get>
+  gcp::Task<StatusOr<std::optional<ValueOf<typename K::Index>>>> Named(K key, std::string name,
+                                                                      Get get) {
+    auto snapshot = co_await cache_->Snapshot(key);
+    if (!snapshot.ok()) co_return snapshot.status();
+    std::shared_ptr<State> st = cache_->state_;
+    std::shared_ptr<const typename K::Index> index = *snapshot;
+    co_return co_await Lookup<typename K::Index>(st, &st->At(key), index, name, get,
+                                                 &cache_->stats_);
+  }
 
-gcp::Task<StatusOr<std::shared_ptr<const std::optional<gcp::GlobalAddress>>>>
-ObservationCache::Range(std::string project, std::string name) {
-  auto self = shared_from_this();
-  auto now = options_.clock();
-  auto* e = &state_->ranges[Key(project, name)];
-  std::string a = project;
-  std::string b = name;
-  auto not_before = NotBefore(*e, now, options_.max_age);
-  co_return co_await Snapshot<std::optional<gcp::GlobalAddress>>(
-      state_, e, clients_, a, b, false, false, now, not_before, options_.wait_timeout,
-      options_.max_concurrent_lists, &stats_);
+  std::shared_ptr<ObservationCache> cache_;
+};
+
+// Observe's source for ObserveFresh: direct GETs (counted as gets), the
+// region's workloads from a list begun now, prerequisites through the cache.
+class ObservationCache::FreshSource final : public DirectSource {
+ public:
+  explicit FreshSource(std::shared_ptr<ObservationCache> cache)
+      : DirectSource(cache->clients_, &cache->stats_.gets), cache_(std::move(cache)) {}
+
+  gcp::Task<StatusOr<std::shared_ptr<const WorkloadIndex>>> Workloads(gcp::RunKind kind,
+                                                                      std::string project,
+                                                                      std::string region) override {
+    WorkloadsKey key{kind, project, region};
+    co_return co_await ListedNow(key);
+  }
+  gcp::Clients PrerequisiteClients() override { return cache_->PrerequisiteClients(); }
+
+ private:
+  gcp::Task<StatusOr<std::shared_ptr<const WorkloadIndex>>> ListedNow(WorkloadsKey key) {
+    std::shared_ptr<ObservationCache> c = cache_;
+    std::shared_ptr<State> st = c->state_;
+    auto now = c->options_.clock();
+    auto not_before = now;
+    co_return co_await SnapshotOf<WorkloadsKey>(st, &st->At(key), c->clients_, key,
+                                                c->options_.keep_raw, now, not_before,
+                                                c->options_.wait_timeout,
+                                                c->options_.max_concurrent_lists, &c->stats_);
+  }
+
+  std::shared_ptr<ObservationCache> cache_;
+};
+
+gcp::Clients ObservationCache::PrerequisiteClients() const {
+  gcp::Clients pc = clients_;
+  if (prerequisites_) {
+    pc.secrets = prerequisites_.get();
+    pc.resource_manager = prerequisites_.get();
+  }
+  return pc;
 }
 
 gcp::Task<StatusOr<LiveState>> ObservationCache::Observe(config::Intent intent) {
-  // Every argument below is a named value: see Snapshot's comment.
-  auto self = shared_from_this();
-  std::shared_ptr<State> st = state_;
-  const std::string project = intent.project;
-  const std::string region = intent.region;
-  const std::string region_key = Key(project, region);
-  LiveState live;
-  live.observed_at = std::chrono::system_clock::now();
-
-  auto instances = co_await Instances(project);
-  if (!instances.ok()) co_return instances.status();
-  {
-    std::shared_ptr<const InstanceIndex> index = *instances;
-    GetInstance get{clients_, project, intent.instance.name};
-    auto instance = co_await Lookup<InstanceIndex>(st, &st->instances[project], index,
-                                                   intent.instance.name, get, &stats_);
-    if (!instance.ok()) co_return instance.status();
-    live.instance = std::move(*instance);
-  }
-
-  if (intent.connector) {
-    auto connectors = co_await Connectors(project, region);
-    if (!connectors.ok()) co_return connectors.status();
-    std::shared_ptr<const ConnectorIndex> index = *connectors;
-    GetConnector get{clients_, project, region, intent.connector->name};
-    auto connector = co_await Lookup<ConnectorIndex>(st, &st->connectors[region_key], index,
-                                                     intent.connector->name, get, &stats_);
-    if (!connector.ok()) co_return connector.status();
-    live.connector = std::move(*connector);
-  }
-
-  // A region's workloads are read when the intent declares one of that kind,
-  // or when the plan could switch the public IP off (it is refused while an
-  // undeclared workload still uses it); the planner reads them nowhere else.
-  const bool may_close_public_ip = MayClosePublicIp(intent, live);
-  live.all_jobs = EmptyWorkloads();
-  live.all_services = EmptyWorkloads();
-  if (may_close_public_ip || Declares(intent, config::WorkloadKind::kJob)) {
-    auto jobs = co_await Jobs(project, region);
-    if (!jobs.ok()) co_return jobs.status();
-    live.all_jobs = *jobs;
-  }
-  if (may_close_public_ip || Declares(intent, config::WorkloadKind::kService)) {
-    auto services = co_await Services(project, region);
-    if (!services.ok()) co_return services.status();
-    live.all_services = *services;
-  }
-  for (const auto& w : intent.workloads) {
-    const bool job = w.kind == config::WorkloadKind::kJob;
-    auto* entry = job ? &st->jobs[region_key] : &st->services[region_key];
-    std::shared_ptr<const WorkloadIndex> index = job ? live.all_jobs : live.all_services;
-    std::string name = w.name;
-    GetWorkload get{clients_, job, project, region, name, options_.keep_raw};
-    auto found = co_await Lookup<WorkloadIndex>(st, entry, index, name, get, &stats_);
-    if (!found.ok()) co_return found.status();
-    if (*found) (job ? live.jobs : live.services).emplace(name, std::move(**found));
-  }
-
-  if (intent.instance.private_ip && !intent.project_number.empty()) {
-    const auto& pip = *intent.instance.private_ip;
-    const std::string network = gcp::NetworkName(intent.project_number, pip.network);
-    auto peerings = co_await Peerings(network);
-    if (!peerings.ok()) co_return peerings.status();
-    live.peerings = **peerings;
-    const std::string range_name = ServicesRangeName(pip);
-    auto range = co_await Range(project, range_name);
-    if (!range.ok()) co_return range.status();
-    live.services_range = **range;
-  }
-  if (prerequisites_) {
-    // Run-time prerequisites, read-only and best effort, as plan checks them.
-    gcp::Clients pc = clients_;
-    pc.secrets = prerequisites_.get();
-    pc.resource_manager = prerequisites_.get();
-    live.prerequisites = co_await GatherPrerequisites(pc, intent);
-  }
-  co_return live;
+  auto source = std::make_shared<CachedSource>(shared_from_this());
+  co_return co_await reconcilers::Observe(source.get(), std::move(intent));
 }
 
 gcp::Task<StatusOr<LiveState>> ObservationCache::ObserveFresh(config::Intent intent) {
-  auto self = shared_from_this();
-  std::shared_ptr<State> st = state_;
-  gcp::Clients c = clients_;
-  const std::string project = intent.project;
-  const std::string region = intent.region;
-  LiveState live;
-  live.observed_at = std::chrono::system_clock::now();
-
-  ++stats_.gets;
-  auto instance = co_await c.sql->GetInstance(project, intent.instance.name);
-  if (instance.ok()) {
-    live.instance = std::move(*instance);
-  } else if (instance.status().code() != StatusCode::kNotFound) {
-    co_return instance.status();
-  }
-  if (intent.connector) {
-    ++stats_.gets;
-    auto connector = co_await c.vpc->GetConnector(project, region, intent.connector->name);
-    if (connector.ok()) {
-      live.connector = std::move(*connector);
-    } else if (connector.status().code() != StatusCode::kNotFound) {
-      co_return connector.status();
-    }
-  }
-  for (const auto& w : intent.workloads) {
-    const bool job = w.kind == config::WorkloadKind::kJob;
-    std::string name = w.name;
-    ++stats_.gets;
-    // Raw documents kept: a write may follow.
-    auto found = co_await GetWorkload::Fetch(c, job, project, region, name, true);
-    if (found.ok()) {
-      (job ? live.jobs : live.services).emplace(name, std::move(*found));
-    } else if (found.status().code() != StatusCode::kNotFound) {
-      co_return found.status();
-    }
-  }
-
-  // The declared workloads were just read; the region's others matter only
-  // to the check that refuses to switch the public IP off while one still
-  // uses it, and that check gets a region list begun now.
-  const bool may_close_public_ip = MayClosePublicIp(intent, live);
-  auto now = options_.clock();
-  const std::string region_key = Key(project, region);
-  live.all_jobs = EmptyWorkloads();
-  live.all_services = EmptyWorkloads();
-  if (may_close_public_ip) {
-    auto* entry = &st->jobs[region_key];
-    auto not_before = now;
-    auto jobs = co_await Snapshot<WorkloadIndex>(
-        st, entry, c, project, region, true, options_.keep_raw, now, not_before,
-        options_.wait_timeout, options_.max_concurrent_lists, &stats_);
-    if (!jobs.ok()) co_return jobs.status();
-    live.all_jobs = *jobs;
-  }
-  if (may_close_public_ip) {
-    auto* entry = &st->services[region_key];
-    auto not_before = now;
-    auto services = co_await Snapshot<WorkloadIndex>(
-        st, entry, c, project, region, false, options_.keep_raw, now, not_before,
-        options_.wait_timeout, options_.max_concurrent_lists, &stats_);
-    if (!services.ok()) co_return services.status();
-    live.all_services = *services;
-  }
-
-  if (intent.instance.private_ip && !intent.project_number.empty()) {
-    const auto& pip = *intent.instance.private_ip;
-    const std::string network = gcp::NetworkName(intent.project_number, pip.network);
-    const std::string range_name = ServicesRangeName(pip);
-    ++stats_.gets;
-    auto peerings = co_await c.networking->ListConnections(network);
-    if (!peerings.ok()) co_return peerings.status();
-    live.peerings = std::move(*peerings);
-    ++stats_.gets;
-    auto range = co_await c.compute->GetGlobalAddress(project, range_name);
-    if (range.ok()) {
-      live.services_range = std::move(*range);
-    } else if (range.status().code() != StatusCode::kNotFound) {
-      co_return range.status();
-    }
-  }
-  if (prerequisites_) {
-    // Run-time prerequisites, read-only and best effort, as plan checks them.
-    gcp::Clients pc = clients_;
-    pc.secrets = prerequisites_.get();
-    pc.resource_manager = prerequisites_.get();
-    live.prerequisites = co_await GatherPrerequisites(pc, intent);
-  }
-  // Direct VPC subnetworks: read before a write only (a converged pass on
-  // the shared snapshots costs no read of its own).
-  live.subnetworks = co_await ObserveSubnetworks(c, intent);
-  co_return live;
+  auto source = std::make_shared<FreshSource>(shared_from_this());
+  co_return co_await reconcilers::Observe(source.get(), std::move(intent));
 }
 
 void ObservationCache::Invalidate(const config::Intent& intent, const ResourceRef& resource) {
   State& s = *state_;
-  const std::string region_key = Key(intent.project, intent.region);
+  const std::string& project = intent.project;
+  const std::string& region = intent.region;
+  // Small lists without a by-name index are dropped whole.
+  auto drop = [&s](auto& e) {
+    e.min_seq = ++s.seq;
+    e.snapshot.reset();
+  };
   switch (resource.kind) {
     case ResourceKind::kInstance:
-      MarkDirty(s, s.instances[intent.project], resource.name);
+      MarkDirty(s, s.At(InstancesKey{project}), resource.name);
       break;
     case ResourceKind::kConnector:
-      MarkDirty(s, s.connectors[region_key], resource.name);
+      MarkDirty(s, s.At(ConnectorsKey{project, region}), resource.name);
       break;
     case ResourceKind::kJob:
-      MarkDirty(s, s.jobs[region_key], resource.name);
+      MarkDirty(s, s.At(WorkloadsKey{gcp::RunKind::kJob, project, region}), resource.name);
       break;
     case ResourceKind::kService:
-      MarkDirty(s, s.services[region_key], resource.name);
+      MarkDirty(s, s.At(WorkloadsKey{gcp::RunKind::kService, project, region}), resource.name);
       break;
-    case ResourceKind::kServicePeering: {
-      // Small lists without a by-name index: drop the network's snapshot.
-      auto& e = s.peerings[gcp::NetworkName(intent.project_number, resource.name)];
-      e.min_seq = ++s.seq;
-      e.snapshot.reset();
+    case ResourceKind::kServicePeering:
+      drop(s.At(PeeringsKey{gcp::NetworkName(intent.project_number, resource.name)}));
       break;
-    }
-    case ResourceKind::kPrivateServicesRange: {
-      auto& e = s.ranges[Key(intent.project, resource.name)];
-      e.min_seq = ++s.seq;
-      e.snapshot.reset();
+    case ResourceKind::kPrivateServicesRange:
+      drop(s.At(RangeKey{project, resource.name}));
       break;
-    }
   }
 }
 
 void ObservationCache::InvalidateAll() {
   State& s = *state_;
   s.epoch_seq = ++s.seq;
-  auto drop = [](auto& entries) {
-    for (auto& [key, e] : entries) e.snapshot.reset();
-  };
-  drop(s.instances);
-  drop(s.connectors);
-  drop(s.jobs);
-  drop(s.services);
-  drop(s.peerings);
-  drop(s.ranges);
-  // Prerequisite answers are kept: one per secret, they would make every
-  // SIGHUP resync cost reads in proportion to the intents
-  // (prerequisites_max_age bounds their age).
+  s.ForEachEntry([](auto& e) { e.snapshot.reset(); });
+  // Prerequisite and subnetwork answers are kept: one per secret or
+  // subnetwork, they would make every SIGHUP resync cost reads in
+  // proportion to the intents (prerequisites_max_age bounds their age).
 }
 
 std::size_t ObservationCache::snapshot_count() const {
   std::size_t n = 0;
-  auto count = [&n](const auto& entries) {
-    for (const auto& [key, e] : entries) n += e.snapshot != nullptr;
-  };
-  count(state_->instances);
-  count(state_->connectors);
-  count(state_->jobs);
-  count(state_->services);
-  count(state_->peerings);
-  count(state_->ranges);
+  state_->ForEachEntry([&n](const auto& e) { n += e.snapshot != nullptr; });
   return n;
 }
 

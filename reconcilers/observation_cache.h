@@ -40,13 +40,37 @@
 #include "gcp/api.h"
 #include "gcp/retry.h"
 #include "reconcilers/live_state.h"
+#include "reconcilers/observation.h"
 #include "reconcilers/plan.h"
 
 namespace dbconnd::reconcilers {
 
 using InstanceIndex = std::unordered_map<std::string, gcp::SqlInstance>;
 using ConnectorIndex = std::unordered_map<std::string, gcp::Connector>;
-using PeeringList = std::vector<gcp::PeeringConnection>;
+
+// The key of one snapshot, a type per API kind: what is listed, and the
+// index it yields (Index).
+struct InstancesKey {  // sqladmin instances.list
+  using Index = InstanceIndex;
+  std::string project;
+};
+struct ConnectorsKey {  // vpcaccess connectors.list
+  using Index = ConnectorIndex;
+  std::string project, region;
+};
+struct WorkloadsKey {  // run jobs.list or services.list
+  using Index = WorkloadIndex;
+  gcp::RunKind kind = gcp::RunKind::kJob;
+  std::string project, region;
+};
+struct PeeringsKey {  // servicenetworking connections.list
+  using Index = PeeringList;
+  std::string network;
+};
+struct RangeKey {  // compute globalAddresses.get; an empty optional: 404
+  using Index = std::optional<gcp::GlobalAddress>;
+  std::string project, name;
+};
 
 struct ObservationCacheOptions {
   // How long a snapshot serves lookups after its list began; at least ten
@@ -67,7 +91,8 @@ struct ObservationCacheOptions {
   // versions, secret and project IAM policies) are reused this long; an
   // answer that may change on a retry (429, 5xx, no answer) is not kept.
   // At most max_prerequisite_entries answers are held (then all are dropped).
-  // InvalidateAll keeps them.
+  // InvalidateAll keeps them. Direct VPC subnetworks (compute
+  // subnetworks.get) follow the same age and bound; only found ones are kept.
   std::chrono::milliseconds prerequisites_max_age{std::chrono::minutes(5)};
   std::size_t max_prerequisite_entries = 50'000;
   gcp::Clock clock;  // default steady clock
@@ -81,9 +106,12 @@ struct ObservationCacheStats {
   int64_t waits = 0;    // lookups that waited for another lookup's list
   int64_t prerequisite_reads = 0;  // Secret Manager / Resource Manager calls
   int64_t prerequisite_hits = 0;   // prerequisite answers reused
+  int64_t subnetwork_reads = 0;    // compute subnetworks.get by Observe
+  int64_t subnetwork_hits = 0;     // subnetwork answers reused
 };
 
 class PrerequisiteReads;  // caching Secret Manager / Resource Manager reads
+class SubnetworkReads;    // caching compute subnetworks.get
 
 class ObservationCache : public std::enable_shared_from_this<ObservationCache> {
  public:
@@ -93,31 +121,23 @@ class ObservationCache : public std::enable_shared_from_this<ObservationCache> {
   ~ObservationCache();
 
   // ---- snapshots (single flight per key; never null when OK) ----
-  gcp::Task<StatusOr<std::shared_ptr<const InstanceIndex>>> Instances(std::string project);
-  gcp::Task<StatusOr<std::shared_ptr<const ConnectorIndex>>> Connectors(std::string project,
-                                                                         std::string region);
-  gcp::Task<StatusOr<std::shared_ptr<const WorkloadIndex>>> Jobs(std::string project,
-                                                                  std::string region);
-  gcp::Task<StatusOr<std::shared_ptr<const WorkloadIndex>>> Services(std::string project,
-                                                                      std::string region);
-  gcp::Task<StatusOr<std::shared_ptr<const PeeringList>>> Peerings(std::string network);
-  // Null inside the OK value when the range does not exist (404).
-  gcp::Task<StatusOr<std::shared_ptr<const std::optional<gcp::GlobalAddress>>>> Range(
-      std::string project, std::string name);
+  // Key is one of the *Key types above.
+  template <typename Key>
+  gcp::Task<StatusOr<std::shared_ptr<const typename Key::Index>>> Snapshot(Key key);
 
-  // One intent's live state from the shared snapshots: what Observe(clients,
-  // intent) reads (run-time prerequisites included, when the clients have
-  // Secret Manager and Resource Manager; their answers cached per secret,
-  // version and project, see prerequisites_max_age), with `jobs`/`services` holding only the declared
-  // workloads and `all_jobs`/`all_services` pointing at the region snapshot
-  // (an empty one when the plan cannot need it: no workload of that kind is
-  // declared and the public IP cannot be switched off).
+  // One intent's live state from the shared snapshots: reconcilers::Observe
+  // (observation.h) over the snapshots, each declared resource looked up by
+  // name in its project's or region's index, `all_jobs`/`all_services`
+  // pointing at the shared region index when the plan may need it. Run-time
+  // prerequisites are read when the clients have Secret Manager and
+  // Resource Manager, their answers cached per secret, version and project
+  // (see prerequisites_max_age); Direct VPC subnetworks are cached the same
+  // way, only a subnetwork that was found is kept.
   gcp::Task<StatusOr<LiveState>> Observe(config::Intent intent);
-  // The same, read now: one GET per declared resource (with raw documents,
-  // ready for a read-modify-write), the peering list and range read
-  // directly. The region's undeclared workloads are listed afresh only when
-  // the plan could switch the instance's public IP off (the one check that
-  // reads them); otherwise all_jobs/all_services are empty.
+  // The same Observe, read now: one GET per declared resource (with raw
+  // documents, ready for a read-modify-write), the peering list, range and
+  // subnetworks read directly. The region's workloads, when the plan may
+  // need them, come from a list begun now (shared with concurrent callers).
   gcp::Task<StatusOr<LiveState>> ObserveFresh(config::Intent intent);
 
   // This process wrote to (or was refused a write on) `resource` of
@@ -133,7 +153,11 @@ class ObservationCache : public std::enable_shared_from_this<ObservationCache> {
   struct State;  // opaque: defined and used in the .cc only
 
  private:
+  class CachedSource;  // Observe's source over the snapshots
+  class FreshSource;   // ObserveFresh's: direct reads
   ObservationCache(gcp::Clients clients, ObservationCacheOptions options);
+  // The clients GatherPrerequisites reads through (cached answers).
+  gcp::Clients PrerequisiteClients() const;
 
   gcp::Clients clients_;
   ObservationCacheOptions options_;
@@ -141,6 +165,7 @@ class ObservationCache : public std::enable_shared_from_this<ObservationCache> {
   std::shared_ptr<State> state_;
   // Null when the clients cannot read prerequisites.
   std::shared_ptr<PrerequisiteReads> prerequisites_;
+  std::shared_ptr<SubnetworkReads> subnetworks_;  // null without a Compute client
 };
 
 }  // namespace dbconnd::reconcilers

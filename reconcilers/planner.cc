@@ -535,21 +535,17 @@ class Planner {
   std::vector<std::string> UndeclaredUsersOf(const std::string& ip) const {
     std::vector<std::string> out;
     for (const auto k : {config::WorkloadKind::kJob, config::WorkloadKind::kService}) {
-      auto scan = [&](const auto& all) {
-        for (const auto& [name, w] : all) {
+      auto scan = [&](const auto& index) {
+        for (const auto& [name, w] : index) {
           const bool declared =
               std::any_of(in_.workloads.begin(), in_.workloads.end(),
                           [&](const config::Workload& d) { return d.kind == k && d.name == name; });
           if (!declared && ConnectsTo(w, ip)) out.push_back(KindWord(k) + " " + name);
         }
       };
-      const bool job = k == config::WorkloadKind::kJob;
-      // Shared region snapshot when the controller supplies one (the maps
-      // then hold only declared workloads); otherwise the maps hold all.
-      if (const auto& shared = job ? live_.all_jobs : live_.all_services) {
-        scan(*shared);
-      } else {
-        scan(job ? live_.jobs : live_.services);
+      // The region index (null or empty: not read, see LiveState).
+      if (const auto& all = k == config::WorkloadKind::kJob ? live_.all_jobs : live_.all_services) {
+        scan(*all);
       }
     }
     // Unordered snapshots: keep the message stable.

@@ -63,7 +63,7 @@ TEST_CASE("integration: the incident converges make-before-break, one write per 
     CHECK(again.converged);
     CHECK(again.executed.empty());
     CHECK(cloud.Writes().empty());
-    CHECK(cloud.Count("GET sqladmin.instances.list") == 1);  // bulk reads, one round
+    CHECK(cloud.Count("GET sqladmin.instances.get") == 1);  // one read of the instance, one round
   }
 }
 

@@ -184,7 +184,7 @@ TEST_CASE("Snapshots follow list pages to the end", "[integration][observation]"
   CHECK(first->instance->name == "db-0");
   CHECK(cloud.Count("GET sqladmin.instances.list") == 2);  // two pages, one snapshot
   CHECK(cache->stats().lists >= 1);
-  auto instances = daemon::RunToCompletion(cloud.io, cache->Instances("fleet-project-1"));
+  auto instances = daemon::RunToCompletion(cloud.io, cache->Snapshot(reconcilers::InstancesKey{"fleet-project-1"}));
   REQUIRE(instances.ok());
   CHECK((*instances)->size() == 501);
 }

@@ -146,7 +146,7 @@ TEST_CASE("integration: 429 and 5xx on reads and writes are ridden out with back
           "[integration][unknown-outcome]") {
   Cloud cloud;
   cloud.Call("POST", "/emulator/faults",
-             R"({"faults":[{"route":"GET sqladmin.instances.list","status":503,"count":3},)"
+             R"({"faults":[{"route":"GET sqladmin.instances.get","status":503,"count":3},)"
              R"({"route":"PATCH run.jobs.patch","status":429,"count":2},)"
              R"({"route":"POST vpcaccess.connectors.create","status":500,"count":1}]})");
   auto r = cloud.Apply(SaleorIntent(), Options());

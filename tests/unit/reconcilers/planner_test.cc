@@ -522,7 +522,10 @@ TEST_CASE("public IP stays on while an undeclared workload uses it", "[planner][
   other.kind = gcp::RunKind::kService;
   other.name = "storefront";
   other.containers[0].env[1].value = "postgresql://shop@34.41.195.120:5432/shop";
-  live.services["storefront"] = other;
+  // Undeclared: only the region index holds it.
+  auto region = std::make_shared<WorkloadIndex>();
+  region->emplace("storefront", other);
+  live.all_services = region;
   Converge(SeedIntent(), live);
   const Plan plan = ComputePlan(SeedIntent(), live);
   REQUIRE(StepIds(plan) == std::vector<std::string>{kPublicStep});

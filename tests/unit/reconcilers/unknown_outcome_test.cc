@@ -76,7 +76,7 @@ TEST_CASE("apply: a 503 on instances.patch re-reads and goes on", "[executor][tr
   CHECK(cloud.writes == kSeedWrites);
   // One more observation than without the fault: the plan after the 503
   // came from a fresh read.
-  CHECK(CountCalls(cloud, "sql.ListInstances") >= 8);
+  CHECK(CountCalls(cloud, "sql.GetInstance") >= 8);
 }
 
 TEST_CASE("apply: transient failures of reads and writes are ridden out", "[executor][transient]") {
@@ -86,7 +86,7 @@ TEST_CASE("apply: transient failures of reads and writes are ridden out", "[exec
              : failure == "reset" ? UnavailableError("connection reset by peer")
                                   : DeadlineExceededError("request timed out");
   FakeCloud cloud(SeedLive());
-  cloud.fail_next["sql.ListInstances"] = {s, s};
+  cloud.fail_next["sql.GetInstance"] = {s, s};
   cloud.fail_next["run.PatchJob"] = {s};
   cloud.fail_next["vpc.CreateConnector"] = {s};
   const ApplyResult r = ApplyOnce(cloud, SeedIntent());
@@ -108,13 +108,13 @@ TEST_CASE("apply: a permanent error ends the pass, transient ones end at their b
   }
   SECTION("503 forever") {
     for (int i = 0; i < 100; ++i) {
-      cloud.fail_next["sql.ListInstances"].push_back(UnavailableError("down").WithHttpStatus(503));
+      cloud.fail_next["sql.GetInstance"].push_back(UnavailableError("down").WithHttpStatus(503));
     }
     ApplyOptions o = Fast();
     o.transient.max_attempts = 5;
     const ApplyResult r = ApplyOnce(cloud, SeedIntent(), o);
     CHECK(r.status.code() == StatusCode::kUnavailable);
-    CHECK(CountCalls(cloud, "sql.ListInstances") == 5);
+    CHECK(CountCalls(cloud, "sql.GetInstance") == 5);
   }
 }
 

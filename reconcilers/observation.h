@@ -1,0 +1,113 @@
+#pragma once
+// Observe: the one function that builds a LiveState (live_state.h) for an
+// intent. It reads through an ObservationSource, so every path — the CLI's
+// direct reads, the controller's shared snapshots (ObservationCache), the
+// fresh reads a write is planned on — decides the same things the same way:
+// which resources are read, when the region's undeclared workloads are
+// needed, what NOT_FOUND means. The sources differ only in where an answer
+// comes from.
+//
+//   DirectSource        one GET per declared resource (raw documents kept,
+//                       ready for a read-modify-write), region lists read
+//                       now when needed
+//   ObservationCache    shared per-project/region snapshots (see
+//                       observation_cache.h), one by-name lookup each
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "config/model.h"
+#include "gcp/api.h"
+#include "reconcilers/live_state.h"
+
+namespace dbconnd::reconcilers {
+
+using PeeringList = std::vector<gcp::PeeringConnection>;
+
+// Where Observe reads from. Each call reads one thing; "absent" (NOT_FOUND)
+// is an empty optional, any other failure an error Status that ends the
+// observation. Arguments by value (coroutines).
+class ObservationSource {
+ public:
+  virtual ~ObservationSource() = default;
+  virtual gcp::Task<StatusOr<std::optional<gcp::SqlInstance>>> Instance(std::string project,
+                                                                         std::string name) = 0;
+  virtual gcp::Task<StatusOr<std::optional<gcp::Connector>>> Connector(std::string project,
+                                                                       std::string region,
+                                                                       std::string name) = 0;
+  virtual gcp::Task<StatusOr<std::optional<gcp::RunWorkload>>> Workload(gcp::RunKind kind,
+                                                                        std::string project,
+                                                                        std::string region,
+                                                                        std::string name) = 0;
+  // Every workload of `kind` in the region (never null when OK).
+  virtual gcp::Task<StatusOr<std::shared_ptr<const WorkloadIndex>>> Workloads(
+      gcp::RunKind kind, std::string project, std::string region) = 0;
+  // Service Networking connections of `network` ("projects/N/global/networks/X").
+  virtual gcp::Task<StatusOr<PeeringList>> Peerings(std::string network) = 0;
+  virtual gcp::Task<StatusOr<std::optional<gcp::GlobalAddress>>> Range(std::string project,
+                                                                       std::string name) = 0;
+  // Compute subnetworks.get: the answer itself, NOT_FOUND included (the
+  // planner diagnoses it); never ends the observation. UNIMPLEMENTED: this
+  // source has no Compute client, the subnetwork stays unread.
+  virtual gcp::Task<StatusOr<gcp::Subnetwork>> Subnetwork(std::string project, std::string region,
+                                                          std::string name) = 0;
+  // Secret Manager and Resource Manager for GatherPrerequisites; either null:
+  // the prerequisites are not checked.
+  virtual gcp::Clients PrerequisiteClients() = 0;
+};
+
+// The planner's public-path step (ipv4Enabled=false) is possible only when
+// the file turns the public IP off and it is on; only that step reads the
+// region's undeclared workloads (LiveState::all_jobs / all_services).
+bool MayClosePublicIp(const config::Intent& intent, const LiveState& live);
+
+// One intent's live state, read through `source` (not owned; must outlive
+// the coroutine). Reads, in order: the instance; the connector (if
+// declared); each declared workload; the region's jobs and services only
+// when MayClosePublicIp; the peering list and the range (private IP with a
+// project number); each Direct VPC subnetwork; the run-time prerequisites
+// (when the source has clients for them).
+gcp::Task<StatusOr<LiveState>> Observe(ObservationSource* source, config::Intent intent);
+
+// Reads straight from the clients. `gets`, when set, counts the calls made.
+class DirectSource : public ObservationSource {
+ public:
+  explicit DirectSource(gcp::Clients clients, int64_t* gets = nullptr)
+      : clients_(clients), gets_(gets) {}
+  gcp::Task<StatusOr<std::optional<gcp::SqlInstance>>> Instance(std::string project,
+                                                                 std::string name) override;
+  gcp::Task<StatusOr<std::optional<gcp::Connector>>> Connector(std::string project,
+                                                               std::string region,
+                                                               std::string name) override;
+  gcp::Task<StatusOr<std::optional<gcp::RunWorkload>>> Workload(gcp::RunKind kind,
+                                                                std::string project,
+                                                                std::string region,
+                                                                std::string name) override;
+  gcp::Task<StatusOr<std::shared_ptr<const WorkloadIndex>>> Workloads(gcp::RunKind kind,
+                                                                      std::string project,
+                                                                      std::string region) override;
+  gcp::Task<StatusOr<PeeringList>> Peerings(std::string network) override;
+  gcp::Task<StatusOr<std::optional<gcp::GlobalAddress>>> Range(std::string project,
+                                                               std::string name) override;
+  gcp::Task<StatusOr<gcp::Subnetwork>> Subnetwork(std::string project, std::string region,
+                                                  std::string name) override;
+  gcp::Clients PrerequisiteClients() override { return clients_; }
+
+ protected:
+  void Count() {
+    if (gets_) ++*gets_;
+  }
+  gcp::Clients clients_;
+
+ private:
+  int64_t* gets_;
+};
+
+// Observe over a DirectSource: what the CLI's Apply reads when it has no
+// ObservationCache.
+gcp::Task<StatusOr<LiveState>> Observe(gcp::Clients clients, config::Intent intent);
+
+}  // namespace dbconnd::reconcilers
