@@ -38,12 +38,21 @@ gcp::Task<std::map<std::string, StatusOr<gcp::Subnetwork>>> ObserveSubnetworks(g
   std::map<std::string, StatusOr<gcp::Subnetwork>> out;
   if (!clients.compute) co_return out;
   for (const auto& w : intent.workloads) {
-    if (!w.direct_vpc || w.method != config::ConnectionMethod::kPrivateIp) continue;
-    const std::string ref = DirectVpcSubnetworkRef(*w.direct_vpc);
-    if (out.contains(ref)) continue;
-    const SubnetworkLocation loc = LocateSubnetwork(intent, ref);
-    auto got = co_await clients.compute->GetSubnetwork(loc.project, loc.region, loc.name);
-    out.emplace(ref, std::move(got));
+    std::vector<std::string> refs;
+    if (w.direct_vpc && (w.method == config::ConnectionMethod::kPrivateIp ||
+                         w.method == config::ConnectionMethod::kPsc)) {
+      refs.push_back(DirectVpcSubnetworkRef(*w.direct_vpc));
+    }
+    // A PSC endpoint's address is reserved in a subnetwork too (psc.h).
+    if (w.psc && w.method == config::ConnectionMethod::kPsc) {
+      refs.push_back(w.psc->subnetwork.empty() ? w.psc->network : w.psc->subnetwork);
+    }
+    for (const auto& ref : refs) {
+      if (out.contains(ref)) continue;
+      const SubnetworkLocation loc = LocateSubnetwork(intent, ref);
+      auto got = co_await clients.compute->GetSubnetwork(loc.project, loc.region, loc.name);
+      out.emplace(ref, std::move(got));
+    }
   }
   co_return out;
 }

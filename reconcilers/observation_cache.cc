@@ -11,6 +11,7 @@
 
 #include "gcp/resource_names.h"
 #include "reconcilers/direct_vpc.h"
+#include "reconcilers/psc.h"
 #include "reconcilers/planner.h"
 #include "reconcilers/prerequisites.h"
 
@@ -620,6 +621,8 @@ gcp::Task<StatusOr<LiveState>> ObservationCache::Observe(config::Intent intent) 
     pc.resource_manager = prerequisites_.get();
     live.prerequisites = co_await GatherPrerequisites(pc, intent);
   }
+  // Private Service Connect endpoints: a few GETs, only for psc intents.
+  co_await ObservePsc(clients_, intent, &live);
   co_return live;
 }
 
@@ -714,6 +717,7 @@ gcp::Task<StatusOr<LiveState>> ObservationCache::ObserveFresh(config::Intent int
   // Direct VPC subnetworks: read before a write only (a converged pass on
   // the shared snapshots costs no read of its own).
   live.subnetworks = co_await ObserveSubnetworks(c, intent);
+  co_await ObservePsc(c, intent, &live);
   co_return live;
 }
 
@@ -746,6 +750,9 @@ void ObservationCache::Invalidate(const config::Intent& intent, const ResourceRe
       e.snapshot.reset();
       break;
     }
+    case ResourceKind::kPscAddress:
+    case ResourceKind::kPscEndpoint:
+      break;  // read on every observation (ObservePsc), never cached
   }
 }
 
