@@ -498,9 +498,11 @@ class Planner {
     const bool ipv4_off = live.ipv4_enabled && !public_path_want_->ipv4_enabled;
     const std::string public_ip = live.AddressOfType("PRIMARY");
     std::string blocked;
-    if (ipv4_off && public_path_want_->private_network.empty()) {
+    // Private Service Connect is a path of its own (an instance may be PSC only).
+    const bool psc_on = in_.instance.psc ? in_.instance.psc->enabled : live.psc_enabled;
+    if (ipv4_off && public_path_want_->private_network.empty() && !psc_on) {
       blocked = "turning the public IP off would leave instance " + live.name +
-                " with no IP address; declare instance.privateIp first";
+                " with no IP address; declare instance.privateIp (or instance.psc) first";
     }
     for (const auto& w : in_.workloads) {
       if (blocked.empty() && ipv4_off && w.method == config::ConnectionMethod::kPublicIp) {
