@@ -139,7 +139,7 @@ DBCONND_INVALID_CASE("directVpc network written as a path",
 DBCONND_INVALID_CASE("directVpc with method publicIp",
                      Doc("    publicIp:\n      enabled: true\n      authorizedNetworks: [{name: nat, cidr: 203.0.113.7/32}]\n"
                          "  workloads:\n    - job: migrate\n      method: publicIp\n      directVpc: {network: default}\n" DB),
-                     "spec.workloads[0].directVpc", 16, "{network", "directVpc applies only to method privateIp")
+                     "spec.workloads[0].directVpc", 16, "{network", "directVpc applies only to methods privateIp and psc")
 
 // --- CIDRs and world-open networks ----------------------------------------------------------
 #define NETS(line) "    publicIp:\n      enabled: true\n      authorizedNetworks:\n" line
