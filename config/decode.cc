@@ -36,6 +36,9 @@ constexpr KeySpec kKeys[] = {
     {"spec.instance", "iamAuthentication"},
     {"spec.instance", "publicIp"},
     {"spec.instance", "privateIp"},
+    {"spec.instance", "psc"},
+    {"spec.instance.psc", "enabled"},
+    {"spec.instance.psc", "allowedConsumerProjects"},
     {"spec.instance.publicIp", "enabled"},
     {"spec.instance.publicIp", "authorizedNetworks"},
     {"spec.instance.publicIp.authorizedNetworks[]", "name"},
@@ -62,6 +65,11 @@ constexpr KeySpec kKeys[] = {
     {"spec.workloads[].directVpc", "network"},
     {"spec.workloads[].directVpc", "subnetwork"},
     {"spec.workloads[].directVpc", "tags"},
+    {"spec.workloads[]", "psc"},
+    {"spec.workloads[].psc", "endpoint"},
+    {"spec.workloads[].psc", "address"},
+    {"spec.workloads[].psc", "network"},
+    {"spec.workloads[].psc", "subnetwork"},
     {"spec.workloads[]", "database"},
     {"spec.workloads[].database", "name"},
     {"spec.workloads[].database", "user"},
@@ -685,6 +693,28 @@ class Decoder {
       }
       inst.private_ip = std::move(p);
     }
+    if (auto pv = SubMap(m, "psc", false, "{enabled: true, allowedConsumerProjects: [PROJECT]}")) {
+      Psc p;
+      if (auto e = Bool(*pv, "enabled")) p.enabled = *e;
+      for (auto& [node, path] : List(*pv, "allowedConsumerProjects")) {
+        if (!node.IsScalar()) {
+          sink_.Error(sink_.At(path), path, "expected a project ID or number, got " + TypeName(node));
+          continue;
+        }
+        const std::string v = node.Scalar();
+        if (!CheckProjectId(v).ok() && !CheckProjectNumber(v).ok()) {
+          Check(CheckProjectId(v), path);
+          continue;
+        }
+        if (std::find(p.allowed_consumer_projects.begin(), p.allowed_consumer_projects.end(), v) !=
+            p.allowed_consumer_projects.end()) {
+          sink_.Error(sink_.At(path), path, "project " + v + " is listed twice; list each project once");
+          continue;
+        }
+        p.allowed_consumer_projects.push_back(v);
+      }
+      inst.psc = std::move(p);
+    }
   }
 
   Connector DecodeConnector(const MapView& m) {
@@ -731,8 +761,8 @@ class Decoder {
     } else if (!m->Get("job") && !m->Get("service")) {
       sink_.Error(w.where, path, "missing the workload's name; write job: NAME or service: NAME");
     }
-    static constexpr std::array<std::string_view, 3> kMethods = {"privateIp", "cloudSqlSocket",
-                                                                  "publicIp"};
+    static constexpr std::array<std::string_view, 4> kMethods = {"privateIp", "cloudSqlSocket",
+                                                                  "publicIp", "psc"};
     if (auto i = Enum(*m, "method", true, kMethods)) w.method = static_cast<ConnectionMethod>(*i);
     if (auto c = Str(*m, "container", false, "the container name")) {
       Check(CheckRfc1035Name(*c, "container"), path + ".container");
@@ -763,6 +793,26 @@ class Decoder {
         d.tags.push_back(tag.Scalar());
       }
       w.direct_vpc = std::move(d);
+    }
+    if (auto pv = SubMap(*m, "psc", false, "{endpoint: NAME, address: NAME, network: default}")) {
+      PscEndpoint p;
+      if (auto v = Str(*pv, "endpoint", true, "the forwarding rule name, e.g. saleor-db-psc")) {
+        Check(CheckRfc1035Name(*v, "endpoint"), pv->path + ".endpoint");
+        p.endpoint = *v;
+      }
+      if (auto v = Str(*pv, "address", true, "the internal address name, e.g. saleor-db-psc-ip")) {
+        Check(CheckRfc1035Name(*v, "address"), pv->path + ".address");
+        p.address = *v;
+      }
+      if (auto v = Str(*pv, "network", true, "the VPC network name, e.g. default")) {
+        Check(CheckNetworkName(*v), pv->path + ".network");
+        p.network = *v;
+      }
+      if (auto v = Str(*pv, "subnetwork", false, "the subnetwork name, e.g. default")) {
+        Check(CheckSubnetworkRef(*v), pv->path + ".subnetwork");
+        p.subnetwork = *v;
+      }
+      w.psc = std::move(p);
     }
     if (auto db = SubMap(*m, "database", true, "{name: DB, user: USER, passwordSecret: projects/P/secrets/S/versions/latest}")) {
       if (auto name = Str(*db, "name", true, "the database name, e.g. saleor")) {

@@ -135,6 +135,14 @@ void EmitInstance(std::string& out, const Instance& in) {
       if (prefix_given) KeyInt(out, "        ", "prefixLength", sa.prefix_length);
     }
   }
+  if (in.psc) {
+    out += "    psc:\n";
+    out += std::string("      enabled: ") + (in.psc->enabled ? "true" : "false") + "\n";
+    if (!in.psc->allowed_consumer_projects.empty()) {
+      out += "      allowedConsumerProjects:\n";
+      for (const auto& p : in.psc->allowed_consumer_projects) out += "        - " + EmitYamlScalar(p) + "\n";
+    }
+  }
 }
 
 void EmitConnector(std::string& out, const Connector& c) {
@@ -166,6 +174,13 @@ void EmitWorkload(std::string& out, const Workload& w) {
       out += "        tags:\n";
       for (const auto& t : w.direct_vpc->tags) out += "          - " + EmitYamlScalar(t) + "\n";
     }
+  }
+  if (w.psc) {
+    out += "      psc:\n";
+    Key(out, "        ", "endpoint", w.psc->endpoint);
+    Key(out, "        ", "address", w.psc->address);
+    Key(out, "        ", "network", w.psc->network);
+    if (!w.psc->subnetwork.empty()) Key(out, "        ", "subnetwork", w.psc->subnetwork);
   }
   out += "      database:\n";
   Key(out, "        ", "name", w.database.name);

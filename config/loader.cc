@@ -194,6 +194,7 @@ std::string InstanceDifferences(const Intent& a, const Intent& b) {
   if (a.instance.iam_authentication != b.instance.iam_authentication) d.push_back("iamAuthentication");
   if (!SameNetworks(a.instance.public_ip, b.instance.public_ip)) d.push_back("publicIp");
   if (!SamePrivate(a.instance.private_ip, b.instance.private_ip)) d.push_back("privateIp");
+  if (a.instance.psc != b.instance.psc) d.push_back("psc");
   if (a.policy.prune_authorized_networks != b.policy.prune_authorized_networks) {
     d.push_back("policy.pruneAuthorizedNetworks");
   }
@@ -220,6 +221,7 @@ std::string WorkloadDifferences(const Workload& a, const Workload& b, const Inte
   if (a.url_env != b.url_env) d.push_back("urlEnv");
   if (a.egress != b.egress) d.push_back("egress");
   if (a.direct_vpc != b.direct_vpc) d.push_back("directVpc");
+  if (a.psc != b.psc) d.push_back("psc");
   if (a.database.name != b.database.name || a.database.user != b.database.user ||
       a.database.password_secret != b.database.password_secret ||
       a.database.password_env != b.database.password_env) {

@@ -16,6 +16,7 @@ std::string_view ToString(ConnectionMethod m) {
     case ConnectionMethod::kPrivateIp: return "privateIp";
     case ConnectionMethod::kCloudSqlSocket: return "cloudSqlSocket";
     case ConnectionMethod::kPublicIp: return "publicIp";
+    case ConnectionMethod::kPsc: return "psc";
   }
   return "";
 }

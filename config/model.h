@@ -77,12 +77,22 @@ struct PrivateIp {
   PrivateServicesAccess services_access;
 };
 
+// Private Service Connect on the instance (settings.ipConfiguration.pscConfig):
+// Cloud SQL publishes a service attachment that endpoints in the allowed
+// consumer projects connect to.
+struct Psc {
+  bool enabled = true;
+  std::vector<std::string> allowed_consumer_projects;  // project IDs or numbers
+  friend bool operator==(const Psc&, const Psc&) = default;
+};
+
 struct Instance {
   std::string name;                        // Cloud SQL instance ID
   std::optional<SslMode> ssl_mode;         // unset = not managed
   std::optional<bool> iam_authentication;  // unset = not managed
   std::optional<PublicIp> public_ip;       // unset = not managed
   std::optional<PrivateIp> private_ip;     // unset = not managed (never removed)
+  std::optional<Psc> psc;                  // unset = not managed
   SourceLocation where;
 };
 
@@ -109,8 +119,21 @@ struct DirectVpc {
   friend bool operator==(const DirectVpc&, const DirectVpc&) = default;
 };
 
+// A Private Service Connect endpoint in the workload's VPC: an internal
+// address (Compute addresses) and a forwarding rule targeting the instance's
+// service attachment (Compute forwardingRules), both in spec.region.
+struct PscEndpoint {
+  std::string endpoint;    // forwarding rule name
+  std::string address;     // internal address name
+  std::string network;     // short VPC network name
+  // Short subnetwork name in spec.region, or
+  // "projects/HOST/regions/REGION/subnetworks/NAME". Empty = the network's name.
+  std::string subnetwork;
+  friend bool operator==(const PscEndpoint&, const PscEndpoint&) = default;
+};
+
 enum class WorkloadKind { kJob, kService };
-enum class ConnectionMethod { kPrivateIp, kCloudSqlSocket, kPublicIp };
+enum class ConnectionMethod { kPrivateIp, kCloudSqlSocket, kPublicIp, kPsc };
 enum class VpcEgress { kPrivateRangesOnly, kAllTraffic };
 
 struct DatabaseIdentity {
@@ -136,6 +159,9 @@ struct Workload {
   // privateIp only: reach the instance through Direct VPC egress instead of
   // spec.connector. Unset = through the connector.
   std::optional<DirectVpc> direct_vpc;
+  // psc only: the endpoint the workload connects to, reached through
+  // direct_vpc or spec.connector like a private IP.
+  std::optional<PscEndpoint> psc;
   DatabaseIdentity database;
   SourceLocation where;
 };

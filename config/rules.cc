@@ -186,6 +186,43 @@ void CheckWorkloads(Sink& sink, const Intent& intent) {
                          "\"; put both in the same network");
         }
         break;
+      case ConnectionMethod::kPsc: {
+        if (!inst.psc || !inst.psc->enabled) {
+          sink.Error(at, method_path,
+                     "method psc needs spec.instance.psc.enabled: true (with the workload's project "
+                     "in allowedConsumerProjects); add psc: {enabled: true, allowedConsumerProjects: [" +
+                         intent.project + "]} or use method privateIp");
+        }
+        if (!w.psc) {
+          sink.Error(at, method_path,
+                     "method psc needs the endpoint: psc: {endpoint: NAME, address: NAME, network: default}");
+          break;
+        }
+        if (sink.HasErrorUnder(base + ".psc")) break;
+        const std::string& net = w.psc->network;
+        if (w.direct_vpc) {
+          if (!sink.HasErrorUnder(base + ".directVpc") && w.direct_vpc->network != net) {
+            sink.Error(sink.At(base + ".directVpc.network"), base + ".directVpc.network",
+                       "Direct VPC egress in network \"" + w.direct_vpc->network +
+                           "\" cannot reach the PSC endpoint in network \"" + net + "\"; use network " + net);
+          }
+        } else if (!intent.connector) {
+          sink.Error(at, method_path,
+                     "method psc reaches the endpoint from the VPC: add Direct VPC egress (directVpc: "
+                     "{network: " + net + "}) or spec.connector in network " + net);
+        } else if (intent.connector->network != net) {
+          sink.Error(at, method_path,
+                     "method psc needs the connector in the endpoint's network, but spec.connector.network "
+                     "is \"" + intent.connector->network + "\" and psc.network is \"" + net + "\"");
+        }
+        if (w.psc->subnetwork.starts_with("projects/") && !intent.region.empty() &&
+            w.psc->subnetwork.find("/regions/" + intent.region + "/") == std::string::npos) {
+          sink.Error(sink.At(base + ".psc.subnetwork"), base + ".psc.subnetwork",
+                     "the endpoint's address must be in spec.region (" + intent.region +
+                         "), where the instance's service attachment is; name a subnetwork of that region");
+        }
+        break;
+      }
       case ConnectionMethod::kPublicIp:
         if (!public_on) {
           sink.Error(at, method_path,
@@ -214,9 +251,13 @@ void CheckWorkloads(Sink& sink, const Intent& intent) {
         }
         break;
     }
-    if (w.direct_vpc && w.method != ConnectionMethod::kPrivateIp && !sink.HasErrorUnder(method_path)) {
+    if (w.direct_vpc && w.method != ConnectionMethod::kPrivateIp && w.method != ConnectionMethod::kPsc &&
+        !sink.HasErrorUnder(method_path)) {
       sink.Error(sink.At(base + ".directVpc"), base + ".directVpc",
-                 "directVpc applies only to method privateIp; remove it or use method privateIp");
+                 "directVpc applies only to methods privateIp and psc; remove it or use method privateIp");
+    }
+    if (w.psc && w.method != ConnectionMethod::kPsc && !sink.HasErrorUnder(method_path)) {
+      sink.Error(sink.At(base + ".psc"), base + ".psc", "psc applies only to method psc; remove it or use method psc");
     }
     if (w.direct_vpc && w.direct_vpc->subnetwork.starts_with("projects/") &&
         !sink.HasErrorUnder(base + ".directVpc.subnetwork") && !intent.region.empty()) {
@@ -229,7 +270,8 @@ void CheckWorkloads(Sink& sink, const Intent& intent) {
                        "; Direct VPC egress needs a subnetwork in the workload's region");
       }
     }
-    if (w.method != ConnectionMethod::kPrivateIp && sink.Has(base + ".egress")) {
+    if (w.method != ConnectionMethod::kPrivateIp && w.method != ConnectionMethod::kPsc &&
+        sink.Has(base + ".egress")) {
       sink.Warning(sink.At(base + ".egress"), base + ".egress",
                    "egress applies only to method privateIp; remove it");
     }

@@ -21,6 +21,8 @@ std::string_view MetricKind(ResourceKind kind) {
     case ResourceKind::kInstance: return "instance";
     case ResourceKind::kJob: return "job";
     case ResourceKind::kService: return "service";
+    case ResourceKind::kPscAddress:
+    case ResourceKind::kPscEndpoint: return "psc_endpoint";
   }
   return labels::kOther;
 }
@@ -49,6 +51,8 @@ std::string_view WriteApi(ResourceKind kind) {
     case ResourceKind::kInstance: return "sqladmin";
     case ResourceKind::kJob:
     case ResourceKind::kService: return "run";
+    case ResourceKind::kPscAddress:
+    case ResourceKind::kPscEndpoint: return "compute";
   }
   return labels::kOther;
 }
@@ -61,6 +65,8 @@ std::string_view WriteMethod(const reconcilers::Step& step) {
     case ResourceKind::kInstance: return "instances.patch";
     case ResourceKind::kJob: return step.action == Action::kRun ? "jobs.run" : "jobs.patch";
     case ResourceKind::kService: return "services.patch";
+    case ResourceKind::kPscAddress: return "addresses.insert";
+    case ResourceKind::kPscEndpoint: return "forwardingRules.insert";
   }
   return labels::kOther;
 }

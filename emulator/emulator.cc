@@ -80,6 +80,21 @@ std::string RouteId(std::string_view m, const std::vector<std::string>& s) {
     }
     return "";
   }
+  if (s[0] == "compute" && is(1, "v1") && is(2, "projects") && is(4, "regions") && n >= 7 &&
+      (s[6] == "addresses" || s[6] == "forwardingRules" || s[6] == "operations")) {
+    const std::string coll = s[6] == "addresses" ? "compute.addresses" : s[6] == "forwardingRules"
+                                                                           ? "compute.forwardingRules"
+                                                                           : "compute.regionOperations";
+    if (coll == "compute.regionOperations") {
+      if (n == 8 && m == "GET") return coll + ".get";
+      if (n == 9 && m == "POST" && s[8] == "wait") return coll + ".wait";
+      return "";
+    }
+    if (n == 7 && m == "GET") return coll + ".list";
+    if (n == 7 && m == "POST") return coll + ".insert";
+    if (n == 8 && m == "GET") return coll + ".get";
+    return "";
+  }
   if (s[0] == "compute" && is(1, "v1") && is(2, "projects") && is(4, "regions") && is(6, "subnetworks")) {
     if (n == 7 && m == "GET") return "compute.subnetworks.list";
     if (n == 8 && m == "GET") return "compute.subnetworks.get";
@@ -433,6 +448,13 @@ net::HttpResponse Handlers::Dispatch(const std::string& id) {
   if (id == "compute.globalAddresses.get") return ComputeGet();
   if (id == "compute.globalAddresses.insert") return ComputeInsert();
   if (id == "compute.globalAddresses.delete") return ComputeDelete();
+  if (id == "compute.addresses.list") return RegionAddressesList();
+  if (id == "compute.addresses.get") return RegionAddressesGet();
+  if (id == "compute.addresses.insert") return RegionAddressesInsert();
+  if (id == "compute.forwardingRules.list") return ForwardingRulesList();
+  if (id == "compute.forwardingRules.get") return ForwardingRulesGet();
+  if (id == "compute.forwardingRules.insert") return ForwardingRulesInsert();
+  if (id == "compute.regionOperations.get" || id == "compute.regionOperations.wait") return RegionOperationsGet();
   if (id == "compute.subnetworks.get") return SubnetworksGet();
   if (id == "compute.subnetworks.list") return SubnetworksList();
   if (id == "compute.globalOperations.get" || id == "compute.globalOperations.wait") {

@@ -101,6 +101,26 @@ struct Handlers {
   json::object ComputeOperation(const std::string& project, const std::string& type,
                                 const std::string& target_link);
 
+  // ---- Private Service Connect: regional addresses, forwarding rules (psc.cc)
+  net::HttpResponse RegionAddressesList();
+  net::HttpResponse RegionAddressesGet();
+  net::HttpResponse RegionAddressesInsert();
+  net::HttpResponse ForwardingRulesList();
+  net::HttpResponse ForwardingRulesGet();
+  net::HttpResponse ForwardingRulesInsert();
+  net::HttpResponse RegionOperationsGet();
+  json::object RegionOperation(const std::string& project, const std::string& region,
+                               const std::string& type, const std::string& target_link);
+  std::optional<net::HttpResponse> RepeatedRequest(const std::string& project, std::string* key);
+  // The instance whose pscServiceAttachmentLink is `attachment`, or null.
+  const json::object* PscInstanceFor(const std::string& attachment);
+  // ACCEPTED / PENDING / CLOSED for a consumer project's endpoint.
+  std::string PscConnectionStatus(const std::string& consumer_project, const std::string& attachment);
+  json::object FreshForwardingRule(const json::object& stored);
+  // pscServiceAttachmentLink and dnsName follow pscConfig.pscEnabled.
+  static void RecomputePsc(json::object& inst);
+  static void CompleteRegional(Emulator& e, json::object& effect);
+
   // ---- completion of due operations (emulator.cc dispatches, each file applies)
   static void Complete(Emulator& e, json::object& effect, int64_t at);
   static void CompleteRun(Emulator& e, json::object& effect, int64_t at);

@@ -609,6 +609,7 @@ void Handlers::CompleteNetwork(Emulator& e, json::object& effect, int64_t at) {
     if (fail.empty()) {
       if (kind == "compute.insert") (*ObjAt(compute, "addresses"))[Str(effect, "key")] = effect["address"];
       if (kind == "compute.delete") ObjAt(compute, "addresses")->erase(Str(effect, "key"));
+      CompleteRegional(e, effect);
     }
     if (auto* op = ObjAt(compute, "operations")->if_contains(Str(effect, "op"))) {
       auto& o = op->as_object();

@@ -161,6 +161,21 @@ Handlers::Outcome Handlers::EvaluateConnectivity(const json::object& job) {
       }
     }
   }
+  if (!target) {
+    // A Private Service Connect endpoint: a forwarding rule of the job's
+    // project whose IP is the host, in a network the job reaches, accepted
+    // by the instance behind the service attachment.
+    for (const auto& [k, r] : Map("compute", "forwardingRules")) {
+      const json::object& ro = r.as_object();
+      if (Str(ro, "IPAddress") != db.host || !std::string_view(k).starts_with(ProjectId(t.segs[2]) + "/")) continue;
+      if (PscConnectionStatus(Str(ro, "_project"), Str(ro, "target")) != "ACCEPTED") continue;
+      if (!connector_reaches(NetworkName(Str(ro, "network")))) continue;
+      auto ip = ParseIpv4(db.host);
+      if (!all_traffic && !(ip && IsPrivateRangesOnlyDestination(*ip))) continue;
+      target = PscInstanceFor(Str(ro, "target"));
+      path = "PSC";
+    }
+  }
   const std::string timeout = "django.db.utils.OperationalError: connection timeout expired (connecting to " +
                               db.host + ":5432)";
   if (!target) return {false, timeout, slow};
@@ -182,7 +197,7 @@ Handlers::Outcome Handlers::EvaluateConnectivity(const json::object& job) {
     if (!connector_reaches(NetworkName(pn))) return {false, timeout, slow};
     auto ip = ParseIpv4(db.host);
     if (!all_traffic && !(ip && IsPrivateRangesOnlyDestination(*ip))) return {false, timeout, slow};
-  } else if (path != "socket") {
+  } else if (path != "socket" && path != "PSC") {
     return {false, timeout, slow};
   }
   if (path != "socket") {

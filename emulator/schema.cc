@@ -25,7 +25,9 @@ Status SchemaSet::AddDocument(std::string_view json_text) {
   if (!name || !name->is_string() || !schemas || !schemas->is_object()) {
     return InvalidArgumentError("schema document lacks name/schemas");
   }
-  docs_[std::string(name->as_string())] = schemas->as_object();
+  // Two documents of one API (compute's global and regional halves) add up.
+  auto& slot = docs_[std::string(name->as_string())];
+  for (const auto& [k, v] : schemas->as_object()) slot.emplace(k, v);
   return OkStatus();
 }
 

@@ -62,8 +62,10 @@ Status Handlers::ValidateSqlInstance(const json::object& merged, const json::obj
   if (!old_pn.empty() && pn.empty()) {
     return bad("The private network of an instance cannot be removed once it is set.");
   }
-  if (!ipv4 && pn.empty()) {
-    return bad("At least one of public IP or private IP must be enabled for the instance.");
+  const json::value* psc = ipc ? Find(*ipc, {"pscConfig", "pscEnabled"}) : nullptr;
+  const bool psc_on = psc && psc->is_bool() && psc->as_bool();
+  if (!ipv4 && pn.empty() && !psc_on) {
+    return bad("At least one of public IP, private IP or Private Service Connect must be enabled for the instance.");
   }
   if (ipc) {
     if (auto* nets = Find(*ipc, {"authorizedNetworks"}); nets && nets->is_array()) {
@@ -156,6 +158,7 @@ void Handlers::ApplySqlPatch(Emulator& e, json::object& inst, const json::object
     }
   }
   RecomputeIps(e, inst);
+  RecomputePsc(inst);
 }
 
 net::HttpResponse Handlers::SqlInstancesPatch() {

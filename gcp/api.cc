@@ -27,6 +27,26 @@ Task<StatusOr<Subnetwork>> Compute::GetSubnetwork(std::string, std::string, std:
   co_return UnimplementedError("this Compute client does not read subnetworks");
 }
 
+Task<StatusOr<RegionAddress>> Compute::GetAddress(std::string, std::string, std::string) {
+  co_return UnimplementedError("this Compute client does not read regional addresses");
+}
+
+Task<StatusOr<Operation>> Compute::InsertAddress(RegionAddress) {
+  co_return UnimplementedError("this Compute client does not create regional addresses");
+}
+
+Task<StatusOr<ForwardingRule>> Compute::GetForwardingRule(std::string, std::string, std::string) {
+  co_return UnimplementedError("this Compute client does not read forwarding rules");
+}
+
+Task<StatusOr<Operation>> Compute::InsertForwardingRule(ForwardingRule) {
+  co_return UnimplementedError("this Compute client does not create forwarding rules");
+}
+
+Task<StatusOr<Operation>> Compute::GetRegionOperation(std::string, std::string, std::string) {
+  co_return UnimplementedError("this Compute client does not read regional operations");
+}
+
 Task<StatusOr<ProjectInfo>> ResourceManager::GetProject(std::string) {
   co_return UnimplementedError("this Resource Manager client does not read projects");
 }

@@ -114,6 +114,19 @@ class Compute {
   // UNIMPLEMENTED then, which callers treat as "not checked".
   virtual Task<StatusOr<Subnetwork>> GetSubnetwork(std::string project, std::string region,
                                                    std::string name);
+  // Private Service Connect endpoints (regional addresses and forwarding
+  // rules). UNIMPLEMENTED where not provided. Inserts send the struct's
+  // request_id as ?requestId=. Their operations are regional: the
+  // Operation's name is "regions/R/operations/NAME", which
+  // GetRegionOperation (and WaitForOperation) understand.
+  virtual Task<StatusOr<RegionAddress>> GetAddress(std::string project, std::string region,
+                                                   std::string name);
+  virtual Task<StatusOr<Operation>> InsertAddress(RegionAddress address);
+  virtual Task<StatusOr<ForwardingRule>> GetForwardingRule(std::string project, std::string region,
+                                                           std::string name);
+  virtual Task<StatusOr<Operation>> InsertForwardingRule(ForwardingRule rule);
+  virtual Task<StatusOr<Operation>> GetRegionOperation(std::string project, std::string region,
+                                                       std::string operation);
 };
 
 // Secret Manager v1, read-only and metadata only: dbconnd never reads a

@@ -69,6 +69,61 @@ Subnetwork ParseSubnetwork(const json::value& v, const std::string& project) {
   return out;
 }
 
+// A regional compute#operation: its name carries the region
+// ("regions/R/operations/NAME") so that the waiter polls regionOperations.
+Operation ParseRegionOperation(const json::value& v, const std::string& project,
+                               const std::string& region) {
+  Operation op = ParseComputeOperation(v, project);
+  if (!op.name.empty()) op.name = "regions/" + region + "/operations/" + op.name;
+  return op;
+}
+
+auto RegionOperationParser(std::string project, std::string region) {
+  return [project = std::move(project), region = std::move(region)](const json::value& v) {
+    return ParseRegionOperation(v, project, region);
+  };
+}
+
+RegionAddress ParseRegionAddress(const json::value& v, const std::string& project,
+                                 const std::string& region) {
+  RegionAddress out;
+  out.project = project;
+  out.region = region;
+  if (!v.is_object()) return out;
+  const auto& o = v.get_object();
+  out.name = wire::Str(o, "name");
+  out.address = wire::Str(o, "address");
+  out.address_type = wire::Str(o, "addressType");
+  out.purpose = wire::Str(o, "purpose");
+  out.subnetwork = wire::Str(o, "subnetwork");
+  out.network = wire::Str(o, "network");
+  out.region_url = wire::Str(o, "region");
+  out.status = wire::Str(o, "status");
+  if (const auto* users = wire::Arr(o, "users")) {
+    for (const auto& u : *users) {
+      if (u.is_string() && out.users.size() < 100) out.users.emplace_back(u.get_string());
+    }
+  }
+  return out;
+}
+
+ForwardingRule ParseForwardingRule(const json::value& v, const std::string& project,
+                                   const std::string& region) {
+  ForwardingRule out;
+  out.project = project;
+  out.region = region;
+  if (!v.is_object()) return out;
+  const auto& o = v.get_object();
+  out.name = wire::Str(o, "name");
+  out.ip_address = wire::Str(o, "IPAddress");
+  out.network = wire::Str(o, "network");
+  out.target = wire::Str(o, "target");
+  out.region_url = wire::Str(o, "region");
+  out.psc_connection_status = wire::Str(o, "pscConnectionStatus");
+  out.psc_connection_id = wire::Str(o, "pscConnectionId");
+  return out;
+}
+
 class ComputeRest final : public Compute {
  public:
   ComputeRest(std::shared_ptr<RestClient> rest, std::string root)
@@ -129,7 +184,88 @@ class ComputeRest final : public Compute {
         ComputeOperationParser(project));
   }
 
+  // ---- Private Service Connect endpoints (regional) ----------------------
+
+  Task<StatusOr<RegionAddress>> GetAddress(std::string project, std::string region,
+                                           std::string name) override {
+    auto parse = [project, region](const json::value& v) {
+      return ParseRegionAddress(v, project, region);
+    };
+    return rest_->CallParsed(
+        ReadCall(Api::kCompute, RegionalUrl(project, region, "addresses/" + EncodeSegment(name)),
+                 "compute addresses.get " + project + "/" + region + "/" + name, "addresses.get"),
+        std::move(parse));
+  }
+
+  Task<StatusOr<Operation>> InsertAddress(RegionAddress address) override {
+    json::object body;
+    body["name"] = address.name;
+    body["addressType"] = address.address_type.empty() ? "INTERNAL" : address.address_type;
+    if (!address.purpose.empty()) body["purpose"] = address.purpose;
+    if (!address.subnetwork.empty()) body["subnetwork"] = address.subnetwork;
+    if (!address.address.empty()) body["address"] = address.address;
+    RestCall c = MutationCall(
+        Api::kCompute, "POST",
+        RegionalUrl(address.project, address.region, "addresses", address.request_id),
+        "compute addresses.insert " + address.project + "/" + address.region + "/" + address.name,
+        "addresses.insert");
+    c.body = std::move(body);
+    return rest_->CallForOperation(std::move(c),
+                                   RegionOperationParser(address.project, address.region));
+  }
+
+  Task<StatusOr<ForwardingRule>> GetForwardingRule(std::string project, std::string region,
+                                                   std::string name) override {
+    auto parse = [project, region](const json::value& v) {
+      return ParseForwardingRule(v, project, region);
+    };
+    return rest_->CallParsed(
+        ReadCall(Api::kCompute,
+                 RegionalUrl(project, region, "forwardingRules/" + EncodeSegment(name)),
+                 "compute forwardingRules.get " + project + "/" + region + "/" + name,
+                 "forwardingRules.get"),
+        std::move(parse));
+  }
+
+  Task<StatusOr<Operation>> InsertForwardingRule(ForwardingRule rule) override {
+    // A PSC endpoint: no loadBalancingScheme, ports or backend (REFERENCE.md §11).
+    json::object body;
+    body["name"] = rule.name;
+    body["IPAddress"] = rule.ip_address;
+    body["target"] = rule.target;
+    if (!rule.network.empty()) body["network"] = rule.network;
+    body["allowPscGlobalAccess"] = false;
+    RestCall c = MutationCall(
+        Api::kCompute, "POST",
+        RegionalUrl(rule.project, rule.region, "forwardingRules", rule.request_id),
+        "compute forwardingRules.insert " + rule.project + "/" + rule.region + "/" + rule.name,
+        "forwardingRules.insert");
+    c.body = std::move(body);
+    return rest_->CallForOperation(std::move(c), RegionOperationParser(rule.project, rule.region));
+  }
+
+  Task<StatusOr<Operation>> GetRegionOperation(std::string project, std::string region,
+                                               std::string operation) override {
+    return rest_->CallParsed(
+        ReadCall(Api::kCompute,
+                 RegionalUrl(project, region, "operations/" + EncodeSegment(operation)),
+                 "compute regionOperations.get " + project + "/" + region + "/" + operation,
+                 "regionOperations.get"),
+        RegionOperationParser(project, region));
+  }
+
  private:
+  // compute/v1/projects/P/regions/R/<rest>, with ?requestId= when one is given.
+  std::string RegionalUrl(const std::string& project, const std::string& region,
+                          const std::string& rest, const std::string& request_id = {}) const {
+    std::vector<std::pair<std::string, std::string>> query;
+    if (!request_id.empty()) query.emplace_back("requestId", request_id);
+    return BuildUrl(root_,
+                    "compute/v1/projects/" + EncodeSegment(project) + "/regions/" +
+                        EncodeSegment(region) + "/" + rest,
+                    query);
+  }
+
   std::shared_ptr<RestClient> rest_;
   std::string root_;
 };

@@ -20,6 +20,17 @@ Task<StatusOr<Operation>> Poll(Clients clients, Operation op) {
     case Api::kServiceNetworking:
       co_return co_await clients.networking->GetOperation(op.name);
     case Api::kCompute:
+      if (op.name.starts_with("regions/")) {
+        // "regions/R/operations/NAME" (a regional insert, see Compute).
+        const auto slash = op.name.find('/', 8);
+        const auto last = op.name.rfind('/');
+        if (slash != std::string::npos && last > slash) {
+          std::string region = op.name.substr(8, slash - 8);
+          std::string name = op.name.substr(last + 1);
+          co_return co_await clients.compute->GetRegionOperation(op.project, std::move(region),
+                                                                 std::move(name));
+        }
+      }
       co_return co_await clients.compute->GetGlobalOperation(op.project, op.name);
     case Api::kSecretManager:
     case Api::kResourceManager:

@@ -20,6 +20,8 @@ SqlInstance ParseInstance(const json::value& v) {
   out.connection_name = wire::Str(o, "connectionName");
   out.database_version = wire::Str(o, "databaseVersion");
   out.state = wire::Str(o, "state");
+  out.psc_service_attachment_link = wire::Str(o, "pscServiceAttachmentLink");
+  out.dns_name = wire::Str(o, "dnsName");
   if (const auto* settings = wire::Obj(o, "settings")) {
     out.settings_version = wire::Str(*settings, "settingsVersion");
     if (const auto* ip = wire::Obj(*settings, "ipConfiguration")) {
@@ -28,6 +30,16 @@ SqlInstance ParseInstance(const json::value& v) {
       out.allocated_ip_range = wire::Str(*ip, "allocatedIpRange");
       out.ssl_mode = wire::Str(*ip, "sslMode");
       out.require_ssl = wire::Bool(*ip, "requireSsl");
+      if (const auto* psc = wire::Obj(*ip, "pscConfig")) {
+        out.psc_enabled = wire::Bool(*psc, "pscEnabled");
+        if (const auto* projects = wire::Arr(*psc, "allowedConsumerProjects")) {
+          for (const auto& pr : *projects) {
+            if (pr.is_string() && out.allowed_consumer_projects.size() < 1000) {
+              out.allowed_consumer_projects.emplace_back(pr.get_string());
+            }
+          }
+        }
+      }
       if (const auto* nets = wire::Arr(*ip, "authorizedNetworks")) {
         for (const auto& n : *nets) {
           if (!n.is_object()) continue;
@@ -96,6 +108,16 @@ json::value PatchBody(const SqlInstancePatch& p) {
       nets.push_back(std::move(e));
     }
     ip["authorizedNetworks"] = std::move(nets);
+  }
+  if (p.psc_enabled || p.allowed_consumer_projects) {
+    json::object psc;
+    if (p.psc_enabled) psc["pscEnabled"] = *p.psc_enabled;
+    if (p.allowed_consumer_projects) {
+      json::array projects;
+      for (const auto& pr : *p.allowed_consumer_projects) projects.emplace_back(pr);
+      psc["allowedConsumerProjects"] = std::move(projects);
+    }
+    ip["pscConfig"] = std::move(psc);
   }
   if (!ip.empty()) settings["ipConfiguration"] = std::move(ip);
   if (p.database_flags) {

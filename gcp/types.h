@@ -56,6 +56,11 @@ struct SqlInstance {
   bool require_ssl = false;
   std::vector<DatabaseFlag> database_flags;
   std::vector<IpMapping> ip_addresses;
+  // Private Service Connect (settings.ipConfiguration.pscConfig).
+  bool psc_enabled = false;
+  std::vector<std::string> allowed_consumer_projects;
+  std::string psc_service_attachment_link;  // OUTPUT_ONLY, set while PSC is on
+  std::string dns_name;                     // OUTPUT_ONLY
 
   // First address of the given type ("PRIMARY" = public, "PRIVATE"), or "".
   std::string AddressOfType(std::string_view type) const;
@@ -72,10 +77,13 @@ struct SqlInstancePatch {
   std::optional<std::vector<AclEntry>> authorized_networks;
   std::optional<std::string> ssl_mode;
   std::optional<std::vector<DatabaseFlag>> database_flags;
+  // settings.ipConfiguration.pscConfig; the list replaces the live one.
+  std::optional<bool> psc_enabled;
+  std::optional<std::vector<std::string>> allowed_consumer_projects;
 
   bool empty() const {
     return !ipv4_enabled && !private_network && !allocated_ip_range && !authorized_networks &&
-           !ssl_mode && !database_flags;
+           !ssl_mode && !database_flags && !psc_enabled && !allowed_consumer_projects;
   }
 };
 
@@ -257,6 +265,40 @@ struct Subnetwork {
   std::string network;         // URL (…/global/networks/N)
   std::string ip_cidr_range;   // primary IPv4 range
   std::string purpose;         // PRIVATE (or unset) for ordinary subnets
+};
+
+// Compute v1 regional address (addresses.get/insert): a Private Service
+// Connect endpoint's internal IP in a consumer subnetwork.
+struct RegionAddress {
+  std::string project;
+  std::string region;
+  std::string name;
+  std::string address;       // the IP; insert: empty = Compute picks one in the subnetwork
+  std::string address_type;  // INTERNAL
+  std::string purpose;       // GCE_ENDPOINT for an endpoint's address
+  std::string subnetwork;    // URL (read) or partial path (insert)
+  std::string network;       // URL, read only
+  std::string region_url;    // read only: …/regions/R
+  std::string status;        // RESERVING, RESERVED, IN_USE
+  std::vector<std::string> users;
+  std::string request_id;    // insert only, ?requestId=
+  friend bool operator==(const RegionAddress&, const RegionAddress&) = default;
+};
+
+// Compute v1 regional forwarding rule targeting a service attachment: the
+// Private Service Connect endpoint itself.
+struct ForwardingRule {
+  std::string project;
+  std::string region;
+  std::string name;
+  std::string ip_address;  // insert: the address's path; read: the IP literal
+  std::string network;     // URL or partial path
+  std::string target;      // the instance's pscServiceAttachmentLink
+  std::string region_url;  // read only
+  std::string psc_connection_status;  // PENDING, ACCEPTED, REJECTED, CLOSED, ...
+  std::string psc_connection_id;
+  std::string request_id;  // insert only
+  friend bool operator==(const ForwardingRule&, const ForwardingRule&) = default;
 };
 
 // Cloud Resource Manager v3 projects.get.

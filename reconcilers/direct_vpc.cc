@@ -33,19 +33,21 @@ SubnetworkLocation LocateSubnetwork(const config::Intent& intent, const std::str
   return {parts[1], parts[3], parts[5]};
 }
 
-gcp::Task<std::map<std::string, StatusOr<gcp::Subnetwork>>> ObserveSubnetworks(gcp::Clients clients,
-                                                                              config::Intent intent) {
-  std::map<std::string, StatusOr<gcp::Subnetwork>> out;
-  if (!clients.compute) co_return out;
+std::vector<std::string> SubnetworkRefs(const config::Intent& intent) {
+  std::vector<std::string> refs;
+  auto add = [&refs](std::string ref) {
+    if (std::find(refs.begin(), refs.end(), ref) == refs.end()) refs.push_back(std::move(ref));
+  };
   for (const auto& w : intent.workloads) {
-    if (!w.direct_vpc || w.method != config::ConnectionMethod::kPrivateIp) continue;
-    const std::string ref = DirectVpcSubnetworkRef(*w.direct_vpc);
-    if (out.contains(ref)) continue;
-    const SubnetworkLocation loc = LocateSubnetwork(intent, ref);
-    auto got = co_await clients.compute->GetSubnetwork(loc.project, loc.region, loc.name);
-    out.emplace(ref, std::move(got));
+    if (w.direct_vpc && (w.method == config::ConnectionMethod::kPrivateIp ||
+                         w.method == config::ConnectionMethod::kPsc)) {
+      add(DirectVpcSubnetworkRef(*w.direct_vpc));
+    }
+    if (w.psc && w.method == config::ConnectionMethod::kPsc) {
+      add(w.psc->subnetwork.empty() ? w.psc->network : w.psc->subnetwork);
+    }
   }
-  co_return out;
+  return refs;
 }
 
 bool EgressReaches(config::VpcEgress egress, std::string_view ip) {

@@ -26,10 +26,11 @@ struct SubnetworkLocation {
 };
 SubnetworkLocation LocateSubnetwork(const config::Intent& intent, const std::string& ref);
 
-// Reads every subnetwork the intent's Direct VPC workloads name. Never
-// fails: each answer (or error) is kept per ref for the planner.
-gcp::Task<std::map<std::string, StatusOr<gcp::Subnetwork>>> ObserveSubnetworks(gcp::Clients clients,
-                                                                              config::Intent intent);
+// Every subnetwork ref the intent's workloads name, each once, in order:
+// Direct VPC egress subnetworks (private IP or PSC workloads) and the
+// subnetwork a PSC endpoint's address is reserved in (psc.h). Observe reads
+// each with subnetworks.get and keeps every answer for the planner.
+std::vector<std::string> SubnetworkRefs(const config::Intent& intent);
 
 // Whether vpcAccess egress sends `ip` into the VPC: ALL_TRAFFIC sends
 // everything; PRIVATE_RANGES_ONLY only RFC 1918 and RFC 6598 (100.64.0.0/10)

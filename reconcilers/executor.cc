@@ -16,6 +16,7 @@
 #include "gcp/resource_names.h"
 #include "reconcilers/diff.h"
 #include "reconcilers/direct_vpc.h"
+#include "reconcilers/psc.h"
 #include "reconcilers/planner.h"
 #include "reconcilers/prerequisites.h"
 #include "reconcilers/project_number.h"
@@ -584,6 +585,20 @@ gcp::Task<Status> WaitUntilVisible(PassContext ctx, Step step) {
       } else if (live.status().code() != StatusCode::kNotFound) {
         co_return live.status();
       }
+    } else if (auto* ra = std::get_if<gcp::RegionAddress>(&step.payload)) {
+      auto live = co_await ctx.clients.compute->GetAddress(ra->project, ra->region, ra->name);
+      if (live.ok()) {
+        visible = true;
+      } else if (live.status().code() != StatusCode::kNotFound) {
+        co_return live.status();
+      }
+    } else if (auto* fr = std::get_if<gcp::ForwardingRule>(&step.payload)) {
+      auto live = co_await ctx.clients.compute->GetForwardingRule(fr->project, fr->region, fr->name);
+      if (live.ok()) {
+        visible = true;
+      } else if (live.status().code() != StatusCode::kNotFound) {
+        co_return live.status();
+      }
     } else if (auto* pc = std::get_if<gcp::PeeringConnection>(&step.payload)) {
       auto live = co_await ctx.clients.networking->ListConnections(pc->network);
       if (!live.ok()) co_return live.status();
@@ -659,7 +674,9 @@ gcp::Task<StepOutcome> Execute(PassContext ctx, Step step) {
     }
   }
   std::string request_id;
-  if (std::holds_alternative<gcp::GlobalAddress>(step.payload)) {
+  if (std::holds_alternative<gcp::GlobalAddress>(step.payload) ||
+      std::holds_alternative<gcp::RegionAddress>(step.payload) ||
+      std::holds_alternative<gcp::ForwardingRule>(step.payload)) {
     // One requestId per logical insert, the same on every resend of it.
     std::string& id = (*ctx.request_ids)[RequestIdKey(step)];
     if (id.empty()) id = NewUuid();
@@ -674,6 +691,18 @@ gcp::Task<StepOutcome> Execute(PassContext ctx, Step step) {
     gcp::GlobalAddress a = *address;
     a.request_id = request_id;
     auto op = co_await clients.compute->InsertGlobalAddress(std::move(a));
+    create_refused = !op.ok() && IsAlreadyExists(op.status());
+    out.status = co_await AwaitOperation(ctx, step, std::move(op));
+  } else if (auto* region_address = std::get_if<gcp::RegionAddress>(&step.payload)) {
+    gcp::RegionAddress a = *region_address;
+    a.request_id = request_id;
+    auto op = co_await clients.compute->InsertAddress(std::move(a));
+    create_refused = !op.ok() && IsAlreadyExists(op.status());
+    out.status = co_await AwaitOperation(ctx, step, std::move(op));
+  } else if (auto* rule = std::get_if<gcp::ForwardingRule>(&step.payload)) {
+    gcp::ForwardingRule r = *rule;
+    r.request_id = request_id;
+    auto op = co_await clients.compute->InsertForwardingRule(std::move(r));
     create_refused = !op.ok() && IsAlreadyExists(op.status());
     out.status = co_await AwaitOperation(ctx, step, std::move(op));
   } else if (auto* peering = std::get_if<gcp::PeeringConnection>(&step.payload)) {

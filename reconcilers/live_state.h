@@ -76,6 +76,12 @@ struct LiveState {
   // another error = unknown (no permission, ...). A ref absent from the map
   // was not read: the planner does not block on it.
   std::map<std::string, StatusOr<gcp::Subnetwork>> subnetworks;
+  // Private Service Connect endpoints the intent's psc workloads name (psc.h):
+  // Compute addresses.get by address name and forwardingRules.get by
+  // endpoint name, in spec.region. NOT_FOUND = not created yet; another
+  // error = unknown. Empty when the intent has no psc workload.
+  std::map<std::string, StatusOr<gcp::RegionAddress>> psc_addresses;
+  std::map<std::string, StatusOr<gcp::ForwardingRule>> psc_endpoints;
 };
 
 }  // namespace dbconnd::reconcilers

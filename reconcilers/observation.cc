@@ -90,15 +90,31 @@ gcp::Task<StatusOr<LiveState>> Observe(ObservationSource* source, config::Intent
     live.services_range = std::move(*range);
   }
 
-  // Direct VPC egress subnetworks, each answer kept for the planner.
-  for (const auto& w : intent.workloads) {
-    if (!w.direct_vpc || w.method != config::ConnectionMethod::kPrivateIp) continue;
-    const std::string ref = DirectVpcSubnetworkRef(*w.direct_vpc);
-    if (live.subnetworks.contains(ref)) continue;
+  // Subnetworks (Direct VPC egress, PSC endpoints), each answer kept for
+  // the planner.
+  for (const std::string& ref : SubnetworkRefs(intent)) {
     const SubnetworkLocation loc = LocateSubnetwork(intent, ref);
     auto got = co_await source->Subnetwork(loc.project, loc.region, loc.name);
     if (!got.ok() && got.status().code() == StatusCode::kUnimplemented) continue;
     live.subnetworks.emplace(ref, std::move(got));
+  }
+
+  // Private Service Connect endpoints: the address and forwarding rule of
+  // each, answers (NOT_FOUND included) kept for the planner (psc.h).
+  for (const auto& w : intent.workloads) {
+    if (w.method != config::ConnectionMethod::kPsc || !w.psc) continue;
+    const std::string address = w.psc->address;
+    const std::string endpoint = w.psc->endpoint;
+    if (!live.psc_addresses.contains(address)) {
+      auto got = co_await source->Address(project, region, address);
+      if (!got.ok() && got.status().code() == StatusCode::kUnimplemented) continue;
+      live.psc_addresses.emplace(address, std::move(got));
+    }
+    if (!live.psc_endpoints.contains(endpoint)) {
+      auto got = co_await source->ForwardingRule(project, region, endpoint);
+      if (!got.ok() && got.status().code() == StatusCode::kUnimplemented) continue;
+      live.psc_endpoints.emplace(endpoint, std::move(got));
+    }
   }
 
   // Run-time prerequisites, read-only and best effort (prerequisites.h).
@@ -169,6 +185,22 @@ gcp::Task<StatusOr<gcp::Subnetwork>> DirectSource::Subnetwork(std::string projec
                                                               std::string name) {
   if (!clients_.compute) co_return UnimplementedError("no Compute client");
   co_return co_await clients_.compute->GetSubnetwork(project, region, name);
+}
+
+gcp::Task<StatusOr<gcp::RegionAddress>> DirectSource::Address(std::string project,
+                                                              std::string region,
+                                                              std::string name) {
+  if (!clients_.compute) co_return UnimplementedError("no Compute client");
+  Count();
+  co_return co_await clients_.compute->GetAddress(project, region, name);
+}
+
+gcp::Task<StatusOr<gcp::ForwardingRule>> DirectSource::ForwardingRule(std::string project,
+                                                                      std::string region,
+                                                                      std::string name) {
+  if (!clients_.compute) co_return UnimplementedError("no Compute client");
+  Count();
+  co_return co_await clients_.compute->GetForwardingRule(project, region, name);
 }
 
 gcp::Task<StatusOr<LiveState>> Observe(gcp::Clients clients, config::Intent intent) {

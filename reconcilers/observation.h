@@ -54,6 +54,15 @@ class ObservationSource {
   // source has no Compute client, the subnetwork stays unread.
   virtual gcp::Task<StatusOr<gcp::Subnetwork>> Subnetwork(std::string project, std::string region,
                                                           std::string name) = 0;
+  // Compute addresses.get / forwardingRules.get of a Private Service Connect
+  // endpoint (psc.h): the answer itself, NOT_FOUND included; never ends the
+  // observation and never served from a snapshot. UNIMPLEMENTED: no Compute
+  // client.
+  virtual gcp::Task<StatusOr<gcp::RegionAddress>> Address(std::string project, std::string region,
+                                                          std::string name) = 0;
+  virtual gcp::Task<StatusOr<gcp::ForwardingRule>> ForwardingRule(std::string project,
+                                                                  std::string region,
+                                                                  std::string name) = 0;
   // Secret Manager and Resource Manager for GatherPrerequisites; either null:
   // the prerequisites are not checked.
   virtual gcp::Clients PrerequisiteClients() = 0;
@@ -68,7 +77,8 @@ bool MayClosePublicIp(const config::Intent& intent, const LiveState& live);
 // the coroutine). Reads, in order: the instance; the connector (if
 // declared); each declared workload; the region's jobs and services only
 // when MayClosePublicIp; the peering list and the range (private IP with a
-// project number); each Direct VPC subnetwork; the run-time prerequisites
+// project number); each subnetwork (Direct VPC, PSC); each PSC endpoint's
+// address and forwarding rule; the run-time prerequisites
 // (when the source has clients for them).
 gcp::Task<StatusOr<LiveState>> Observe(ObservationSource* source, config::Intent intent);
 
@@ -94,6 +104,10 @@ class DirectSource : public ObservationSource {
                                                                std::string name) override;
   gcp::Task<StatusOr<gcp::Subnetwork>> Subnetwork(std::string project, std::string region,
                                                   std::string name) override;
+  gcp::Task<StatusOr<gcp::RegionAddress>> Address(std::string project, std::string region,
+                                                  std::string name) override;
+  gcp::Task<StatusOr<gcp::ForwardingRule>> ForwardingRule(std::string project, std::string region,
+                                                          std::string name) override;
   gcp::Clients PrerequisiteClients() override { return clients_; }
 
  protected:

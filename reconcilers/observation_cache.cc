@@ -9,6 +9,7 @@
 #include "common/async_event.h"
 #include "gcp/resource_names.h"
 #include "reconcilers/direct_vpc.h"
+#include "reconcilers/psc.h"
 #include "reconcilers/planner.h"
 #include "reconcilers/prerequisites.h"
 
@@ -591,6 +592,17 @@ class ObservationCache::CachedSource final : public ObservationSource {
     std::shared_ptr<SubnetworkReads> reads = cache_->subnetworks_;
     co_return co_await reads->Get(project, region, name);
   }
+  // A few GETs, only for PSC workloads: read on every observation.
+  gcp::Task<StatusOr<gcp::RegionAddress>> Address(std::string project, std::string region,
+                                                  std::string name) override {
+    DirectSource direct(cache_->clients_, &cache_->stats_.gets);
+    co_return co_await direct.Address(project, region, name);
+  }
+  gcp::Task<StatusOr<gcp::ForwardingRule>> ForwardingRule(std::string project, std::string region,
+                                                          std::string name) override {
+    DirectSource direct(cache_->clients_, &cache_->stats_.gets);
+    co_return co_await direct.ForwardingRule(project, region, name);
+  }
   gcp::Clients PrerequisiteClients() override { return cache_->PrerequisiteClients(); }
 
  private:
@@ -685,6 +697,9 @@ void ObservationCache::Invalidate(const config::Intent& intent, const ResourceRe
     case ResourceKind::kPrivateServicesRange:
       drop(s.At(RangeKey{project, resource.name}));
       break;
+    case ResourceKind::kPscAddress:
+    case ResourceKind::kPscEndpoint:
+      break;  // read on every observation, never cached
   }
 }
 

@@ -14,6 +14,8 @@ std::string_view ToString(ResourceKind k) {
     case ResourceKind::kInstance: return "instance";
     case ResourceKind::kJob: return "job";
     case ResourceKind::kService: return "service";
+    case ResourceKind::kPscAddress: return "pscAddress";
+    case ResourceKind::kPscEndpoint: return "pscEndpoint";
   }
   return "unknown";
 }

@@ -51,6 +51,8 @@ enum class ResourceKind {
   kInstance,              // Cloud SQL instance
   kJob,                   // Cloud Run job
   kService,               // Cloud Run service
+  kPscAddress,            // Compute regional internal address of a PSC endpoint
+  kPscEndpoint,           // Compute forwarding rule targeting the instance's service attachment
 };
 std::string_view ToString(ResourceKind k);  // "privateServicesRange", ...
 
@@ -89,7 +91,8 @@ struct FieldChange {
 
 // What executing the step sends. monostate for kRun / kWait.
 using Payload = std::variant<std::monostate, gcp::GlobalAddress, gcp::PeeringConnection,
-                             gcp::Connector, gcp::SqlInstancePatch, gcp::RunWorkload>;
+                             gcp::Connector, gcp::SqlInstancePatch, gcp::RunWorkload,
+                             gcp::RegionAddress, gcp::ForwardingRule>;
 
 struct Step {
   std::string id;  // stable across passes: "instance/saleor-db-demo", "job/x", ...

@@ -13,6 +13,7 @@
 #include "reconcilers/db_url.h"
 #include "reconcilers/diff.h"
 #include "reconcilers/direct_vpc.h"
+#include "reconcilers/psc.h"
 #include "reconcilers/prerequisites.h"
 
 namespace dbconnd::reconcilers {
@@ -130,6 +131,7 @@ class Planner {
     PlanPrivateServicesAccess();
     PlanConnector();
     PlanInstance();
+    PlanPscSteps();
     PreparePublicPath();
     PlanWorkloads();
     EmitPublicPath();
@@ -496,9 +498,11 @@ class Planner {
     const bool ipv4_off = live.ipv4_enabled && !public_path_want_->ipv4_enabled;
     const std::string public_ip = live.AddressOfType("PRIMARY");
     std::string blocked;
-    if (ipv4_off && public_path_want_->private_network.empty()) {
+    // Private Service Connect is a path of its own (an instance may be PSC only).
+    const bool psc_on = in_.instance.psc ? in_.instance.psc->enabled : live.psc_enabled;
+    if (ipv4_off && public_path_want_->private_network.empty() && !psc_on) {
       blocked = "turning the public IP off would leave instance " + live.name +
-                " with no IP address; declare instance.privateIp first";
+                " with no IP address; declare instance.privateIp (or instance.psc) first";
     }
     for (const auto& w : in_.workloads) {
       if (blocked.empty() && ipv4_off && w.method == config::ConnectionMethod::kPublicIp) {
@@ -551,6 +555,16 @@ class Planner {
     // Unordered snapshots: keep the message stable.
     std::sort(out.begin(), out.end());
     return out;
+  }
+
+  // ---- Private Service Connect (psc.h) ---------------------------------------------
+
+  void PlanPscSteps() {
+    psc_ = PlanPsc(in_, live_);
+    for (auto& s : psc_.steps) Add(std::move(s));
+    psc_.steps.clear();
+    for (auto& d : psc_.diagnoses) plan_.diagnoses.push_back(std::move(d));
+    for (auto& n : psc_.notes) plan_.notes.push_back(std::move(n));
   }
 
   // ---- workloads ----------------------------------------------------------------
@@ -745,6 +759,44 @@ class Planner {
         }
         break;
       }
+      case config::ConnectionMethod::kPsc: {
+        // The endpoint's IP: dbconnd creates no DNS record for the
+        // instance's dnsName, so the URL names the address itself.
+        const PscEndpointState& e = psc_.endpoints[w.psc->endpoint];
+        std::string host = e.ip;
+        if (host.empty()) host = "<IP of PSC endpoint " + w.psc->endpoint + ">";
+        if (!e.blocked.empty()) s.blocked = e.blocked;
+        if (e.ip.empty() || !e.waiting.empty()) waiting = e.waiting;
+        url = engine_.scheme + "://" + user + "@" + host + ":" + engine_.port + "/" + w.database.name + "?" +
+              engine_.tls_query;
+        if (!e.ip.empty() && s.blocked.empty() && !EgressReaches(w.egress, e.ip)) {
+          s.blocked = "egress " + std::string(config::ToString(w.egress)) + " sends only RFC 1918 and RFC 6598 "
+                      "destinations into the VPC, and PSC endpoint " + e.ip + " is outside them; set egress: "
+                      "ALL_TRAFFIC on this workload";
+        }
+        if (w.direct_vpc) {
+          want.vpc_access = DesiredDirectVpcAccess(w, live.vpc_access);
+          if (std::string why = DirectVpcBlocker(w, ref); !why.empty() && s.blocked.empty()) s.blocked = why;
+        } else if (in_.connector) {
+          gcp::Connector conn;
+          conn.project = in_.project;
+          conn.region = in_.region;
+          conn.name = in_.connector->name;
+          want.vpc_access = gcp::RunVpcAccess{conn.FullName(), std::string(config::ToString(w.egress))};
+        }
+        const std::string dns = live_.instance ? CapForDisplay(live_.instance->dns_name, 253) : std::string();
+        plan_.notes.push_back(
+            {"psc-url-uses-ip", ref,
+             KindWord(w.kind) + " " + w.name + "'s " + w.url_env + " uses the IP of PSC endpoint " +
+                 w.psc->endpoint + " (" + (e.ip.empty() ? std::string("not reserved yet") : e.ip) + ")" +
+                 (dns.empty() ? std::string()
+                              : ", not the instance's DNS name " + dns + " that PSC clients are expected to use") +
+                 ": dbconnd creates no DNS record",
+             "to connect by name, add an A record " + (dns.empty() ? std::string("for the instance's dnsName") : dns) +
+                 " -> the endpoint's IP in a private Cloud DNS zone of network " + w.psc->network +
+                 " (the Cloud SQL Auth Proxy and connectors need it for PSC)"});
+        break;
+      }
       case config::ConnectionMethod::kCloudSqlSocket: {
         url = engine_.scheme + "://" + user + "@/" + w.database.name + "?" + host_query;
         std::string volume = kSocketVolume;
@@ -801,6 +853,11 @@ class Planner {
         s.depends_on.push_back(peering_step_);
         // Make before break: a move to the connector waits until it is
         // READY; Direct VPC egress needs no connector at all.
+        if (!w.direct_vpc) s.depends_on.push_back(connector_step_);
+      }
+      if (w.method == config::ConnectionMethod::kPsc && w.psc) {
+        // Order: PSC on, consumer allow-listed, endpoint, then the workload.
+        for (const auto& d : psc_.endpoints[w.psc->endpoint].steps) s.depends_on.push_back(d);
         if (!w.direct_vpc) s.depends_on.push_back(connector_step_);
       }
       NoteVpcPathMove(w, live, ref);
@@ -1054,6 +1111,9 @@ class Planner {
       case config::ConnectionMethod::kCloudSqlSocket:
         return "this plan mounts the Cloud SQL socket at /cloudsql/" + connection_name_ +
                " and points " + w.url_env + " at it";
+      case config::ConnectionMethod::kPsc:
+        return "this plan moves it to PSC endpoint " + (w.psc ? w.psc->endpoint : std::string()) +
+               "; do not authorize 0.0.0.0/0";
       case config::ConnectionMethod::kPublicIp:
         break;
     }
@@ -1132,6 +1192,7 @@ class Planner {
   std::string connection_name_;
   std::string range_step_, peering_step_, connector_step_, instance_step_;
   std::vector<std::string> workload_steps_, verify_steps_;
+  PscPlan psc_;  // Private Service Connect half (psc.h)
   std::optional<gcp::SqlInstance> after_first_half_;
   std::optional<Step> public_path_;
   std::optional<gcp::SqlInstance> public_path_want_;

@@ -292,6 +292,53 @@ async function main() {
           (err) => err.status === 404);
     });
 
+    await check('compute PSC endpoint: addresses.insert, forwardingRules.insert, regionOperations.get',
+                async () => {
+      const cur = (await sql.instances.get({project: PROJECT, instance: 'saleor-db-demo'})).data;
+      const p = await sql.instances.patch({
+        project: PROJECT, instance: 'saleor-db-demo',
+        requestBody: {settings: {settingsVersion: cur.settings.settingsVersion,
+                                 ipConfiguration: {pscConfig: {pscEnabled: true,
+                                                               allowedConsumerProjects: [PROJECT]}}}},
+      });
+      await poll(async () => (await sql.operations.get({project: PROJECT, operation: p.data.name})).data,
+                 (op) => op.status === 'DONE');
+      const inst = (await sql.instances.get({project: PROJECT, instance: 'saleor-db-demo'})).data;
+      assert.ok(inst.pscServiceAttachmentLink);
+      assert.ok(inst.dnsName);
+      const waitRegion = async (op) => poll(
+          async () => (await compute.regionOperations.get(
+              {project: PROJECT, region: REGION, operation: op.name})).data,
+          (o) => o.status === 'DONE');
+      const a = (await compute.addresses.insert({
+        project: PROJECT, region: REGION, requestId: crypto.randomUUID(),
+        requestBody: {name: 'conf-psc-ip', addressType: 'INTERNAL',
+                      subnetwork: `projects/${PROJECT}/regions/${REGION}/subnetworks/default`},
+      })).data;
+      assert.equal(a.kind, 'compute#operation');
+      assert.equal((await waitRegion(a)).error, undefined);
+      const addr = (await compute.addresses.get({project: PROJECT, region: REGION, address: 'conf-psc-ip'})).data;
+      assert.equal(addr.status, 'RESERVED');
+      assert.match(addr.address, /^10\.128\./);
+      const r = (await compute.forwardingRules.insert({
+        project: PROJECT, region: REGION, requestId: crypto.randomUUID(),
+        requestBody: {name: 'conf-psc', IPAddress: `projects/${PROJECT}/regions/${REGION}/addresses/conf-psc-ip`,
+                      network: `projects/${PROJECT}/global/networks/default`,
+                      target: inst.pscServiceAttachmentLink},
+      })).data;
+      assert.equal((await waitRegion(r)).error, undefined);
+      const rule = (await compute.forwardingRules.get(
+          {project: PROJECT, region: REGION, forwardingRule: 'conf-psc'})).data;
+      assert.equal(rule.IPAddress, addr.address);
+      assert.equal(rule.pscConnectionStatus, 'ACCEPTED');
+      const list = (await compute.forwardingRules.list({project: PROJECT, region: REGION})).data;
+      assert.ok(list.items.some((x) => x.name === 'conf-psc'));
+      await assert.rejects(compute.forwardingRules.insert({
+        project: PROJECT, region: REGION,
+        requestBody: {name: 'conf-psc', IPAddress: 'conf-psc-ip', target: inst.pscServiceAttachmentLink},
+      }), (err) => err.status === 409);
+    });
+
     await check('run jobs.patch with a connector and network interfaces is 400 INVALID_ARGUMENT',
                 async () => {
       const current = (await run.projects.locations.jobs.get({name: JOB})).data;

@@ -57,7 +57,9 @@ Run Exec(const std::string& args) {
 // saleor.yaml and saleor-direct-vpc.yaml fix the same incident two ways:
 // alternatives, validated one at a time (together they manage one instance
 // differently, which is refused).
-bool IsAlternative(const std::string& f) { return f.ends_with("/saleor-direct-vpc.yaml"); }
+bool IsAlternative(const std::string& f) {
+  return f.ends_with("/saleor-direct-vpc.yaml") || f.ends_with("/saleor-psc.yaml");
+}
 
 TEST_CASE("validate: every example file is valid", "[daemon][validate]") {
   std::vector<std::string> args{"validate"};
@@ -210,6 +212,7 @@ TEST_CASE("the built binary: examples/*.yaml exit 0, world-open exits 1 naming t
     if (!IsAlternative(f)) all += " '" + f + "'";
   }
   CHECK(Exec("validate '" + kSrc + "/examples/saleor-direct-vpc.yaml'").code == 0);
+  CHECK(Exec("validate '" + kSrc + "/examples/saleor-psc.yaml'").code == 0);
   Run ok = Exec("validate" + all);
   INFO(ok.out);
   CHECK(ok.code == 0);

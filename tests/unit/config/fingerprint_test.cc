@@ -90,6 +90,10 @@ TEST_CASE("fingerprint: every edit a user can make changes it", "[config][finger
       {"direct vpc network", [](Intent& i) { i.workloads[1].direct_vpc->network = "shared"; }},
       {"direct vpc subnetwork", [](Intent& i) { i.workloads[1].direct_vpc->subnetwork = "sub-a"; }},
       {"direct vpc tags", [](Intent& i) { i.workloads[1].direct_vpc->tags.push_back("db"); }},
+      {"instance psc", [](Intent& i) { i.instance.psc = Psc{true, {"consumer-1"}}; }},
+      {"instance psc off", [](Intent& i) { i.instance.psc = Psc{false, {}}; }},
+      {"workload psc", [](Intent& i) { i.workloads[1].psc = PscEndpoint{"ep", "ep-ip", "default", ""}; }},
+      {"workload psc subnetwork", [](Intent& i) { i.workloads[1].psc = PscEndpoint{"ep", "ep-ip", "default", "sub-a"}; }},
       {"database", [](Intent& i) { i.workloads[0].database.name = "other"; }},
       {"user", [](Intent& i) { i.workloads[0].database.user = "u"; }},
       {"secret", [](Intent& i) { i.workloads[0].database.password_secret = "projects/p/secrets/t/versions/1"; }},
@@ -122,13 +126,15 @@ TEST_CASE("fingerprint: the model's shape is covered by the edits above",
   // gains a row for it and this count moves with it. The fingerprint itself
   // picks the field up without a change.
   CHECK(boost::pfr::tuple_size_v<Intent> == 9);
-  CHECK(boost::pfr::tuple_size_v<Instance> == 6);
+  CHECK(boost::pfr::tuple_size_v<Instance> == 7);
   CHECK(boost::pfr::tuple_size_v<AuthorizedNetwork> == 4);
   CHECK(boost::pfr::tuple_size_v<PublicIp> == 2);
   CHECK(boost::pfr::tuple_size_v<PrivateIp> == 2);
   CHECK(boost::pfr::tuple_size_v<PrivateServicesAccess> == 3);
   CHECK(boost::pfr::tuple_size_v<Connector> == 7);
-  CHECK(boost::pfr::tuple_size_v<Workload> == 9);
+  CHECK(boost::pfr::tuple_size_v<Workload> == 10);
+  CHECK(boost::pfr::tuple_size_v<Psc> == 2);
+  CHECK(boost::pfr::tuple_size_v<PscEndpoint> == 4);
   CHECK(boost::pfr::tuple_size_v<DirectVpc> == 3);
   CHECK(boost::pfr::tuple_size_v<DatabaseIdentity> == 4);
   CHECK(boost::pfr::tuple_size_v<Policy> == 8);

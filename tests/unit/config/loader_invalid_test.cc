@@ -139,7 +139,7 @@ DBCONND_INVALID_CASE("directVpc network written as a path",
 DBCONND_INVALID_CASE("directVpc with method publicIp",
                      Doc("    publicIp:\n      enabled: true\n      authorizedNetworks: [{name: nat, cidr: 203.0.113.7/32}]\n"
                          "  workloads:\n    - job: migrate\n      method: publicIp\n      directVpc: {network: default}\n" DB),
-                     "spec.workloads[0].directVpc", 16, "{network", "directVpc applies only to method privateIp")
+                     "spec.workloads[0].directVpc", 16, "{network", "directVpc applies only to methods privateIp and psc")
 
 // --- CIDRs and world-open networks ----------------------------------------------------------
 #define NETS(line) "    publicIp:\n      enabled: true\n      authorizedNetworks:\n" line
@@ -381,3 +381,35 @@ TEST_CASE("all errors are collected, not just the first", "[config][invalid]") {
   CHECK(testing::FindError(r, "spec.policy.mode", "enforce, observe"));
   CHECK(r.error_count() >= 4);
 }
+
+namespace dbconnd::config {
+namespace {
+
+std::string PscDoc(const std::string& instance_psc, const std::string& workload) {
+  return "apiVersion: dbconnd.dev/v1alpha1\nkind: DatabaseConnectivity\nmetadata:\n  name: p\nspec:\n"
+         "  project: melodic-now-463704-k1\n  region: us-central1\n  instance:\n    name: db\n" +
+         instance_psc +
+         "  workloads:\n    - job: migrate\n      method: psc\n" + workload +
+         "      database: {name: saleor, user: saleor, passwordSecret: "
+         "projects/melodic-now-463704-k1/secrets/s/versions/latest}\n";
+}
+
+}  // namespace
+
+TEST_CASE("psc: method psc needs instance psc, an endpoint, and a path in the endpoint's network",
+          "[config][psc]") {
+  const std::string on = "    psc: {enabled: true, allowedConsumerProjects: [melodic-now-463704-k1]}\n";
+  const std::string endpoint = "      psc: {endpoint: ep, address: ep-ip, network: default}\n";
+  CHECK(LoadString(PscDoc(on, endpoint + "      directVpc: {network: default}\n"), "p.yaml").ok());
+  auto no_psc = LoadString(PscDoc("", endpoint + "      directVpc: {network: default}\n"), "p.yaml");
+  CHECK_FALSE(no_psc.ok());
+  CHECK_FALSE(LoadString(PscDoc(on, "      directVpc: {network: default}\n"), "p.yaml").ok());
+  CHECK_FALSE(LoadString(PscDoc(on, endpoint), "p.yaml").ok());  // no VPC path at all
+  CHECK_FALSE(LoadString(PscDoc(on, endpoint + "      directVpc: {network: other}\n"), "p.yaml").ok());
+  CHECK_FALSE(LoadString(PscDoc("    psc: {allowedConsumerProjects: [Not_A_Project]}\n",
+                                endpoint + "      directVpc: {network: default}\n"),
+                         "p.yaml")
+                  .ok());
+}
+
+}  // namespace dbconnd::config

@@ -76,6 +76,25 @@ TEST_CASE("every example validates, the alternatives to saleor.yaml on their own
   CHECK_FALSE(alone.state->intents[0]->connector);
   CHECK_FALSE(LoadPaths({Example("saleor.yaml"), Example("saleor-direct-vpc.yaml")}).ok());
 
+  // saleor-psc.yaml: the same incident through Private Service Connect.
+  LoadResult psc = LoadPaths({Example("saleor-psc.yaml")});
+  INFO(Dump(psc));
+  REQUIRE(psc.ok());
+  CHECK(psc.diagnostics.empty());
+  REQUIRE(psc.state->intents.size() == 1);
+  const auto& psc_intent = *psc.state->intents[0];
+  REQUIRE(psc_intent.instance.psc);
+  CHECK(psc_intent.instance.psc->enabled);
+  CHECK(psc_intent.instance.psc->allowed_consumer_projects == std::vector<std::string>{"melodic-now-463704-k1"});
+  REQUIRE(psc_intent.workloads.size() == 1);
+  CHECK(psc_intent.workloads[0].method == ConnectionMethod::kPsc);
+  REQUIRE(psc_intent.workloads[0].psc);
+  CHECK(psc_intent.workloads[0].psc->endpoint == "saleor-db-psc");
+  CHECK(psc_intent.workloads[0].psc->address == "saleor-db-psc-ip");
+  CHECK(psc_intent.workloads[0].direct_vpc);
+  CHECK_FALSE(psc_intent.connector);
+  CHECK_FALSE(psc_intent.instance.private_ip);
+
   LoadResult r = LoadPaths({Example("saleor.yaml"), Example("public-ip.yaml"), Example("cloudsql-socket.yaml")});
   INFO(Dump(r));
   REQUIRE(r.ok());

@@ -93,7 +93,8 @@ TEST_CASE("JSON Schema enums match the loader's spellings", "[config][schema]") 
   CHECK(Enum(At(schema, {"spec", "workloads", "[]", "method"})) ==
         std::set<std::string>{std::string(ToString(ConnectionMethod::kPrivateIp)),
                               std::string(ToString(ConnectionMethod::kCloudSqlSocket)),
-                              std::string(ToString(ConnectionMethod::kPublicIp))});
+                              std::string(ToString(ConnectionMethod::kPublicIp)),
+                              std::string(ToString(ConnectionMethod::kPsc))});
   CHECK(Enum(At(schema, {"spec", "workloads", "[]", "egress"})) ==
         std::set<std::string>{std::string(ToString(VpcEgress::kPrivateRangesOnly)),
                               std::string(ToString(VpcEgress::kAllTraffic))});
