@@ -187,6 +187,18 @@ class CachingTokenSource : public TokenSource,
     co_return co_await Send(std::move(req), "oauth2");
   }
 
+  // An OAuth 2.0 token endpoint exchange (RFC 6749 §5): the form POSTed,
+  // a non-200 answer mapped, the reply parsed; `secrets` scrubbed from any
+  // error. `what` names the request in errors.
+  boost::asio::awaitable<StatusOr<AccessToken>> ExchangeForToken(
+      std::string url, std::string form, std::string what, std::vector<std::string> secrets,
+      system_clock::time_point now) {
+    auto resp = co_await Post(std::move(url), std::move(form));
+    if (!resp.ok()) co_return Scrub(Status(resp.status()).Annotate(what), secrets);
+    if (resp->status != 200) co_return TokenEndpointError(*resp, what, secrets);
+    co_return ParseTokenReply(*resp, what, now);
+  }
+
   // Every token request goes out here, so each one is reported to the
   // telemetry sink by construction. `endpoint` is a string literal.
   boost::asio::awaitable<StatusOr<net::HttpResponse>> Send(net::HttpRequest req,
@@ -248,10 +260,8 @@ class ServiceAccountSource final : public CachingTokenSource {
     std::string form = "grant_type=" + FormEncode("urn:ietf:params:oauth:grant-type:jwt-bearer") +
                        "&assertion=" + FormEncode(*assertion);
     std::string what = "token request for " + email_ + " to " + token_uri_;
-    auto resp = co_await Post(token_uri_, std::move(form));
-    if (!resp.ok()) co_return Scrub(Status(resp.status()).Annotate(what), secrets);
-    if (resp->status != 200) co_return TokenEndpointError(*resp, what, secrets);
-    co_return ParseTokenReply(*resp, what, now);
+    co_return co_await ExchangeForToken(token_uri_, std::move(form), std::move(what),
+                                        std::move(secrets), now);
   }
 
  private:
@@ -281,10 +291,8 @@ class AuthorizedUserSource final : public CachingTokenSource {
                        "&refresh_token=" + FormEncode(refresh_token_);
     auto now = Now(options_);
     std::string what = "token refresh for authorized user (" + origin_ + ") to " + token_uri_;
-    auto resp = co_await Post(token_uri_, std::move(form));
-    if (!resp.ok()) co_return Scrub(Status(resp.status()).Annotate(what), secrets);
-    if (resp->status != 200) co_return TokenEndpointError(*resp, what, secrets);
-    co_return ParseTokenReply(*resp, what, now);
+    co_return co_await ExchangeForToken(token_uri_, std::move(form), std::move(what),
+                                        std::move(secrets), now);
   }
 
  private:

@@ -139,6 +139,18 @@ void LeaderElector::StartLeading(SteadyTime renewed_at) {
   if (config_.callbacks.on_started_leading) config_.callbacks.on_started_leading();
 }
 
+bool LeaderElector::TookLease(const StatusOr<Lease>& written, SteadyTime sent) {
+  if (!written.ok()) {
+    SetError(written.status());
+    return false;
+  }
+  SetObserved(*written, config_.steady_now());
+  SetError(OkStatus());
+  StartLeading(sent);
+  ReportTransition();
+  return true;
+}
+
 void LeaderElector::StopLeading() {
   if (!leading_.exchange(false)) return;
   write_deadline_ns_.store(0);
@@ -197,15 +209,7 @@ asio::awaitable<bool> LeaderElector::TryAcquireOrRenew() {
     lease.spec = record;
     const SteadyTime sent = config_.steady_now();
     auto created = co_await client_->Create(std::move(lease), RequestDeadlines(sent));
-    if (!created.ok()) {
-      SetError(created.status());
-      co_return false;
-    }
-    SetObserved(*created, config_.steady_now());
-    SetError(OkStatus());
-    StartLeading(sent);
-    ReportTransition();
-    co_return true;
+    co_return TookLease(created, sent);
   }
 
   // Expiry is measured from when this replica first saw the record as it
@@ -234,15 +238,7 @@ asio::awaitable<bool> LeaderElector::TryAcquireOrRenew() {
   lease.spec = record;
   const SteadyTime sent = config_.steady_now();
   auto updated = co_await client_->Update(std::move(lease), RequestDeadlines(sent));
-  if (!updated.ok()) {
-    SetError(updated.status());
-    co_return false;
-  }
-  SetObserved(*updated, config_.steady_now());
-  SetError(OkStatus());
-  StartLeading(sent);
-  ReportTransition();
-  co_return true;
+  co_return TookLease(updated, sent);
 }
 
 asio::awaitable<void> LeaderElector::SleepFor(milliseconds d) {

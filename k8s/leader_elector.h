@@ -126,6 +126,9 @@ class LeaderElector {
   std::chrono::milliseconds ObservedDuration() const;
   void SetObserved(const Lease& lease, SteadyTime now);
   void StartLeading(SteadyTime renewed_at);
+  // After a create or update of the Lease sent at `sent`: leads when it was
+  // written (true), else records the error (false).
+  bool TookLease(const StatusOr<Lease>& written, SteadyTime sent);
   void StopLeading();
   void ReportTransition();
   void SetError(Status s);
