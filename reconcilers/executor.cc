@@ -13,6 +13,7 @@
 #include "common/redact.h"
 #include "gcp/raw_resource.h"
 #include "gcp/resource_names.h"
+#include "reconcilers/connector_options.h"
 #include "reconcilers/diff.h"
 #include "reconcilers/direct_vpc.h"
 #include "reconcilers/planner.h"
@@ -652,18 +653,18 @@ gcp::Task<StepOutcome> Execute(PassContext ctx, Step step) {
     create_refused = !op.ok() && IsAlreadyExists(op.status());
     out.status = co_await AwaitOperation(ctx, step, std::move(op));
   } else if (auto* connector = std::get_if<gcp::Connector>(&step.payload)) {
+    // A create, or a replace: the replacement is created under its own
+    // name beside the old connector, which is never deleted.
     gcp::Connector c = *connector;
-    if (step.action == Action::kReplace) {
-      auto del = co_await clients.vpc->DeleteConnector(c.project, c.region, c.name);
-      out.status = co_await AwaitOperation(ctx, step, std::move(del));
-      // The delete's operation took a while: the lease may have gone.
-      if (out.status.ok()) out.status = MayWrite(ctx);
-    }
-    if (out.status.ok()) {
-      auto op = co_await clients.vpc->CreateConnector(c);
-      create_refused = !op.ok() && IsAlreadyExists(op.status());
-      out.status = co_await AwaitOperation(ctx, step, std::move(op));
-    }
+    auto op = co_await clients.vpc->CreateConnector(c);
+    create_refused = !op.ok() && IsAlreadyExists(op.status());
+    out.status = co_await AwaitOperation(ctx, step, std::move(op));
+    if (out.status.ok()) out.status = co_await WaitConnectorReady(ctx, step, c);
+  } else if (auto* cpatch = std::get_if<gcp::ConnectorPatch>(&step.payload)) {
+    gcp::ConnectorPatch p = *cpatch;
+    gcp::Connector c = p.connector;
+    auto op = co_await clients.vpc->PatchConnector(std::move(p));
+    out.status = co_await AwaitOperation(ctx, step, std::move(op));
     if (out.status.ok()) out.status = co_await WaitConnectorReady(ctx, step, c);
   } else if (auto* workload = std::get_if<gcp::RunWorkload>(&step.payload)) {
     gcp::RunWorkload w = *workload;
@@ -753,8 +754,13 @@ gcp::Task<StatusOr<LiveState>> Observe(gcp::Clients clients, config::Intent inte
   if (intent.connector) {
     auto connectors = co_await clients.vpc->ListConnectors(intent.project, intent.region);
     if (!connectors.ok()) co_return connectors.status();
+    const std::string replacement = ReplacementConnectorName(*intent.connector);
     for (auto& c : *connectors) {
-      if (c.name == intent.connector->name) live.connector = std::move(c);
+      if (c.name == intent.connector->name) {
+        live.connector = std::move(c);
+      } else if (c.name == replacement) {
+        live.replacement_connector = std::move(c);
+      }
     }
   }
   // Every job and service of the region, not only declared ones: the planner

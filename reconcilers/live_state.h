@@ -53,6 +53,9 @@ struct PrerequisiteFacts {
 struct LiveState {
   std::optional<gcp::SqlInstance> instance;        // the intent's instance, if it exists
   std::optional<gcp::Connector> connector;         // the intent's connector, if it exists
+  // The connector named ReplacementConnectorName(intent.connector), if it
+  // exists: where a replace (connector_options.h) put the workloads.
+  std::optional<gcp::Connector> replacement_connector;
   std::map<std::string, gcp::RunWorkload> jobs;      // every job in project+region, by short name
   std::map<std::string, gcp::RunWorkload> services;  // every service in project+region
   // When set (the controller's shared snapshots), `jobs`/`services` above hold

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "gcp/resource_names.h"
+#include "reconcilers/connector_options.h"
 #include "reconcilers/direct_vpc.h"
 #include "reconcilers/planner.h"
 #include "reconcilers/prerequisites.h"
@@ -573,6 +574,13 @@ gcp::Task<StatusOr<LiveState>> ObservationCache::Observe(config::Intent intent) 
                                                      intent.connector->name, get, &stats_);
     if (!connector.ok()) co_return connector.status();
     live.connector = std::move(*connector);
+    // Where a replace put the workloads (connector_options.h).
+    const std::string replacement = ReplacementConnectorName(*intent.connector);
+    GetConnector get_replacement{clients_, project, region, replacement};
+    auto replaced = co_await Lookup<ConnectorIndex>(st, &st->connectors[region_key], index, replacement,
+                                                    get_replacement, &stats_);
+    if (!replaced.ok()) co_return replaced.status();
+    live.replacement_connector = std::move(*replaced);
   }
 
   // A region's workloads are read when the intent declares one of that kind,
@@ -646,6 +654,13 @@ gcp::Task<StatusOr<LiveState>> ObservationCache::ObserveFresh(config::Intent int
       live.connector = std::move(*connector);
     } else if (connector.status().code() != StatusCode::kNotFound) {
       co_return connector.status();
+    }
+    ++stats_.gets;
+    auto replaced = co_await c.vpc->GetConnector(project, region, ReplacementConnectorName(*intent.connector));
+    if (replaced.ok()) {
+      live.replacement_connector = std::move(*replaced);
+    } else if (replaced.status().code() != StatusCode::kNotFound) {
+      co_return replaced.status();
     }
   }
   for (const auto& w : intent.workloads) {
