@@ -235,6 +235,7 @@ std::string RenderPlansJson(const std::vector<IntentPlan>& plans) {
       steps.emplace_back(json::object{{"id", s.id},
                                       {"resource", ResourceJson(s.resource)},
                                       {"action", std::string(reconcilers::ToString(s.action))},
+                                      {"kind", reconcilers::StepKind(s)},
                                       {"impact", std::string(reconcilers::ToString(s.impact()))},
                                       {"changes", std::move(changes)},
                                       {"dependsOn", std::move(deps)},

@@ -39,6 +39,7 @@ constexpr KeySpec kKeys[] = {
     {"spec.instance", "psc"},
     {"spec.instance.psc", "enabled"},
     {"spec.instance.psc", "allowedConsumerProjects"},
+    {"spec.instance", "connectorEnforcement"},
     {"spec.instance.publicIp", "enabled"},
     {"spec.instance.publicIp", "authorizedNetworks"},
     {"spec.instance.publicIp.authorizedNetworks[]", "name"},
@@ -55,6 +56,11 @@ constexpr KeySpec kKeys[] = {
     {"spec.connector", "minInstances"},
     {"spec.connector", "maxInstances"},
     {"spec.connector", "machineType"},
+    {"spec.connector", "minThroughput"},
+    {"spec.connector", "maxThroughput"},
+    {"spec.connector", "subnet"},
+    {"spec.connector.subnet", "name"},
+    {"spec.connector.subnet", "projectId"},
     {"spec.workloads[]", "job"},
     {"spec.workloads[]", "service"},
     {"spec.workloads[]", "method"},
@@ -628,6 +634,10 @@ class Decoder {
         "ALLOW_UNENCRYPTED_AND_ENCRYPTED", "ENCRYPTED_ONLY", "TRUSTED_CLIENT_CERTIFICATE_REQUIRED"};
     if (auto i = Enum(m, "sslMode", false, kSsl)) inst.ssl_mode = static_cast<SslMode>(*i);
     inst.iam_authentication = Bool(m, "iamAuthentication");
+    static constexpr std::array<std::string_view, 2> kEnforcement = {"NOT_REQUIRED", "REQUIRED"};
+    if (auto i = Enum(m, "connectorEnforcement", false, kEnforcement)) {
+      inst.connector_enforcement = static_cast<ConnectorEnforcement>(*i);
+    }
     if (auto pub = SubMap(m, "publicIp", false, "")) {
       PublicIp p;
       if (auto e = Bool(*pub, "enabled", true)) p.enabled = *e;
@@ -724,15 +734,62 @@ class Decoder {
       Check(CheckConnectorId(*name), "spec.connector.name");
       c.name = *name;
     }
-    if (auto net = Str(m, "network", true, "the VPC network name, e.g. default")) {
-      Check(CheckNetworkName(*net), "spec.connector.network");
-      c.network = *net;
+    // Serverless VPC Access takes a subnet, or a network and an unused
+    // range, never both.
+    const bool has_subnet = m.Get("subnet") != nullptr;
+    if (has_subnet) {
+      if (m.Get("network") || m.Get("ipCidrRange")) {
+        sink_.Error(c.where, "spec.connector.subnet",
+                    "a connector takes subnet, or network and ipCidrRange, not both; remove network "
+                    "and ipCidrRange (the subnet decides them)");
+      }
+      if (auto sub = SubMap(m, "subnet", false, "{name: SUBNET, projectId: HOST_PROJECT}")) {
+        ConnectorSubnet cs;
+        if (auto name = Str(*sub, "name", true, "the subnet name, e.g. serverless-28")) {
+          Check(CheckRfc1035Name(*name, "subnet name"), sub->path + ".name");
+          cs.name = *name;
+        }
+        if (auto project = Str(*sub, "projectId", false, "the Shared VPC host project ID")) {
+          Check(CheckProjectId(*project), sub->path + ".projectId");
+          cs.project_id = *project;
+        }
+        c.subnet = std::move(cs);
+      }
+    } else {
+      if (auto net = Str(m, "network", true, "the VPC network name, e.g. default")) {
+        Check(CheckNetworkName(*net), "spec.connector.network");
+        c.network = *net;
+      }
+      if (auto cidr = Cidr(m, "ipCidrRange", true, "connector ipCidrRange", "10.8.0.0/28")) {
+        c.ip_cidr_range = *cidr;
+      }
     }
-    if (auto cidr = Cidr(m, "ipCidrRange", true, "connector ipCidrRange", "10.8.0.0/28")) {
-      c.ip_cidr_range = *cidr;
-    }
+    const bool instances = m.Get("minInstances") || m.Get("maxInstances");
     if (auto n = Int(m, "minInstances", 2, 9)) c.min_instances = *n;
     if (auto n = Int(m, "maxInstances", 3, 10)) c.max_instances = *n;
+    if (auto n = Int(m, "minThroughput", 200, 900)) c.min_throughput = *n;
+    if (auto n = Int(m, "maxThroughput", 300, 1000)) c.max_throughput = *n;
+    if (c.by_throughput()) {
+      if (instances) {
+        sink_.Error(c.where, "spec.connector",
+                    "declare minInstances/maxInstances or minThroughput/maxThroughput, not both "
+                    "(Serverless VPC Access lets instances win and ignores the throughput)");
+      }
+      if (c.min_throughput == 0) c.min_throughput = 200;
+      if (c.max_throughput == 0) c.max_throughput = 1000;
+      for (const auto& [key, v] : {std::pair<const char*, int>{"minThroughput", c.min_throughput},
+                                   std::pair<const char*, int>{"maxThroughput", c.max_throughput}}) {
+        if (v % 100 != 0) {
+          sink_.Error(c.where, std::string("spec.connector.") + key,
+                      std::string(key) + " " + std::to_string(v) + " must be a multiple of 100 (Mbps)");
+        }
+      }
+      if (c.min_throughput >= c.max_throughput) {
+        sink_.Error(c.where, "spec.connector.maxThroughput",
+                    "maxThroughput (" + std::to_string(c.max_throughput) +
+                        ") must be greater than minThroughput (" + std::to_string(c.min_throughput) + ")");
+      }
+    }
     static constexpr std::array<std::string_view, 3> kMachines = {"e2-micro", "f1-micro",
                                                                    "e2-standard-4"};
     if (auto i = Enum(m, "machineType", false, kMachines)) c.machine_type = std::string(kMachines[*i]);

@@ -110,6 +110,9 @@ void EmitInstance(std::string& out, const Instance& in) {
   Key(out, "    ", "name", in.name);
   if (in.ssl_mode) Key(out, "    ", "sslMode", std::string(ToString(*in.ssl_mode)));
   if (in.iam_authentication) KeyBool(out, "    ", "iamAuthentication", *in.iam_authentication);
+  if (in.connector_enforcement) {
+    Key(out, "    ", "connectorEnforcement", std::string(ToString(*in.connector_enforcement)));
+  }
   if (in.public_ip) {
     out += "    publicIp:\n";
     KeyBool(out, "      ", "enabled", in.public_ip->enabled);
@@ -149,12 +152,23 @@ void EmitConnector(std::string& out, const Connector& c) {
   const Connector defaults;
   out += "  connector:\n";
   Key(out, "    ", "name", c.name);
-  Key(out, "    ", "network", c.network);
-  Key(out, "    ", "ipCidrRange", c.ip_cidr_range);
-  if (c.min_instances != defaults.min_instances)
-    KeyInt(out, "    ", "minInstances", c.min_instances);
-  if (c.max_instances != defaults.max_instances)
-    KeyInt(out, "    ", "maxInstances", c.max_instances);
+  if (c.subnet) {
+    out += "    subnet:\n";
+    Key(out, "      ", "name", c.subnet->name);
+    if (!c.subnet->project_id.empty()) Key(out, "      ", "projectId", c.subnet->project_id);
+  } else {
+    Key(out, "    ", "network", c.network);
+    Key(out, "    ", "ipCidrRange", c.ip_cidr_range);
+  }
+  if (c.by_throughput()) {
+    KeyInt(out, "    ", "minThroughput", c.min_throughput);
+    KeyInt(out, "    ", "maxThroughput", c.max_throughput);
+  } else {
+    if (c.min_instances != defaults.min_instances)
+      KeyInt(out, "    ", "minInstances", c.min_instances);
+    if (c.max_instances != defaults.max_instances)
+      KeyInt(out, "    ", "maxInstances", c.max_instances);
+  }
   if (c.machine_type != defaults.machine_type) Key(out, "    ", "machineType", c.machine_type);
 }
 

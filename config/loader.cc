@@ -192,6 +192,9 @@ std::string InstanceDifferences(const Intent& a, const Intent& b) {
   if (a.region != b.region) d.push_back("region");
   if (a.instance.ssl_mode != b.instance.ssl_mode) d.push_back("sslMode");
   if (a.instance.iam_authentication != b.instance.iam_authentication) d.push_back("iamAuthentication");
+  if (a.instance.connector_enforcement != b.instance.connector_enforcement) {
+    d.push_back("connectorEnforcement");
+  }
   if (!SameNetworks(a.instance.public_ip, b.instance.public_ip)) d.push_back("publicIp");
   if (!SamePrivate(a.instance.private_ip, b.instance.private_ip)) d.push_back("privateIp");
   if (a.instance.psc != b.instance.psc) d.push_back("psc");
@@ -210,6 +213,9 @@ std::string ConnectorDifferences(const Connector& a, const Connector& b, const I
   if (a.min_instances != b.min_instances) d.push_back("minInstances");
   if (a.max_instances != b.max_instances) d.push_back("maxInstances");
   if (a.machine_type != b.machine_type) d.push_back("machineType");
+  if (a.subnet != b.subnet) d.push_back("subnet");
+  if (a.min_throughput != b.min_throughput) d.push_back("minThroughput");
+  if (a.max_throughput != b.max_throughput) d.push_back("maxThroughput");
   PolicyDifferences(ia, ib, d);
   return Join(d);
 }

@@ -27,4 +27,8 @@ std::string_view ToString(VpcEgress e) {
   return e == VpcEgress::kPrivateRangesOnly ? "PRIVATE_RANGES_ONLY" : "ALL_TRAFFIC";
 }
 
+std::string_view ToString(ConnectorEnforcement e) {
+  return e == ConnectorEnforcement::kRequired ? "REQUIRED" : "NOT_REQUIRED";
+}
+
 }  // namespace dbconnd::config

@@ -85,6 +85,10 @@ struct Psc {
   std::vector<std::string> allowed_consumer_projects;  // project IDs or numbers
   friend bool operator==(const Psc&, const Psc&) = default;
 };
+// settings.connectorEnforcement: REQUIRED refuses every connection that
+// does not come through the Cloud SQL Auth Proxy / language connectors (the
+// /cloudsql socket of Cloud Run included); raw-IP clients are cut off.
+enum class ConnectorEnforcement { kNotRequired, kRequired };
 
 struct Instance {
   std::string name;                        // Cloud SQL instance ID
@@ -93,17 +97,34 @@ struct Instance {
   std::optional<PublicIp> public_ip;       // unset = not managed
   std::optional<PrivateIp> private_ip;     // unset = not managed (never removed)
   std::optional<Psc> psc;                  // unset = not managed
+  std::optional<ConnectorEnforcement> connector_enforcement;  // unset = not managed
   SourceLocation where;
+};
+
+// A Shared VPC subnet the connector lives in (Connector.subnet): an existing
+// /28 subnet with nothing else in it, in the host project `project_id`
+// (empty = the intent's project). Takes the place of network + ipCidrRange.
+struct ConnectorSubnet {
+  std::string name;        // short subnet name
+  std::string project_id;  // host project; empty = spec.project
+  friend bool operator==(const ConnectorSubnet&, const ConnectorSubnet&) = default;
 };
 
 struct Connector {
   std::string name;           // connector ID (< 21 chars, hyphens count double)
-  std::string network;        // short VPC network name
-  std::string ip_cidr_range;  // /28 inside RFC 1918 space
+  std::string network;        // short VPC network name; empty with `subnet`
+  std::string ip_cidr_range;  // /28 inside RFC 1918 space; empty with `subnet`
+  std::optional<ConnectorSubnet> subnet;  // Shared VPC subnet instead of network + range
+  // Scaling: instances (patchable in place) or throughput in Mbps (fixed at
+  // creation), never both. Throughput 0 = not declared.
   int min_instances = 2;
   int max_instances = 3;
+  int min_throughput = 0;  // 200..900, step 100
+  int max_throughput = 0;  // 300..1000, step 100
   std::string machine_type = "e2-micro";
   SourceLocation where;
+
+  bool by_throughput() const { return min_throughput > 0 || max_throughput > 0; }
 };
 
 // Cloud Run Direct VPC egress: the workload gets a network interface in the
@@ -210,5 +231,6 @@ std::string_view ToString(ConnectionMethod m);    // "privateIp", ...
 std::string_view ToString(WorkloadKind k);        // "job" | "service"
 std::string_view ToString(PolicyMode m);          // "enforce" | "observe"
 std::string_view ToString(VpcEgress e);           // "PRIVATE_RANGES_ONLY" | "ALL_TRAFFIC"
+std::string_view ToString(ConnectorEnforcement e);  // "NOT_REQUIRED" | "REQUIRED"
 
 }  // namespace dbconnd::config

@@ -104,7 +104,7 @@ void CheckConnector(Sink& sink, const Intent& intent, const std::vector<NamedRan
   if (!intent.connector) return;
   const Connector& c = *intent.connector;
   const std::string path = "spec.connector.ipCidrRange";
-  auto cidr = ParseIpv4Cidr(c.ip_cidr_range);
+  auto cidr = c.subnet ? StatusOr<Ipv4Cidr>(InvalidArgumentError("subnet")) : ParseIpv4Cidr(c.ip_cidr_range);
   if (cidr.ok()) {
     if (cidr->prefix != 28) {
       Ipv4Cidr fixed{cidr->address, 28};
@@ -126,7 +126,7 @@ void CheckConnector(Sink& sink, const Intent& intent, const std::vector<NamedRan
       }
     }
   }
-  if (c.min_instances >= c.max_instances) {
+  if (!c.by_throughput() && c.min_instances >= c.max_instances) {
     sink.Error(sink.At("spec.connector.maxInstances"), "spec.connector.maxInstances",
                "maxInstances (" + std::to_string(c.max_instances) +
                    ") must be greater than minInstances (" + std::to_string(c.min_instances) + ")");
@@ -178,7 +178,8 @@ void CheckWorkloads(Sink& sink, const Intent& intent) {
                          (inst.private_ip ? inst.private_ip->network : std::string("default")) +
                          ", ipCidrRange: 10.8.0.0/28}, or Direct VPC egress: directVpc: {network: " +
                          (inst.private_ip ? inst.private_ip->network : std::string("default")) + "}");
-        } else if (inst.private_ip && intent.connector->network != inst.private_ip->network) {
+        } else if (inst.private_ip && !intent.connector->subnet &&
+                   intent.connector->network != inst.private_ip->network) {
           sink.Error(at, method_path,
                      "method privateIp needs the connector in the instance's network, but "
                      "spec.connector.network is \"" + intent.connector->network +

@@ -61,7 +61,8 @@ std::string_view WriteMethod(const reconcilers::Step& step) {
   switch (step.resource.kind) {
     case ResourceKind::kPrivateServicesRange: return "globalAddresses.insert";
     case ResourceKind::kServicePeering: return "connections.create";
-    case ResourceKind::kConnector: return "connectors.create";
+    case ResourceKind::kConnector:
+      return step.action == Action::kUpdate ? "connectors.patch" : "connectors.create";
     case ResourceKind::kInstance: return "instances.patch";
     case ResourceKind::kJob: return step.action == Action::kRun ? "jobs.run" : "jobs.patch";
     case ResourceKind::kService: return "services.patch";

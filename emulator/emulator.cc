@@ -725,6 +725,27 @@ net::HttpResponse Handlers::Admin() {
       Touch();
       return JsonResponse(200, *inst);
     }
+    if (auto* add = b.if_contains("addSubnetwork"); add && add->is_object()) {
+      // A subnetwork made by the network's owner (a Shared VPC host project):
+      // {project, region, name, network, ipCidrRange}.
+      const json::object& a = add->as_object();
+      const std::string project = Str(a, "project"), region = Str(a, "region"), name = Str(a, "name");
+      if (project.empty() || region.empty() || name.empty() || !ParseCidr(Str(a, "ipCidrRange"))) {
+        return ErrorResponse(400, "INVALID_ARGUMENT", "addSubnetwork needs project, region, name, ipCidrRange",
+                             "badRequest");
+      }
+      const std::string base = "https://www.googleapis.com/compute/v1/projects/" + project;
+      std::string network = Str(a, "network").empty() ? "default" : Str(a, "network");
+      json::object sn{{"kind", "compute#subnetwork"},
+                      {"name", name},
+                      {"network", base + "/global/networks/" + network},
+                      {"ipCidrRange", Str(a, "ipCidrRange")},
+                      {"region", base + "/regions/" + region},
+                      {"selfLink", base + "/regions/" + region + "/subnetworks/" + name}};
+      Map("compute", "subnetworks")[project + "/" + region + "/" + name] = sn;
+      Touch();
+      return JsonResponse(200, sn);
+    }
     for (const char* kind : {"job", "service", "connector", "execution"}) {
       if (!b.contains(kind)) continue;
       std::string name = Str(b, kind);

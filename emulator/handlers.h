@@ -98,6 +98,7 @@ struct Handlers {
   // Cloud Run's vpcAccess rules for the template of a job or service about
   // to be stored; an error response when Google would refuse it.
   std::optional<net::HttpResponse> CheckVpcAccess(const json::object& resource, bool is_job);
+  std::optional<net::HttpResponse> CheckConnectorScaling(const json::object& c, const json::object* before);
   json::object ComputeOperation(const std::string& project, const std::string& type,
                                 const std::string& target_link);
 

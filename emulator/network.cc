@@ -2,6 +2,7 @@
 // Compute v1 global addresses/operations (private services access).
 
 #include <cctype>
+#include <set>
 
 #include "emulator/auth.h"
 #include "emulator/handlers.h"
@@ -22,6 +23,20 @@ std::string Join(const Target& t, size_t from, size_t upto) {
 constexpr char kVpcMeta[] = "type.googleapis.com/google.cloud.vpcaccess.v1.OperationMetadata";
 constexpr char kVpcConnector[] = "type.googleapis.com/google.cloud.vpcaccess.v1.Connector";
 
+// "projects/P/locations/L/connectors/N", key "projects" -> "P".
+std::string SegmentAfter(std::string_view name, std::string_view key) {
+  std::string needle = std::string(key) + "/";
+  size_t at = 0;
+  while ((at = name.find(needle, at)) != std::string_view::npos) {
+    if (at == 0 || name[at - 1] == '/') {
+      std::string_view rest = name.substr(at + needle.size());
+      return std::string(rest.substr(0, rest.find('/')));
+    }
+    at += needle.size();
+  }
+  return "";
+}
+
 std::string ShortNetwork(const std::string& s) {
   auto slash = s.rfind('/');
   return slash == std::string::npos ? s : s.substr(slash + 1);
@@ -30,6 +45,54 @@ std::string ShortNetwork(const std::string& s) {
 }  // namespace
 
 // ---------------------------------------------------------------- VPC Access
+
+namespace {
+int64_t IntOr(const json::object& o, const char* key, int64_t fallback) {
+  const json::value* v = o.if_contains(key);
+  if (!v) return fallback;
+  if (v->is_int64()) return v->as_int64();
+  if (v->is_uint64()) return static_cast<int64_t>(v->as_uint64());
+  if (v->is_string()) {
+    try {
+      return std::stoll(std::string(v->as_string()));
+    } catch (...) {
+      return -1;
+    }
+  }
+  return -1;
+}
+}  // namespace
+
+// Google's bounds on a connector's scaling: instances 2..9 / 3..10 with
+// min < max, throughput in steps of 100 Mbps 200..900 / 300..1000 with
+// min < max, machine types of the documented list. `before` (a patch) gives
+// the values the request leaves alone.
+std::optional<net::HttpResponse> Handlers::CheckConnectorScaling(const json::object& c,
+                                                                 const json::object* before) {
+  auto bad = [](const std::string& msg) {
+    return std::optional<net::HttpResponse>(ErrorResponse(400, "INVALID_ARGUMENT", msg, "badRequest"));
+  };
+  static const std::set<std::string> kMachines = {"e2-micro", "f1-micro", "e2-standard-4"};
+  if (c.contains("machineType") && !kMachines.count(Str(c, "machineType"))) {
+    return bad("Invalid machine type '" + Str(c, "machineType") + "': use e2-micro, f1-micro or e2-standard-4.");
+  }
+  const int64_t min_i = IntOr(c, "minInstances", before ? IntOr(*before, "minInstances", 2) : 2);
+  const int64_t max_i = IntOr(c, "maxInstances", before ? IntOr(*before, "maxInstances", 10) : 10);
+  if (min_i < 2 || min_i > 9) return bad("minInstances must be between 2 and 9.");
+  if (max_i < 3 || max_i > 10) return bad("maxInstances must be between 3 and 10.");
+  if (min_i >= max_i) return bad("maxInstances must be greater than minInstances.");
+  if (before) return std::nullopt;
+  const int64_t min_t = IntOr(c, "minThroughput", 200);
+  const int64_t max_t = IntOr(c, "maxThroughput", 1000);
+  if (min_t < 200 || min_t > 900 || min_t % 100 != 0) {
+    return bad("minThroughput must be a multiple of 100 between 200 and 900.");
+  }
+  if (max_t < 300 || max_t > 1000 || max_t % 100 != 0) {
+    return bad("maxThroughput must be a multiple of 100 between 300 and 1000.");
+  }
+  if (min_t >= max_t) return bad("maxThroughput must be greater than minThroughput.");
+  return std::nullopt;
+}
 
 net::HttpResponse Handlers::VpcList() {
   std::string parent = Join(t, 1, 5);
@@ -65,7 +128,47 @@ net::HttpResponse Handlers::VpcCreate() {
   std::string network = Str(c, "network");
   bool has_subnet = !Str(Find(c, {"subnet", "name"})).empty();
   std::string range = Str(c, "ipCidrRange");
-  if (!has_subnet) {
+  if (auto bad = CheckConnectorScaling(c, nullptr)) return *bad;
+  if (has_subnet) {
+    // A connector takes a subnet, or a network and an unused range.
+    if (!range.empty() || !network.empty()) {
+      return ErrorResponse(400, "INVALID_ARGUMENT",
+                           "subnet cannot be set together with network or ipCidrRange: a connector uses "
+                           "either an existing subnet or a network and an unused /28 range.",
+                           "badRequest");
+    }
+    const std::string subnet_name = Str(Find(c, {"subnet", "name"}));
+    std::string host = Str(Find(c, {"subnet", "projectId"}));
+    if (host.empty()) host = t.segs[2];
+    const std::string region = t.segs[4];
+    const std::string host_id = ProjectId(host).empty() ? host : ProjectId(host);
+    const json::object* sn = FindSubnetwork(host_id, region, subnet_name);
+    if (!sn) {
+      return ErrorResponse(400, "INVALID_ARGUMENT",
+                           "Subnet '" + subnet_name + "' was not found in project '" + host + "', region '" +
+                               region + "'.",
+                           "badRequest");
+    }
+    auto sc = ParseCidr(Str(*sn, "ipCidrRange"));
+    if (!sc || sc->prefix != 28) {
+      return ErrorResponse(400, "INVALID_ARGUMENT",
+                           "Subnet '" + subnet_name + "' must be a /28 subnet to host a connector.", "badRequest");
+    }
+    for (const auto& [other_name, other] : connectors) {
+      const auto& o = other.as_object();
+      std::string other_host = Str(Find(o, {"subnet", "projectId"}));
+      if (other_host.empty()) other_host = SegmentAfter(other_name, "projects");
+      if (Str(Find(o, {"subnet", "name"})) == subnet_name && other_host == host &&
+          SegmentAfter(other_name, "locations") == region) {
+        return ErrorResponse(400, "INVALID_ARGUMENT",
+                             "Subnet '" + subnet_name + "' is already used by connector '" + std::string(other_name) +
+                                 "'; a connector needs a subnet with nothing else in it.",
+                             "badRequest");
+      }
+    }
+    // Reported as Google resolves it: the subnet's network.
+    c["network"] = ShortNetwork(Str(*sn, "network"));
+  } else {
     if (network.empty()) return ErrorResponse(400, "INVALID_ARGUMENT", "network is required.", "badRequest");
     auto cidr = ParseCidr(range);
     if (!cidr || range.find('/') == std::string::npos || cidr->prefix != 28) {
@@ -99,8 +202,20 @@ net::HttpResponse Handlers::VpcCreate() {
   c["name"] = name;
   c["state"] = "CREATING";
   if (!c.contains("machineType")) c["machineType"] = "e2-micro";
+  // Instances and throughput describe the same scaling (100 Mbps per
+  // instance); whichever was sent decides the other.
+  const bool by_instances = c.contains("minInstances") || c.contains("maxInstances");
+  const bool by_throughput = c.contains("minThroughput") || c.contains("maxThroughput");
+  if (!by_instances && by_throughput) {
+    c["minInstances"] = IntOr(c, "minThroughput", 200) / 100;
+    c["maxInstances"] = IntOr(c, "maxThroughput", 1000) / 100;
+  }
   if (!c.contains("minInstances")) c["minInstances"] = 2;
   if (!c.contains("maxInstances")) c["maxInstances"] = 10;
+  if (!by_throughput) {
+    c["minThroughput"] = IntOr(c, "minInstances", 2) * 100;
+    c["maxThroughput"] = IntOr(c, "maxInstances", 10) * 100;
+  }
   if (!c.contains("minThroughput")) c["minThroughput"] = 200;
   if (!c.contains("maxThroughput")) c["maxThroughput"] = 1000;
   c["connectedProjects"] = json::array{json::string(t.segs[2])};
@@ -139,17 +254,33 @@ net::HttpResponse Handlers::VpcPatch() {
       pos = comma + 1;
     }
   }
+  // machineType, minInstances and maxInstances are the only fields
+  // Serverless VPC Access changes in place (gcloud ... connectors update);
+  // everything else is fixed at creation.
+  static const std::set<std::string> kPatchable = {"machineType", "minInstances", "maxInstances"};
+  static const std::set<std::string> kKnown = {"name",          "network",       "ipCidrRange",   "subnet",
+                                               "minThroughput", "maxThroughput", "state",         "connectedProjects",
+                                               "machineType",   "minInstances",  "maxInstances"};
   for (const auto& f : fields) {
-    bool mutable_field = f == "machineType" || f == "minInstances" || f == "maxInstances" ||
-                         f == "minThroughput" || f == "maxThroughput";
+    if (!kKnown.count(f)) {
+      return ErrorResponse(400, "INVALID_ARGUMENT", "Invalid field mask: unknown field '" + f + "'.", "badRequest");
+    }
+    if (kPatchable.count(f)) continue;
     const json::value* nv = in.if_contains(f);
     const json::value* ov = c.if_contains(f);
-    bool same = (nv && ov && *nv == *ov) || f == "name";
-    if (!mutable_field && !same) {
+    bool same = (nv && ov && *nv == *ov) || (f == "name" && mask.empty());
+    if (!same || !mask.empty()) {
       return ErrorResponse(400, "INVALID_ARGUMENT",
                            "Field '" + f + "' of a connector is immutable; delete and recreate the connector.",
                            "badRequest");
     }
+  }
+  {
+    json::object after = c;
+    for (const auto& f : fields) {
+      if (auto* nv = in.if_contains(f)) after[f] = *nv;
+    }
+    if (auto bad = CheckConnectorScaling(after, &c)) return *bad;
   }
   if (HasPendingFor("vpc/" + name)) {
     return ErrorResponse(409, "ABORTED", "Connector '" + name + "' has an operation in progress.", "aborted");

@@ -116,6 +116,12 @@ Handlers::Outcome Handlers::EvaluateConnectivity(const json::object& job) {
   };
 
   auto& instances = Map("sql", "instances");
+  // settings.connectorEnforcement REQUIRED: only the Cloud SQL connectors
+  // (Cloud Run's /cloudsql socket among them) get in; raw-IP clients are
+  // refused, whatever network path they have.
+  auto enforced = [](const json::value& inst) {
+    return Str(Find(inst, {"settings", "connectorEnforcement"})) == "REQUIRED";
+  };
   std::string url = Str(Find(*url_env, {"value"}));
   if (url.empty()) {
     // The whole URL comes from Secret Manager, which the emulator does not
@@ -127,7 +133,9 @@ Handlers::Outcome Handlers::EvaluateConnectivity(const json::object& job) {
         return {true, "Execution completed successfully.", fast};
       }
       std::string pn = Str(Find(o, {"settings", "ipConfiguration", "privateNetwork"}));
-      if (!pn.empty() && connector_reaches(NetworkName(pn))) return {true, "Execution completed successfully.", fast};
+      if (!pn.empty() && !enforced(inst) && connector_reaches(NetworkName(pn))) {
+        return {true, "Execution completed successfully.", fast};
+      }
     }
     return {false, "django.db.utils.OperationalError: connection timeout expired", slow};
   }
@@ -181,6 +189,14 @@ Handlers::Outcome Handlers::EvaluateConnectivity(const json::object& job) {
   if (!target) return {false, timeout, slow};
   const json::value* ipc = Find(*target, {"settings", "ipConfiguration"});
   if (Str(Find(*target, {"settings", "activationPolicy"})) == "NEVER") return {false, timeout, slow};
+  if (path != "socket" && Str(Find(*target, {"settings", "connectorEnforcement"})) == "REQUIRED") {
+    // The server closes the connection: it did not come through a connector.
+    return {false,
+            "django.db.utils.OperationalError: connection to server at \"" + db.host +
+                "\", port 5432 failed: server closed the connection unexpectedly (instance requires "
+                "the Cloud SQL connectors: connectorEnforcement is REQUIRED)",
+            fast};
+  }
   if (path == "PRIMARY") {
     bool covered = false;
     auto egress = ParseIpv4(kCloudRunEgressIp);
@@ -190,7 +206,6 @@ Handlers::Outcome Handlers::EvaluateConnectivity(const json::object& job) {
         covered = covered || (cidr && CidrContains(*cidr, *egress));
       }
     }
-    if (Str(Find(*target, {"settings", "connectorEnforcement"})) == "REQUIRED") covered = false;
     if (!covered) return {false, timeout, slow};
   } else if (path == "PRIVATE") {
     std::string pn = ipc ? Str(Find(*ipc, {"privateNetwork"})) : "";

@@ -23,6 +23,11 @@ Task<Status> CloudRun::ForEachWorkload(RunKind kind, std::string project, std::s
   co_return Status();
 }
 
+Task<StatusOr<Operation>> VpcAccess::PatchConnector(ConnectorPatch patch) {
+  co_return UnimplementedError("this Serverless VPC Access client does not patch connector " +
+                               patch.connector.name);
+}
+
 Task<StatusOr<Subnetwork>> Compute::GetSubnetwork(std::string, std::string, std::string) {
   co_return UnimplementedError("this Compute client does not read subnetworks");
 }

@@ -90,6 +90,9 @@ class VpcAccess {
   virtual Task<StatusOr<Operation>> CreateConnector(Connector connector) = 0;
   virtual Task<StatusOr<Operation>> DeleteConnector(std::string project, std::string region,
                                                     std::string connector) = 0;
+  // connectors.patch?updateMask=...; the default refuses (clients that
+  // never patch need not offer it).
+  virtual Task<StatusOr<Operation>> PatchConnector(ConnectorPatch patch);
   virtual Task<StatusOr<Operation>> GetOperation(std::string name) = 0;
 };
 

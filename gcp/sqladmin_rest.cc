@@ -49,6 +49,7 @@ SqlInstance ParseInstance(const json::value& v) {
         }
       }
     }
+    out.connector_enforcement = wire::Str(*settings, "connectorEnforcement");
     if (const auto* flags = wire::Arr(*settings, "databaseFlags")) {
       for (const auto& f : *flags) {
         if (!f.is_object()) continue;
@@ -125,6 +126,7 @@ json::value PatchBody(const SqlInstancePatch& p) {
     for (const auto& f : *p.database_flags) flags.push_back(json::object{{"name", f.name}, {"value", f.value}});
     settings["databaseFlags"] = std::move(flags);
   }
+  if (p.connector_enforcement) settings["connectorEnforcement"] = *p.connector_enforcement;
   return json::object{{"settings", std::move(settings)}};
 }
 

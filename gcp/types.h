@@ -53,6 +53,7 @@ struct SqlInstance {
   std::string allocated_ip_range;
   std::vector<AclEntry> authorized_networks;
   std::string ssl_mode;          // wire enum, empty = unspecified
+  std::string connector_enforcement;  // settings.connectorEnforcement, empty = unspecified
   bool require_ssl = false;
   std::vector<DatabaseFlag> database_flags;
   std::vector<IpMapping> ip_addresses;
@@ -80,10 +81,12 @@ struct SqlInstancePatch {
   // settings.ipConfiguration.pscConfig; the list replaces the live one.
   std::optional<bool> psc_enabled;
   std::optional<std::vector<std::string>> allowed_consumer_projects;
+  std::optional<std::string> connector_enforcement;
 
   bool empty() const {
     return !ipv4_enabled && !private_network && !allocated_ip_range && !authorized_networks &&
-           !ssl_mode && !database_flags && !psc_enabled && !allowed_consumer_projects;
+           !ssl_mode && !database_flags && !psc_enabled && !allowed_consumer_projects &&
+           !connector_enforcement;
   }
 };
 
@@ -133,9 +136,21 @@ struct Connector {
   std::string machine_type;
   int min_instances = 0;
   int max_instances = 0;
+  std::string subnet_name;    // subnet.name: a Shared VPC subnet instead of a range
+  std::string subnet_project; // subnet.projectId; empty = the connector's project
+  int min_throughput = 0;     // Mbps; 0 = not sent / not reported
+  int max_throughput = 0;
 
   // "projects/P/locations/R/connectors/N": what Cloud Run's vpcAccess wants.
   std::string FullName() const;
+};
+
+// connectors.patch: `connector` carries the new values of the fields named
+// in `update_mask` (machineType, minInstances, maxInstances: the only ones
+// Serverless VPC Access changes in place).
+struct ConnectorPatch {
+  Connector connector;
+  std::vector<std::string> update_mask;
 };
 
 // ---- Cloud Run Admin v2 -------------------------------------------------------

@@ -20,6 +20,12 @@ Connector ParseConnector(const json::value& v) {
   out.machine_type = wire::Str(o, "machineType");
   out.min_instances = static_cast<int>(wire::Int(o, "minInstances"));
   out.max_instances = static_cast<int>(wire::Int(o, "maxInstances"));
+  out.min_throughput = static_cast<int>(wire::Int(o, "minThroughput"));
+  out.max_throughput = static_cast<int>(wire::Int(o, "maxThroughput"));
+  if (const auto* subnet = wire::Obj(o, "subnet")) {
+    out.subnet_name = wire::Str(*subnet, "name");
+    out.subnet_project = wire::Str(*subnet, "projectId");
+  }
   return out;
 }
 
@@ -46,10 +52,19 @@ class VpcAccessRest final : public VpcAccess, RestStub {
 
   Task<StatusOr<Operation>> CreateConnector(Connector connector) override {
     json::object body;
-    body["network"] = connector.network;
-    body["ipCidrRange"] = connector.ip_cidr_range;
+    // A subnet replaces network + ipCidrRange (Google refuses both).
+    if (!connector.subnet_name.empty()) {
+      json::object subnet{{"name", connector.subnet_name}};
+      if (!connector.subnet_project.empty()) subnet["projectId"] = connector.subnet_project;
+      body["subnet"] = std::move(subnet);
+    } else {
+      body["network"] = connector.network;
+      body["ipCidrRange"] = connector.ip_cidr_range;
+    }
     if (connector.min_instances > 0) body["minInstances"] = connector.min_instances;
     if (connector.max_instances > 0) body["maxInstances"] = connector.max_instances;
+    if (connector.min_throughput > 0) body["minThroughput"] = connector.min_throughput;
+    if (connector.max_throughput > 0) body["maxThroughput"] = connector.max_throughput;
     if (!connector.machine_type.empty()) body["machineType"] = connector.machine_type;
     std::string parent = Parent(connector.project, connector.region);
     RestCall c = MutationCall(
@@ -69,6 +84,39 @@ class VpcAccessRest final : public VpcAccess, RestStub {
         MutationCall(Api::kVpcAccess, "DELETE", BuildUrl(root_, "v1/" + name),
                      "vpcaccess connectors.delete " + name, "connectors.delete"),
         ParseLro<Api::kVpcAccess>);
+  }
+
+  Task<StatusOr<Operation>> PatchConnector(ConnectorPatch patch) override {
+    const Connector& connector = patch.connector;
+    json::object body;
+    std::string mask;
+    for (const auto& field : patch.update_mask) {
+      if (field == "machineType") {
+        body["machineType"] = connector.machine_type;
+      } else if (field == "minInstances") {
+        body["minInstances"] = connector.min_instances;
+      } else if (field == "maxInstances") {
+        body["maxInstances"] = connector.max_instances;
+      } else {
+        co_return InvalidArgumentError("connectors.patch cannot change " + field);
+      }
+      mask += (mask.empty() ? "" : ",") + field;
+    }
+    if (mask.empty()) co_return InvalidArgumentError("connectors.patch with nothing to change");
+    RestCall c;
+    c.api = Api::kVpcAccess;
+    c.bucket = Bucket::kMutate;
+    c.kind = CallKind::kMutation;
+    c.method = "PATCH";
+    std::string name = Parent(connector.project, connector.region) + "/connectors/" +
+                       EncodeSegment(connector.name);
+    c.url = BuildUrl(root_, "v1/" + name, {{"updateMask", mask}});
+    c.body = std::move(body);
+    c.what = "vpcaccess connectors.patch " + name;
+    c.rpc = "connectors.patch";
+    auto reply = co_await rest_->Call(std::move(c));
+    if (!reply.ok()) co_return reply.status();
+    co_return StartedBy(ParseLongRunningOperation(*reply, Api::kVpcAccess), "connectors.patch");
   }
 
   Task<StatusOr<Operation>> GetOperation(std::string name) override {

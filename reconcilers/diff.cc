@@ -223,6 +223,13 @@ std::vector<FieldChange> DiffInstance(const gcp::SqlInstance& desired,
       }
     }
   }
+  if (desired.connector_enforcement != live.connector_enforcement) {
+    // REQUIRED refuses every client that is not a Cloud SQL connector.
+    out.push_back({"settings.connectorEnforcement", Quote(live.connector_enforcement),
+                   Quote(desired.connector_enforcement),
+                   desired.connector_enforcement == "REQUIRED" ? Impact::kConnectivityBreak : Impact::kOnline,
+                   false});
+  }
   if (desired.ipv4_enabled != live.ipv4_enabled) {
     out.push_back({std::string(kIpv4EnabledPath), Bool(live.ipv4_enabled), Bool(desired.ipv4_enabled),
                    desired.ipv4_enabled ? Impact::kOnline : Impact::kConnectivityBreak, false});
@@ -247,6 +254,9 @@ gcp::SqlInstancePatch MakeInstancePatch(const gcp::SqlInstance& desired,
   if (desired.ssl_mode != live.ssl_mode) patch.ssl_mode = desired.ssl_mode;
   if (!SameFlags(desired.database_flags, live.database_flags)) {
     patch.database_flags = desired.database_flags;
+  }
+  if (desired.connector_enforcement != live.connector_enforcement) {
+    patch.connector_enforcement = desired.connector_enforcement;
   }
   return patch;
 }

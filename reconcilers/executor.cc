@@ -14,6 +14,7 @@
 #include "common/redact.h"
 #include "gcp/raw_resource.h"
 #include "gcp/resource_names.h"
+#include "reconcilers/connector_options.h"
 #include "reconcilers/diff.h"
 #include "reconcilers/direct_vpc.h"
 #include "reconcilers/psc.h"
@@ -711,18 +712,18 @@ gcp::Task<StepOutcome> Execute(PassContext ctx, Step step) {
     create_refused = !op.ok() && IsAlreadyExists(op.status());
     out.status = co_await AwaitOperation(ctx, step, std::move(op));
   } else if (auto* connector = std::get_if<gcp::Connector>(&step.payload)) {
+    // A create, or a replace: the replacement is created under its own
+    // name beside the old connector, which is never deleted.
     gcp::Connector c = *connector;
-    if (step.action == Action::kReplace) {
-      auto del = co_await clients.vpc->DeleteConnector(c.project, c.region, c.name);
-      out.status = co_await AwaitOperation(ctx, step, std::move(del));
-      // The delete's operation took a while: the lease may have gone.
-      if (out.status.ok()) out.status = MayWrite(ctx);
-    }
-    if (out.status.ok()) {
-      auto op = co_await clients.vpc->CreateConnector(c);
-      create_refused = !op.ok() && IsAlreadyExists(op.status());
-      out.status = co_await AwaitOperation(ctx, step, std::move(op));
-    }
+    auto op = co_await clients.vpc->CreateConnector(c);
+    create_refused = !op.ok() && IsAlreadyExists(op.status());
+    out.status = co_await AwaitOperation(ctx, step, std::move(op));
+    if (out.status.ok()) out.status = co_await WaitConnectorReady(ctx, step, c);
+  } else if (auto* cpatch = std::get_if<gcp::ConnectorPatch>(&step.payload)) {
+    gcp::ConnectorPatch p = *cpatch;
+    gcp::Connector c = p.connector;
+    auto op = co_await clients.vpc->PatchConnector(std::move(p));
+    out.status = co_await AwaitOperation(ctx, step, std::move(op));
     if (out.status.ok()) out.status = co_await WaitConnectorReady(ctx, step, c);
   } else if (auto* workload = std::get_if<gcp::RunWorkload>(&step.payload)) {
     gcp::RunWorkload w = *workload;

@@ -52,6 +52,9 @@ struct PrerequisiteFacts {
 struct LiveState {
   std::optional<gcp::SqlInstance> instance;        // the intent's instance, if it exists
   std::optional<gcp::Connector> connector;         // the intent's connector, if it exists
+  // The connector named ReplacementConnectorName(intent.connector), if it
+  // exists: where a replace (connector_options.h) put the workloads.
+  std::optional<gcp::Connector> replacement_connector;
   // The intent's declared workloads that exist, by short name; nothing else.
   std::map<std::string, gcp::RunWorkload> jobs;
   std::map<std::string, gcp::RunWorkload> services;

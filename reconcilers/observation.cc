@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "gcp/resource_names.h"
+#include "reconcilers/connector_options.h"
 #include "reconcilers/direct_vpc.h"
 #include "reconcilers/planner.h"
 #include "reconcilers/prerequisites.h"
@@ -49,6 +50,11 @@ gcp::Task<StatusOr<LiveState>> Observe(ObservationSource* source, config::Intent
     auto connector = co_await source->Connector(project, region, connector_name);
     if (!connector.ok()) co_return connector.status();
     live.connector = std::move(*connector);
+    // Where a replace put the workloads (connector_options.h).
+    const std::string replacement = ReplacementConnectorName(*intent.connector);
+    auto replaced = co_await source->Connector(project, region, replacement);
+    if (!replaced.ok()) co_return replaced.status();
+    live.replacement_connector = std::move(*replaced);
   }
 
   // `jobs`/`services`: the declared workloads, nothing else.

@@ -8,6 +8,7 @@
 
 #include "common/async_event.h"
 #include "gcp/resource_names.h"
+#include "reconcilers/connector_options.h"
 #include "reconcilers/direct_vpc.h"
 #include "reconcilers/psc.h"
 #include "reconcilers/planner.h"

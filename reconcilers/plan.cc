@@ -216,4 +216,9 @@ std::string RenderText(const Plan& plan) {
   return out;
 }
 
+std::string StepKind(const Step& s) {
+  if (!s.kind.empty()) return s.kind;
+  return std::string(ToString(s.resource.kind)) + "-" + std::string(ToString(s.action));
+}
+
 }  // namespace dbconnd::reconcilers

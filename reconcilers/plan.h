@@ -92,12 +92,18 @@ struct FieldChange {
 // What executing the step sends. monostate for kRun / kWait.
 using Payload = std::variant<std::monostate, gcp::GlobalAddress, gcp::PeeringConnection,
                              gcp::Connector, gcp::SqlInstancePatch, gcp::RunWorkload,
-                             gcp::RegionAddress, gcp::ForwardingRule>;
+                             gcp::RegionAddress, gcp::ForwardingRule,
+                             gcp::ConnectorPatch>;
 
 struct Step {
   std::string id;  // stable across passes: "instance/saleor-db-demo", "job/x", ...
   ResourceRef resource;
   Action action = Action::kUpdate;
+  // What kind of move this is, when more specific than resource + action:
+  // "connector-create", "connector-patch", "connector-replace",
+  // "connector-wait", "connector-enforcement", "direct-vpc-switch".
+  // Empty = StepKind() derives "<resource>-<action>".
+  std::string kind;
   std::vector<FieldChange> changes;
   std::vector<std::string> depends_on;  // ids of steps in the same plan
   // Policy refused it (irreversible / replace not allowed, world-open
@@ -167,6 +173,9 @@ std::size_t CountActionable(const Plan& plan);
 std::string_view StepSymbol(const Step& s);
 // "create", "update", "replace", "run (verify)", "wait for".
 std::string_view StepVerb(const Step& s);
+// The step's kind for machine output (`plan -o json`): Step::kind, else
+// "<resource kind>-<action>" ("job-update", "instance-update", ...).
+std::string StepKind(const Step& s);
 // A field value as shown in a plan: "(unset)" for empty.
 std::string ShownValue(const std::string& value);
 

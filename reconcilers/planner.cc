@@ -9,9 +9,11 @@
 #include "common/redact.h"
 #include "config/expiry.h"
 #include "gcp/resource_names.h"
+#include "reconcilers/connector_options.h"
 #include "reconcilers/credentials.h"
 #include "reconcilers/db_url.h"
 #include "reconcilers/diff.h"
+#include "reconcilers/enforcement.h"
 #include "reconcilers/direct_vpc.h"
 #include "reconcilers/psc.h"
 #include "reconcilers/prerequisites.h"
@@ -133,8 +135,10 @@ class Planner {
     PlanInstance();
     PlanPscSteps();
     PreparePublicPath();
+    enforcement_pending_ = EnforcementPending(in_, live_);
     PlanWorkloads();
     EmitPublicPath();
+    EmitEnforcement();
     Diagnose();
     for (auto& d : DiagnosePrerequisites(in_, live_)) plan_.diagnoses.push_back(std::move(d));
     FindSecurityProblems();
@@ -299,54 +303,12 @@ class Planner {
 
   void PlanConnector() {
     if (!in_.connector) return;
-    const auto& c = *in_.connector;
-    gcp::Connector want;
-    want.project = in_.project;
-    want.region = in_.region;
-    want.name = c.name;
-    want.network = c.network;
-    want.ip_cidr_range = c.ip_cidr_range;
-    want.machine_type = c.machine_type;
-    want.min_instances = c.min_instances;
-    want.max_instances = c.max_instances;
-
-    Step s;
-    s.id = "connector/" + c.name;
-    s.resource = {ResourceKind::kConnector, c.name};
-    s.payload = want;
-    if (!live_.connector) {
-      s.action = Action::kCreate;
-      s.changes.push_back({"network", "", c.network, Impact::kOnline, false});
-      s.changes.push_back({"ipCidrRange", "", c.ip_cidr_range, Impact::kOnline, false});
-      s.changes.push_back({"machineType", "", c.machine_type, Impact::kOnline, false});
-      s.changes.push_back({"instances", "", std::to_string(c.min_instances) + ".." +
-                                                std::to_string(c.max_instances),
-                           Impact::kOnline, false});
-      connector_step_ = Add(std::move(s));
-      return;
-    }
-    const auto& live = *live_.connector;
-    s.changes = DiffConnector(want, live);
-    if (!s.changes.empty()) {
-      s.action = Action::kReplace;
-      if (!in_.policy.allow_replace) {
-        s.blocked = "changing a connector's network or range means delete + create, which cuts "
-                    "every workload using it until the new one is READY; set "
-                    "policy.allowReplace: true to proceed";
-      }
-      connector_step_ = Add(std::move(s));
-      return;
-    }
-    if (live.state == "ERROR") {
-      s.action = Action::kWait;
-      s.blocked = "connector " + c.name + " is in state ERROR; delete it by hand (gcloud compute "
-                  "networks vpc-access connectors delete " + c.name + ") so dbconnd recreates it";
-      connector_step_ = Add(std::move(s));
-    } else if (live.state == "CREATING" || live.state == "UPDATING" || live.state == "DELETING") {
-      s.action = Action::kWait;
-      s.waiting_for = "connector " + c.name + " is " + live.state + ", not READY";
-      connector_step_ = Add(std::move(s));
-    }
+    // Create, patch, replace or wait: connector_options.h.
+    ConnectorStepPlan cp = PlanConnectorStep(in_, live_);
+    connector_name_ = cp.connector_name;
+    connector_live_ = std::move(cp.live);
+    for (auto& n : cp.notes) plan_.notes.push_back(std::move(n));
+    if (cp.step) connector_step_ = Add(std::move(*cp.step));
   }
 
   // ---- instance, first half: everything that only adds paths ------------------
@@ -417,6 +379,8 @@ class Planner {
       }
       if (pub.enabled) want.ipv4_enabled = true;
     }
+    // Relaxing connector enforcement only opens paths (enforcement.h).
+    if (auto relaxed = RelaxedEnforcement(in_, live)) want.connector_enforcement = *relaxed;
     after_first_half_ = want;
 
     Step s;
@@ -523,6 +487,22 @@ class Planner {
       s.waiting_for = "instance " + live.name + " is " + live.state + ", not RUNNABLE";
     }
     Add(std::move(s));
+  }
+
+  // connectorEnforcement: REQUIRED, after every workload moved (enforcement.h).
+  void EmitEnforcement() {
+    if (!enforcement_pending_ || !after_first_half_) return;
+    EnforcementInputs inputs;
+    inputs.instance_step = instance_step_;
+    inputs.workload_steps = workload_steps_;
+    inputs.verify_steps = verify_steps_;
+    inputs.failed_verification = failed_verification_;
+    for (const char* type : {"PRIVATE", "PRIMARY"}) {
+      const std::string ip = live_.instance->AddressOfType(type);
+      if (ip.empty()) continue;
+      for (auto& other : UndeclaredUsersOf(ip)) inputs.undeclared_ip_users.push_back(std::move(other));
+    }
+    if (auto s = PlanEnforcement(in_, live_, *after_first_half_, inputs)) Add(std::move(*s));
   }
 
   static bool ConnectsTo(const gcp::RunWorkload& w, const std::string& ip) {
@@ -753,7 +733,7 @@ class Planner {
           gcp::Connector conn;
           conn.project = in_.project;
           conn.region = in_.region;
-          conn.name = in_.connector->name;
+          conn.name = connector_name_;
           want.vpc_access = gcp::RunVpcAccess{conn.FullName(),
                                               std::string(config::ToString(w.egress))};
         }
@@ -860,6 +840,10 @@ class Planner {
         for (const auto& d : psc_.endpoints[w.psc->endpoint].steps) s.depends_on.push_back(d);
         if (!w.direct_vpc) s.depends_on.push_back(connector_step_);
       }
+      if (w.method == config::ConnectionMethod::kPrivateIp && live.vpc_access &&
+          (w.direct_vpc ? !live.vpc_access->connector.empty() : !live.vpc_access->network_interfaces.empty())) {
+        s.kind = "direct-vpc-switch";  // one PATCH swaps connector and network interfaces
+      }
       NoteVpcPathMove(w, live, ref);
       workload_steps_.push_back(Add(std::move(s)));
     }
@@ -940,7 +924,7 @@ class Planner {
     } else if (!w.direct_vpc && live_direct && in_.connector) {
       plan_.notes.push_back(
           {"vpc-path-move", ref,
-           who + " moves from Direct VPC egress to connector " + in_.connector->name +
+           who + " moves from Direct VPC egress to connector " + connector_name_ +
                " in one PATCH, once the connector is READY" +
                (in_.policy.verify && w.kind == config::WorkloadKind::kJob
                     ? "; the job is run to verify it before any old path is closed"
@@ -970,7 +954,8 @@ class Planner {
     }
     // Verify after dbconnd changes the job, and before a break whenever the
     // job has not been verified yet. A converged system runs nothing.
-    const bool needed = !workload_step.empty() || pending || (public_path_ && !succeeded);
+    const bool needed = !workload_step.empty() || pending ||
+                        ((public_path_ || enforcement_pending_) && !succeeded);
     if (!needed) return;
     Step s;
     s.id = "verify/job/" + w.name;
@@ -987,12 +972,12 @@ class Planner {
     const gcp::SqlInstance& inst = *live_.instance;
     const ResourceRef inst_ref{ResourceKind::kInstance, inst.name};
 
-    if (live_.connector && !inst.private_network.empty() &&
-        NetworkShortName(live_.connector->network) != NetworkShortName(inst.private_network)) {
+    if (connector_live_ && !inst.private_network.empty() && !connector_live_->network.empty() &&
+        NetworkShortName(connector_live_->network) != NetworkShortName(inst.private_network)) {
       Diag("connector-network-mismatch",
-           {ResourceKind::kConnector, live_.connector->name},
-           "connector " + live_.connector->name + " is in network " +
-               NetworkShortName(live_.connector->network) + " but instance " + inst.name +
+           {ResourceKind::kConnector, connector_live_->name},
+           "connector " + connector_live_->name + " is in network " +
+               NetworkShortName(connector_live_->network) + " but instance " + inst.name +
                "'s private IP is in network " + NetworkShortName(inst.private_network) +
                ": workloads using the connector cannot reach the database",
            "recreate the connector in network " + NetworkShortName(inst.private_network) +
@@ -1105,7 +1090,7 @@ class Planner {
       case config::ConnectionMethod::kPrivateIp:
         return "this plan moves it to the instance's private IP" +
                (w.direct_vpc ? " through Direct VPC egress in network " + w.direct_vpc->network
-                : in_.connector ? " through connector " + in_.connector->name
+                : in_.connector ? " through connector " + connector_name_
                                 : std::string()) +
                "; do not authorize 0.0.0.0/0";
       case config::ConnectionMethod::kCloudSqlSocket:
@@ -1191,6 +1176,9 @@ class Planner {
   DbEngine db_engine_ = DbEngine::kUnknown;
   std::string connection_name_;
   std::string range_step_, peering_step_, connector_step_, instance_step_;
+  bool enforcement_pending_ = false;              // connectorEnforcement REQUIRED to turn on
+  std::string connector_name_;                   // the connector workloads use
+  std::optional<gcp::Connector> connector_live_;  // that connector, live
   std::vector<std::string> workload_steps_, verify_steps_;
   PscPlan psc_;  // Private Service Connect half (psc.h)
   std::optional<gcp::SqlInstance> after_first_half_;

@@ -9,9 +9,9 @@
 #include <set>
 #include <sstream>
 
-#include "daemon/controller.h"
-#include "daemon/log.h"
-#include "daemon/metrics.h"
+#include "controller/controller.h"
+#include "controller/log.h"
+#include "controller/metrics.h"
 #include "emulator_fixture.h"
 #include "reconcilers/observation.h"
 #include "reconcilers/observation_cache.h"

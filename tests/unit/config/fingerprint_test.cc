@@ -80,6 +80,12 @@ TEST_CASE("fingerprint: every edit a user can make changes it", "[config][finger
       {"connector min", [](Intent& i) { i.connector->min_instances = 3; }},
       {"connector max", [](Intent& i) { i.connector->max_instances = 9; }},
       {"connector machine", [](Intent& i) { i.connector->machine_type = "f1-micro"; }},
+      {"connector subnet", [](Intent& i) { i.connector->subnet = ConnectorSubnet{"s28", ""}; }},
+      {"connector subnet host", [](Intent& i) { i.connector->subnet = ConnectorSubnet{"s28", "host"}; }},
+      {"connector min throughput", [](Intent& i) { i.connector->min_throughput = 300; }},
+      {"connector max throughput", [](Intent& i) { i.connector->max_throughput = 900; }},
+      {"connector enforcement",
+       [](Intent& i) { i.instance.connector_enforcement = ConnectorEnforcement::kRequired; }},
       {"workload kind", [](Intent& i) { i.workloads[0].kind = WorkloadKind::kService; }},
       {"workload name", [](Intent& i) { i.workloads[0].name = "m2"; }},
       {"method", [](Intent& i) { i.workloads[0].method = ConnectionMethod::kCloudSqlSocket; }},
@@ -126,12 +132,13 @@ TEST_CASE("fingerprint: the model's shape is covered by the edits above",
   // gains a row for it and this count moves with it. The fingerprint itself
   // picks the field up without a change.
   CHECK(boost::pfr::tuple_size_v<Intent> == 9);
-  CHECK(boost::pfr::tuple_size_v<Instance> == 7);
+  CHECK(boost::pfr::tuple_size_v<Instance> == 8);
   CHECK(boost::pfr::tuple_size_v<AuthorizedNetwork> == 4);
   CHECK(boost::pfr::tuple_size_v<PublicIp> == 2);
   CHECK(boost::pfr::tuple_size_v<PrivateIp> == 2);
   CHECK(boost::pfr::tuple_size_v<PrivateServicesAccess> == 3);
-  CHECK(boost::pfr::tuple_size_v<Connector> == 7);
+  CHECK(boost::pfr::tuple_size_v<Connector> == 10);
+  CHECK(boost::pfr::tuple_size_v<ConnectorSubnet> == 2);
   CHECK(boost::pfr::tuple_size_v<Workload> == 10);
   CHECK(boost::pfr::tuple_size_v<Psc> == 2);
   CHECK(boost::pfr::tuple_size_v<PscEndpoint> == 4);

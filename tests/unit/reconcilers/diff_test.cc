@@ -107,7 +107,7 @@ TEST_CASE("MakeInstancePatch sends whole lists, including flags it does not own"
 }
 
 TEST_CASE("DiffConnector: network and range changes need a replace", "[diff][replace]") {
-  gcp::Connector live{"p", "r", "c", "default", "10.8.0.0/28", "READY", "e2-micro", 2, 3};
+  gcp::Connector live{"p", "r", "c", "default", "10.8.0.0/28", "READY", "e2-micro", 2, 3, "", "", 0, 0};
   gcp::Connector want = live;
   want.max_instances = 10;  // creation-time default, not taken over
   want.machine_type = "e2-standard-4";

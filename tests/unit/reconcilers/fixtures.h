@@ -128,8 +128,21 @@ inline bool Simulate(const Step& step, LiveState& live) {
     return true;
   }
   if (auto* c = std::get_if<gcp::Connector>(&step.payload)) {
-    live.connector = *c;
-    live.connector->state = "READY";
+    // A replace creates a second connector beside the declared one.
+    auto& slot = live.connector && live.connector->name != c->name ? live.replacement_connector : live.connector;
+    slot = *c;
+    slot->state = "READY";
+    return true;
+  }
+  if (auto* p = std::get_if<gcp::ConnectorPatch>(&step.payload)) {
+    auto& slot = live.connector && live.connector->name == p->connector.name ? live.connector
+                                                                             : live.replacement_connector;
+    if (!slot) return false;
+    for (const auto& f : p->update_mask) {
+      if (f == "machineType") slot->machine_type = p->connector.machine_type;
+      if (f == "minInstances") slot->min_instances = p->connector.min_instances;
+      if (f == "maxInstances") slot->max_instances = p->connector.max_instances;
+    }
     return true;
   }
   if (auto* patch = std::get_if<gcp::SqlInstancePatch>(&step.payload)) {
@@ -147,6 +160,7 @@ inline bool Simulate(const Step& step, LiveState& live) {
     if (patch->authorized_networks) i.authorized_networks = *patch->authorized_networks;
     if (patch->ssl_mode) i.ssl_mode = *patch->ssl_mode;
     if (patch->database_flags) i.database_flags = *patch->database_flags;
+    if (patch->connector_enforcement) i.connector_enforcement = *patch->connector_enforcement;
     i.settings_version = std::to_string(std::stoi(i.settings_version) + 1);
     return true;
   }

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "common/rfc3339.h"
+#include "reconcilers/connector_options.h"
 #include "reconcilers/diff.h"
 #include "reconcilers/plan.h"
 #include "reconcilers/planner.h"
@@ -201,19 +202,21 @@ TEST_CASE("connector range change is a blocked replace unless allowReplace", "[p
   config::Intent in = SeedIntent();
   LiveState live = ConvergedSeedLive();
   live.connector->ip_cidr_range = "10.9.0.0/28";
+  // A replace creates a connector under a new name beside the old one.
+  const std::string replace_step = "connector/" + ReplacementConnectorName(*in.connector);
   Plan plan = ComputePlan(in, live);
-  const Step* s = plan.Find(kConnectorStep);
+  const Step* s = plan.Find(replace_step);
   REQUIRE(s);
   CHECK(s->action == Action::kReplace);
   CHECK(s->replace());
-  CHECK(s->impact() == Impact::kConnectivityBreak);
+  CHECK(s->impact() == Impact::kOnline);
   CHECK(Contains(s->blocked, "allowReplace"));
   CHECK(FirstReadyStep(plan) == nullptr);
-  CHECK(Contains(RenderText(plan), "[connectivity-break, replace]"));
+  CHECK(Contains(RenderText(plan), "[online, replace]"));
 
   in.policy.allow_replace = true;
   plan = ComputePlan(in, live);
-  s = plan.Find(kConnectorStep);
+  s = plan.Find(replace_step);
   REQUIRE(s);
   CHECK(s->blocked.empty());
   CHECK(FirstReadyStep(plan) == s);
