@@ -5,6 +5,7 @@
 #include "gcp/resource_names.h"
 #include "reconcilers/connector_options.h"
 #include "reconcilers/direct_vpc.h"
+#include "reconcilers/enforcement.h"
 #include "reconcilers/planner.h"
 #include "reconcilers/prerequisites.h"
 
@@ -27,9 +28,10 @@ StatusOr<std::optional<T>> Absent(StatusOr<T> got) {
 
 }  // namespace
 
-bool MayClosePublicIp(const config::Intent& intent, const LiveState& live) {
-  return live.instance && live.instance->ipv4_enabled && intent.instance.public_ip &&
-         !intent.instance.public_ip->enabled;
+bool NeedsRegionWorkloads(const config::Intent& intent, const LiveState& live) {
+  const bool may_close_public_ip = live.instance && live.instance->ipv4_enabled &&
+                                   intent.instance.public_ip && !intent.instance.public_ip->enabled;
+  return may_close_public_ip || EnforcementPending(intent, live);
 }
 
 gcp::Task<StatusOr<LiveState>> Observe(ObservationSource* source, config::Intent intent) {
@@ -73,7 +75,7 @@ gcp::Task<StatusOr<LiveState>> Observe(ObservationSource* source, config::Intent
   // public IP off while an undeclared workload still uses it.
   live.all_jobs = EmptyWorkloads();
   live.all_services = EmptyWorkloads();
-  if (MayClosePublicIp(intent, live)) {
+  if (NeedsRegionWorkloads(intent, live)) {
     const gcp::RunKind job = gcp::RunKind::kJob;
     auto jobs = co_await source->Workloads(job, project, region);
     if (!jobs.ok()) co_return jobs.status();
