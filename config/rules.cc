@@ -136,8 +136,11 @@ void CheckConnector(Sink& sink, const Intent& intent, const std::vector<NamedRan
 void CheckWorkloads(Sink& sink, const Intent& intent) {
   const Instance& inst = intent.instance;
   bool public_on = inst.public_ip && inst.public_ip->enabled;
+  // A Shared VPC connector (subnet) names no network here: its host
+  // project's network is checked against live state by the planner.
   bool private_path = inst.private_ip && intent.connector &&
-                      intent.connector->network == inst.private_ip->network;
+                      (intent.connector->subnet ||
+                       intent.connector->network == inst.private_ip->network);
   // A section that failed to decode is missing from `intent`; judging methods
   // against it would only restate that error.
   bool sections_ok = !sink.HasErrorUnder("spec.instance") && !sink.HasErrorUnder("spec.connector");
@@ -211,7 +214,7 @@ void CheckWorkloads(Sink& sink, const Intent& intent) {
           sink.Error(at, method_path,
                      "method psc reaches the endpoint from the VPC: add Direct VPC egress (directVpc: "
                      "{network: " + net + "}) or spec.connector in network " + net);
-        } else if (intent.connector->network != net) {
+        } else if (!intent.connector->subnet && intent.connector->network != net) {
           sink.Error(at, method_path,
                      "method psc needs the connector in the endpoint's network, but spec.connector.network "
                      "is \"" + intent.connector->network + "\" and psc.network is \"" + net + "\"");

@@ -126,6 +126,28 @@ TEST_CASE("public-ip example keeps authorized networks, expiry and durations", "
   CHECK(in.workloads[0].database.password_env == "PGPASSWORD");
 }
 
+TEST_CASE("a Shared VPC connector serves psc and socket workloads (its network is the host's)",
+          "[config][valid]") {
+  LoadResult r = LoadString(Doc("    psc: {enabled: true, allowedConsumerProjects: [my-project-123]}\n"
+                                "    privateIp: {network: default}\n"
+                                "    publicIp: {enabled: false}\n"
+                                "  connector:\n"
+                                "    name: shared-conn\n"
+                                "    subnet: {name: serverless-28, projectId: host-project}\n"
+                                "  workloads:\n"
+                                "    - job: migrate\n"
+                                "      method: psc\n"
+                                "      psc: {endpoint: db1-psc, address: db1-psc-ip, network: default}\n"
+                                "      database: {name: shop, user: shop, passwordSecret: projects/my-project-123/secrets/db/versions/1}\n"
+                                "    - job: worker\n"
+                                "      method: cloudSqlSocket\n"
+                                "      database: {name: shop, user: shop, passwordSecret: projects/my-project-123/secrets/db/versions/1}\n"),
+                            "shared.yaml");
+  INFO(Dump(r));
+  REQUIRE(r.ok());
+  REQUIRE(r.state->intents[0]->connector->subnet);
+}
+
 TEST_CASE("minimal document: only the instance, nothing else managed", "[config][valid]") {
   LoadResult r = LoadString(Doc(""), "min.yaml");
   INFO(Dump(r));
