@@ -5,6 +5,7 @@
 #include "gcp/resource_names.h"
 #include "reconcilers/connector_options.h"
 #include "reconcilers/direct_vpc.h"
+#include "reconcilers/enforcement.h"
 #include "reconcilers/planner.h"
 #include "reconcilers/prerequisites.h"
 
@@ -69,11 +70,12 @@ gcp::Task<StatusOr<LiveState>> Observe(ObservationSource* source, config::Intent
     }
   }
 
-  // The region's others matter only to the check that refuses to switch the
-  // public IP off while an undeclared workload still uses it.
+  // The region's others matter only to the checks that refuse to switch the
+  // public IP off, or to turn connector enforcement on, while an undeclared
+  // workload still uses the instance's address.
   live.all_jobs = EmptyWorkloads();
   live.all_services = EmptyWorkloads();
-  if (MayClosePublicIp(intent, live)) {
+  if (MayClosePublicIp(intent, live) || EnforcementPending(intent, live)) {
     const gcp::RunKind job = gcp::RunKind::kJob;
     auto jobs = co_await source->Workloads(job, project, region);
     if (!jobs.ok()) co_return jobs.status();

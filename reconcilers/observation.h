@@ -76,7 +76,7 @@ bool MayClosePublicIp(const config::Intent& intent, const LiveState& live);
 // One intent's live state, read through `source` (not owned; must outlive
 // the coroutine). Reads, in order: the instance; the connector and its
 // replacement name (if declared); each declared workload; the region's jobs and services only
-// when MayClosePublicIp; the peering list and the range (private IP with a
+// when MayClosePublicIp or EnforcementPending (enforcement.h); the peering list and the range (private IP with a
 // project number); each subnetwork (Direct VPC, PSC); each PSC endpoint's
 // address and forwarding rule; the run-time prerequisites
 // (when the source has clients for them).

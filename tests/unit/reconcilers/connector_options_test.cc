@@ -237,7 +237,11 @@ TEST_CASE("enforcement is blocked while a workload outside the file uses the ins
   gcp::RunWorkload other = SeedJob();
   other.name = "reporting";
   other.containers[0].env[1].value = std::string("postgresql://r@") + kPrivateIp + "/db";
-  live.jobs["reporting"] = other;
+  // Undeclared workloads are seen through the region's index (LiveState).
+  auto index = std::make_shared<WorkloadIndex>();
+  (*index)[kJob] = live.jobs.at(kJob);
+  (*index)["reporting"] = other;
+  live.all_jobs = index;
   Converge(in, live);
   const Plan plan = ComputePlan(in, live);
   const Step* s = plan.Find(kEnforceStep);
