@@ -255,6 +255,37 @@ class IntentBuilder {
     }
     decl.public_ip = std::move(pub);
 
+    // Connector enforcement: declared when it is on, so adopting the file
+    // keeps it on (left out, it is not managed, as NOT_REQUIRED would be
+    // the default anyway).
+    if (inst_.connector_enforcement == "REQUIRED") {
+      decl.connector_enforcement = config::ConnectorEnforcement::kRequired;
+    }
+    // Private Service Connect: declared while it is on, with the live list of
+    // consumer projects in full (the file's list replaces the live one, so a
+    // list that cannot be written as it is is not declared at all).
+    if (inst_.psc_enabled) {
+      config::Psc psc;
+      std::string why;
+      for (const auto& p : inst_.allowed_consumer_projects) {
+        if (!config::CheckProjectId(p).ok() && !config::CheckProjectNumber(p).ok()) {
+          why = "lists a consumer project that is neither a project ID nor a number";
+        } else if (std::find(psc.allowed_consumer_projects.begin(), psc.allowed_consumer_projects.end(), p) !=
+                   psc.allowed_consumer_projects.end()) {
+          why = "lists a consumer project twice";
+        }
+        if (!why.empty()) break;
+        psc.allowed_consumer_projects.push_back(p);
+      }
+      if (why.empty()) {
+        decl.psc = std::move(psc);
+      } else {
+        Note("Private Service Connect is on but its allowedConsumerProjects " + why +
+                 "; psc is not declared (not managed)",
+             &comments_.instance);
+      }
+    }
+
     if (!inst_.private_network.empty()) {
       if (opts_.project_number.empty()) {
         out_.error = "instance " + inst_.name +
@@ -365,10 +396,22 @@ class IntentBuilder {
       }
       if (!live) why = "was not found";
     }
-    if (live) {
+    if (live && !live->subnet_name.empty()) {
+      // A Shared VPC subnet: the subnet decides network and range.
+      if (!config::CheckRfc1035Name(live->subnet_name, "subnet").ok() ||
+          (!live->subnet_project.empty() && !config::CheckProjectId(live->subnet_project).ok())) {
+        why = "is in a subnet dbconnd cannot name";
+      } else if (!config::CheckConnectorId(live->name).ok()) {
+        why = "has a name dbconnd cannot declare";
+      } else if (!in_.instance.private_ip ||
+                 (!live->network.empty() &&
+                  reconcilers::NetworkShortName(live->network) != in_.instance.private_ip->network)) {
+        why = "is not in the instance's private network";
+      }
+    } else if (live) {
       auto cidr = config::ParseIpv4Cidr(live->ip_cidr_range);
       if (!cidr.ok() || cidr->prefix != 28 || !config::IsRfc1918(*cidr)) {
-        why = "has no /28 ipCidrRange inside RFC 1918 space (a subnet-based connector)";
+        why = "has neither a subnet nor a /28 ipCidrRange inside RFC 1918 space";
       } else if (!config::CheckConnectorId(live->name).ok()) {
         why = "has a name dbconnd cannot declare";
       } else if (!in_.instance.private_ip ||
@@ -384,14 +427,27 @@ class IntentBuilder {
     }
     config::Connector c;
     c.name = live->name;
-    c.network = reconcilers::NetworkShortName(live->network);
-    c.ip_cidr_range = live->ip_cidr_range;
-    // Not compared on an existing connector; declared as they are when the
-    // file format allows them, so the file describes what is there.
-    if (live->min_instances >= 2 && live->min_instances <= 9 && live->max_instances >= 3 &&
-        live->max_instances <= 10 && live->max_instances > live->min_instances) {
+    if (!live->subnet_name.empty()) {
+      c.subnet = config::ConnectorSubnet{live->subnet_name, live->subnet_project};
+    } else {
+      c.network = reconcilers::NetworkShortName(live->network);
+      c.ip_cidr_range = live->ip_cidr_range;
+    }
+    // Scaling as it is: instances (changed in place) when Serverless VPC
+    // Access reports them in the file's range, else the throughput (fixed
+    // at creation) when only that is reported.
+    const bool instances_ok = live->min_instances >= 2 && live->min_instances <= 9 && live->max_instances >= 3 &&
+                              live->max_instances <= 10 && live->max_instances > live->min_instances;
+    const bool throughput_ok = live->min_throughput >= 200 && live->min_throughput <= 900 &&
+                               live->max_throughput >= 300 && live->max_throughput <= 1000 &&
+                               live->min_throughput % 100 == 0 && live->max_throughput % 100 == 0 &&
+                               live->max_throughput > live->min_throughput;
+    if (instances_ok) {
       c.min_instances = live->min_instances;
       c.max_instances = live->max_instances;
+    } else if (live->min_instances == 0 && live->max_instances == 0 && throughput_ok) {
+      c.min_throughput = live->min_throughput;
+      c.max_throughput = live->max_throughput;
     }
     if (live->machine_type == "e2-micro" || live->machine_type == "f1-micro" ||
         live->machine_type == "e2-standard-4") {

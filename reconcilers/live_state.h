@@ -59,10 +59,11 @@ struct LiveState {
   std::map<std::string, gcp::RunWorkload> jobs;
   std::map<std::string, gcp::RunWorkload> services;
   // The region's index (every job / service of project+region, declared ones
-  // included), for the one check that looks past the declared workloads:
-  // the public IP stays on while an undeclared workload still uses it.
-  // Observe always sets them; empty when that check cannot apply (see
-  // MayClosePublicIp in observation.h). Shared, never copied per intent
+  // included), for the two checks that look past the declared workloads:
+  // the public IP stays on, and connector enforcement waits, while an
+  // undeclared workload still uses the instance's address.
+  // Observe always sets them; empty when neither check applies (see
+  // NeedsRegionWorkloads in observation.h). Shared, never copied per intent
   // (ObservationCache). Null reads as empty.
   std::shared_ptr<const WorkloadIndex> all_jobs;
   std::shared_ptr<const WorkloadIndex> all_services;

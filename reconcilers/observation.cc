@@ -28,9 +28,10 @@ StatusOr<std::optional<T>> Absent(StatusOr<T> got) {
 
 }  // namespace
 
-bool MayClosePublicIp(const config::Intent& intent, const LiveState& live) {
-  return live.instance && live.instance->ipv4_enabled && intent.instance.public_ip &&
-         !intent.instance.public_ip->enabled;
+bool NeedsRegionWorkloads(const config::Intent& intent, const LiveState& live) {
+  const bool may_close_public_ip = live.instance && live.instance->ipv4_enabled &&
+                                   intent.instance.public_ip && !intent.instance.public_ip->enabled;
+  return may_close_public_ip || EnforcementPending(intent, live);
 }
 
 gcp::Task<StatusOr<LiveState>> Observe(ObservationSource* source, config::Intent intent) {
@@ -70,12 +71,11 @@ gcp::Task<StatusOr<LiveState>> Observe(ObservationSource* source, config::Intent
     }
   }
 
-  // The region's others matter only to the checks that refuse to switch the
-  // public IP off, or to turn connector enforcement on, while an undeclared
-  // workload still uses the instance's address.
+  // The region's others matter only to the check that refuses to switch the
+  // public IP off while an undeclared workload still uses it.
   live.all_jobs = EmptyWorkloads();
   live.all_services = EmptyWorkloads();
-  if (MayClosePublicIp(intent, live) || EnforcementPending(intent, live)) {
+  if (NeedsRegionWorkloads(intent, live)) {
     const gcp::RunKind job = gcp::RunKind::kJob;
     auto jobs = co_await source->Workloads(job, project, region);
     if (!jobs.ok()) co_return jobs.status();

@@ -68,15 +68,17 @@ class ObservationSource {
   virtual gcp::Clients PrerequisiteClients() = 0;
 };
 
-// The planner's public-path step (ipv4Enabled=false) is possible only when
-// the file turns the public IP off and it is on; only that step reads the
-// region's undeclared workloads (LiveState::all_jobs / all_services).
-bool MayClosePublicIp(const config::Intent& intent, const LiveState& live);
+// Only two steps look past the declared workloads, at the region's others
+// (LiveState::all_jobs / all_services): switching the public IP off (the
+// file turns it off and it is on) and connectorEnforcement: REQUIRED (not
+// yet in force). Each is refused while an undeclared workload still uses
+// the instance's address.
+bool NeedsRegionWorkloads(const config::Intent& intent, const LiveState& live);
 
 // One intent's live state, read through `source` (not owned; must outlive
 // the coroutine). Reads, in order: the instance; the connector and its
 // replacement name (if declared); each declared workload; the region's jobs and services only
-// when MayClosePublicIp or EnforcementPending (enforcement.h); the peering list and the range (private IP with a
+// when NeedsRegionWorkloads; the peering list and the range (private IP with a
 // project number); each subnetwork (Direct VPC, PSC); each PSC endpoint's
 // address and forwarding rule; the run-time prerequisites
 // (when the source has clients for them).

@@ -8,6 +8,8 @@
 
 #include "cli/cli.h"
 #include "cli/plan_output.h"
+#include "config/fingerprint.h"
+#include "config/loader.h"
 #include "emulator_fixture.h"
 
 namespace dbconnd::integration {
@@ -74,6 +76,15 @@ class SeededEmulator {
     return it == counts.end() ? 0 : it->value().as_int64();
   }
   fs::path dir() const { return dir_; }
+  // POST /emulator/edit: state a project owner made outside dbconnd.
+  int Edit(const std::string& body) {
+    std::lock_guard lock(server_->mutex());
+    net::HttpRequest req;
+    req.method = "POST";
+    req.url = "/emulator/edit";
+    req.body = body;
+    return server_->model().Handle(req, emulator::Clock::now()).status;
+  }
 
  private:
   static inline int count_ = 0;
@@ -258,5 +269,141 @@ TEST_CASE("plan -o markdown: same exit codes as text, one marked comment, secret
   CHECK(clean.out.find("No changes.") != std::string::npos);
 }
 
+
+// Applies `yaml` with dbconnd, exports the project, and loads the exported
+// file back: what export read from the state dbconnd itself wrote.
+std::shared_ptr<const config::Intent> ApplyThenExport(SeededEmulator& cloud, const std::string& yaml,
+                                                      std::string* exported) {
+  const fs::path file = cloud.dir() / "declared.yaml";
+  std::ofstream(file) << yaml;
+  Run apply = Cli({"apply", "--yes", "--timeout", "2m", "--poll", "100ms", file.string()}, cloud.Flags());
+  INFO(apply.out << apply.err);
+  REQUIRE(apply.code == 0);
+  Run exp = Cli({"export", "--project", kProject}, cloud.Flags());
+  INFO(exp.err);
+  REQUIRE(exp.code == 0);
+  *exported = exp.out;
+  config::LoadResult r = config::LoadString(exp.out, "exported.yaml");
+  INFO(exp.out);
+  for (const auto& d : r.diagnostics) INFO(config::FormatDiagnostic(d));
+  REQUIRE(r.ok());
+  REQUIRE(r.state->intents.size() == 1);
+  return r.state->intents[0];
+}
+
+std::shared_ptr<const config::Intent> LoadDeclared(const std::string& yaml) {
+  config::LoadResult r = config::LoadString(yaml, "declared.yaml");
+  for (const auto& d : r.diagnostics) INFO(config::FormatDiagnostic(d));
+  REQUIRE(r.ok());
+  return r.state->intents.at(0);
+}
+
+// The parts of an intent this round trip is about, as one fingerprint:
+// equal exactly when export declared them as the applied file did.
+std::string PathFingerprint(const config::Intent& in) {
+  config::Intent part;
+  part.name = "x";
+  part.project = in.project;
+  part.region = in.region;
+  part.instance.name = in.instance.name;
+  part.instance.psc = in.instance.psc;
+  part.instance.connector_enforcement = in.instance.connector_enforcement;
+  if (in.connector) {
+    config::Connector c = *in.connector;
+    c.where = {};
+    part.connector = c;
+  }
+  for (const auto& w : in.workloads) {
+    config::Workload k;
+    k.kind = w.kind;
+    k.name = w.name;
+    k.method = w.method;
+    k.direct_vpc = w.direct_vpc;
+    k.psc = w.psc;
+    part.workloads.push_back(k);
+  }
+  return config::Fingerprint(part);
+}
+
+TEST_CASE("export round trip: PSC on the instance and a Shared VPC connector with its machine type",
+          "[integration][export][psc][connector]") {
+  SeededEmulator cloud("incident");
+  REQUIRE(cloud.Edit(R"({"addSubnetwork":{"project":"net-host-prod","region":"us-central1",)"
+                     R"("name":"serverless-28","network":"default","ipCidrRange":"10.9.0.0/28"}})") == 200);
+  const std::string yaml = std::string(R"(apiVersion: dbconnd.dev/v1alpha1
+kind: DatabaseConnectivity
+metadata: {name: saleor}
+spec:
+  project: )") + kProject + R"(
+  region: us-central1
+  instance:
+    name: saleor-db-demo
+    sslMode: ENCRYPTED_ONLY
+    publicIp: {enabled: false}
+    privateIp: {network: default}
+    psc:
+      enabled: true
+      allowedConsumerProjects: [)" + kProject + R"(, "987654321098"]
+  connector:
+    name: saleor-shared
+    subnet: {name: serverless-28, projectId: net-host-prod}
+    machineType: e2-standard-4
+    minInstances: 3
+    maxInstances: 7
+  workloads:
+    - job: saleor-migration-1751028053
+      method: privateIp
+      database:
+        name: saleor
+        user: saleor
+        passwordSecret: projects/)" + kProject + R"(/secrets/saleor-db/versions/latest
+  policy:
+    allowIrreversible: true
+    pruneAuthorizedNetworks: true
+)";
+  std::string exported;
+  auto declared = LoadDeclared(yaml);
+  auto got = ApplyThenExport(cloud, yaml, &exported);
+  INFO(exported);
+  REQUIRE(got->instance.psc);
+  CHECK(got->instance.psc->allowed_consumer_projects ==
+        std::vector<std::string>{kProject, "987654321098"});
+  REQUIRE(got->connector);
+  REQUIRE(got->connector->subnet);
+  CHECK(got->connector->subnet->name == "serverless-28");
+  CHECK(got->connector->machine_type == "e2-standard-4");
+  CHECK(PathFingerprint(*got) == PathFingerprint(*declared));
+}
+
+TEST_CASE("export round trip: connectorEnforcement REQUIRED with the workload on the Cloud SQL socket",
+          "[integration][export][enforcement]") {
+  SeededEmulator cloud("incident");
+  const std::string yaml = std::string(R"(apiVersion: dbconnd.dev/v1alpha1
+kind: DatabaseConnectivity
+metadata: {name: saleor}
+spec:
+  project: )") + kProject + R"(
+  region: us-central1
+  instance:
+    name: saleor-db-demo
+    publicIp: {enabled: true}
+    connectorEnforcement: REQUIRED
+  workloads:
+    - job: saleor-migration-1751028053
+      method: cloudSqlSocket
+      database:
+        name: saleor
+        user: saleor
+        passwordSecret: projects/)" + kProject + R"(/secrets/saleor-db/versions/latest
+)";
+  std::string exported;
+  auto declared = LoadDeclared(yaml);
+  auto got = ApplyThenExport(cloud, yaml, &exported);
+  INFO(exported);
+  CHECK(exported.find("connectorEnforcement: REQUIRED") != std::string::npos);
+  REQUIRE(got->instance.connector_enforcement);
+  CHECK(*got->instance.connector_enforcement == config::ConnectorEnforcement::kRequired);
+  CHECK(PathFingerprint(*got) == PathFingerprint(*declared));
+}
 }  // namespace
 }  // namespace dbconnd::integration

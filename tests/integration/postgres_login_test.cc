@@ -238,7 +238,10 @@ void ReplaceAll(std::string& s, const std::string& from, const std::string& to) 
 // IP reaches the server when the job has VPC access, its public IP when the
 // instance accepts public connections from authorized networks, and
 // /cloudsql/... is the local socket directory when the job mounts the Cloud
-// SQL volume. Any other path drops packets.
+// SQL volume. A Private Service Connect endpoint's IP (the forwarding
+// rule's IPAddress) reaches the server when the job has VPC access, the
+// instance has PSC on and the endpoint was ACCEPTED by the instance's
+// service attachment. Any other path drops packets.
 std::map<std::string, std::string> MapNetwork(Cloud& cloud, std::map<std::string, std::string> env,
                                               const BlackHole& hole) {
   const auto inst = cloud.Instance();
@@ -254,6 +257,20 @@ std::map<std::string, std::string> MapNetwork(Cloud& cloud, std::map<std::string
   const bool authorized = ipc.contains("authorizedNetworks") && !ipc.at("authorizedNetworks").as_array().empty();
   const std::string pg = "127.0.0.1:" + std::to_string(Postgres::Get().port());
   const std::string dead = "127.0.0.1:" + std::to_string(hole.port());
+  const auto* psc_config = ipc.if_contains("pscConfig");
+  const bool psc = psc_config && psc_config->as_object().contains("pscEnabled") &&
+                   psc_config->at("pscEnabled").as_bool();
+  std::vector<std::pair<std::string, bool>> endpoints;  // IP, ACCEPTED
+  const auto rules = cloud.Call("GET", std::string("/compute/v1/projects/") + kProject +
+                                           "/regions/us-central1/forwardingRules");
+  if (const auto* items = rules.is_object() ? rules.as_object().if_contains("items") : nullptr) {
+    for (const auto& r : items->as_array()) {
+      const auto& ro = r.as_object();
+      if (!ro.contains("IPAddress")) continue;
+      const bool accepted = ro.contains("pscConnectionStatus") && ro.at("pscConnectionStatus").as_string() == "ACCEPTED";
+      endpoints.emplace_back(std::string(ro.at("IPAddress").as_string()), accepted);
+    }
+  }
   for (auto& [name, value] : env) {
     if (inst.contains("ipAddresses")) {
       for (const auto& a : inst.at("ipAddresses").as_array()) {
@@ -263,6 +280,7 @@ std::map<std::string, std::string> MapNetwork(Cloud& cloud, std::map<std::string
         ReplaceAll(value, ip + ":5432", reachable ? pg : dead);
       }
     }
+    for (const auto& [ip, accepted] : endpoints) ReplaceAll(value, ip + ":5432", vpc && psc && accepted ? pg : dead);
     if (socket) ReplaceAll(value, "host=/cloudsql/", "host=" + Postgres::Get().dir() + "/cloudsql/");
   }
   return env;
@@ -319,6 +337,57 @@ TEST_CASE("integration: libpq logs in over private IP through Direct VPC egress 
   const auto& vpc = job.at("template").at("template").at("vpcAccess").as_object();
   CHECK(vpc.contains("networkInterfaces"));
   CHECK_FALSE(vpc.contains("connector"));
+}
+
+TEST_CASE("integration: libpq logs in over a Private Service Connect endpoint (examples/saleor-psc.yaml)",
+          "[integration][postgres][psc]") {
+  Cloud cloud;
+  auto r = config::LoadPaths({kSrc + "/examples/saleor-psc.yaml"});
+  REQUIRE(r.ok());
+  CheckLogsIn(cloud, *r.state->intents.at(0));
+  // The driver connected to the endpoint's IP, the one in DATABASE_URL: the
+  // forwarding rule dbconnd created, accepted by the instance's attachment.
+  const auto rule = cloud.Call("GET", std::string("/compute/v1/projects/") + kProject +
+                                          "/regions/us-central1/forwardingRules/saleor-db-psc");
+  REQUIRE(rule.is_object());
+  CHECK(rule.at("pscConnectionStatus").as_string() == "ACCEPTED");
+  const std::string ip(rule.at("IPAddress").as_string());
+  const auto env = ContainerEnv(cloud, cloud.Job());
+  REQUIRE(env.count("DATABASE_URL"));
+  CHECK(env.at("DATABASE_URL").find("@" + ip + ":5432/") != std::string::npos);
+  // No other path is open: the public IP is off and the instance has no
+  // private IP, so only the endpoint's address reaches the server.
+  const auto inst = cloud.Instance();
+  const auto& ipc = inst.at("settings").at("ipConfiguration").as_object();
+  CHECK_FALSE(ipc.contains("privateNetwork"));
+  CHECK_FALSE(ipc.at("ipv4Enabled").as_bool());
+  const boost::json::object job = cloud.Job();
+  CHECK(job.at("template").at("template").at("vpcAccess").as_object().contains("networkInterfaces"));
+}
+
+TEST_CASE("integration: a PSC endpoint's URL does not log in while the job has no way into the VPC",
+          "[integration][postgres][psc]") {
+  RequirePostgres();
+  Cloud cloud;
+  auto r = config::LoadPaths({kSrc + "/examples/saleor-psc.yaml"});
+  REQUIRE(r.ok());
+  REQUIRE(cloud.Apply(*r.state->intents.at(0)).converged);
+  // The URL dbconnd wrote, taken by a client outside the VPC (the job's
+  // network interfaces removed): the endpoint's internal IP drops packets.
+  boost::json::object job = cloud.Job();
+  auto env = ContainerEnv(cloud, job);
+  BlackHole hole;
+  auto patch = job;
+  patch.at("template").at("template").as_object().erase("vpcAccess");
+  auto res = cloud.Call("PATCH", std::string("/v2/projects/") + kProject +
+                                     "/locations/us-central1/jobs/saleor-migration-1751028053",
+                        boost::json::serialize(patch));
+  INFO(boost::json::serialize(res));
+  REQUIRE_FALSE(cloud.Job().at("template").at("template").as_object().contains("vpcAccess"));
+  const auto login = Login(MapNetwork(cloud, env, hole));
+  INFO("psql: " << login.output);
+  CHECK(login.exit_code != 0);
+  CHECK(login.output.find("timeout expired") != std::string::npos);
 }
 
 TEST_CASE("integration: libpq logs in over the Cloud SQL socket", "[integration][postgres]") {

@@ -78,7 +78,7 @@ TEST_CASE("integration: the PSC path converges in order", "[integration][psc]") 
   }
 }
 
-TEST_CASE("integration: a consumer project the instance does not allow blocks the endpoint; nothing is sent for it",
+TEST_CASE("integration: a consumer project the instance does not allow blocks the endpoint, and nothing is sent for it",
           "[integration][psc]") {
   Cloud cloud;
   config::Intent intent = PscExample();

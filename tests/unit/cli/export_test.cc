@@ -299,5 +299,93 @@ TEST_CASE("export: a job on Direct VPC egress is declared with directVpc, no con
   live.services_range = s.ranges["google-managed-services-default"];
   CHECK(reconcilers::ComputePlan(*intent, live).steps.empty());
 }
+
+TEST_CASE("export: a Shared VPC connector keeps its subnet and machine type, and plans no change",
+          "[export][connector]") {
+  ExportSnapshot s = PrivateFleet();
+  gcp::Connector& c = s.connectors[kRegion][0];
+  c.ip_cidr_range.clear();
+  c.subnet_name = "serverless-28";
+  c.subnet_project = "net-host-prod";
+  c.machine_type = "e2-standard-4";
+  auto out = BuildExport(s, Options());
+  REQUIRE(out.size() == 1);
+  INFO(out[0].yaml);
+  CHECK(out[0].notes.empty());
+  CHECK_FALSE(out[0].observe);
+  auto intent = Load(out[0]);
+  REQUIRE(intent->connector);
+  REQUIRE(intent->connector->subnet);
+  CHECK(intent->connector->subnet->name == "serverless-28");
+  CHECK(intent->connector->subnet->project_id == "net-host-prod");
+  CHECK(intent->connector->network.empty());
+  CHECK(intent->connector->ip_cidr_range.empty());
+  CHECK(intent->connector->machine_type == "e2-standard-4");
+  REQUIRE(intent->workloads.size() == 1);
+  CHECK(intent->workloads[0].method == config::ConnectionMethod::kPrivateIp);
+  CHECK(reconcilers::ComputePlan(*intent, LiveOf(s, "orders-db")).steps.empty());
+}
+
+TEST_CASE("export: a connector that reports only its throughput is declared by throughput", "[export][connector]") {
+  ExportSnapshot s = PrivateFleet();
+  gcp::Connector& c = s.connectors[kRegion][0];
+  c.min_instances = 0;
+  c.max_instances = 0;
+  c.min_throughput = 300;
+  c.max_throughput = 700;
+  auto out = BuildExport(s, Options());
+  REQUIRE(out.size() == 1);
+  INFO(out[0].yaml);
+  CHECK_FALSE(out[0].observe);
+  auto intent = Load(out[0]);
+  REQUIRE(intent->connector);
+  CHECK(intent->connector->by_throughput());
+  CHECK(intent->connector->min_throughput == 300);
+  CHECK(intent->connector->max_throughput == 700);
+  CHECK(reconcilers::ComputePlan(*intent, LiveOf(s, "orders-db")).steps.empty());
+}
+
+TEST_CASE("export: Private Service Connect and connector enforcement are declared as they are", "[export][psc]") {
+  ExportSnapshot s;
+  s.instances.push_back(Instance("sock-db", "", "34.1.2.4"));
+  gcp::SqlInstance& i = s.instances[0];
+  i.psc_enabled = true;
+  i.allowed_consumer_projects = {kProject, "987654321098"};
+  i.psc_service_attachment_link = "projects/tp-1/regions/us-central1/serviceAttachments/a-1";
+  i.connector_enforcement = "REQUIRED";
+  // Under enforcement only the socket gets in.
+  auto job = Job("sock-job", {{"DATABASE_URL", "postgresql://app@/app?host=/cloudsql/" + i.connection_name, {}},
+                              SecretEnv("DB_PASSWORD", "projects/shop-prod-1234/secrets/sock")});
+  job.cloud_sql_volumes.push_back({"cloudsql", {i.connection_name}});
+  job.containers[0].volume_mounts.push_back({"cloudsql", "/cloudsql"});
+  s.jobs[kRegion].push_back(job);
+  s.services[kRegion] = {};
+  s.connectors[kRegion] = {};
+  reconcilers::LiveState live;
+  live.instance = i;
+  live.jobs.emplace(job.name, job);
+  auto out = BuildExport(s, Options());
+  REQUIRE(out.size() == 1);
+  INFO(out[0].yaml);
+  CHECK_FALSE(out[0].observe);
+  auto intent = Load(out[0]);
+  REQUIRE(intent->instance.psc);
+  CHECK(intent->instance.psc->enabled);
+  CHECK(intent->instance.psc->allowed_consumer_projects == std::vector<std::string>{kProject, "987654321098"});
+  REQUIRE(intent->instance.connector_enforcement);
+  CHECK(*intent->instance.connector_enforcement == config::ConnectorEnforcement::kRequired);
+  REQUIRE(intent->workloads.size() == 1);
+  CHECK(intent->workloads[0].method == config::ConnectionMethod::kCloudSqlSocket);
+  CHECK(reconcilers::ComputePlan(*intent, live).steps.empty());
+
+  // A list the file cannot hold as it is is not declared (the file's list
+  // would replace the live one); the file says why.
+  i.allowed_consumer_projects = {kProject, "Not A Project"};
+  auto bad = BuildExport(s, Options());
+  REQUIRE(bad.size() == 1);
+  auto intent2 = Load(bad[0]);
+  CHECK_FALSE(intent2->instance.psc);
+  CHECK(bad[0].yaml.find("Private Service Connect is on") != std::string::npos);
+}
 }  // namespace
 }  // namespace dbconnd::daemon

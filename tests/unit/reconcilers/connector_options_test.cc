@@ -176,7 +176,7 @@ TEST_CASE("a Shared VPC subnet connector: created with the subnet, moved to with
   CHECK(ComputePlan(in, live).steps.empty());
 }
 
-TEST_CASE("a connector not READY is waited for; in ERROR it is blocked", "[planner][connector]") {
+TEST_CASE("a connector not READY is waited for, and in ERROR it is blocked", "[planner][connector]") {
   config::Intent in = SeedIntent();
   LiveState live = ConvergedSeedLive();
   live.connector->state = "UPDATING";
@@ -237,11 +237,10 @@ TEST_CASE("enforcement is blocked while a workload outside the file uses the ins
   gcp::RunWorkload other = SeedJob();
   other.name = "reporting";
   other.containers[0].env[1].value = std::string("postgresql://r@") + kPrivateIp + "/db";
-  // Undeclared workloads are seen through the region's index (LiveState).
-  auto index = std::make_shared<WorkloadIndex>();
-  (*index)[kJob] = live.jobs.at(kJob);
-  (*index)["reporting"] = other;
-  live.all_jobs = index;
+  // Undeclared: only the region index holds it.
+  auto region = std::make_shared<WorkloadIndex>();
+  region->emplace("reporting", other);
+  live.all_jobs = region;
   Converge(in, live);
   const Plan plan = ComputePlan(in, live);
   const Step* s = plan.Find(kEnforceStep);

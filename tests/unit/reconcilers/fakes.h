@@ -23,6 +23,14 @@ class FakeCloud {
   gcp::Clients clients() { return {&sql_, &run_, &vpc_, &networking_, &compute_}; }
   const LiveState& world() const { return world_; }
   LiveState& world() { return world_; }
+  // The connector or the replace's new one called `name`, if either is.
+  gcp::Connector* ConnectorNamed(const std::string& name) {
+    if (world_.connector && world_.connector->name == name) return &*world_.connector;
+    if (world_.replacement_connector && world_.replacement_connector->name == name) {
+      return &*world_.replacement_connector;
+    }
+    return nullptr;
+  }
 
   std::vector<std::string> calls;   // every call, "api.Method target"
   std::vector<std::string> writes;  // accepted mutations only
@@ -208,8 +216,9 @@ class FakeCloud {
     gcp::Task<StatusOr<gcp::Connector>> GetConnector(std::string, std::string,
                                                      std::string n) override {
       c_->Call("vpc.GetConnector", n);
-      if (!c_->world_.connector) co_return NotFoundError(n);
-      auto& conn = *c_->world_.connector;
+      gcp::Connector* found = c_->ConnectorNamed(n);
+      if (!found) co_return NotFoundError(n);
+      auto& conn = *found;
       if (conn.state == "CREATING" && c_->connector_creating_reads-- <= 0) conn.state = "READY";
       co_return conn;
     }
@@ -218,12 +227,18 @@ class FakeCloud {
       c_->Call("vpc.ListConnectors", "");
       std::vector<gcp::Connector> out;
       if (c_->world_.connector) out.push_back(*c_->world_.connector);
+      if (c_->world_.replacement_connector) out.push_back(*c_->world_.replacement_connector);
       co_return out;
     }
     gcp::Task<StatusOr<gcp::Operation>> CreateConnector(gcp::Connector c) override {
       if (auto s = c_->Call("vpc.CreateConnector", c.name)) co_return *s;
-      c_->world_.connector = c;
-      c_->world_.connector->state = c_->connector_creating_reads > 0 ? "CREATING" : "READY";
+      // A second name beside the existing connector is a replace's new one;
+      // the old one stays (dbconnd never deletes).
+      auto& slot = c_->world_.connector && c_->world_.connector->name != c.name
+                       ? c_->world_.replacement_connector
+                       : c_->world_.connector;
+      slot = c;
+      slot->state = c_->connector_creating_reads > 0 ? "CREATING" : "READY";
       co_return c_->Done(gcp::Api::kVpcAccess, c.name, "vpc.CreateConnector");
     }
     gcp::Task<StatusOr<gcp::Operation>> DeleteConnector(std::string, std::string,

@@ -147,6 +147,7 @@ TEST_CASE("fencing: a connector replace is not started after the lease is lost",
   CHECK(cloud.writes.empty());
   CHECK(std::count_if(cloud.calls.begin(), cloud.calls.end(),
                       [](const std::string& c) { return c.rfind("vpc.DeleteConnector", 0) == 0; }) == 0);
+  INFO(r.status.ToString());
   CHECK(r.status.message().find(kRefusal) != std::string::npos);
 }
 

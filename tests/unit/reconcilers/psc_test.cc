@@ -144,7 +144,7 @@ TEST_CASE("psc: the seed incident converges in order, the URL on the endpoint's 
   CHECK_THAT(note->problem, Catch::Contains("abc.def.us-central1.sql.goog."));
 }
 
-TEST_CASE("psc: the forwarding rule waits for the service attachment; the workload for the endpoint",
+TEST_CASE("psc: the forwarding rule waits for the service attachment, the workload for the endpoint",
           "[planner][psc]") {
   const config::Intent in = PscIntent();
   Plan plan = ComputePlan(in, PscLive());
