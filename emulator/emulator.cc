@@ -222,9 +222,11 @@ FaultDecision Emulator::DecideFaults(const net::HttpRequest& request) {
   d.route = request.method + " " + id;
   ++counts_[d.route];
   // A Compute requestId is part of the entry: the log shows whether a
-  // resend carried the same one.
+  // resend carried the same one. So is an updateMask: the log shows which fields a PATCH named.
   std::string request_id = t.Query("requestId");
+  std::string update_mask = t.Query("updateMask");
   recent_.push_back(d.route + " " + t.path +
+                    (update_mask.empty() ? "" : " updateMask=" + update_mask.substr(0, 256)) +
                     (request_id.empty() ? "" : " requestId=" + request_id.substr(0, 64)));
   if (recent_.size() > 200) recent_.erase(recent_.begin());
   for (auto& fv : faults_) {

@@ -116,6 +116,7 @@ std::optional<InstancePath> ParseInstancePath(std::string_view path) {
   if (path == kSslModePath) return InstancePath{Field::kSslMode, ""};
   if (path == kPrivateNetworkPath) return InstancePath{Field::kPrivateNetwork, ""};
   if (path == kAllocatedIpRangePath) return InstancePath{Field::kAllocatedIpRange, ""};
+  if (path == kConnectorEnforcementPath) return InstancePath{Field::kConnectorEnforcement, ""};
   // "<list>[<key>]" with a non-empty key; the key itself may hold '[' or ']'
   // only as the display cap left it, which no real CIDR or flag name does.
   auto member = [path](std::string_view list) -> std::optional<std::string> {
@@ -225,7 +226,7 @@ std::vector<FieldChange> DiffInstance(const gcp::SqlInstance& desired,
   }
   if (desired.connector_enforcement != live.connector_enforcement) {
     // REQUIRED refuses every client that is not a Cloud SQL connector.
-    out.push_back({"settings.connectorEnforcement", Quote(live.connector_enforcement),
+    out.push_back({std::string(kConnectorEnforcementPath), Quote(live.connector_enforcement),
                    Quote(desired.connector_enforcement),
                    desired.connector_enforcement == "REQUIRED" ? Impact::kConnectivityBreak : Impact::kOnline,
                    false});

@@ -31,6 +31,7 @@ inline constexpr std::string_view kAllocatedIpRangePath =
 inline constexpr std::string_view kAuthorizedNetworksPath =
     "settings.ipConfiguration.authorizedNetworks";
 inline constexpr std::string_view kDatabaseFlagsPath = "settings.databaseFlags";
+inline constexpr std::string_view kConnectorEnforcementPath = "settings.connectorEnforcement";
 
 // An instance change path taken apart.
 struct InstancePath {
@@ -41,6 +42,7 @@ struct InstancePath {
     kAllocatedIpRange,
     kAuthorizedNetwork,  // key: the CIDR
     kDatabaseFlag,       // key: the flag name
+    kConnectorEnforcement,
   };
   Field field = Field::kIpv4Enabled;
   std::string key;

@@ -84,6 +84,9 @@ boost::json::value InstancePriorValue(const InstancePath& path, const gcp::SqlIn
       return boost::json::string(live.private_network);
     case Field::kAllocatedIpRange:
       return boost::json::string(live.allocated_ip_range);
+    case Field::kConnectorEnforcement:
+      if (live.connector_enforcement.empty()) return nullptr;
+      return boost::json::string(live.connector_enforcement);
     case Field::kAuthorizedNetwork:
       for (const auto& a : live.authorized_networks) {
         // The path's key is the CIDR as DiffInstance wrote it (capped).

@@ -116,6 +116,17 @@ Plan ComputeRollbackPlan(const RollbackTarget& t, const LiveState& live, bool re
           desired.ssl_mode = Unquote(prior);
         }
         break;
+      case Field::kConnectorEnforcement: {
+        // Unset before dbconnd's write behaves as NOT_REQUIRED, the value
+        // Cloud SQL can be patched back to.
+        const std::string v = Absent(Unquote(prior)) ? "NOT_REQUIRED" : Unquote(prior);
+        if (v == "NOT_REQUIRED" || v == "REQUIRED") {
+          desired.connector_enforcement = v;
+        } else {
+          Keep(plan, t, path_text + ": journaled value unreadable (left as it is)");
+        }
+        break;
+      }
       case Field::kAuthorizedNetwork: {
         auto& nets = desired.authorized_networks;
         std::optional<gcp::AclEntry> entry;

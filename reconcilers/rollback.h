@@ -8,8 +8,9 @@
 // nothing left to do; a second rollback plans no step at all.
 //
 // What can be restored is what a journal holds exactly: Cloud SQL instance
-// settings (ipv4Enabled, sslMode, authorized networks, database flags), in
-// one PATCH, so re-opening the old public path and restoring the rest land
+// settings (ipv4Enabled, sslMode, authorized networks, database flags,
+// connectorEnforcement, where "unset" comes back as NOT_REQUIRED, the
+// behaviour it had), in one PATCH, so re-opening the old public path and restoring the rest land
 // together. A private network and its allocated range cannot be undone (Cloud
 // SQL keeps a private network once set): they are listed as kept.
 

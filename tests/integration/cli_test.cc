@@ -65,6 +65,19 @@ class BackgroundEmulator {
     return n;
   }
   fs::path dir() const { return dir_; }
+  // Any route of the emulator in-process, under its lock.
+  json::value Call(std::string method, std::string url, std::string body = "") {
+    std::lock_guard lock(server_->mutex());
+    net::HttpRequest req;
+    req.method = std::move(method);
+    req.url = std::move(url);
+    req.body = std::move(body);
+    req.SetHeader("Authorization", std::string("Bearer ") + kToken);
+    if (!req.body.empty()) req.SetHeader("Content-Type", "application/json");
+    boost::system::error_code ec;
+    auto v = json::parse(server_->model().Handle(req, emulator::Clock::now()).body, ec);
+    return ec ? json::value() : v;
+  }
 
  private:
   boost::asio::io_context io_;
@@ -93,6 +106,81 @@ const std::string kExample = kSrc + "/examples/saleor.yaml";
 
 // apply must not find a terminal on stdin, whoever runs the test.
 void StdinFromDevNull() { REQUIRE(std::freopen("/dev/null", "r", stdin) != nullptr); }
+
+// examples/saleor.yaml with `edit` applied to its text, written to the
+// emulator's directory.
+std::string EditedExample(const BackgroundEmulator& emu, const std::string& name,
+                          const std::vector<std::pair<std::string, std::string>>& edits) {
+  std::ifstream in(kExample);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  for (const auto& [from, to] : edits) {
+    auto at = text.find(from);
+    REQUIRE(at != std::string::npos);
+    text.replace(at, from.size(), to);
+  }
+  const std::string path = (emu.dir() / name).string();
+  std::ofstream(path) << text;
+  return path;
+}
+
+std::vector<std::string> PlanKinds(const BackgroundEmulator& emu, const std::string& file) {
+  Run r = Cli({"plan", file, "-o", "json"}, emu.Flags());
+  INFO(r.err << r.out);
+  REQUIRE(r.code == 2);
+  std::vector<std::string> kinds;
+  const json::value doc = json::parse(r.out);  // named: the loop reads into it
+  for (const auto& s : doc.at("intents").at(0).at("steps").as_array()) {
+    kinds.emplace_back(s.at("kind").as_string());
+  }
+  return kinds;
+}
+
+bool Has(const std::vector<std::string>& v, const std::string& x) {
+  return std::find(v.begin(), v.end(), x) != v.end();
+}
+
+TEST_CASE("cli: plan -o json shows connector-patch, connector-replace, connector-enforcement and "
+          "direct-vpc-switch steps",
+          "[integration][cli][connector]") {
+  BackgroundEmulator emu;
+  // The job already leaves through Direct VPC egress; a connector exists.
+  emu.Call("POST", "/emulator/reset", R"({"seed":"incident-direct-vpc"})");
+  const std::string connectors =
+      std::string("/v1/projects/") + kProject + "/locations/us-central1/connectors";
+  REQUIRE(emu.Call("POST", connectors + "?connectorId=saleor-connector",
+                   R"({"network":"default","ipCidrRange":"10.8.0.0/28","machineType":"e2-micro",)"
+                   R"("minInstances":2,"maxInstances":3})")
+              .is_object());
+  auto state = [&] {
+    const json::value c = emu.Call("GET", connectors + "/saleor-connector");
+    const auto* st = c.is_object() ? c.as_object().if_contains("state") : nullptr;
+    return st && st->is_string() ? std::string(st->as_string()) : std::string();
+  };
+  for (int i = 0; i < 100 && state() != "READY"; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  REQUIRE(state() == "READY");
+
+  const auto plain = PlanKinds(emu, kExample);
+  CHECK(Has(plain, "direct-vpc-switch"));  // networkInterfaces -> connector, one PATCH
+  CHECK_FALSE(Has(plain, "connector-patch"));
+  CHECK_FALSE(Has(plain, "connector-enforcement"));
+
+  const auto patched = PlanKinds(
+      emu, EditedExample(emu, "patch.yaml",
+                         {{"    ipCidrRange: 10.8.0.0/28\n",
+                           "    ipCidrRange: 10.8.0.0/28\n    machineType: e2-standard-4\n"
+                           "    minInstances: 3\n    maxInstances: 7\n"},
+                          {"    name: saleor-db-demo\n",
+                           "    name: saleor-db-demo\n    connectorEnforcement: REQUIRED\n"}}));
+  CHECK(Has(patched, "connector-patch"));
+  CHECK(Has(patched, "connector-enforcement"));
+  CHECK(Has(patched, "direct-vpc-switch"));
+
+  const auto replaced = PlanKinds(
+      emu, EditedExample(emu, "replace.yaml",
+                         {{"    ipCidrRange: 10.8.0.0/28\n", "    ipCidrRange: 10.9.0.0/28\n"}}));
+  CHECK(Has(replaced, "connector-replace"));
+  CHECK(emu.Writes() == 0);  // plan writes nothing (the admin calls above are not logged)
+}
 
 TEST_CASE("cli: plan exits 2 with changes, apply converges, then plan exits 0",
           "[integration][cli]") {

@@ -267,6 +267,63 @@ TEST_CASE("rollback plan: older journals' display strings are read too, unreadab
   CHECK(plan.notes.size() == 2);  // the unreadable network and the env var
 }
 
+TEST_CASE("acting: connectorEnforcement is journaled as its prior value and rollback restores it",
+          "[executor][rollback][enforcement]") {
+  config::Intent in = SeedIntent();
+  in.instance.iam_authentication.reset();
+  in.workloads[0].method = config::ConnectionMethod::kCloudSqlSocket;
+  in.instance.connector_enforcement = config::ConnectorEnforcement::kRequired;
+  LiveState seed = SeedLive();
+  REQUIRE(seed.instance->connector_enforcement.empty());
+  FakeCloud cloud(seed);
+  PriorRecorder rec;
+  ApplyOptions o = Fast();
+  o.observer = &rec;
+  REQUIRE(ApplyOnce(cloud, in, o).converged);
+  REQUIRE(cloud.world().instance->connector_enforcement == "REQUIRED");
+
+  RollbackTarget target{kProject, kInstance, {}};
+  for (auto it = rec.before.rbegin(); it != rec.before.rend(); ++it) {  // oldest wins
+    if (!it->first.starts_with("instance/")) continue;
+    for (const auto& [path, value] : AsJournaled(it->second)) target.prior[path] = value;
+  }
+  // Unset before the write: journaled as null, not as a display string.
+  REQUIRE(target.prior.count(std::string(kConnectorEnforcementPath)) == 1);
+  CHECK(target.prior.at(std::string(kConnectorEnforcementPath)) == "null");
+
+  ApplyOptions ro = Fast();
+  ro.planner = [target](const config::Intent&, const LiveState& live) {
+    return ComputeRollbackPlan(target, live, false);
+  };
+  ro.observe = &ObserveInstance;
+  const ApplyResult r = ApplyOnce(cloud, RollbackIntent(target), ro);
+  INFO(RenderText(r.first_plan));
+  REQUIRE(r.status.ok());
+  CHECK(r.converged);
+  // Unset behaved as NOT_REQUIRED: that is what comes back, and raw IP works again.
+  CHECK(cloud.world().instance->connector_enforcement == "NOT_REQUIRED");
+  for (const auto& n : r.first_plan.notes) {
+    CHECK_FALSE(n.problem.starts_with(std::string(kConnectorEnforcementPath)));
+  }
+  cloud.writes.clear();
+  CHECK(ApplyOnce(cloud, RollbackIntent(target), ro).first_plan.steps.empty());
+  CHECK(cloud.writes.empty());
+
+  // A journal that held REQUIRED restores REQUIRED; an unknown value is kept.
+  LiveState live;
+  live.instance = SeedInstance();
+  RollbackTarget t{kProject, kInstance, {{std::string(kConnectorEnforcementPath), "REQUIRED"}}};
+  Plan plan = ComputeRollbackPlan(t, live, false);
+  REQUIRE(plan.steps.size() == 1);
+  CHECK(std::get<gcp::SqlInstancePatch>(plan.steps[0].payload).connector_enforcement ==
+        std::optional<std::string>("REQUIRED"));
+  t.prior[std::string(kConnectorEnforcementPath)] = "SOMETIMES";
+  plan = ComputeRollbackPlan(t, live, false);
+  CHECK(plan.steps.empty());
+  REQUIRE(plan.notes.size() == 1);
+  CHECK_THAT(plan.notes[0].problem, Catch::Contains("unreadable"));
+}
+
 TEST_CASE("diff paths: every instance path DiffInstance writes is read back by ParseInstancePath",
           "[diff][rollback]") {
   gcp::SqlInstance a = SeedInstance();
@@ -277,8 +334,9 @@ TEST_CASE("diff paths: every instance path DiffInstance writes is read back by P
   b.allocated_ip_range = "r";
   b.authorized_networks = {{"10.0.0.0/8", "", ""}};
   b.database_flags.push_back({"cloudsql.iam_authentication", "on"});
+  b.connector_enforcement = "REQUIRED";
   auto changes = DiffInstance(b, a);
-  CHECK(changes.size() == 6);
+  CHECK(changes.size() == 7);
   for (const auto& c : changes) {
     INFO(c.path);
     CHECK(ParseInstancePath(c.path).has_value());
