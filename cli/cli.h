@@ -7,10 +7,17 @@
 // callback does its work and stores its exit code in ctx.exit_code; it
 // writes only to ctx.out / ctx.err, so tests run it in-process.
 
+#include <functional>
 #include <iosfwd>
 #include <memory>
 #include <string>
 #include <vector>
+
+#include <chrono>
+#include <optional>
+#include <string_view>
+
+#include "common/duration.h"
 
 namespace CLI {
 class App;
@@ -45,6 +52,23 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
 // The intent files argument shared by validate, plan and apply: one or more
 // existing files or directories.
 void AddIntentPathsArgument(CLI::App& cmd, std::vector<std::string>& paths);
+
+// A duration flag (the one grammar of common/duration.h: 500ms, 90s, 1h30m)
+// whose default --help shows. Parse it with ParseDurationFlag.
+void AddDurationOption(CLI::App& cmd, std::string name, std::string& text,
+                       std::string description);
+// ParseDuration for a command: on error writes "error: <message>" to `err`
+// and returns nothing.
+std::optional<std::chrono::milliseconds> ParseDurationFlag(std::string_view text,
+                                                           std::string_view flag,
+                                                           DurationBounds bounds,
+                                                           std::ostream& err);
+
+// Adds the subcommand `name`; `run` becomes its callback and its return
+// value ctx.exit_code. Commands pass a lambda that captures their options'
+// shared_ptr by value (CLI11 binds options to addresses that must stay valid).
+CLI::App* AddCommand(CLI::App& app, CommandContext& ctx, std::string name,
+                     std::string description, std::function<int(CommandContext&)> run);
 
 void RegisterValidateCommand(CLI::App& app, CommandContext& ctx);
 void RegisterPlanCommand(CLI::App& app, CommandContext& ctx);

@@ -84,14 +84,15 @@ int RunStatus(const StatusOptions& opts, CommandContext& ctx) {
 
 void RegisterStatusCommand(CLI::App& app, CommandContext& ctx) {
   auto opts = std::make_shared<StatusOptions>();
-  CLI::App* cmd = app.add_subcommand("status", "Show a running daemon's intents and conditions");
+  CLI::App* cmd = AddCommand(
+      app, ctx, "status", "Show a running daemon's intents and conditions",
+      [opts](CommandContext& c) { return RunStatus(*opts, c); });
   cmd->add_option("--server", opts->server, "The daemon's --listen address as a URL")
       ->capture_default_str();
   cmd->add_option("-o,--output", opts->output, "table or json")
       ->capture_default_str()
       ->check(CLI::IsMember({"table", "json"}));
   cmd->add_flag("--resources", opts->resources, "Also list every managed resource");
-  cmd->callback([opts, &ctx] { ctx.exit_code = RunStatus(*opts, ctx); });
 }
 
 }  // namespace dbconnd::daemon

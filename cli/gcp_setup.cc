@@ -2,6 +2,7 @@
 
 #include <CLI/CLI.hpp>
 #include <chrono>
+#include <ostream>
 #include <utility>
 
 #include "controller/log.h"
@@ -186,6 +187,17 @@ StatusOr<std::unique_ptr<GcpAccess>> SetUpGcp(boost::asio::any_io_executor execu
                                    std::move(options.rest));
   return std::unique_ptr<GcpAccess>(
       new GcpAccessImpl(std::move(endpoints), std::move(http), std::move(*tokens), std::move(rest)));
+}
+
+std::unique_ptr<GcpAccess> SetUpGcpForCommand(boost::asio::any_io_executor executor,
+                                              const GcpFlags& flags, std::ostream& err,
+                                              GcpSetupOptions options) {
+  auto access = SetUpGcp(std::move(executor), flags, std::move(options));
+  if (!access.ok()) {
+    err << "error: " << access.status().message() << "\n";
+    return nullptr;
+  }
+  return std::move(*access);
 }
 
 }  // namespace dbconnd::daemon

@@ -19,6 +19,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <functional>
+#include <iosfwd>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -87,6 +88,12 @@ class GcpAccess {
 
 StatusOr<std::unique_ptr<GcpAccess>> SetUpGcp(boost::asio::any_io_executor executor,
                                               const GcpFlags& flags, GcpSetupOptions options = {});
+
+// SetUpGcp for a command's callback: on error writes "error: <message>" to
+// `err` and returns null, so the command returns kExitFailure.
+std::unique_ptr<GcpAccess> SetUpGcpForCommand(boost::asio::any_io_executor executor,
+                                              const GcpFlags& flags, std::ostream& err,
+                                              GcpSetupOptions options = {});
 
 // A TokenSource that always returns `token` (valid for an hour from each
 // call). `description` is what Describe() shows; the token never is.

@@ -574,40 +574,34 @@ gcp::Task<Status> WaitWorkloadSettled(PassContext ctx, Step step, gcp::RunWorklo
 // After 409 ALREADY_EXISTS on a create (typically our own earlier attempt
 // whose answer was lost): the resource exists or is being created. Wait until
 // a read shows it, so the re-plan adopts it instead of creating again.
+// A read's answer as "is it there": true when found, false on NOT_FOUND,
+// any other error as it is.
+template <typename T>
+StatusOr<bool> Found(const StatusOr<T>& live) {
+  if (live.ok()) return true;
+  if (live.status().code() == StatusCode::kNotFound) return false;
+  return live.status();
+}
+
 gcp::Task<Status> WaitUntilVisible(PassContext ctx, Step step) {
   auto started = ctx.clock();
   milliseconds delay = ctx.wait.initial_poll;
   for (;;) {
-    bool visible = false;
+    StatusOr<bool> found = true;  // connectors show up (CREATING) as soon as they are accepted
     if (auto* a = std::get_if<gcp::GlobalAddress>(&step.payload)) {
-      auto live = co_await ctx.clients.compute->GetGlobalAddress(a->project, a->name);
-      if (live.ok()) {
-        visible = true;
-      } else if (live.status().code() != StatusCode::kNotFound) {
-        co_return live.status();
-      }
+      found = Found(co_await ctx.clients.compute->GetGlobalAddress(a->project, a->name));
     } else if (auto* ra = std::get_if<gcp::RegionAddress>(&step.payload)) {
-      auto live = co_await ctx.clients.compute->GetAddress(ra->project, ra->region, ra->name);
-      if (live.ok()) {
-        visible = true;
-      } else if (live.status().code() != StatusCode::kNotFound) {
-        co_return live.status();
-      }
+      found = Found(co_await ctx.clients.compute->GetAddress(ra->project, ra->region, ra->name));
     } else if (auto* fr = std::get_if<gcp::ForwardingRule>(&step.payload)) {
-      auto live = co_await ctx.clients.compute->GetForwardingRule(fr->project, fr->region, fr->name);
-      if (live.ok()) {
-        visible = true;
-      } else if (live.status().code() != StatusCode::kNotFound) {
-        co_return live.status();
-      }
+      found = Found(
+          co_await ctx.clients.compute->GetForwardingRule(fr->project, fr->region, fr->name));
     } else if (auto* pc = std::get_if<gcp::PeeringConnection>(&step.payload)) {
       auto live = co_await ctx.clients.networking->ListConnections(pc->network);
       if (!live.ok()) co_return live.status();
-      visible = !live->empty();
-    } else {
-      visible = true;  // connectors show up (CREATING) as soon as they are accepted
+      found = !live->empty();
     }
-    if (visible) co_return OkStatus();
+    if (!found.ok()) co_return found.status();
+    if (*found) co_return OkStatus();
     auto elapsed = duration_cast<milliseconds>(ctx.clock() - started);
     if (ctx.clock() + delay > ctx.deadline) {
       co_return DeadlineExceededError(std::string(ToString(step.resource.kind)) + " " +
