@@ -35,6 +35,7 @@
 #include <string>
 #include <vector>
 
+#include "common/async_event.h"
 #include "config/model.h"
 #include "controller/fight_breaker.h"
 #include "controller/intent_status.h"
@@ -158,7 +159,11 @@ class Controller : public std::enable_shared_from_this<Controller> {
   Metrics* metrics_;
   Journal* journal_;
   WorkQueue queue_;
-  boost::asio::steady_timer wake_;
+  // Dispatch waits on it between rounds; Kick() notifies it. Notifications
+  // are not stored, so Kick() also sets `kicked_`, which Dispatch checks
+  // before waiting (one strand: nothing runs between the check and the wait).
+  common::AsyncEvent wake_;
+  bool kicked_ = false;
   std::shared_ptr<reconcilers::InstanceOperationGate> gate_;
   // One list per project/region/kind shared by the passes of all intents.
   std::shared_ptr<reconcilers::ObservationCache> observations_;
