@@ -2,9 +2,9 @@
 //
 //   // cli/cmd_plan.cc
 //   void RegisterPlanCommand(CLI::App& app, CommandContext& ctx) {
-//     auto opts = std::make_shared<PlanOptions>();   // lives as long as the app
-//     CLI::App* cmd = AddCommand(app, ctx, "plan", "Show the changes apply would make",
-//         [opts](CommandContext& c) { return RunPlan(*opts, c); });
+//     // opts: a shared_ptr<PlanOptions> that lives as long as the app
+//     auto [cmd, opts] = AddCommand<PlanOptions>(app, ctx, "plan",
+//                                                "Show the changes apply would make", RunPlan);
 //     cmd->add_option("paths", opts->paths, "Files or directories")->required();
 //   }
 //
@@ -18,7 +18,7 @@
 #include <CLI/CLI.hpp>
 #include <ostream>
 
-namespace dbconnd::daemon {
+namespace dbconnd::cli {
 
 #ifndef DBCONND_VERSION
 #define DBCONND_VERSION "0.0.0"
@@ -104,4 +104,4 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
   return RunCli(static_cast<int>(argv.size()), argv.data(), out, err);
 }
 
-}  // namespace dbconnd::daemon
+}  // namespace dbconnd::cli

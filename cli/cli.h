@@ -16,6 +16,7 @@
 #include <chrono>
 #include <optional>
 #include <string_view>
+#include <utility>
 
 #include "common/duration.h"
 
@@ -23,7 +24,7 @@ namespace CLI {
 class App;
 }  // namespace CLI
 
-namespace dbconnd::daemon {
+namespace dbconnd::cli {
 
 // Exit codes shared by every command.
 inline constexpr int kExitOk = 0;
@@ -69,6 +70,17 @@ std::optional<std::chrono::milliseconds> ParseDurationFlag(std::string_view text
 // shared_ptr by value (CLI11 binds options to addresses that must stay valid).
 CLI::App* AddCommand(CLI::App& app, CommandContext& ctx, std::string name,
                      std::string description, std::function<int(CommandContext&)> run);
+// The usual form: options of type Options, held for the app's lifetime,
+// passed to `run` (e.g. `int RunPlan(const PlanOptions&, CommandContext&)`).
+template <typename Options>
+std::pair<CLI::App*, std::shared_ptr<Options>> AddCommand(
+    CLI::App& app, CommandContext& ctx, std::string name, std::string description,
+    int (*run)(const Options&, CommandContext&)) {
+  auto opts = std::make_shared<Options>();
+  CLI::App* cmd = AddCommand(app, ctx, std::move(name), std::move(description),
+                             [opts, run](CommandContext& c) { return run(*opts, c); });
+  return {cmd, opts};
+}
 
 void RegisterValidateCommand(CLI::App& app, CommandContext& ctx);
 void RegisterPlanCommand(CLI::App& app, CommandContext& ctx);
@@ -79,4 +91,4 @@ void RegisterStatusCommand(CLI::App& app, CommandContext& ctx);
 void RegisterRollbackCommand(CLI::App& app, CommandContext& ctx);
 void RegisterExportCommand(CLI::App& app, CommandContext& ctx);
 
-}  // namespace dbconnd::daemon
+}  // namespace dbconnd::cli

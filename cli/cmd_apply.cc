@@ -17,7 +17,7 @@
 #include "cli/plan_output.h"
 #include "cli/reconcile_cli.h"
 
-namespace dbconnd::daemon {
+namespace dbconnd::cli {
 namespace {
 
 struct ApplyCommandOptions {
@@ -85,12 +85,11 @@ int RunApply(const ApplyCommandOptions& opts, CommandContext& ctx) {
 }  // namespace
 
 void RegisterApplyCommand(CLI::App& app, CommandContext& ctx) {
-  auto opts = std::make_shared<ApplyCommandOptions>();
-  CLI::App* cmd = AddCommand(
+  auto [cmd, opts] = AddCommand<ApplyCommandOptions>(
       app, ctx, "apply",
       "Make live state equal to the intent files, safely ordered, with live progress. "
       "Exit 0 converged, 1 error or not converged.",
-      [opts](CommandContext& c) { return RunApply(*opts, c); });
+      RunApply);
   AddIntentPathsArgument(*cmd, opts->paths);
   cmd->add_flag("-y,--yes", opts->yes,
                 "Apply without asking (required when stdin is not a terminal)");
@@ -102,4 +101,4 @@ void RegisterApplyCommand(CLI::App& app, CommandContext& ctx) {
   AddGcpFlags(*cmd, opts->gcp);
 }
 
-}  // namespace dbconnd::daemon
+}  // namespace dbconnd::cli

@@ -31,7 +31,7 @@
 #include "emulator/auth.h"
 #include "reconcilers/diff.h"
 
-namespace dbconnd::daemon {
+namespace dbconnd::cli {
 namespace {
 
 namespace fs = std::filesystem;
@@ -352,12 +352,11 @@ int RunDemo(const DemoOptions& opts, CommandContext& ctx) {
 }  // namespace
 
 void RegisterDemoCommand(CLI::App& app, CommandContext& ctx) {
-  auto opts = std::make_shared<DemoOptions>();
-  CLI::App* cmd = AddCommand(
+  auto [cmd, opts] = AddCommand<DemoOptions>(
       app, ctx, "demo",
       "Reproduce and fix the seed \"connection timeout expired\" incident against an "
       "in-process Google Cloud emulator (no credentials, no network)",
-      [opts](CommandContext& c) { return RunDemo(*opts, c); });
+      RunDemo);
   cmd->add_option("--config", opts->config,
                   "Intent file to apply (default: examples/saleor.yaml, or a built-in copy)")
       ->check(CLI::ExistingFile);
@@ -366,4 +365,4 @@ void RegisterDemoCommand(CLI::App& app, CommandContext& ctx) {
   cmd->add_flag("--no-color", opts->no_color, "Never colour the output");
 }
 
-}  // namespace dbconnd::daemon
+}  // namespace dbconnd::cli

@@ -20,7 +20,7 @@
 #include "reconcilers/project_number.h"
 #include "cli/reconcile_cli.h"
 
-namespace dbconnd::daemon {
+namespace dbconnd::cli {
 namespace {
 
 namespace fs = std::filesystem;
@@ -144,12 +144,11 @@ int RunExport(const ExportCliOptions& opts, CommandContext& ctx) {
 }  // namespace
 
 void RegisterExportCommand(CLI::App& app, CommandContext& ctx) {
-  auto opts = std::make_shared<ExportCliOptions>();
-  CLI::App* cmd = AddCommand(
+  auto [cmd, opts] = AddCommand<ExportCliOptions>(
       app, ctx, "export",
       "Write intent files from live state: one DatabaseConnectivity per Cloud SQL instance. "
       "Read-only. Exit 0 all exported, 1 error.",
-      [opts](CommandContext& c) { return RunExport(*opts, c); });
+      RunExport);
   cmd->add_option("--project", opts->export_options.project, "Google Cloud project ID")->required();
   cmd->add_option("--project-number", opts->export_options.project_number,
                   "The project's number; looked up with Resource Manager when left out, checked when given");
@@ -162,4 +161,4 @@ void RegisterExportCommand(CLI::App& app, CommandContext& ctx) {
   AddGcpFlags(*cmd, opts->gcp);
 }
 
-}  // namespace dbconnd::daemon
+}  // namespace dbconnd::cli

@@ -13,7 +13,7 @@
 #include "cli/plan_output.h"
 #include "cli/reconcile_cli.h"
 
-namespace dbconnd::daemon {
+namespace dbconnd::cli {
 namespace {
 
 struct PlanOptions {
@@ -43,12 +43,11 @@ int RunPlan(const PlanOptions& opts, CommandContext& ctx) {
 }  // namespace
 
 void RegisterPlanCommand(CLI::App& app, CommandContext& ctx) {
-  auto opts = std::make_shared<PlanOptions>();
-  CLI::App* cmd = AddCommand(
+  auto [cmd, opts] = AddCommand<PlanOptions>(
       app, ctx, "plan",
       "Show the changes apply would make, in order, with impact classes and diagnoses. "
       "Exit 0 no changes, 2 changes pending, 1 error.",
-      [opts](CommandContext& c) { return RunPlan(*opts, c); });
+      RunPlan);
   AddIntentPathsArgument(*cmd, opts->paths);
   cmd->add_option("-o,--output", opts->output, "Output format: text, json, or markdown (a pull-request comment)")
       ->check(CLI::IsMember({"text", "json", "markdown"}))
@@ -57,4 +56,4 @@ void RegisterPlanCommand(CLI::App& app, CommandContext& ctx) {
   AddGcpFlags(*cmd, opts->gcp);
 }
 
-}  // namespace dbconnd::daemon
+}  // namespace dbconnd::cli

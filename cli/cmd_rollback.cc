@@ -34,7 +34,10 @@
 #include "reconcilers/executor.h"
 #include "reconcilers/rollback.h"
 
-namespace dbconnd::daemon {
+namespace dbconnd::cli {
+using controller::Journal;
+using controller::JournalChange;
+using controller::JournalEntry;
 namespace asio = boost::asio;
 namespace {
 
@@ -267,11 +270,12 @@ int Rollback(const RollbackOptions& opts, CommandContext& ctx) {
 }  // namespace
 
 void RegisterRollbackCommand(CLI::App& app, CommandContext& ctx) {
-  auto opts = std::make_shared<RollbackOptions>();
-  CLI::App* cmd = AddCommand(
-      app, ctx, "rollback", "Restore the values journaled before dbconnd's own writes (preview; --yes applies)",
-      [opts](CommandContext& c) { return Rollback(*opts, c); });
-  cmd->add_option("--state-dir", opts->state_dir, "The daemon's --state-dir")->capture_default_str();
+  auto [cmd, opts] = AddCommand<RollbackOptions>(
+      app, ctx, "rollback",
+      "Restore the values journaled before dbconnd's own writes (preview; --yes applies)",
+      Rollback);
+  cmd->add_option("--state-dir", opts->state_dir, "The daemon's --state-dir")
+      ->capture_default_str();
   cmd->add_flag("--last", opts->last, "Undo the writes of the newest journaled generation");
   cmd->add_option("--to-generation", opts->to_generation,
                   "Undo every write made for generations after N");
@@ -279,4 +283,4 @@ void RegisterRollbackCommand(CLI::App& app, CommandContext& ctx) {
   AddGcpFlags(*cmd, opts->gcp);
 }
 
-}  // namespace dbconnd::daemon
+}  // namespace dbconnd::cli

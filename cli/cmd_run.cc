@@ -35,7 +35,22 @@
 #include "k8s/lease_client.h"
 #include "net/http_client.h"
 
-namespace dbconnd::daemon {
+namespace dbconnd::cli {
+using controller::ConfigReloader;
+using controller::ConfigWatcher;
+using controller::Controller;
+using controller::ControllerOptions;
+using controller::Journal;
+using controller::LogFormat;
+using controller::LogInfo;
+using controller::LogWarning;
+using controller::LoggerOptions;
+using controller::Metrics;
+using controller::MetricsOptions;
+using controller::MetricsTelemetry;
+using controller::ParseLogLevel;
+using controller::SetGlobalLogger;
+using controller::StartEndpoints;
 namespace asio = boost::asio;
 namespace {
 
@@ -379,10 +394,10 @@ int RunDaemon(const RunOptions& opts, CommandContext& ctx) {
 }  // namespace
 
 void RegisterRunCommand(CLI::App& app, CommandContext& ctx) {
-  auto opts = std::make_shared<RunOptions>();
-  CLI::App* cmd = AddCommand(
-      app, ctx, "run", "Run the controller: keep live state equal to the files, serve metrics and status",
-      [opts](CommandContext& c) { return RunDaemon(*opts, c); });
+  auto [cmd, opts] = AddCommand<RunOptions>(
+      app, ctx, "run",
+      "Run the controller: keep live state equal to the files, serve metrics and status",
+      RunDaemon);
   cmd->add_option("--config", opts->config, "Desired-state file or directory (repeatable)")
       ->required();
   cmd->add_option("--listen", opts->listen, "Address for /metrics /healthz /readyz /status")
@@ -431,4 +446,4 @@ void RegisterRunCommand(CLI::App& app, CommandContext& ctx) {
   AddGcpFlags(*cmd, opts->gcp);
 }
 
-}  // namespace dbconnd::daemon
+}  // namespace dbconnd::cli

@@ -19,7 +19,7 @@
 #include "cli/status_table.h"
 #include "net/http_client.h"
 
-namespace dbconnd::daemon {
+namespace dbconnd::cli {
 namespace asio = boost::asio;
 namespace json = boost::json;
 namespace {
@@ -83,10 +83,8 @@ int RunStatus(const StatusOptions& opts, CommandContext& ctx) {
 }  // namespace
 
 void RegisterStatusCommand(CLI::App& app, CommandContext& ctx) {
-  auto opts = std::make_shared<StatusOptions>();
-  CLI::App* cmd = AddCommand(
-      app, ctx, "status", "Show a running daemon's intents and conditions",
-      [opts](CommandContext& c) { return RunStatus(*opts, c); });
+  auto [cmd, opts] = AddCommand<StatusOptions>(
+      app, ctx, "status", "Show a running daemon's intents and conditions", RunStatus);
   cmd->add_option("--server", opts->server, "The daemon's --listen address as a URL")
       ->capture_default_str();
   cmd->add_option("-o,--output", opts->output, "table or json")
@@ -95,4 +93,4 @@ void RegisterStatusCommand(CLI::App& app, CommandContext& ctx) {
   cmd->add_flag("--resources", opts->resources, "Also list every managed resource");
 }
 
-}  // namespace dbconnd::daemon
+}  // namespace dbconnd::cli

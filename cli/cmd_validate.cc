@@ -11,7 +11,7 @@
 #include "config/loader.h"
 #include "cli/cli.h"
 
-namespace dbconnd::daemon {
+namespace dbconnd::cli {
 namespace {
 
 struct ValidateOptions {
@@ -92,11 +92,10 @@ int RunValidate(const ValidateOptions& opts, CommandContext& ctx) {
 }  // namespace
 
 void RegisterValidateCommand(CLI::App& app, CommandContext& ctx) {
-  auto opts = std::make_shared<ValidateOptions>();
-  CLI::App* cmd = AddCommand(
+  auto [cmd, opts] = AddCommand<ValidateOptions>(
       app, ctx, "validate",
       "Check desired-state files without touching Google Cloud. Exit 0 valid, 1 invalid, 2 usage.",
-      [opts](CommandContext& c) { return RunValidate(*opts, c); });
+      RunValidate);
   AddIntentPathsArgument(*cmd, opts->paths);
   cmd->add_option("-o,--output", opts->output, "Output format: text (compiler style) or json")
       ->check(CLI::IsMember({"text", "json"}))
@@ -105,4 +104,4 @@ void RegisterValidateCommand(CLI::App& app, CommandContext& ctx) {
                 "Exit 1 when there are warnings too");
 }
 
-}  // namespace dbconnd::daemon
+}  // namespace dbconnd::cli

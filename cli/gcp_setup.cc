@@ -8,7 +8,8 @@
 #include "controller/log.h"
 #include "net/proxy_config.h"
 
-namespace dbconnd::daemon {
+namespace dbconnd::cli {
+using controller::LogWarning;
 namespace {
 
 std::string JoinNames() {
@@ -200,4 +201,4 @@ std::unique_ptr<GcpAccess> SetUpGcpForCommand(boost::asio::any_io_executor execu
   return std::move(*access);
 }
 
-}  // namespace dbconnd::daemon
+}  // namespace dbconnd::cli

@@ -37,7 +37,7 @@ namespace CLI {
 class App;
 }  // namespace CLI
 
-namespace dbconnd::daemon {
+namespace dbconnd::cli {
 
 struct GcpFlags {
   std::vector<std::string> endpoints;    // "NAME=URL", repeatable
@@ -100,4 +100,4 @@ std::unique_ptr<GcpAccess> SetUpGcpForCommand(boost::asio::any_io_executor execu
 std::shared_ptr<gcp::TokenSource> MakeStaticTokenSource(std::string token,
                                                         std::string description);
 
-}  // namespace dbconnd::daemon
+}  // namespace dbconnd::cli

@@ -19,7 +19,7 @@
 #include "reconcilers/assess.h"
 #include "reconcilers/planner.h"
 
-namespace dbconnd::daemon {
+namespace dbconnd::controller {
 namespace asio = boost::asio;
 namespace json = boost::json;
 using reconcilers::Action;
@@ -116,6 +116,7 @@ Controller::Controller(asio::any_io_executor executor, gcp::Clients clients,
       metrics_(metrics),
       journal_(journal),
       queue_(QueueOptions(options_)),
+      wake_(executor),
       gate_(options_.apply.gate ? options_.apply.gate : reconcilers::InstanceOperationGate::Create()),
       stop_(std::make_shared<std::atomic<bool>>(false)),
       heartbeat_(options_.clock()) {
@@ -161,10 +162,7 @@ std::chrono::milliseconds Controller::ResyncFor(const config::Intent& intent) co
   return options_.resync;
 }
 
-void Controller::Kick() {
-  kicked_ = true;
-  wake_.NotifyAll();
-}
+void Controller::Kick() { wake_.cancel(); }
 
 void Controller::SetDesiredState(std::shared_ptr<const config::DesiredState> state,
                                  int64_t generation) {
@@ -277,7 +275,6 @@ gcp::Sleeper Controller::StoppableSleeper() const {
 
 asio::awaitable<void> Controller::Dispatch(std::shared_ptr<Controller> self) {
   while (!self->stopping_) {
-    self->kicked_ = false;
     self->heartbeat_ = self->options_.clock();
     while (auto key = self->queue_.TryGet()) {
       ++self->in_flight_;
@@ -290,9 +287,8 @@ asio::awaitable<void> Controller::Dispatch(std::shared_ptr<Controller> self) {
     if (auto due = self->queue_.NextWakeup(); due && *due < next) next = *due;
     auto wait = std::max<std::chrono::steady_clock::duration>(next - now,
                                                               std::chrono::milliseconds(1));
-    if (self->kicked_) continue;  // kicked while this round ran: go again at once
-    auto woken = co_await self->wake_.Wait(std::chrono::steady_clock::now() + wait);
-    if (woken == common::AsyncEvent::WaitResult::kCancelled) co_return;
+    self->wake_.expires_after(wait);
+    co_await self->wake_.async_wait(asio::as_tuple(asio::use_awaitable));
   }
 }
 
@@ -674,4 +670,4 @@ asio::awaitable<std::string> Controller::StatusJsonSliced(std::chrono::microseco
   co_return out;
 }
 
-}  // namespace dbconnd::daemon
+}  // namespace dbconnd::controller

@@ -35,7 +35,6 @@
 #include <string>
 #include <vector>
 
-#include "common/async_event.h"
 #include "config/model.h"
 #include "controller/fight_breaker.h"
 #include "controller/intent_status.h"
@@ -48,7 +47,7 @@
 #include "reconcilers/executor.h"
 #include "reconcilers/plan.h"
 
-namespace dbconnd::daemon {
+namespace dbconnd::controller {
 
 struct ControllerOptions {
   std::size_t concurrency = 8;
@@ -159,11 +158,7 @@ class Controller : public std::enable_shared_from_this<Controller> {
   Metrics* metrics_;
   Journal* journal_;
   WorkQueue queue_;
-  // Dispatch waits on it between rounds; Kick() notifies it. Notifications
-  // are not stored, so Kick() also sets `kicked_`, which Dispatch checks
-  // before waiting (one strand: nothing runs between the check and the wait).
-  common::AsyncEvent wake_;
-  bool kicked_ = false;
+  boost::asio::steady_timer wake_;
   std::shared_ptr<reconcilers::InstanceOperationGate> gate_;
   // One list per project/region/kind shared by the passes of all intents.
   std::shared_ptr<reconcilers::ObservationCache> observations_;
@@ -214,4 +209,4 @@ inline constexpr char kJournalUnavailableReason[] = "journalUnavailable";
 std::function<Status()> WriteFence(const ControllerOptions& options,
                                    std::function<Status()> inner);
 
-}  // namespace dbconnd::daemon
+}  // namespace dbconnd::controller

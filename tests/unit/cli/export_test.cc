@@ -9,7 +9,7 @@
 #include "config/loader.h"
 #include "reconcilers/planner.h"
 
-namespace dbconnd::daemon {
+namespace dbconnd::cli {
 namespace {
 
 constexpr char kProject[] = "shop-prod-1234";
@@ -271,9 +271,9 @@ TEST_CASE("export: a private IP without --project-number is an error, not a bad 
 }
 
 }  // namespace
-}  // namespace dbconnd::daemon
+}  // namespace dbconnd::cli
 
-namespace dbconnd::daemon {
+namespace dbconnd::cli {
 namespace {
 TEST_CASE("export: a job on Direct VPC egress is declared with directVpc, no connector, and plans no change",
           "[export][direct-vpc]") {
@@ -300,4 +300,4 @@ TEST_CASE("export: a job on Direct VPC egress is declared with directVpc, no con
   CHECK(reconcilers::ComputePlan(*intent, live).steps.empty());
 }
 }  // namespace
-}  // namespace dbconnd::daemon
+}  // namespace dbconnd::cli
