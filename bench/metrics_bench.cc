@@ -18,9 +18,9 @@
 
 namespace {
 
-using dbconnd::daemon::Metrics;
-using dbconnd::daemon::ResourceStateCounts;
-namespace labels = dbconnd::daemon::labels;
+using dbconnd::controller::Metrics;
+using dbconnd::controller::ResourceStateCounts;
+namespace labels = dbconnd::controller::labels;
 
 double CpuSeconds() {
   timespec ts{};

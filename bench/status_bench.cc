@@ -47,15 +47,15 @@ int main(int argc, char** argv) {
     if (!std::strcmp(argv[i], "--runs")) runs = std::atoi(argv[i + 1]);
     if (!std::strcmp(argv[i], "--budget-us")) budget_us = std::atol(argv[i + 1]);
   }
-  daemon::GlobalLogger().SetLevel(daemon::LogLevel::kError);
+  controller::GlobalLogger().SetLevel(controller::LogLevel::kError);
   asio::io_context io;
   reconcilers::testing::FakeCloud cloud{reconcilers::testing::SeedLive()};
-  daemon::ControllerOptions o;
+  controller::ControllerOptions o;
   o.observe = true;  // every intent reports its drift, nothing is written
   o.resync = std::chrono::hours(1);
   o.concurrency = 64;
   o.apply.max_idle_polls = 0;
-  auto controller = daemon::Controller::Create(io.get_executor(), cloud.clients(), o, nullptr,
+  auto controller = controller::Controller::Create(io.get_executor(), cloud.clients(), o, nullptr,
                                                nullptr);
   std::vector<config::Intent> intents;
   intents.reserve(static_cast<std::size_t>(n));
@@ -98,7 +98,7 @@ int main(int argc, char** argv) {
     const auto t0 = Clock::now();
     asio::co_spawn(
         io,
-        [](std::shared_ptr<daemon::Controller> c, long us, std::string* out,
+        [](std::shared_ptr<controller::Controller> c, long us, std::string* out,
            bool* finished) -> asio::awaitable<void> {
           *out = co_await c->StatusJsonSliced(std::chrono::microseconds(us));
           *finished = true;

@@ -2,10 +2,10 @@
 //
 //   // cli/cmd_plan.cc
 //   void RegisterPlanCommand(CLI::App& app, CommandContext& ctx) {
-//     auto opts = std::make_shared<PlanOptions>();   // lives as long as the app
-//     CLI::App* cmd = app.add_subcommand("plan", "Show the changes apply would make");
+//     // opts: a shared_ptr<PlanOptions> that lives as long as the app
+//     auto [cmd, opts] = AddCommand<PlanOptions>(app, ctx, "plan",
+//                                                "Show the changes apply would make", RunPlan);
 //     cmd->add_option("paths", opts->paths, "Files or directories")->required();
-//     cmd->callback([opts, &ctx] { ctx.exit_code = RunPlan(*opts, ctx); });
 //   }
 //
 // then add `RegisterPlanCommand(*app, ctx);` to BuildApp() below. Options are
@@ -18,7 +18,7 @@
 #include <CLI/CLI.hpp>
 #include <ostream>
 
-namespace dbconnd::daemon {
+namespace dbconnd::cli {
 
 #ifndef DBCONND_VERSION
 #define DBCONND_VERSION "0.0.0"
@@ -31,6 +31,31 @@ void AddIntentPathsArgument(CLI::App& cmd, std::vector<std::string>& paths) {
                  "Files, or directories whose *.yaml/*.yml files are read (dot-files skipped)")
       ->required()
       ->check(CLI::ExistingPath);
+}
+
+void AddDurationOption(CLI::App& cmd, std::string name, std::string& text,
+                       std::string description) {
+  cmd.add_option(std::move(name), text, std::move(description))->capture_default_str();
+}
+
+std::optional<std::chrono::milliseconds> ParseDurationFlag(std::string_view text,
+                                                           std::string_view flag,
+                                                           DurationBounds bounds,
+                                                           std::ostream& err) {
+  auto parsed = ParseDuration(text, flag, bounds);
+  if (!parsed.ok()) {
+    err << "error: " << parsed.status().message() << "\n";
+    return std::nullopt;
+  }
+  return *parsed;
+}
+
+CLI::App* AddCommand(CLI::App& app, CommandContext& ctx, std::string name,
+                     std::string description, std::function<int(CommandContext&)> run) {
+  CLI::App* cmd = app.add_subcommand(std::move(name), std::move(description));
+  CommandContext* c = &ctx;
+  cmd->callback([c, run = std::move(run)] { c->exit_code = run(*c); });
+  return cmd;
 }
 
 std::unique_ptr<CLI::App> BuildApp(CommandContext& ctx) {
@@ -79,4 +104,4 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
   return RunCli(static_cast<int>(argv.size()), argv.data(), out, err);
 }
 
-}  // namespace dbconnd::daemon
+}  // namespace dbconnd::cli

@@ -7,16 +7,24 @@
 // callback does its work and stores its exit code in ctx.exit_code; it
 // writes only to ctx.out / ctx.err, so tests run it in-process.
 
+#include <functional>
 #include <iosfwd>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include <chrono>
+#include <optional>
+#include <string_view>
+#include <utility>
+
+#include "common/duration.h"
+
 namespace CLI {
 class App;
 }  // namespace CLI
 
-namespace dbconnd::daemon {
+namespace dbconnd::cli {
 
 // Exit codes shared by every command.
 inline constexpr int kExitOk = 0;
@@ -46,6 +54,34 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
 // existing files or directories.
 void AddIntentPathsArgument(CLI::App& cmd, std::vector<std::string>& paths);
 
+// A duration flag (the one grammar of common/duration.h: 500ms, 90s, 1h30m)
+// whose default --help shows. Parse it with ParseDurationFlag.
+void AddDurationOption(CLI::App& cmd, std::string name, std::string& text,
+                       std::string description);
+// ParseDuration for a command: on error writes "error: <message>" to `err`
+// and returns nothing.
+std::optional<std::chrono::milliseconds> ParseDurationFlag(std::string_view text,
+                                                           std::string_view flag,
+                                                           DurationBounds bounds,
+                                                           std::ostream& err);
+
+// Adds the subcommand `name`; `run` becomes its callback and its return
+// value ctx.exit_code. Commands pass a lambda that captures their options'
+// shared_ptr by value (CLI11 binds options to addresses that must stay valid).
+CLI::App* AddCommand(CLI::App& app, CommandContext& ctx, std::string name,
+                     std::string description, std::function<int(CommandContext&)> run);
+// The usual form: options of type Options, held for the app's lifetime,
+// passed to `run` (e.g. `int RunPlan(const PlanOptions&, CommandContext&)`).
+template <typename Options>
+std::pair<CLI::App*, std::shared_ptr<Options>> AddCommand(
+    CLI::App& app, CommandContext& ctx, std::string name, std::string description,
+    int (*run)(const Options&, CommandContext&)) {
+  auto opts = std::make_shared<Options>();
+  CLI::App* cmd = AddCommand(app, ctx, std::move(name), std::move(description),
+                             [opts, run](CommandContext& c) { return run(*opts, c); });
+  return {cmd, opts};
+}
+
 void RegisterValidateCommand(CLI::App& app, CommandContext& ctx);
 void RegisterPlanCommand(CLI::App& app, CommandContext& ctx);
 void RegisterApplyCommand(CLI::App& app, CommandContext& ctx);
@@ -55,4 +91,4 @@ void RegisterStatusCommand(CLI::App& app, CommandContext& ctx);
 void RegisterRollbackCommand(CLI::App& app, CommandContext& ctx);
 void RegisterExportCommand(CLI::App& app, CommandContext& ctx);
 
-}  // namespace dbconnd::daemon
+}  // namespace dbconnd::cli

@@ -17,7 +17,7 @@
 #include "cli/plan_output.h"
 #include "cli/reconcile_cli.h"
 
-namespace dbconnd::daemon {
+namespace dbconnd::cli {
 namespace {
 
 struct ApplyCommandOptions {
@@ -39,28 +39,19 @@ bool AnyActionable(const std::vector<IntentPlan>& plans) {
 }
 
 int RunApply(const ApplyCommandOptions& opts, CommandContext& ctx) {
-  auto timeout = ParseDuration(opts.timeout, "--timeout",
-                               {std::chrono::seconds(1), std::chrono::hours(24)});
-  if (!timeout.ok()) {
-    *ctx.err << "error: " << timeout.status().message() << "\n";
-    return kExitFailure;
-  }
-  auto poll = ParseDuration(opts.poll, "--poll",
-                            {std::chrono::milliseconds(100), std::chrono::minutes(10)});
-  if (!poll.ok()) {
-    *ctx.err << "error: " << poll.status().message() << "\n";
-    return kExitFailure;
-  }
+  auto timeout = ParseDurationFlag(
+      opts.timeout, "--timeout", {std::chrono::seconds(1), std::chrono::hours(24)}, *ctx.err);
+  if (!timeout) return kExitFailure;
+  auto poll = ParseDurationFlag(
+      opts.poll, "--poll", {std::chrono::milliseconds(100), std::chrono::minutes(10)}, *ctx.err);
+  if (!poll) return kExitFailure;
   auto state = LoadForCommand(opts.paths, *ctx.err);
   if (!state) return kExitFailure;
   boost::asio::io_context io;
-  auto access = SetUpGcp(io.get_executor(), opts.gcp);
-  if (!access.ok()) {
-    *ctx.err << "error: " << access.status().message() << "\n";
-    return kExitFailure;
-  }
+  auto access = SetUpGcpForCommand(io.get_executor(), opts.gcp, *ctx.err);
+  if (!access) return kExitFailure;
   TextStyle style{UseColor(*ctx.out, opts.no_color)};
-  std::vector<IntentPlan> plans = PlanIntents(io, (*access)->clients(), *state);
+  std::vector<IntentPlan> plans = PlanIntents(io, access->clients(), *state);
   *ctx.out << RenderPlansText(plans, style);
   if (PlanExitCode(plans) == 1) {
     *ctx.err << "error: could not read live state; nothing was changed\n";
@@ -86,7 +77,7 @@ int RunApply(const ApplyCommandOptions& opts, CommandContext& ctx) {
   ao.wait.initial_poll = *poll;
   ao.wait.max_poll = std::max(*poll, std::chrono::milliseconds(std::chrono::seconds(10)));
   ao.idle_poll = std::min(*poll * 5, std::chrono::milliseconds(std::chrono::seconds(5)));
-  auto applied = ApplyIntents(io, (*access)->clients(), *state, ao, *ctx.out, style);
+  auto applied = ApplyIntents(io, access->clients(), *state, ao, *ctx.out, style);
   *ctx.out << "\n";
   return ReportApply(applied, *ctx.out, style);
 }
@@ -94,24 +85,20 @@ int RunApply(const ApplyCommandOptions& opts, CommandContext& ctx) {
 }  // namespace
 
 void RegisterApplyCommand(CLI::App& app, CommandContext& ctx) {
-  auto opts = std::make_shared<ApplyCommandOptions>();
-  CLI::App* cmd = app.add_subcommand(
-      "apply",
+  auto [cmd, opts] = AddCommand<ApplyCommandOptions>(
+      app, ctx, "apply",
       "Make live state equal to the intent files, safely ordered, with live progress. "
-      "Exit 0 converged, 1 error or not converged.");
+      "Exit 0 converged, 1 error or not converged.",
+      RunApply);
   AddIntentPathsArgument(*cmd, opts->paths);
   cmd->add_flag("-y,--yes", opts->yes,
                 "Apply without asking (required when stdin is not a terminal)");
-  cmd->add_option("--timeout", opts->timeout,
-                  "Bound on the whole apply, e.g. 30m, 90s, 1h30m; every wait stops there")
-      ->capture_default_str();
-  cmd->add_option("--poll", opts->poll,
-                  "First poll interval of a long-running operation; it backs off to 10s")
-      ->capture_default_str();
+  AddDurationOption(*cmd, "--timeout", opts->timeout,
+                  "Bound on the whole apply, e.g. 30m, 90s, 1h30m; every wait stops there");
+  AddDurationOption(*cmd, "--poll", opts->poll,
+                  "First poll interval of a long-running operation; it backs off to 10s");
   cmd->add_flag("--no-color", opts->no_color, "Never colour the output");
   AddGcpFlags(*cmd, opts->gcp);
-  CommandContext* c = &ctx;
-  cmd->callback([opts, c] { c->exit_code = RunApply(*opts, *c); });
 }
 
-}  // namespace dbconnd::daemon
+}  // namespace dbconnd::cli

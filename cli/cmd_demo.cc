@@ -31,7 +31,7 @@
 #include "emulator/auth.h"
 #include "reconcilers/diff.h"
 
-namespace dbconnd::daemon {
+namespace dbconnd::cli {
 namespace {
 
 namespace fs = std::filesystem;
@@ -203,12 +203,10 @@ Status RunJobNarrated(boost::asio::io_context& io, gcp::Clients clients,
 }
 
 int RunDemo(const DemoOptions& opts, CommandContext& ctx) {
-  auto op_delay = ParseDuration(opts.op_delay, "--op-delay",
-                                {std::chrono::milliseconds(0), std::chrono::minutes(10)});
-  if (!op_delay.ok()) {
-    *ctx.err << "error: " << op_delay.status().message() << "\n";
-    return kExitFailure;
-  }
+  auto op_delay = ParseDurationFlag(
+      opts.op_delay, "--op-delay", {std::chrono::milliseconds(0), std::chrono::minutes(10)},
+      *ctx.err);
+  if (!op_delay) return kExitFailure;
   TextStyle style{UseColor(*ctx.out, opts.no_color)};
   RedactingBuf buf(*ctx.out);
   std::ostream out(&buf);
@@ -253,12 +251,9 @@ int RunDemo(const DemoOptions& opts, CommandContext& ctx) {
   so.proxy_from_environment = false;
   GcpFlags flags;
   flags.no_rate_limits = true;
-  auto access = SetUpGcp(io.get_executor(), flags, so);
-  if (!access.ok()) {
-    *ctx.err << "error: " << access.status().message() << "\n";
-    return kExitFailure;
-  }
-  gcp::Clients clients = (*access)->clients();
+  auto access = SetUpGcpForCommand(io.get_executor(), flags, *ctx.err, so);
+  if (!access) return kExitFailure;
+  gcp::Clients clients = access->clients();
 
   gcp::WaitOptions wait;
   wait.initial_poll = std::clamp(*op_delay / 4, milliseconds(50), milliseconds(1000));
@@ -357,20 +352,17 @@ int RunDemo(const DemoOptions& opts, CommandContext& ctx) {
 }  // namespace
 
 void RegisterDemoCommand(CLI::App& app, CommandContext& ctx) {
-  auto opts = std::make_shared<DemoOptions>();
-  CLI::App* cmd = app.add_subcommand(
-      "demo",
+  auto [cmd, opts] = AddCommand<DemoOptions>(
+      app, ctx, "demo",
       "Reproduce and fix the seed \"connection timeout expired\" incident against an "
-      "in-process Google Cloud emulator (no credentials, no network)");
+      "in-process Google Cloud emulator (no credentials, no network)",
+      RunDemo);
   cmd->add_option("--config", opts->config,
                   "Intent file to apply (default: examples/saleor.yaml, or a built-in copy)")
       ->check(CLI::ExistingFile);
-  cmd->add_option("--op-delay", opts->op_delay,
-                  "How long each emulated long-running operation takes, e.g. 700ms, 30s")
-      ->capture_default_str();
+  AddDurationOption(*cmd, "--op-delay", opts->op_delay,
+                  "How long each emulated long-running operation takes, e.g. 700ms, 30s");
   cmd->add_flag("--no-color", opts->no_color, "Never colour the output");
-  CommandContext* c = &ctx;
-  cmd->callback([opts, c] { c->exit_code = RunDemo(*opts, *c); });
 }
 
-}  // namespace dbconnd::daemon
+}  // namespace dbconnd::cli

@@ -20,7 +20,7 @@
 #include "reconcilers/project_number.h"
 #include "cli/reconcile_cli.h"
 
-namespace dbconnd::daemon {
+namespace dbconnd::cli {
 namespace {
 
 namespace fs = std::filesystem;
@@ -76,11 +76,8 @@ int RunExport(const ExportCliOptions& opts, CommandContext& ctx) {
     }
   }
   boost::asio::io_context io;
-  auto access = SetUpGcp(io.get_executor(), opts.gcp);
-  if (!access.ok()) {
-    *ctx.err << "error: " << access.status().message() << "\n";
-    return kExitFailure;
-  }
+  auto access = SetUpGcpForCommand(io.get_executor(), opts.gcp, *ctx.err);
+  if (!access) return kExitFailure;
   // --project-number is optional: Resource Manager tells it; a given one is
   // checked against Google's. Not knowing it matters only for an instance
   // with a private IP, which ReadForExport reports.
@@ -91,7 +88,7 @@ int RunExport(const ExportCliOptions& opts, CommandContext& ctx) {
     probe.project_number = export_options.project_number;
     probe.instance.private_ip = config::PrivateIp{};
     auto resolved =
-        RunToCompletion(io, reconcilers::ResolveProjectNumber((*access)->clients(), std::move(probe)));
+        RunToCompletion(io, reconcilers::ResolveProjectNumber(access->clients(), std::move(probe)));
     if (resolved.ok()) {
       export_options.project_number = resolved->project_number;
     } else if (!export_options.project_number.empty()) {
@@ -99,7 +96,7 @@ int RunExport(const ExportCliOptions& opts, CommandContext& ctx) {
       return kExitFailure;
     }
   }
-  auto snapshot = RunToCompletion(io, ReadForExport((*access)->clients(), export_options));
+  auto snapshot = RunToCompletion(io, ReadForExport(access->clients(), export_options));
   if (!snapshot.ok()) {
     *ctx.err << "error: " << snapshot.status().message() << "\n";
     return kExitFailure;
@@ -147,11 +144,11 @@ int RunExport(const ExportCliOptions& opts, CommandContext& ctx) {
 }  // namespace
 
 void RegisterExportCommand(CLI::App& app, CommandContext& ctx) {
-  auto opts = std::make_shared<ExportCliOptions>();
-  CLI::App* cmd = app.add_subcommand(
-      "export",
+  auto [cmd, opts] = AddCommand<ExportCliOptions>(
+      app, ctx, "export",
       "Write intent files from live state: one DatabaseConnectivity per Cloud SQL instance. "
-      "Read-only. Exit 0 all exported, 1 error.");
+      "Read-only. Exit 0 all exported, 1 error.",
+      RunExport);
   cmd->add_option("--project", opts->export_options.project, "Google Cloud project ID")->required();
   cmd->add_option("--project-number", opts->export_options.project_number,
                   "The project's number; looked up with Resource Manager when left out, checked when given");
@@ -162,8 +159,6 @@ void RegisterExportCommand(CLI::App& app, CommandContext& ctx) {
   cmd->add_option("--output-dir", opts->output_dir,
                   "Write DIR/<instance>.yaml files instead of one YAML stream on stdout");
   AddGcpFlags(*cmd, opts->gcp);
-  CommandContext* c = &ctx;
-  cmd->callback([opts, c] { c->exit_code = RunExport(*opts, *c); });
 }
 
-}  // namespace dbconnd::daemon
+}  // namespace dbconnd::cli

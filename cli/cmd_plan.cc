@@ -13,7 +13,7 @@
 #include "cli/plan_output.h"
 #include "cli/reconcile_cli.h"
 
-namespace dbconnd::daemon {
+namespace dbconnd::cli {
 namespace {
 
 struct PlanOptions {
@@ -27,12 +27,9 @@ int RunPlan(const PlanOptions& opts, CommandContext& ctx) {
   auto state = LoadForCommand(opts.paths, *ctx.err);
   if (!state) return kExitFailure;
   boost::asio::io_context io;
-  auto access = SetUpGcp(io.get_executor(), opts.gcp);
-  if (!access.ok()) {
-    *ctx.err << "error: " << access.status().message() << "\n";
-    return kExitFailure;
-  }
-  std::vector<IntentPlan> plans = PlanIntents(io, (*access)->clients(), *state);
+  auto access = SetUpGcpForCommand(io.get_executor(), opts.gcp, *ctx.err);
+  if (!access) return kExitFailure;
+  std::vector<IntentPlan> plans = PlanIntents(io, access->clients(), *state);
   if (opts.output == "json") {
     *ctx.out << RenderPlansJson(plans);
   } else if (opts.output == "markdown") {
@@ -46,19 +43,17 @@ int RunPlan(const PlanOptions& opts, CommandContext& ctx) {
 }  // namespace
 
 void RegisterPlanCommand(CLI::App& app, CommandContext& ctx) {
-  auto opts = std::make_shared<PlanOptions>();
-  CLI::App* cmd = app.add_subcommand(
-      "plan",
+  auto [cmd, opts] = AddCommand<PlanOptions>(
+      app, ctx, "plan",
       "Show the changes apply would make, in order, with impact classes and diagnoses. "
-      "Exit 0 no changes, 2 changes pending, 1 error.");
+      "Exit 0 no changes, 2 changes pending, 1 error.",
+      RunPlan);
   AddIntentPathsArgument(*cmd, opts->paths);
   cmd->add_option("-o,--output", opts->output, "Output format: text, json, or markdown (a pull-request comment)")
       ->check(CLI::IsMember({"text", "json", "markdown"}))
       ->capture_default_str();
   cmd->add_flag("--no-color", opts->no_color, "Never colour the text output");
   AddGcpFlags(*cmd, opts->gcp);
-  CommandContext* c = &ctx;
-  cmd->callback([opts, c] { c->exit_code = RunPlan(*opts, *c); });
 }
 
-}  // namespace dbconnd::daemon
+}  // namespace dbconnd::cli

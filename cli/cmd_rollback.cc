@@ -34,7 +34,10 @@
 #include "reconcilers/executor.h"
 #include "reconcilers/rollback.h"
 
-namespace dbconnd::daemon {
+namespace dbconnd::cli {
+using controller::Journal;
+using controller::JournalChange;
+using controller::JournalEntry;
 namespace asio = boost::asio;
 namespace {
 
@@ -172,11 +175,8 @@ int RunRollback(const RollbackOptions& opts, const Selection& sel, Journal* jour
     fence->SetGate([o] { return o->MayWrite(); });
     setup.rest.write_fence = fence;
   }
-  auto access = SetUpGcp(io.get_executor(), opts.gcp, setup);
-  if (!access.ok()) {
-    *ctx.err << "error: " << access.status().message() << "\n";
-    return kExitFailure;
-  }
+  auto access = SetUpGcpForCommand(io.get_executor(), opts.gcp, *ctx.err, setup);
+  if (!access) return kExitFailure;
   int pending = 0;
   int code = kExitOk;
   for (const auto& [key, target] : sel.instances) {
@@ -193,7 +193,7 @@ int RunRollback(const RollbackOptions& opts, const Selection& sel, Journal* jour
       ao.may_write = [o] { return o->MayWrite(); };
     }
     reconcilers::ApplyResult r = RunToCompletion(
-        io, reconcilers::Apply((*access)->clients(), reconcilers::RollbackIntent(t), ao));
+        io, reconcilers::Apply(access->clients(), reconcilers::RollbackIntent(t), ao));
     PrintPlan(t, r.first_plan, *ctx.out);
     if (r.first_plan.intent.empty() || !r.status.ok()) {
       *ctx.err << "error: instance " << t.instance << ": " << r.status.message() << "\n";
@@ -270,16 +270,17 @@ int Rollback(const RollbackOptions& opts, CommandContext& ctx) {
 }  // namespace
 
 void RegisterRollbackCommand(CLI::App& app, CommandContext& ctx) {
-  auto opts = std::make_shared<RollbackOptions>();
-  CLI::App* cmd = app.add_subcommand(
-      "rollback", "Restore the values journaled before dbconnd's own writes (preview; --yes applies)");
-  cmd->add_option("--state-dir", opts->state_dir, "The daemon's --state-dir")->capture_default_str();
+  auto [cmd, opts] = AddCommand<RollbackOptions>(
+      app, ctx, "rollback",
+      "Restore the values journaled before dbconnd's own writes (preview; --yes applies)",
+      Rollback);
+  cmd->add_option("--state-dir", opts->state_dir, "The daemon's --state-dir")
+      ->capture_default_str();
   cmd->add_flag("--last", opts->last, "Undo the writes of the newest journaled generation");
   cmd->add_option("--to-generation", opts->to_generation,
                   "Undo every write made for generations after N");
   cmd->add_flag("--yes", opts->yes, "Apply; without it only the preview is shown");
   AddGcpFlags(*cmd, opts->gcp);
-  cmd->callback([opts, &ctx] { ctx.exit_code = Rollback(*opts, ctx); });
 }
 
-}  // namespace dbconnd::daemon
+}  // namespace dbconnd::cli

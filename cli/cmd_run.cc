@@ -35,7 +35,22 @@
 #include "k8s/lease_client.h"
 #include "net/http_client.h"
 
-namespace dbconnd::daemon {
+namespace dbconnd::cli {
+using controller::ConfigReloader;
+using controller::ConfigWatcher;
+using controller::Controller;
+using controller::ControllerOptions;
+using controller::Journal;
+using controller::LogFormat;
+using controller::LogInfo;
+using controller::LogWarning;
+using controller::LoggerOptions;
+using controller::Metrics;
+using controller::MetricsOptions;
+using controller::MetricsTelemetry;
+using controller::ParseLogLevel;
+using controller::SetGlobalLogger;
+using controller::StartEndpoints;
 namespace asio = boost::asio;
 namespace {
 
@@ -274,12 +289,8 @@ int RunDaemon(const RunOptions& opts, CommandContext& ctx) {
   GcpSetupOptions gcp_setup;
   gcp_setup.rest.write_fence = d->fence;
   gcp_setup.rest.telemetry = d->telemetry;
-  auto access = SetUpGcp(d->io.get_executor(), opts.gcp, std::move(gcp_setup));
-  if (!access.ok()) {
-    *ctx.err << "error: " << access.status().message() << "\n";
-    return kExitFailure;
-  }
-  d->access = std::move(*access);
+  d->access = SetUpGcpForCommand(d->io.get_executor(), opts.gcp, *ctx.err, std::move(gcp_setup));
+  if (!d->access) return kExitFailure;
   LogInfo("Google credentials: " + d->access->DescribeCredentials());
   {
     // Gauges about "now", fresh at every scrape. Everything runs on the
@@ -383,9 +394,10 @@ int RunDaemon(const RunOptions& opts, CommandContext& ctx) {
 }  // namespace
 
 void RegisterRunCommand(CLI::App& app, CommandContext& ctx) {
-  auto opts = std::make_shared<RunOptions>();
-  CLI::App* cmd = app.add_subcommand(
-      "run", "Run the controller: keep live state equal to the files, serve metrics and status");
+  auto [cmd, opts] = AddCommand<RunOptions>(
+      app, ctx, "run",
+      "Run the controller: keep live state equal to the files, serve metrics and status",
+      RunDaemon);
   cmd->add_option("--config", opts->config, "Desired-state file or directory (repeatable)")
       ->required();
   cmd->add_option("--listen", opts->listen, "Address for /metrics /healthz /readyz /status")
@@ -396,18 +408,14 @@ void RegisterRunCommand(CLI::App& app, CommandContext& ctx) {
   cmd->add_option("--concurrency", opts->concurrency, "Intents reconciled at once")
       ->capture_default_str()
       ->check(CLI::Range(1, 256));
-  cmd->add_option("--resync", opts->resync,
-                  "Resync interval (±10% jitter) for intents without policy.resyncInterval")
-      ->capture_default_str();
-  cmd->add_option("--operation-poll", opts->operation_poll,
-                  "First poll interval of long-running operations")
-      ->capture_default_str();
-  cmd->add_option("--settle-recheck", opts->settle_recheck,
-                  "Recheck interval while a dependency settles (connector CREATING, ...)")
-      ->capture_default_str();
-  cmd->add_option("--shutdown-grace", opts->shutdown_grace,
-                  "How long SIGTERM waits for in-flight writes")
-      ->capture_default_str();
+  AddDurationOption(*cmd, "--resync", opts->resync,
+                  "Resync interval (±10% jitter) for intents without policy.resyncInterval");
+  AddDurationOption(*cmd, "--operation-poll", opts->operation_poll,
+                  "First poll interval of long-running operations");
+  AddDurationOption(*cmd, "--settle-recheck", opts->settle_recheck,
+                  "Recheck interval while a dependency settles (connector CREATING, ...)");
+  AddDurationOption(*cmd, "--shutdown-grace", opts->shutdown_grace,
+                  "How long SIGTERM waits for in-flight writes");
   cmd->add_option("--log-level", opts->log_level, "debug, info, warning or error")
       ->capture_default_str();
   cmd->add_option("--log-format", opts->log_format, "auto (text on a terminal), json or text")
@@ -424,22 +432,18 @@ void RegisterRunCommand(CLI::App& app, CommandContext& ctx) {
       ->capture_default_str();
   cmd->add_option("--leader-elect-identity", opts->leader_elect_identity,
                   "Holder identity in the Lease (default: $POD_NAME, else the host name)");
-  cmd->add_option("--leader-elect-lease-duration", opts->leader_elect_lease_duration,
+  AddDurationOption(*cmd, "--leader-elect-lease-duration", opts->leader_elect_lease_duration,
                   "How long a standby waits after the last renewal before taking over (whole "
-                  "seconds, at least 1s)")
-      ->capture_default_str();
-  cmd->add_option("--leader-elect-renew-deadline", opts->leader_elect_renew_deadline,
+                  "seconds, at least 1s)");
+  AddDurationOption(*cmd, "--leader-elect-renew-deadline", opts->leader_elect_renew_deadline,
                   "How long the leader keeps writing without a successful renewal; must be "
-                  "less than the lease duration")
-      ->capture_default_str();
-  cmd->add_option("--leader-elect-retry-period", opts->leader_elect_retry_period,
-                  "Interval between renewals (leader) or acquire attempts (standby)")
-      ->capture_default_str();
+                  "less than the lease duration");
+  AddDurationOption(*cmd, "--leader-elect-retry-period", opts->leader_elect_retry_period,
+                  "Interval between renewals (leader) or acquire attempts (standby)");
   cmd->add_option("--kubeconfig", opts->kubeconfig,
                   "Kubeconfig for out-of-cluster leader election (default: in-cluster, "
                   "$KUBECONFIG, ~/.kube/config)");
   AddGcpFlags(*cmd, opts->gcp);
-  cmd->callback([opts, &ctx] { ctx.exit_code = RunDaemon(*opts, ctx); });
 }
 
-}  // namespace dbconnd::daemon
+}  // namespace dbconnd::cli

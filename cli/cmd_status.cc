@@ -19,7 +19,7 @@
 #include "cli/status_table.h"
 #include "net/http_client.h"
 
-namespace dbconnd::daemon {
+namespace dbconnd::cli {
 namespace asio = boost::asio;
 namespace json = boost::json;
 namespace {
@@ -83,15 +83,14 @@ int RunStatus(const StatusOptions& opts, CommandContext& ctx) {
 }  // namespace
 
 void RegisterStatusCommand(CLI::App& app, CommandContext& ctx) {
-  auto opts = std::make_shared<StatusOptions>();
-  CLI::App* cmd = app.add_subcommand("status", "Show a running daemon's intents and conditions");
+  auto [cmd, opts] = AddCommand<StatusOptions>(
+      app, ctx, "status", "Show a running daemon's intents and conditions", RunStatus);
   cmd->add_option("--server", opts->server, "The daemon's --listen address as a URL")
       ->capture_default_str();
   cmd->add_option("-o,--output", opts->output, "table or json")
       ->capture_default_str()
       ->check(CLI::IsMember({"table", "json"}));
   cmd->add_flag("--resources", opts->resources, "Also list every managed resource");
-  cmd->callback([opts, &ctx] { ctx.exit_code = RunStatus(*opts, ctx); });
 }
 
-}  // namespace dbconnd::daemon
+}  // namespace dbconnd::cli

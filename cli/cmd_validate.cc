@@ -11,7 +11,7 @@
 #include "config/loader.h"
 #include "cli/cli.h"
 
-namespace dbconnd::daemon {
+namespace dbconnd::cli {
 namespace {
 
 struct ValidateOptions {
@@ -92,18 +92,16 @@ int RunValidate(const ValidateOptions& opts, CommandContext& ctx) {
 }  // namespace
 
 void RegisterValidateCommand(CLI::App& app, CommandContext& ctx) {
-  auto opts = std::make_shared<ValidateOptions>();
-  CLI::App* cmd = app.add_subcommand(
-      "validate",
-      "Check desired-state files without touching Google Cloud. Exit 0 valid, 1 invalid, 2 usage.");
+  auto [cmd, opts] = AddCommand<ValidateOptions>(
+      app, ctx, "validate",
+      "Check desired-state files without touching Google Cloud. Exit 0 valid, 1 invalid, 2 usage.",
+      RunValidate);
   AddIntentPathsArgument(*cmd, opts->paths);
   cmd->add_option("-o,--output", opts->output, "Output format: text (compiler style) or json")
       ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();
   cmd->add_flag("--warnings-as-errors", opts->warnings_as_errors,
                 "Exit 1 when there are warnings too");
-  CommandContext* c = &ctx;
-  cmd->callback([opts, c] { c->exit_code = RunValidate(*opts, *c); });
 }
 
-}  // namespace dbconnd::daemon
+}  // namespace dbconnd::cli

@@ -16,7 +16,7 @@
 #include "reconcilers/direct_vpc.h"
 #include "reconcilers/planner.h"
 
-namespace dbconnd::daemon {
+namespace dbconnd::cli {
 namespace {
 
 using config::ConnectionMethod;
@@ -775,4 +775,4 @@ gcp::Task<StatusOr<ExportSnapshot>> ReadForExport(gcp::Clients clients, ExportOp
   co_return snap;
 }
 
-}  // namespace dbconnd::daemon
+}  // namespace dbconnd::cli

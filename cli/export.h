@@ -22,7 +22,7 @@
 #include "gcp/api.h"
 #include "gcp/types.h"
 
-namespace dbconnd::daemon {
+namespace dbconnd::cli {
 
 struct ExportOptions {
   std::string project;
@@ -67,4 +67,4 @@ std::vector<ExportedIntent> BuildExport(const ExportSnapshot& snapshot,
 // Manager reference yet: "projects/P/secrets/CREATE-ME-<workload>-db-password/versions/latest".
 std::string PlaceholderSecret(const std::string& project, const std::string& workload);
 
-}  // namespace dbconnd::daemon
+}  // namespace dbconnd::cli

@@ -2,12 +2,14 @@
 
 #include <CLI/CLI.hpp>
 #include <chrono>
+#include <ostream>
 #include <utility>
 
 #include "controller/log.h"
 #include "net/proxy_config.h"
 
-namespace dbconnd::daemon {
+namespace dbconnd::cli {
+using controller::LogWarning;
 namespace {
 
 std::string JoinNames() {
@@ -188,4 +190,15 @@ StatusOr<std::unique_ptr<GcpAccess>> SetUpGcp(boost::asio::any_io_executor execu
       new GcpAccessImpl(std::move(endpoints), std::move(http), std::move(*tokens), std::move(rest)));
 }
 
-}  // namespace dbconnd::daemon
+std::unique_ptr<GcpAccess> SetUpGcpForCommand(boost::asio::any_io_executor executor,
+                                              const GcpFlags& flags, std::ostream& err,
+                                              GcpSetupOptions options) {
+  auto access = SetUpGcp(std::move(executor), flags, std::move(options));
+  if (!access.ok()) {
+    err << "error: " << access.status().message() << "\n";
+    return nullptr;
+  }
+  return std::move(*access);
+}
+
+}  // namespace dbconnd::cli

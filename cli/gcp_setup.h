@@ -19,6 +19,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <functional>
+#include <iosfwd>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -36,7 +37,7 @@ namespace CLI {
 class App;
 }  // namespace CLI
 
-namespace dbconnd::daemon {
+namespace dbconnd::cli {
 
 struct GcpFlags {
   std::vector<std::string> endpoints;    // "NAME=URL", repeatable
@@ -88,9 +89,15 @@ class GcpAccess {
 StatusOr<std::unique_ptr<GcpAccess>> SetUpGcp(boost::asio::any_io_executor executor,
                                               const GcpFlags& flags, GcpSetupOptions options = {});
 
+// SetUpGcp for a command's callback: on error writes "error: <message>" to
+// `err` and returns null, so the command returns kExitFailure.
+std::unique_ptr<GcpAccess> SetUpGcpForCommand(boost::asio::any_io_executor executor,
+                                              const GcpFlags& flags, std::ostream& err,
+                                              GcpSetupOptions options = {});
+
 // A TokenSource that always returns `token` (valid for an hour from each
 // call). `description` is what Describe() shows; the token never is.
 std::shared_ptr<gcp::TokenSource> MakeStaticTokenSource(std::string token,
                                                         std::string description);
 
-}  // namespace dbconnd::daemon
+}  // namespace dbconnd::cli

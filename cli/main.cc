@@ -4,5 +4,5 @@
 #include "cli/cli.h"
 
 int main(int argc, char** argv) {
-  return dbconnd::daemon::RunCli(argc, argv, std::cout, std::cerr);
+  return dbconnd::cli::RunCli(argc, argv, std::cout, std::cerr);
 }

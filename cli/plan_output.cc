@@ -10,7 +10,7 @@
 #include <iostream>
 #include <ostream>
 
-namespace dbconnd::daemon {
+namespace dbconnd::cli {
 namespace {
 
 // Messages may quote values from Google: passwords masked, size capped.
@@ -314,11 +314,11 @@ void ProgressPrinter::operator()(const reconcilers::ApplyProgress& p) {
   out_.flush();
 }
 
-}  // namespace dbconnd::daemon
+}  // namespace dbconnd::cli
 
 // ---- Markdown ------------------------------------------------------------------
 
-namespace dbconnd::daemon {
+namespace dbconnd::cli {
 namespace {
 
 std::string Plural(size_t n, std::string_view one, std::string_view many) {
@@ -567,4 +567,4 @@ std::string RenderPlansMarkdown(const std::vector<IntentPlan>& plans, size_t max
   return out;
 }
 
-}  // namespace dbconnd::daemon
+}  // namespace dbconnd::cli

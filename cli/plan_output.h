@@ -30,7 +30,7 @@
 #include "reconcilers/executor.h"
 #include "reconcilers/plan.h"
 
-namespace dbconnd::daemon {
+namespace dbconnd::cli {
 
 struct IntentPlan {
   std::string name;
@@ -94,4 +94,4 @@ class ProgressPrinter {
 // "12s", "1m05s", "850ms".
 std::string FormatElapsed(std::chrono::milliseconds d);
 
-}  // namespace dbconnd::daemon
+}  // namespace dbconnd::cli

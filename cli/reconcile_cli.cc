@@ -9,7 +9,7 @@
 #include "reconcilers/planner.h"
 #include "reconcilers/project_number.h"
 
-namespace dbconnd::daemon {
+namespace dbconnd::cli {
 namespace {
 
 // Plans run this many at a time: enough to overlap the API round trips of
@@ -199,4 +199,4 @@ int ReportApply(const std::vector<IntentApply>& applied, std::ostream& out, Text
   return code;
 }
 
-}  // namespace dbconnd::daemon
+}  // namespace dbconnd::cli

@@ -19,7 +19,7 @@
 #include "gcp/api.h"
 #include "reconcilers/executor.h"
 
-namespace dbconnd::daemon {
+namespace dbconnd::cli {
 
 // Loads like `validate`; on errors prints them compiler-style to `err`
 // followed by a line saying to run `dbconnd validate`, and returns null.
@@ -89,4 +89,4 @@ std::vector<IntentApply> ApplyIntents(boost::asio::io_context& io, gcp::Clients 
 // (or is report-only), 1 otherwise.
 int ReportApply(const std::vector<IntentApply>& applied, std::ostream& out, TextStyle style);
 
-}  // namespace dbconnd::daemon
+}  // namespace dbconnd::cli

@@ -5,7 +5,7 @@
 #include <sstream>
 #include <vector>
 
-namespace dbconnd::daemon {
+namespace dbconnd::cli {
 namespace json = boost::json;
 namespace {
 
@@ -143,4 +143,4 @@ std::string RenderStatusTable(const json::object& status, bool resources) {
   return os.str();
 }
 
-}  // namespace dbconnd::daemon
+}  // namespace dbconnd::cli

@@ -5,7 +5,7 @@
 #include <boost/json/object.hpp>
 #include <string>
 
-namespace dbconnd::daemon {
+namespace dbconnd::cli {
 
 // NAME MODE READY SYNCED REASON GEN PLAN NEXT-RESYNC AGE-style table, a header
 // line with the generation, readiness and config state, then (with
@@ -15,4 +15,4 @@ std::string RenderStatusTable(const boost::json::object& status, bool resources)
 // Every intent's Ready condition is True.
 bool AllReady(const boost::json::object& status);
 
-}  // namespace dbconnd::daemon
+}  // namespace dbconnd::cli

@@ -4,7 +4,7 @@
 
 #include "controller/metrics.h"
 
-namespace dbconnd::daemon {
+namespace dbconnd::controller {
 
 std::string_view OperationTypeLabel(std::string_view started_by) {
   for (std::string_view t : labels::kOperationTypes) {
@@ -73,4 +73,4 @@ void MetricsTelemetry::Refresh(gcp::RateLimiter* limiter) {
   }
 }
 
-}  // namespace dbconnd::daemon
+}  // namespace dbconnd::controller

@@ -15,7 +15,7 @@
 #include "gcp/rate_limiter.h"
 #include "gcp/telemetry.h"
 
-namespace dbconnd::daemon {
+namespace dbconnd::controller {
 
 class Metrics;
 
@@ -54,4 +54,4 @@ class MetricsTelemetry : public gcp::Telemetry {
 // unknown).
 std::string_view OperationTypeLabel(std::string_view started_by);
 
-}  // namespace dbconnd::daemon
+}  // namespace dbconnd::controller

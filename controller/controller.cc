@@ -19,7 +19,7 @@
 #include "reconcilers/assess.h"
 #include "reconcilers/planner.h"
 
-namespace dbconnd::daemon {
+namespace dbconnd::controller {
 namespace asio = boost::asio;
 namespace json = boost::json;
 using reconcilers::Action;
@@ -670,4 +670,4 @@ asio::awaitable<std::string> Controller::StatusJsonSliced(std::chrono::microseco
   co_return out;
 }
 
-}  // namespace dbconnd::daemon
+}  // namespace dbconnd::controller

@@ -47,7 +47,7 @@
 #include "reconcilers/executor.h"
 #include "reconcilers/plan.h"
 
-namespace dbconnd::daemon {
+namespace dbconnd::controller {
 
 struct ControllerOptions {
   std::size_t concurrency = 8;
@@ -209,4 +209,4 @@ inline constexpr char kJournalUnavailableReason[] = "journalUnavailable";
 std::function<Status()> WriteFence(const ControllerOptions& options,
                                    std::function<Status()> inner);
 
-}  // namespace dbconnd::daemon
+}  // namespace dbconnd::controller

@@ -2,7 +2,7 @@
 
 #include <boost/asio/awaitable.hpp>
 
-namespace dbconnd::daemon {
+namespace dbconnd::controller {
 namespace {
 
 net::HttpResponse Text(int status, std::string body) {
@@ -74,4 +74,4 @@ StatusOr<std::unique_ptr<net::HttpServer>> StartEndpoints(boost::asio::any_io_ex
   return net::HttpServer::Start(executor, options, std::move(handler));
 }
 
-}  // namespace dbconnd::daemon
+}  // namespace dbconnd::controller

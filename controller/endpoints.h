@@ -18,7 +18,7 @@
 #include "net/http.h"
 #include "net/http_server.h"
 
-namespace dbconnd::daemon {
+namespace dbconnd::controller {
 
 // Answers one request; synchronous so tests call it directly. Must run on
 // the controller's executor.
@@ -31,4 +31,4 @@ StatusOr<std::unique_ptr<net::HttpServer>> StartEndpoints(boost::asio::any_io_ex
                                                           std::shared_ptr<Controller> controller,
                                                           Metrics* metrics);
 
-}  // namespace dbconnd::daemon
+}  // namespace dbconnd::controller

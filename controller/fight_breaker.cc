@@ -2,7 +2,7 @@
 
 #include <iterator>
 
-namespace dbconnd::daemon {
+namespace dbconnd::controller {
 
 void FightBreaker::Prune(TimePoint now) {
   for (auto it = corrections_.begin(); it != corrections_.end();) {
@@ -45,4 +45,4 @@ int FightBreaker::Corrections(const std::string& field, TimePoint now) {
   return it == corrections_.end() ? 0 : static_cast<int>(it->second.size());
 }
 
-}  // namespace dbconnd::daemon
+}  // namespace dbconnd::controller

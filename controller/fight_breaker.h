@@ -10,7 +10,7 @@
 #include <optional>
 #include <string>
 
-namespace dbconnd::daemon {
+namespace dbconnd::controller {
 
 class FightBreaker {
  public:
@@ -36,4 +36,4 @@ class FightBreaker {
   std::string tripped_field_;
 };
 
-}  // namespace dbconnd::daemon
+}  // namespace dbconnd::controller

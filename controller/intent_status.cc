@@ -8,7 +8,7 @@
 #include "controller/log.h"
 #include "reconcilers/planner.h"
 
-namespace dbconnd::daemon {
+namespace dbconnd::controller {
 namespace json = boost::json;
 using reconcilers::ResourceKind;
 
@@ -276,4 +276,4 @@ std::string IntentStatusText(const IntentStatus& s) {
   return json::serialize(o);
 }
 
-}  // namespace dbconnd::daemon
+}  // namespace dbconnd::controller

@@ -20,7 +20,7 @@
 #include "reconcilers/executor.h"
 #include "reconcilers/plan.h"
 
-namespace dbconnd::daemon {
+namespace dbconnd::controller {
 
 // /status text fields quote values from Google: masked and capped.
 inline constexpr std::size_t kStatusTextCap = 2000;
@@ -169,4 +169,4 @@ std::vector<ResourceKey> RecordPass(IntentRecord& rec, const std::string& key,
                                     const reconcilers::Assessment& assessment,
                                     std::string_view tripped_field, WallClock::time_point now);
 
-}  // namespace dbconnd::daemon
+}  // namespace dbconnd::controller

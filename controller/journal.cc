@@ -17,7 +17,7 @@
 #include "common/rfc3339.h"
 #include "controller/log.h"
 
-namespace dbconnd::daemon {
+namespace dbconnd::controller {
 namespace json = boost::json;
 namespace {
 
@@ -330,4 +330,4 @@ std::vector<JournalEntry> Journal::Unfinished(const std::string& intent) const {
   return out;
 }
 
-}  // namespace dbconnd::daemon
+}  // namespace dbconnd::controller

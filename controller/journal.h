@@ -40,7 +40,7 @@
 #include "common/status.h"
 #include "gcp/types.h"
 
-namespace dbconnd::daemon {
+namespace dbconnd::controller {
 
 struct JournalChange {
   std::string path;
@@ -126,4 +126,4 @@ class Journal {
 
 gcp::Api ApiFromString(std::string_view s);  // inverse of gcp::ToString(Api)
 
-}  // namespace dbconnd::daemon
+}  // namespace dbconnd::controller

@@ -10,7 +10,7 @@
 #include "common/redact.h"
 #include "common/rfc3339.h"
 
-namespace dbconnd::daemon {
+namespace dbconnd::controller {
 namespace {
 
 std::string Lower(std::string_view s) {
@@ -172,4 +172,4 @@ void SetGlobalLogger(LoggerOptions options) {
   GlobalSlot() = std::make_shared<Logger>(std::move(options));
 }
 
-}  // namespace dbconnd::daemon
+}  // namespace dbconnd::controller

@@ -19,7 +19,7 @@
 #include <string>
 #include <string_view>
 
-namespace dbconnd::daemon {
+namespace dbconnd::controller {
 
 enum class LogLevel { kDebug = 0, kInfo = 1, kWarning = 2, kError = 3 };
 
@@ -88,4 +88,4 @@ inline void LogError(std::string_view m, const LogFields& f = {}) {
   GlobalLogger().Log(LogLevel::kError, m, f);
 }
 
-}  // namespace dbconnd::daemon
+}  // namespace dbconnd::controller

@@ -5,7 +5,7 @@
 #include <utility>
 #include <vector>
 
-namespace dbconnd::daemon {
+namespace dbconnd::controller {
 namespace {
 
 using prometheus::BuildCounter;
@@ -467,4 +467,4 @@ std::string Metrics::Serialize() {
   return prometheus::TextSerializer().Serialize(registry_->Collect());
 }
 
-}  // namespace dbconnd::daemon
+}  // namespace dbconnd::controller

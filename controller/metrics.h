@@ -33,7 +33,7 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
-namespace dbconnd::daemon {
+namespace dbconnd::controller {
 
 // Label vocabularies. The last entry of each is the catch-all.
 namespace labels {
@@ -307,4 +307,4 @@ class Metrics {
   std::function<void(Metrics&)> pre_scrape_hook_;
 };
 
-}  // namespace dbconnd::daemon
+}  // namespace dbconnd::controller

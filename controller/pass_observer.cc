@@ -8,7 +8,7 @@
 #include "config/expiry.h"
 #include "controller/log.h"
 
-namespace dbconnd::daemon {
+namespace dbconnd::controller {
 using reconcilers::Action;
 using reconcilers::ConditionReason;
 using reconcilers::ResourceKind;
@@ -225,4 +225,4 @@ void ReportPass(Metrics& metrics, const std::string& key, const config::Intent& 
                                        : std::nullopt);
 }
 
-}  // namespace dbconnd::daemon
+}  // namespace dbconnd::controller

@@ -19,7 +19,7 @@
 #include "controller/metrics.h"
 #include "reconcilers/executor.h"
 
-namespace dbconnd::daemon {
+namespace dbconnd::controller {
 
 // The metric kind label for a planner resource kind.
 std::string_view MetricKind(reconcilers::ResourceKind kind);
@@ -82,4 +82,4 @@ void ReportPass(Metrics& metrics, const std::string& key, const config::Intent& 
                 const reconcilers::ApplyResult& result, reconcilers::ConditionReason reason,
                 const std::vector<ResourceKey>& resources, double seconds);
 
-}  // namespace dbconnd::daemon
+}  // namespace dbconnd::controller

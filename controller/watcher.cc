@@ -15,7 +15,7 @@
 
 #include "controller/log.h"
 
-namespace dbconnd::daemon {
+namespace dbconnd::controller {
 namespace asio = boost::asio;
 
 namespace {
@@ -177,4 +177,4 @@ Status ConfigReloader::Reload(const std::string& why, bool force_read) {
   return Status();
 }
 
-}  // namespace dbconnd::daemon
+}  // namespace dbconnd::controller

@@ -35,7 +35,7 @@
 #include "controller/controller.h"
 #include "controller/metrics.h"
 
-namespace dbconnd::daemon {
+namespace dbconnd::controller {
 
 class ConfigWatcher : public std::enable_shared_from_this<ConfigWatcher> {
  public:
@@ -81,4 +81,4 @@ class ConfigReloader {
   std::shared_ptr<const config::DesiredState> last_good_;
 };
 
-}  // namespace dbconnd::daemon
+}  // namespace dbconnd::controller

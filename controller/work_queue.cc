@@ -5,7 +5,7 @@
 #include <memory>
 #include <random>
 
-namespace dbconnd::daemon {
+namespace dbconnd::controller {
 
 std::chrono::milliseconds Jittered(std::chrono::milliseconds interval, double fraction,
                                    double uniform01) {
@@ -146,4 +146,4 @@ double WorkQueue::OldestAgeSeconds() const {
   return std::max(0.0, std::chrono::duration<double>(Now() - oldest).count());
 }
 
-}  // namespace dbconnd::daemon
+}  // namespace dbconnd::controller

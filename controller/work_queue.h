@@ -24,7 +24,7 @@
 #include <string>
 #include <utility>
 
-namespace dbconnd::daemon {
+namespace dbconnd::controller {
 
 class WorkQueue {
  public:
@@ -106,4 +106,4 @@ class WorkQueue {
 std::chrono::milliseconds Jittered(std::chrono::milliseconds interval, double fraction,
                                    double uniform01);
 
-}  // namespace dbconnd::daemon
+}  // namespace dbconnd::controller

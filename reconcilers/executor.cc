@@ -577,40 +577,34 @@ gcp::Task<Status> WaitWorkloadSettled(PassContext ctx, Step step, gcp::RunWorklo
 // After 409 ALREADY_EXISTS on a create (typically our own earlier attempt
 // whose answer was lost): the resource exists or is being created. Wait until
 // a read shows it, so the re-plan adopts it instead of creating again.
+// A read's answer as "is it there": true when found, false on NOT_FOUND,
+// any other error as it is.
+template <typename T>
+StatusOr<bool> Found(const StatusOr<T>& live) {
+  if (live.ok()) return true;
+  if (live.status().code() == StatusCode::kNotFound) return false;
+  return live.status();
+}
+
 gcp::Task<Status> WaitUntilVisible(PassContext ctx, Step step) {
   auto started = ctx.clock();
   milliseconds delay = ctx.wait.initial_poll;
   for (;;) {
-    bool visible = false;
+    StatusOr<bool> found = true;  // connectors show up (CREATING) as soon as they are accepted
     if (auto* a = std::get_if<gcp::GlobalAddress>(&step.payload)) {
-      auto live = co_await ctx.clients.compute->GetGlobalAddress(a->project, a->name);
-      if (live.ok()) {
-        visible = true;
-      } else if (live.status().code() != StatusCode::kNotFound) {
-        co_return live.status();
-      }
+      found = Found(co_await ctx.clients.compute->GetGlobalAddress(a->project, a->name));
     } else if (auto* ra = std::get_if<gcp::RegionAddress>(&step.payload)) {
-      auto live = co_await ctx.clients.compute->GetAddress(ra->project, ra->region, ra->name);
-      if (live.ok()) {
-        visible = true;
-      } else if (live.status().code() != StatusCode::kNotFound) {
-        co_return live.status();
-      }
+      found = Found(co_await ctx.clients.compute->GetAddress(ra->project, ra->region, ra->name));
     } else if (auto* fr = std::get_if<gcp::ForwardingRule>(&step.payload)) {
-      auto live = co_await ctx.clients.compute->GetForwardingRule(fr->project, fr->region, fr->name);
-      if (live.ok()) {
-        visible = true;
-      } else if (live.status().code() != StatusCode::kNotFound) {
-        co_return live.status();
-      }
+      found = Found(
+          co_await ctx.clients.compute->GetForwardingRule(fr->project, fr->region, fr->name));
     } else if (auto* pc = std::get_if<gcp::PeeringConnection>(&step.payload)) {
       auto live = co_await ctx.clients.networking->ListConnections(pc->network);
       if (!live.ok()) co_return live.status();
-      visible = !live->empty();
-    } else {
-      visible = true;  // connectors show up (CREATING) as soon as they are accepted
+      found = !live->empty();
     }
-    if (visible) co_return OkStatus();
+    if (!found.ok()) co_return found.status();
+    if (*found) co_return OkStatus();
     auto elapsed = duration_cast<milliseconds>(ctx.clock() - started);
     if (ctx.clock() + delay > ctx.deadline) {
       co_return DeadlineExceededError(std::string(ToString(step.resource.kind)) + " " +
@@ -691,37 +685,35 @@ gcp::Task<StepOutcome> Execute(PassContext ctx, Step step) {
   if (ctx.observer && !request_id.empty()) ctx.observer->RequestIdAssigned(step, request_id);
   if (ctx.observer) ctx.observer->BeforeMutation(step, PriorValuesJson(step, ctx.live));
   bool create_refused = false;  // 409 ALREADY_EXISTS on a create
+  // Creates: Compute inserts carry the step's requestId, so Google
+  // deduplicates a resend of the same logical insert.
+  std::optional<StatusOr<gcp::Operation>> created;
+  const auto* connector = std::get_if<gcp::Connector>(&step.payload);
   if (auto* address = std::get_if<gcp::GlobalAddress>(&step.payload)) {
     gcp::GlobalAddress a = *address;
     a.request_id = request_id;
-    auto op = co_await clients.compute->InsertGlobalAddress(std::move(a));
-    create_refused = !op.ok() && IsAlreadyExists(op.status());
-    out.status = co_await AwaitOperation(ctx, step, std::move(op));
+    created = co_await clients.compute->InsertGlobalAddress(std::move(a));
   } else if (auto* region_address = std::get_if<gcp::RegionAddress>(&step.payload)) {
     gcp::RegionAddress a = *region_address;
     a.request_id = request_id;
-    auto op = co_await clients.compute->InsertAddress(std::move(a));
-    create_refused = !op.ok() && IsAlreadyExists(op.status());
-    out.status = co_await AwaitOperation(ctx, step, std::move(op));
+    created = co_await clients.compute->InsertAddress(std::move(a));
   } else if (auto* rule = std::get_if<gcp::ForwardingRule>(&step.payload)) {
     gcp::ForwardingRule r = *rule;
     r.request_id = request_id;
-    auto op = co_await clients.compute->InsertForwardingRule(std::move(r));
-    create_refused = !op.ok() && IsAlreadyExists(op.status());
-    out.status = co_await AwaitOperation(ctx, step, std::move(op));
+    created = co_await clients.compute->InsertForwardingRule(std::move(r));
   } else if (auto* peering = std::get_if<gcp::PeeringConnection>(&step.payload)) {
-    gcp::PeeringConnection pc = *peering;
-    auto op = co_await clients.networking->CreateConnection(std::move(pc));
-    create_refused = !op.ok() && IsAlreadyExists(op.status());
-    out.status = co_await AwaitOperation(ctx, step, std::move(op));
-  } else if (auto* connector = std::get_if<gcp::Connector>(&step.payload)) {
+    created = co_await clients.networking->CreateConnection(*peering);
+  } else if (connector) {
     // A create, or a replace: the replacement is created under its own
     // name beside the old connector, which is never deleted.
-    gcp::Connector c = *connector;
-    auto op = co_await clients.vpc->CreateConnector(c);
-    create_refused = !op.ok() && IsAlreadyExists(op.status());
-    out.status = co_await AwaitOperation(ctx, step, std::move(op));
-    if (out.status.ok()) out.status = co_await WaitConnectorReady(ctx, step, c);
+    created = co_await clients.vpc->CreateConnector(*connector);
+  }
+  if (created) {
+    create_refused = !created->ok() && IsAlreadyExists(created->status());
+    out.status = co_await AwaitOperation(ctx, step, std::move(*created));
+    if (connector && out.status.ok()) {
+      out.status = co_await WaitConnectorReady(ctx, step, *connector);
+    }
   } else if (auto* cpatch = std::get_if<gcp::ConnectorPatch>(&step.payload)) {
     gcp::ConnectorPatch p = *cpatch;
     gcp::Connector c = p.connector;

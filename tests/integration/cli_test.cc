@@ -98,7 +98,7 @@ struct Run {
 Run Cli(std::vector<std::string> args, const std::vector<std::string>& extra = {}) {
   args.insert(args.end(), extra.begin(), extra.end());
   std::ostringstream out, err;
-  int code = daemon::RunCli(args, out, err);
+  int code = cli::RunCli(args, out, err);
   return {code, out.str(), err.str()};
 }
 
@@ -317,7 +317,7 @@ TEST_CASE("cli: rollback --yes refuses while a daemon holds the journal", "[inte
   const std::string state = (emu.dir() / "state").string();
   {
     // One finished write of generation 1, as the daemon journals it.
-    auto j = daemon::Journal::Open(state);
+    auto j = controller::Journal::Open(state);
     REQUIRE(j.ok());
     auto id = (*j)->Begin(1, "saleor", "instance/saleor-db-demo", "instance", "saleor-db-demo",
                           "update", R"({"settings.ipConfiguration.sslMode":"ENCRYPTED_ONLY"})",
@@ -332,7 +332,7 @@ TEST_CASE("cli: rollback --yes refuses while a daemon holds the journal", "[inte
     REQUIRE((*j)->RecordOperation(*id, op).ok());
     REQUIRE((*j)->RecordOutcome(*id, Status()).ok());
   }
-  auto daemon_journal = daemon::Journal::Open(state);  // what `dbconnd run` holds
+  auto daemon_journal = controller::Journal::Open(state);  // what `dbconnd run` holds
   REQUIRE(daemon_journal.ok());
   REQUIRE((*daemon_journal)->LockExclusive().ok());
   const int64_t writes = emu.Writes();

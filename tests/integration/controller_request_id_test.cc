@@ -70,9 +70,9 @@ class StateDir {
 // One controller on `dir` until `inserts` inserts have reached the
 // emulator, then shut down (its passes end; nothing else is sent).
 void RunControllerUntilInserts(Cloud& cloud, const std::string& dir, std::size_t inserts) {
-  auto journal = daemon::Journal::Open(dir);
+  auto journal = controller::Journal::Open(dir);
   REQUIRE(journal.ok());
-  daemon::ControllerOptions o;
+  controller::ControllerOptions o;
   o.resync = std::chrono::hours(1);
   o.apply = Cloud::FastOptions();
   o.apply.max_idle_polls = 0;
@@ -81,7 +81,7 @@ void RunControllerUntilInserts(Cloud& cloud, const std::string& dir, std::size_t
   // The first transient failure ends the pass: the resend comes from the
   // controller's next pass, not from the same Apply.
   o.apply.transient.max_attempts = 1;
-  auto controller = daemon::Controller::Create(cloud.io.get_executor(), cloud.clients(), o,
+  auto controller = controller::Controller::Create(cloud.io.get_executor(), cloud.clients(), o,
                                                nullptr, journal->get());
   controller->SetDesiredState(config::DesiredState::Of({SaleorIntent()}), 1);
   controller->Start();
@@ -90,7 +90,7 @@ void RunControllerUntilInserts(Cloud& cloud, const std::string& dir, std::size_t
   bool stopped = false;
   boost::asio::co_spawn(
       cloud.io,
-      [](std::shared_ptr<daemon::Controller> c, bool* done) -> boost::asio::awaitable<void> {
+      [](std::shared_ptr<controller::Controller> c, bool* done) -> boost::asio::awaitable<void> {
         co_await c->Shutdown(std::chrono::seconds(5));
         *done = true;
       }(controller, &stopped),

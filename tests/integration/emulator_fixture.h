@@ -43,13 +43,13 @@ class Cloud {
     if (!server.ok()) throw std::runtime_error(server.status().message());
     server_ = std::move(*server);
     for (auto name : gcp::Endpoints::kNames) (void)endpoints_.Set(name, server_->base_url());
-    daemon::GcpSetupOptions so;
+    cli::GcpSetupOptions so;
     so.static_token = kToken;
     so.endpoints_override = &endpoints_;
     so.proxy_from_environment = false;
-    daemon::GcpFlags flags;
+    cli::GcpFlags flags;
     flags.no_rate_limits = true;
-    auto access = daemon::SetUpGcp(io.get_executor(), flags, so);
+    auto access = cli::SetUpGcp(io.get_executor(), flags, so);
     if (!access.ok()) throw std::runtime_error(access.status().message());
     access_ = std::move(*access);
   }
@@ -112,7 +112,7 @@ class Cloud {
 
   reconcilers::ApplyResult Apply(const config::Intent& intent,
                                  reconcilers::ApplyOptions options = FastOptions()) {
-    return daemon::RunToCompletion(io, reconcilers::Apply(clients(), intent, std::move(options)));
+    return cli::RunToCompletion(io, reconcilers::Apply(clients(), intent, std::move(options)));
   }
 
   static reconcilers::ApplyOptions FastOptions() {
@@ -129,7 +129,7 @@ class Cloud {
  private:
   std::unique_ptr<emulator::EmulatorServer> server_;
   gcp::Endpoints endpoints_;
-  std::unique_ptr<daemon::GcpAccess> access_;
+  std::unique_ptr<cli::GcpAccess> access_;
 };
 
 inline config::Intent SaleorIntent() {

@@ -106,7 +106,7 @@ struct Run {
 Run Cli(std::vector<std::string> args, const std::vector<std::string>& extra = {}) {
   args.insert(args.end(), extra.begin(), extra.end());
   std::ostringstream out, err;
-  int code = daemon::RunCli(args, out, err);
+  int code = cli::RunCli(args, out, err);
   return {code, out.str(), err.str()};
 }
 
@@ -248,11 +248,11 @@ TEST_CASE("plan -o markdown: same exit codes as text, one marked comment, secret
   Run md = Cli({"plan", "-o", "markdown", example}, cloud.Flags());
   CHECK(text.code == 2);
   CHECK(md.code == text.code);
-  CHECK(md.out.rfind(daemon::kMarkdownMarker, 0) == 0);
+  CHECK(md.out.rfind(cli::kMarkdownMarker, 0) == 0);
   CHECK(md.out.find("| # | Resource | Action | Impact |") != std::string::npos);
   CHECK(md.out.find("<details>") != std::string::npos);
   CHECK(md.out.find(kPassword) == std::string::npos);
-  CHECK(md.out.size() <= daemon::kMarkdownMaxBytes);
+  CHECK(md.out.size() <= cli::kMarkdownMaxBytes);
   // An error exits 1 in both formats.
   Run bad = Cli({"plan", "-o", "markdown", example, "--endpoint", "sqladmin=http://127.0.0.1:1"},
                 {"--access-token-file", (cloud.dir() / "token").string()});

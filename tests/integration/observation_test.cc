@@ -90,12 +90,12 @@ ResyncCounts MeasureResync(int k) {
   for (int i : FirstRegionIndexes(k)) intents.push_back(FleetIntent(i));
   auto state = config::DesiredState::Of(intents);
 
-  daemon::Metrics metrics;
-  daemon::ControllerOptions o;
+  controller::Metrics metrics;
+  controller::ControllerOptions o;
   o.resync = std::chrono::hours(1);
   o.apply = Cloud::FastOptions();
   o.apply.max_idle_polls = 0;
-  auto controller = daemon::Controller::Create(cloud.io.get_executor(), cloud.clients(), o,
+  auto controller = controller::Controller::Create(cloud.io.get_executor(), cloud.clients(), o,
                                                &metrics, nullptr);
   controller->SetDesiredState(state, 1);
   controller->Start();
@@ -143,7 +143,7 @@ std::string Describe(const std::map<std::string, int64_t>& m) {
 
 TEST_CASE("A no-change resync makes the same list calls for 3 intents as for 30",
           "[integration][observation]") {
-  daemon::GlobalLogger().SetLevel(daemon::LogLevel::kError);
+  controller::GlobalLogger().SetLevel(controller::LogLevel::kError);
   ResyncCounts three = MeasureResync(3);
   ResyncCounts thirty = MeasureResync(30);
   INFO("K=3: " << Describe(three.reads));
@@ -174,17 +174,17 @@ TEST_CASE("Snapshots follow list pages to the end", "[integration][observation]"
   // than the emulator's 500-item pages.
   cloud.Call("POST", "/emulator/reset", R"({"seed":"fleet:1503"})");
   auto cache = reconcilers::ObservationCache::Create(cloud.clients());
-  auto last = daemon::RunToCompletion(cloud.io, ObserveVia(cache, FleetIntent(1500)));
+  auto last = cli::RunToCompletion(cloud.io, ObserveVia(cache, FleetIntent(1500)));
   REQUIRE(last.ok());
   REQUIRE(last->instance);
   CHECK(last->instance->name == "db-1500");
-  auto first = daemon::RunToCompletion(cloud.io, ObserveVia(cache, FleetIntent(0)));
+  auto first = cli::RunToCompletion(cloud.io, ObserveVia(cache, FleetIntent(0)));
   REQUIRE(first.ok());
   REQUIRE(first->instance);
   CHECK(first->instance->name == "db-0");
   CHECK(cloud.Count("GET sqladmin.instances.list") == 2);  // two pages, one snapshot
   CHECK(cache->stats().lists >= 1);
-  auto instances = daemon::RunToCompletion(cloud.io, cache->Snapshot(reconcilers::InstancesKey{"fleet-project-1"}));
+  auto instances = cli::RunToCompletion(cloud.io, cache->Snapshot(reconcilers::InstancesKey{"fleet-project-1"}));
   REQUIRE(instances.ok());
   CHECK((*instances)->size() == 501);
 }

@@ -94,7 +94,7 @@ gcp::Task<StatusOr<reconcilers::LiveState>> Fresh(
 }
 
 config::Intent Resolved(Cloud& cloud, config::Intent intent) {
-  auto r = daemon::RunToCompletion(cloud.io,
+  auto r = cli::RunToCompletion(cloud.io,
                                    reconcilers::ResolveProjectNumber(cloud.clients(), intent));
   REQUIRE(r.ok());
   return *r;
@@ -118,9 +118,9 @@ TEST_CASE("integration: direct reads and the shared snapshots observe the same s
   for (const config::Intent& raw : {saleor, direct_vpc, missing_subnet, missing_job}) {
     const config::Intent intent = Resolved(cloud, raw);
     auto cache = reconcilers::ObservationCache::Create(cloud.clients());
-    auto direct = daemon::RunToCompletion(cloud.io, Direct(cloud.clients(), intent));
-    auto cached = daemon::RunToCompletion(cloud.io, Cached(cache, intent));
-    auto fresh = daemon::RunToCompletion(cloud.io, Fresh(cache, intent));
+    auto direct = cli::RunToCompletion(cloud.io, Direct(cloud.clients(), intent));
+    auto cached = cli::RunToCompletion(cloud.io, Cached(cache, intent));
+    auto fresh = cli::RunToCompletion(cloud.io, Fresh(cache, intent));
     REQUIRE(direct.ok());
     REQUIRE(cached.ok());
     REQUIRE(fresh.ok());
@@ -146,18 +146,18 @@ TEST_CASE("integration: the shared snapshot reads Direct VPC subnetworks, keepin
   missing.workloads[0].direct_vpc->subnetwork = "no-such-subnet";
   auto cache = reconcilers::ObservationCache::Create(cloud.clients());
 
-  auto first = daemon::RunToCompletion(cloud.io, Cached(cache, missing));
+  auto first = cli::RunToCompletion(cloud.io, Cached(cache, missing));
   REQUIRE(first.ok());
   REQUIRE(first->subnetworks.count("no-such-subnet") == 1);
   CHECK(first->subnetworks.at("no-such-subnet").status().code() == StatusCode::kNotFound);
   CHECK(HasDiagnosis(reconcilers::ComputePlan(missing, *first).diagnoses, "subnetwork-missing"));
   // A missing subnetwork is not kept: its creation shows on the next read.
-  REQUIRE(daemon::RunToCompletion(cloud.io, Cached(cache, missing)).ok());
+  REQUIRE(cli::RunToCompletion(cloud.io, Cached(cache, missing)).ok());
   CHECK(cloud.Count("GET compute.subnetworks.get") == 2);
 
   // A found one is reused while young.
-  auto a = daemon::RunToCompletion(cloud.io, Cached(cache, found));
-  auto b = daemon::RunToCompletion(cloud.io, Cached(cache, found));
+  auto a = cli::RunToCompletion(cloud.io, Cached(cache, found));
+  auto b = cli::RunToCompletion(cloud.io, Cached(cache, found));
   REQUIRE(a.ok());
   REQUIRE(b.ok());
   CHECK(a->subnetworks.at("default").ok());
@@ -169,17 +169,17 @@ TEST_CASE("integration: the shared snapshot reads Direct VPC subnetworks, keepin
 
 TEST_CASE("integration: /status diagnoses a missing Direct VPC subnetwork without a write",
           "[integration][observation][direct-vpc]") {
-  daemon::GlobalLogger().SetLevel(daemon::LogLevel::kError);
+  controller::GlobalLogger().SetLevel(controller::LogLevel::kError);
   Cloud cloud;
   config::Intent intent = Example("saleor-direct-vpc.yaml");
   intent.workloads[0].direct_vpc->subnetwork = "no-such-subnet";
   auto state = config::DesiredState::Of({intent});
-  daemon::Metrics metrics;
-  daemon::ControllerOptions o;
+  controller::Metrics metrics;
+  controller::ControllerOptions o;
   o.resync = std::chrono::hours(1);
   o.apply = Cloud::FastOptions();
   o.observe = true;  // report only: the pass plans on the shared snapshot alone
-  auto controller = daemon::Controller::Create(cloud.io.get_executor(), cloud.clients(), o,
+  auto controller = controller::Controller::Create(cloud.io.get_executor(), cloud.clients(), o,
                                                &metrics, nullptr);
   controller->SetDesiredState(state, 1);
   controller->Start();

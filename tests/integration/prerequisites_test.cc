@@ -89,12 +89,12 @@ TEST_CASE("integration: the controller raises the same prerequisite diagnoses as
   REQUIRE(Find(PlanNow(cloud, in), "secret-access-missing"));
   cloud.ClearLog();
 
-  daemon::Metrics metrics;
-  daemon::ControllerOptions o;
+  controller::Metrics metrics;
+  controller::ControllerOptions o;
   o.apply = Cloud::FastOptions();
   o.apply.max_idle_polls = 0;
   auto controller =
-      daemon::Controller::Create(cloud.io.get_executor(), cloud.clients(), o, &metrics, nullptr);
+      controller::Controller::Create(cloud.io.get_executor(), cloud.clients(), o, &metrics, nullptr);
   controller->SetDesiredState(config::DesiredState::Of({in}), 1);
   controller->Start();
   auto passes = [&] {

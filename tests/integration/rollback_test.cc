@@ -41,7 +41,7 @@ Run Cli(const std::string& dir, const EmulatorProcess& emu, std::vector<std::str
     args.push_back(std::string(name) + "=" + emu.url());
   }
   std::ostringstream out, err;
-  int code = daemon::RunCli(args, out, err);
+  int code = cli::RunCli(args, out, err);
   return {code, out.str(), err.str()};
 }
 
@@ -91,8 +91,8 @@ void ApplyWithDaemon(const proc::TempDir& dir, const EmulatorProcess& emu) {
   REQUIRE(d.process().Wait(10s));
 }
 
-std::vector<daemon::JournalEntry> JournalEntries(const std::string& dir) {
-  auto e = daemon::Journal::ReadFile(dir + "/state/journal.jsonl", nullptr);
+std::vector<controller::JournalEntry> JournalEntries(const std::string& dir) {
+  auto e = controller::Journal::ReadFile(dir + "/state/journal.jsonl", nullptr);
   REQUIRE(e.ok());
   return *e;
 }
@@ -188,7 +188,7 @@ TEST_CASE("kill -9 during an instance PATCH: the restart resumes through the App
     // its operation, no outcome.
     REQUIRE(proc::WaitFor(
         [&] {
-          auto e = daemon::Journal::ReadFile(dir.path() + "/state/journal.jsonl", nullptr);
+          auto e = controller::Journal::ReadFile(dir.path() + "/state/journal.jsonl", nullptr);
           if (!e.ok()) return false;
           for (const auto& x : *e) {
             if (x.step == "instance/saleor-db-demo" && x.has_operation && !x.finished) {

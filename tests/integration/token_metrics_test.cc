@@ -18,25 +18,25 @@ TEST_CASE("token requests to the metadata server are exported with the API reque
   eo.model.seed = "incident";  // no static token: only tokens it issued work
   auto server = emulator::EmulatorServer::Start(io.get_executor(), eo);
   REQUIRE(server.ok());
-  auto metrics = std::make_shared<daemon::Metrics>();
-  auto telemetry = std::make_shared<daemon::MetricsTelemetry>(metrics);
-  daemon::GcpFlags flags;
+  auto metrics = std::make_shared<controller::Metrics>();
+  auto telemetry = std::make_shared<controller::MetricsTelemetry>(metrics);
+  cli::GcpFlags flags;
   flags.no_rate_limits = true;
   for (auto name : gcp::Endpoints::kNames) {
     flags.endpoints.push_back(std::string(name) + "=" + (*server)->base_url());
   }
-  daemon::GcpSetupOptions so;
+  cli::GcpSetupOptions so;
   so.getenv_fn = [](const char*) -> const char* { return nullptr; };  // no ADC file
   so.proxy_from_environment = false;
   so.rest.telemetry = telemetry;
-  auto access = daemon::SetUpGcp(io.get_executor(), flags, so);
+  auto access = cli::SetUpGcp(io.get_executor(), flags, so);
   REQUIRE(access.ok());
   CHECK_THAT((*access)->DescribeCredentials(), Catch::Contains("metadata server"));
 
   auto clients = (*access)->clients();
-  auto first = daemon::RunToCompletion(io, clients.sql->GetInstance(kProject, kInstance));
+  auto first = cli::RunToCompletion(io, clients.sql->GetInstance(kProject, kInstance));
   REQUIRE(first.ok());
-  auto second = daemon::RunToCompletion(io, clients.sql->GetInstance(kProject, kInstance));
+  auto second = cli::RunToCompletion(io, clients.sql->GetInstance(kProject, kInstance));
   REQUIRE(second.ok());
 
   const std::string text = metrics->Serialize();

@@ -15,7 +15,7 @@
 #include "cli/cli.h"
 #include "cli/plan_output.h"
 
-namespace dbconnd::daemon {
+namespace dbconnd::cli {
 namespace {
 
 namespace fs = std::filesystem;
@@ -260,4 +260,4 @@ TEST_CASE("gitops overlay: the ConfigMap the daemon mounts is generated from int
 }
 
 }  // namespace
-}  // namespace dbconnd::daemon
+}  // namespace dbconnd::cli

@@ -9,7 +9,7 @@
 #include "config/loader.h"
 #include "reconcilers/planner.h"
 
-namespace dbconnd::daemon {
+namespace dbconnd::cli {
 namespace {
 
 constexpr char kProject[] = "shop-prod-1234";
@@ -271,9 +271,9 @@ TEST_CASE("export: a private IP without --project-number is an error, not a bad 
 }
 
 }  // namespace
-}  // namespace dbconnd::daemon
+}  // namespace dbconnd::cli
 
-namespace dbconnd::daemon {
+namespace dbconnd::cli {
 namespace {
 TEST_CASE("export: a job on Direct VPC egress is declared with directVpc, no connector, and plans no change",
           "[export][direct-vpc]") {
@@ -388,4 +388,4 @@ TEST_CASE("export: Private Service Connect and connector enforcement are declare
   CHECK(bad[0].yaml.find("Private Service Connect is on") != std::string::npos);
 }
 }  // namespace
-}  // namespace dbconnd::daemon
+}  // namespace dbconnd::cli

@@ -11,7 +11,10 @@
 #include "controller/log.h"
 #include "cli/reconcile_cli.h"
 
-namespace dbconnd::daemon {
+namespace dbconnd::cli {
+using controller::LogFormat;
+using controller::LoggerOptions;
+using controller::SetGlobalLogger;
 namespace {
 
 gcp::GetEnv FakeEnv(std::map<std::string, std::string> vars) {
@@ -193,4 +196,4 @@ TEST_CASE("gcp setup: a credentials file readable by others is warned about in t
 }
 
 }  // namespace
-}  // namespace dbconnd::daemon
+}  // namespace dbconnd::cli

@@ -12,7 +12,7 @@
 #include "cli/plan_output.h"
 #include "cli/reconcile_cli.h"
 
-namespace dbconnd::daemon {
+namespace dbconnd::cli {
 namespace {
 
 namespace fs = std::filesystem;
@@ -202,4 +202,4 @@ TEST_CASE("markdown: MarkdownText escapes and caps", "[markdown]") {
 }
 
 }  // namespace
-}  // namespace dbconnd::daemon
+}  // namespace dbconnd::cli

@@ -10,7 +10,7 @@
 // `plan -o json` shows the Private Service Connect steps with their own
 // resource kinds, in order, for examples/saleor-psc.yaml against the seed.
 
-namespace dbconnd::daemon {
+namespace dbconnd::cli {
 namespace {
 
 namespace json = boost::json;
@@ -69,4 +69,4 @@ TEST_CASE("plan output: the PSC step kinds show in JSON", "[plan_output][psc]") 
   CHECK(noted);
 }
 
-}  // namespace dbconnd::daemon
+}  // namespace dbconnd::cli

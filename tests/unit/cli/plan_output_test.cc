@@ -8,7 +8,7 @@
 #include "cli/plan_output.h"
 #include "cli/reconcile_cli.h"
 
-namespace dbconnd::daemon {
+namespace dbconnd::cli {
 namespace {
 
 using namespace std::chrono_literals;
@@ -119,4 +119,4 @@ TEST_CASE("plan command: a usage error exits 1, not 2 (2 means changes pending)"
 }
 
 }  // namespace
-}  // namespace dbconnd::daemon
+}  // namespace dbconnd::cli

@@ -8,7 +8,9 @@
 #include "cli/status_table.h"
 #include "tests/unit/controller/test_util.h"
 
-namespace dbconnd::daemon {
+namespace dbconnd::cli {
+using controller::Controller;
+using controller::ControllerOptions;
 namespace {
 
 TEST_CASE("dbconnd status renders the controller's /status as a table") {
@@ -21,7 +23,7 @@ TEST_CASE("dbconnd status renders the controller's /status as a table") {
   c->SetDesiredState(state, 4);
   c->SetConfigErrors({"/etc/dbconnd/x.yaml:3:1: error: spec: unknown key"});
   c->Start();
-  REQUIRE(testutil::RunUntil(io, [&] { return !c->Statuses().empty() && !c->Statuses()[0].last_reconcile.empty(); }));
+  REQUIRE(controller::testutil::RunUntil(io, [&] { return !c->Statuses().empty() && !c->Statuses()[0].last_reconcile.empty(); }));
   auto doc = boost::json::parse(c->StatusJson()).as_object();
   std::string table = RenderStatusTable(doc, true);
   INFO(table);
@@ -40,4 +42,4 @@ TEST_CASE("dbconnd status renders the controller's /status as a table") {
 }
 
 }  // namespace
-}  // namespace dbconnd::daemon
+}  // namespace dbconnd::cli

@@ -12,7 +12,7 @@
 
 #include "cli/cli.h"
 
-namespace dbconnd::daemon {
+namespace dbconnd::cli {
 namespace {
 
 namespace fs = std::filesystem;
@@ -225,4 +225,4 @@ TEST_CASE("the built binary: examples/*.yaml exit 0, world-open exits 1 naming t
 }
 
 }  // namespace
-}  // namespace dbconnd::daemon
+}  // namespace dbconnd::cli

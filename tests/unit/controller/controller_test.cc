@@ -18,7 +18,7 @@
 #include "controller/metrics.h"
 #include "test_util.h"
 
-namespace dbconnd::daemon {
+namespace dbconnd::controller {
 namespace {
 
 using namespace std::chrono_literals;
@@ -369,9 +369,9 @@ TEST_CASE("Endpoints serve metrics, health, readiness and status") {
 }
 
 }  // namespace
-}  // namespace dbconnd::daemon
+}  // namespace dbconnd::controller
 
-namespace dbconnd::daemon {
+namespace dbconnd::controller {
 namespace {
 
 TEST_CASE("/status at thousands of intents is rendered in slices: the loop serves others "
@@ -418,4 +418,4 @@ TEST_CASE("/status at thousands of intents is rendered in slices: the loop serve
 }
 
 }  // namespace
-}  // namespace dbconnd::daemon
+}  // namespace dbconnd::controller

@@ -4,7 +4,7 @@
 
 #include "controller/fight_breaker.h"
 
-namespace dbconnd::daemon {
+namespace dbconnd::controller {
 namespace {
 using namespace std::chrono_literals;
 
@@ -38,4 +38,4 @@ TEST_CASE("FightBreaker: Reset closes it and forgets every correction") {
 }
 
 }  // namespace
-}  // namespace dbconnd::daemon
+}  // namespace dbconnd::controller

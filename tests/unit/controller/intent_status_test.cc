@@ -9,7 +9,7 @@
 #include "controller/intent_status.h"
 #include "test_util.h"
 
-namespace dbconnd::daemon {
+namespace dbconnd::controller {
 namespace {
 
 using reconcilers::ApplyResult;
@@ -129,4 +129,4 @@ TEST_CASE("IntentStatus: the /status object carries conditions and resources") {
 }
 
 }  // namespace
-}  // namespace dbconnd::daemon
+}  // namespace dbconnd::controller

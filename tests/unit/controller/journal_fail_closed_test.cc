@@ -22,7 +22,7 @@
 #include "gcp/write_fence.h"
 #include "test_util.h"
 
-namespace dbconnd::daemon {
+namespace dbconnd::controller {
 namespace {
 
 using namespace std::chrono_literals;
@@ -95,4 +95,4 @@ TEST_CASE("a write the journal cannot record is never sent, and is counted",
 }
 
 }  // namespace
-}  // namespace dbconnd::daemon
+}  // namespace dbconnd::controller

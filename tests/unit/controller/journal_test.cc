@@ -5,7 +5,7 @@
 #include "controller/journal.h"
 #include "test_util.h"
 
-namespace dbconnd::daemon {
+namespace dbconnd::controller {
 namespace {
 
 gcp::Operation SqlOp(std::string name) {
@@ -130,4 +130,4 @@ TEST_CASE("Journal lock: one holder at a time, released with the object") {
 }
 
 }  // namespace
-}  // namespace dbconnd::daemon
+}  // namespace dbconnd::controller

@@ -6,7 +6,7 @@
 
 #include "controller/log.h"
 
-namespace dbconnd::daemon {
+namespace dbconnd::controller {
 namespace {
 
 TEST_CASE("Redact hides bearer tokens, keys, JSON secrets and URL passwords") {
@@ -94,4 +94,4 @@ TEST_CASE("A 40 kB value in a log line neither crashes nor floods the log") {
 }
 
 }  // namespace
-}  // namespace dbconnd::daemon
+}  // namespace dbconnd::controller

@@ -8,7 +8,7 @@
 #include "controller/pass_observer.h"
 #include "test_util.h"
 
-namespace dbconnd::daemon {
+namespace dbconnd::controller {
 namespace {
 
 using reconcilers::ResourceKind;
@@ -73,4 +73,4 @@ TEST_CASE("MetricKind and KeepsRequestId") {
 }
 
 }  // namespace
-}  // namespace dbconnd::daemon
+}  // namespace dbconnd::controller

@@ -15,7 +15,7 @@
 #include "controller/log.h"
 #include "tests/support/exposition.h"
 
-namespace dbconnd::daemon::testutil {
+namespace dbconnd::controller::testutil {
 
 // Keeps test output readable: only warnings and errors reach stderr.
 inline const bool kQuietLogs = [] {
@@ -54,4 +54,4 @@ inline bool RunUntil(boost::asio::io_context& io, const std::function<bool()>& p
 
 using dbconnd::testing::SumSeries;
 
-}  // namespace dbconnd::daemon::testutil
+}  // namespace dbconnd::controller::testutil

@@ -9,7 +9,7 @@
 #include "controller/watcher.h"
 #include "test_util.h"
 
-namespace dbconnd::daemon {
+namespace dbconnd::controller {
 namespace {
 
 namespace fs = std::filesystem;
@@ -108,4 +108,4 @@ TEST_CASE("Reloader: valid changes make generations, invalid ones keep the last 
 }
 
 }  // namespace
-}  // namespace dbconnd::daemon
+}  // namespace dbconnd::controller

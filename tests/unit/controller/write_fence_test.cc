@@ -15,7 +15,7 @@
 #include "controller/metrics.h"
 #include "test_util.h"
 
-namespace dbconnd::daemon {
+namespace dbconnd::controller {
 namespace {
 
 using namespace std::chrono_literals;
@@ -87,4 +87,4 @@ TEST_CASE("Losing the lease mid-pass stops the pass's writes: it ends as Observi
 }
 
 }  // namespace
-}  // namespace dbconnd::daemon
+}  // namespace dbconnd::controller

@@ -275,6 +275,15 @@ TEST_CASE("a partitioned leader stops writing before anyone else can lead", "[k8
   RunFor(io, milliseconds(100));
   REQUIRE(b->started == 0);
 
+  // On a loaded machine a's loop can stall past its renew deadline (200 ms)
+  // before the partition: a then stops leading, as it must, and takes its
+  // own still-held Lease back on the next round. That is a correct history,
+  // so count from the moment a leads and is cut off.
+  REQUIRE(RunUntil(io, [&] { return a->elector->is_leader(); }, milliseconds(5'000)));
+  const int a_started_before = a->started;
+  const int a_stopped_before = a->stopped;
+  REQUIRE(a_started_before == a_stopped_before + 1);
+
   // Cut a off from the API server: its renewals fail (or hang).
   api.partitioned.insert("token-a");
   const SteadyTime a_fence = a->elector->write_deadline();
@@ -282,7 +291,8 @@ TEST_CASE("a partitioned leader stops writing before anyone else can lead", "[k8
 
   CHECK_FALSE(a_could_write_when_b_started);
   CHECK(a_deadline_when_b_started == SteadyTime::min());  // a no longer leads
-  CHECK(a->stopped == 1);
+  CHECK(a->started == a_started_before);  // never led again while cut off
+  CHECK(a->stopped == a_stopped_before + 1);
   CHECK(a->stopped_at < b->started_at);
   // a's write deadline (from its last successful renew) passed before b led,
   // and b waited a full LeaseDuration after a's last write reached the server.

@@ -17,7 +17,7 @@
 #include "controller/metrics.h"
 #include "tests/unit/metrics/exposition.h"
 
-namespace dbconnd::daemon {
+namespace dbconnd::controller {
 namespace {
 
 namespace json = boost::json;
@@ -231,4 +231,4 @@ TEST_CASE("alert rules are complete and only use exposed metrics", "[deploy][ale
 }
 
 }  // namespace
-}  // namespace dbconnd::daemon
+}  // namespace dbconnd::controller

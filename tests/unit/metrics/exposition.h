@@ -10,7 +10,7 @@
 
 #include "controller/metrics.h"
 
-namespace dbconnd::daemon::testing {
+namespace dbconnd::controller::testing {
 
 inline std::string ReadFile(const std::string& path) {
   std::ifstream in(path);
@@ -80,4 +80,4 @@ inline void TouchEveryMetric(Metrics& m) {
   m.SetNearestExpiry("saleor", 1800000000);
 }
 
-}  // namespace dbconnd::daemon::testing
+}  // namespace dbconnd::controller::testing

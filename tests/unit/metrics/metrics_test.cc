@@ -10,7 +10,7 @@
 
 #include "tests/unit/metrics/exposition.h"
 
-namespace dbconnd::daemon {
+namespace dbconnd::controller {
 namespace {
 
 using testing::FamilyTypes;
@@ -330,4 +330,4 @@ TEST_CASE("promtool check metrics really rejects a bad exposition", "[metrics][p
 }
 
 }  // namespace
-}  // namespace dbconnd::daemon
+}  // namespace dbconnd::controller

@@ -9,7 +9,7 @@
 #include "tests/unit/gcp/test_util.h"
 #include "tests/unit/metrics/exposition.h"
 
-namespace dbconnd::daemon {
+namespace dbconnd::controller {
 namespace {
 
 using testing::Value;
@@ -142,4 +142,4 @@ TEST_CASE("rate-limit tokens are read from the limiter at refresh", "[metrics][t
 }
 
 }  // namespace
-}  // namespace dbconnd::daemon
+}  // namespace dbconnd::controller
