@@ -261,7 +261,7 @@ TEST_CASE("integration: connectorEnforcement is blocked while a workload uses pr
   CHECK(job.at("latestCreatedExecution").at("completionStatus").as_string() == "EXECUTION_SUCCEEDED");
 
   // With enforcement on, the job still gets in through the socket.
-  auto run_after = daemon::RunToCompletion(
+  auto run_after = cli::RunToCompletion(
       cloud.io, reconcilers::RunJobAndWait(cloud.clients(), kProject, "us-central1", kJob,
                                            Cloud::FastOptions().wait));
   REQUIRE(run_after.ok());
