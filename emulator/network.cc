@@ -514,44 +514,12 @@ net::HttpResponse Handlers::ComputeGet() {
   return JsonResponse(200, *a);
 }
 
-namespace {
-// A canonical UUID (8-4-4-4-12 hex digits) other than the all-zero one.
-bool IsRequestId(const std::string& s) {
-  if (s.size() != 36) return false;
-  bool nonzero = false;
-  for (size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    if (i == 8 || i == 13 || i == 18 || i == 23) {
-      if (c != '-') return false;
-      continue;
-    }
-    if (!std::isxdigit(static_cast<unsigned char>(c))) return false;
-    nonzero = nonzero || c != '0';
-  }
-  return nonzero;
-}
-}  // namespace
-
 net::HttpResponse Handlers::ComputeInsert() {
   const std::string& project = t.segs[3];
   // requestId: Compute remembers it and answers a repeat with the operation
   // the first request started, creating nothing new.
-  std::string request_id = t.Query("requestId");
   std::string request_key;
-  if (!request_id.empty()) {
-    if (!IsRequestId(request_id)) {
-      return ErrorResponse(400, "INVALID_ARGUMENT",
-                           "Invalid value for field 'requestId': '" + request_id.substr(0, 64) +
-                               "'. The request ID must be a valid UUID with the exception that zero UUID "
-                               "is not supported (00000000-0000-0000-0000-000000000000).",
-                           "invalid");
-    }
-    request_key = project + "/" + request_id;
-    auto& seen = Map("compute", "requestIds");
-    if (auto* op_key = seen.if_contains(request_key)) {
-      if (auto* op = Map("compute", "operations").if_contains(Str(op_key))) return JsonResponse(200, *op);
-    }
-  }
+  if (auto repeat = RepeatedRequest(project, &request_key)) return *repeat;
   auto body = Body("compute", "Address");
   if (!body.ok()) return ErrorFromStatus(body.status());
   json::object a = body->as_object();

@@ -155,7 +155,8 @@ json::object Handlers::RegionOperation(const std::string& project, const std::st
   return op;
 }
 
-// requestId: the first request's operation answers a repeat of it.
+// requestId on Compute's inserts (global and regional): a canonical non-zero
+// UUID; the first request's operation answers a repeat of it.
 std::optional<net::HttpResponse> Handlers::RepeatedRequest(const std::string& project, std::string* key) {
   std::string id = t.Query("requestId");
   if (id.empty()) return std::nullopt;
