@@ -223,8 +223,9 @@ struct Row {
   double first_sync_s = -1, forced_wall_s = -1, forced_cpu_s = -1, periodic_cpu_s = -1;
   double peak_mib = -1, p50 = -1, p99 = -1;
   double hwm_first_sync = -1, hwm_resync = -1;  // VmHWM after those phases
+  int64_t first_writes = -1;
   int64_t forced_reads = -1, forced_writes = -1, periodic_reads = -1, periodic_writes = -1;
-  std::string forced_routes, periodic_routes;
+  std::string first_routes, forced_routes, periodic_routes;
   std::string error;
 };
 
@@ -239,6 +240,21 @@ std::string RouteDelta(const std::map<std::string, int64_t>& before,
     }
   }
   return out;
+}
+
+// Google API requests between two request-count snapshots: reads (GET, and
+// getIamPolicy, a read sent as POST) or writes (everything else).
+int64_t Requests(const std::map<std::string, int64_t>& before,
+                 const std::map<std::string, int64_t>& after, bool reads) {
+  int64_t t = 0;
+  for (const auto& [k, v] : after) {
+    if (k.find("emulator") != std::string::npos || k.find("token") != std::string::npos) continue;
+    const bool read = k.rfind("GET ", 0) == 0 || k.ends_with(".getIamPolicy");
+    if (read != reads) continue;
+    auto it = before.find(k);
+    t += v - (it == before.end() ? 0 : it->second);
+  }
+  return t;
 }
 
 Row RunOne(int n, int samples, int concurrency, int resync_s, int per_file, bool keep) {
@@ -267,6 +283,7 @@ Row RunOne(int n, int samples, int concurrency, int resync_s, int per_file, bool
 
   try {
     Emulator emu(dir, n);
+    auto counts_start = emu.Counts();
     auto started = Clock::now();
     Daemon d(dir, emu, config, concurrency, resync_s);
     pid_t pid = d.process().pid();
@@ -280,6 +297,19 @@ Row RunOne(int n, int samples, int concurrency, int resync_s, int per_file, bool
     row.first_sync_s = std::chrono::duration<double>(Clock::now() - started).count();
     row.hwm_first_sync = PeakRssMiB(pid);
     std::this_thread::sleep_for(500ms);
+    // The seed holds what the intents declare: a first sync that writes
+    // measures convergence, not a sync, and its figure would mislead.
+    {
+      auto after = emu.Counts();
+      row.first_routes = RouteDelta(counts_start, after);
+      row.first_writes = Requests(counts_start, after, false);
+      if (row.first_writes != 0) {
+        throw std::runtime_error("the first sync wrote " + std::to_string(row.first_writes) +
+                                 " time(s) (" + row.first_routes +
+                                 " ): the fleet seed and the intents this benchmark declares "
+                                 "disagree; fix one of them");
+      }
+    }
 
     // Forced: SIGHUP reloads the files and enqueues every intent now.
     auto counts0 = emu.Counts();
@@ -312,21 +342,10 @@ Row RunOne(int n, int samples, int concurrency, int resync_s, int per_file, bool
     auto counts2 = emu.Counts();
     row.periodic_cpu_s = cpu2 - cpu1;
     row.periodic_routes = RouteDelta(counts1, counts2);
-    auto sum = [](const std::map<std::string, int64_t>& a, const std::map<std::string, int64_t>& b,
-                  bool reads) {
-      int64_t t = 0;
-      for (const auto& [k, v] : b) {
-        if (k.find("emulator") != std::string::npos || k.find("token") != std::string::npos) continue;
-        if ((k.rfind("GET ", 0) == 0) != reads) continue;
-        auto it = a.find(k);
-        t += v - (it == a.end() ? 0 : it->second);
-      }
-      return t;
-    };
-    row.forced_reads = sum(counts0, counts1, true);
-    row.forced_writes = sum(counts0, counts1, false);
-    row.periodic_reads = sum(counts1, counts2, true);
-    row.periodic_writes = sum(counts1, counts2, false);
+    row.forced_reads = Requests(counts0, counts1, true);
+    row.forced_writes = Requests(counts0, counts1, false);
+    row.periodic_reads = Requests(counts1, counts2, true);
+    row.periodic_writes = Requests(counts1, counts2, false);
 
     // File change -> first write at the emulator.
     std::vector<double> lat;
@@ -436,6 +455,7 @@ int main(int argc, char** argv) {
                 static_cast<long long>(r.forced_reads), static_cast<long long>(r.forced_writes),
                 r.periodic_cpu_s, static_cast<long long>(r.periodic_reads),
                 static_cast<long long>(r.periodic_writes), r.peak_mib, r.p50, r.p99);
+    std::printf("       first sync requests:%s\n", r.first_routes.c_str());
     std::printf("       SIGHUP resync requests:%s\n", r.forced_routes.c_str());
     std::printf("       periodic resync requests:%s\n", r.periodic_routes.c_str());
     std::printf("       VmHWM after first sync %.1f MiB, after the SIGHUP resync %.1f MiB, at the end %.1f MiB\n",

@@ -255,7 +255,7 @@ Status Handlers::ApplySeed(Emulator& e, std::string_view seed, int64_t now) {
       std::string loc = "projects/" + project + "/locations/" + region;
       std::string connector = loc + "/connectors/conn-" + std::to_string(ri);
       json::array env{json::object{{"name", "DATABASE_URL"}, {"value", "postgresql://app@" + ip + ":5432/app?sslmode=require"}},
-                      json::object{{"name", "DB_PASSWORD"},
+                      json::object{{"name", "PGPASSWORD"},
                                    {"valueSource", json::object{{"secretKeyRef", json::object{{"secret", "db-" + std::to_string(i)}, {"version", "latest"}}}}}}};
       json::object vpc{{"vpcAccess", json::object{{"connector", connector}, {"egress", "PRIVATE_RANGES_ONLY"}}}};
       run["jobs"].as_object()[loc + "/jobs/job-" + std::to_string(i)] = Job(loc + "/jobs/job-" + std::to_string(i), project, now, env, vpc);

@@ -49,7 +49,7 @@ config::Intent FleetIntent(int i) {
   w.method = config::ConnectionMethod::kPrivateIp;
   w.database = {"app", "app",
                 "projects/" + in.project + "/secrets/db-" + std::to_string(i) + "/versions/latest",
-                "DB_PASSWORD"};
+                "PGPASSWORD"};
   in.workloads.push_back(w);
   return in;
 }
