@@ -188,6 +188,8 @@ class Daemon {
     {
       std::ofstream(dir + "/token") << kToken << "\n";
     }
+    std::filesystem::permissions(dir + "/token", std::filesystem::perms::owner_read |
+                                                     std::filesystem::perms::owner_write);
     std::vector<std::string> argv{kDbconnd, "run", "--config", config, "--listen", "127.0.0.1:0",
                                   "--state-dir", dir + "/state",
                                   "--resync", std::to_string(resync_s) + "s", "--operation-poll", "100ms",
@@ -308,6 +310,13 @@ Row RunOne(int n, int samples, int concurrency, int resync_s, int per_file, bool
                                  " time(s) (" + row.first_routes +
                                  " ): the fleet seed and the intents this benchmark declares "
                                  "disagree; fix one of them");
+      }
+      // Converged means no diagnosis either (a missing secret, say): each
+      // would be held in the intent's status and logged as a warning.
+      const std::string log = d.process().err();
+      if (auto w = log.find("\"severity\":\"WARNING\""); w != std::string::npos) {
+        throw std::runtime_error("the first sync warned, so the fleet is not converged: " +
+                                 log.substr(w, std::min<std::size_t>(log.find('\n', w) - w, 600)));
       }
     }
 

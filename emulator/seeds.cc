@@ -16,6 +16,22 @@ namespace {
 constexpr char kIncidentProject[] = "melodic-now-463704-k1";
 constexpr char kIncidentNumber[] = "493827161123";
 
+// The runtime service account the seeds' jobs and services run as.
+std::string Runner(const std::string& project) {
+  return "saleor-runner@" + project + ".iam.gserviceaccount.com";
+}
+
+// Secret Manager IAM: `account` may read `secret` (secretAccessor).
+void GrantSecretAccessor(json::object& state, const std::string& project_number,
+                         const std::string& secret, const std::string& account) {
+  (*ObjAt(*ObjAt(state, "sm"), "policies"))["projects/" + project_number + "/secrets/" + secret] =
+      json::object{{"version", 1},
+                   {"etag", "BwYseed"},
+                   {"bindings", json::array{json::object{
+                                    {"role", "roles/secretmanager.secretAccessor"},
+                                    {"members", json::array{"serviceAccount:" + account}}}}}};
+}
+
 json::object Instance(const std::string& project, const std::string& number, const std::string& region,
                       const std::string& name, int64_t now) {
   return json::object{
@@ -65,7 +81,7 @@ json::object Job(const std::string& name, const std::string& project, int64_t no
   json::object task{{"containers", json::array{container}},
                     {"maxRetries", 0},
                     {"timeout", "600s"},
-                    {"serviceAccount", "saleor-runner@" + project + ".iam.gserviceaccount.com"},
+                    {"serviceAccount", Runner(project)},
                     {"executionEnvironment", "EXECUTION_ENVIRONMENT_GEN2"}};
   MergePatch(task, task_extra);
   return json::object{
@@ -95,7 +111,7 @@ json::object Service(const std::string& name, const std::string& project, int64_
                                     {"name", "api"},
                                     {"image", "us-central1-docker.pkg.dev/" + project + "/saleor/saleor:3.20.0"},
                                     {"ports", json::array{json::object{{"name", "http1"}, {"containerPort", 8000}}}}}}},
-                 {"serviceAccount", "saleor-runner@" + project + ".iam.gserviceaccount.com"},
+                 {"serviceAccount", Runner(project)},
                  {"maxInstanceRequestConcurrency", 80},
                  {"timeout", "300s"}};
   MergePatch(t, tmpl);
@@ -197,14 +213,7 @@ Status Handlers::ApplySeed(Emulator& e, std::string_view seed, int64_t now) {
       SeedSecrets(state, kIncidentNumber, "saleor-db", "c2VjdXJlLWRiLXBhc3N3b3JkLTEyMw==", now);
       SeedSecrets(state, kIncidentNumber, "saleor-secret-key", "ZGphbmdvLXNlY3JldC1rZXk=", now);
       // The job's runtime account may read the password secret.
-      (*ObjAt(*ObjAt(state, "sm"), "policies"))[std::string("projects/") + kIncidentNumber + "/secrets/saleor-db"] =
-          json::object{{"version", 1},
-                       {"etag", "BwYseed"},
-                       {"bindings", json::array{json::object{
-                                        {"role", "roles/secretmanager.secretAccessor"},
-                                        {"members", json::array{"serviceAccount:saleor-runner@" +
-                                                                std::string(kIncidentProject) +
-                                                                ".iam.gserviceaccount.com"}}}}}};
+      GrantSecretAccessor(state, kIncidentNumber, "saleor-db", Runner(kIncidentProject));
     }
   } else if (seed.starts_with("fleet:")) {
     int n = 0;
@@ -257,6 +266,10 @@ Status Handlers::ApplySeed(Emulator& e, std::string_view seed, int64_t now) {
       json::array env{json::object{{"name", "DATABASE_URL"}, {"value", "postgresql://app@" + ip + ":5432/app?sslmode=require"}},
                       json::object{{"name", "PGPASSWORD"},
                                    {"valueSource", json::object{{"secretKeyRef", json::object{{"secret", "db-" + std::to_string(i)}, {"version", "latest"}}}}}}};
+      // Converged includes the run-time prerequisites: the password secret
+      // has a version, and the job's account may read it.
+      SeedSecrets(state, number, "db-" + std::to_string(i), "ZmxlZXQtZGItcGFzc3dvcmQ=", now);
+      GrantSecretAccessor(state, number, "db-" + std::to_string(i), Runner(project));
       json::object vpc{{"vpcAccess", json::object{{"connector", connector}, {"egress", "PRIVATE_RANGES_ONLY"}}}};
       run["jobs"].as_object()[loc + "/jobs/job-" + std::to_string(i)] = Job(loc + "/jobs/job-" + std::to_string(i), project, now, env, vpc);
       run["services"].as_object()[loc + "/services/svc-" + std::to_string(i)] = Service(loc + "/services/svc-" + std::to_string(i), project, now, vpc);
