@@ -214,6 +214,18 @@ gcp::WaitOptions StepWait(const PassContext& ctx, const Step& step) {
 }
 
 // Sends nothing; records the operation for the journal and waits for it.
+// Waits out the backoff after a transient failure. Not OK when `delay`
+// says to give up (the failures' bound or the deadline; `gave_up` is then
+// set when given) or when the sleep is cut short (shutdown).
+gcp::Task<Status> BackOff(gcp::Sleeper sleeper, StatusOr<std::chrono::milliseconds> delay,
+                          bool* gave_up) {
+  if (!delay.ok()) {
+    if (gave_up) *gave_up = true;
+    co_return delay.status();
+  }
+  co_return co_await sleeper(*delay);
+}
+
 gcp::Task<Status> AwaitOperation(PassContext ctx, Step step, StatusOr<gcp::Operation> op) {
   if (!op.ok()) co_return op.status();
   if (ctx.observer) ctx.observer->OperationStarted(step, *op);
@@ -908,14 +920,9 @@ gcp::Task<ApplyResult> Apply(gcp::Clients clients, config::Intent intent, ApplyO
         Emit(ctx, ApplyProgress::Kind::kConflict, nullptr,
              "reading live state failed (" + live.status().message() + "); retrying",
              milliseconds(0), live.status());
-        auto delay = next_backoff(live.status());
-        if (!delay.ok()) {
-          result.status = delay.status();
-          co_return result;
-        }
-        Status slept = co_await ctx.sleeper(*delay);
-        if (!slept.ok()) {
-          result.status = slept;
+        Status paused = co_await BackOff(ctx.sleeper, next_backoff(live.status()), nullptr);
+        if (!paused.ok()) {
+          result.status = std::move(paused);
           co_return result;
         }
         continue;
@@ -1007,15 +1014,14 @@ gcp::Task<ApplyResult> Apply(gcp::Clients clients, config::Intent intent, ApplyO
            "outcome of " + step.id + " unknown (" + outcome.status.message() +
                "); re-reading before anything else",
            elapsed, outcome.status);
-      auto delay = next_backoff(outcome.status);
-      if (!delay.ok()) {
-        result.failed_step = step.id;
-        result.status = Status(delay.status()).Annotate("step " + step.id);
-        co_return result;
-      }
-      Status slept = co_await ctx.sleeper(*delay);
-      if (!slept.ok()) {
-        result.status = slept;
+      bool gave_up = false;
+      Status paused = co_await BackOff(ctx.sleeper, next_backoff(outcome.status), &gave_up);
+      if (!paused.ok()) {
+        if (gave_up) {
+          result.failed_step = step.id;
+          paused = std::move(paused).Annotate("step " + step.id);
+        }
+        result.status = std::move(paused);
         co_return result;
       }
       continue;
