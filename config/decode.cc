@@ -630,12 +630,9 @@ class Decoder {
       Check(CheckInstanceId(*name, intent.project), "spec.instance.name");
       inst.name = *name;
     }
-    static constexpr std::array<std::string_view, 3> kSsl = {
-        "ALLOW_UNENCRYPTED_AND_ENCRYPTED", "ENCRYPTED_ONLY", "TRUSTED_CLIENT_CERTIFICATE_REQUIRED"};
-    if (auto i = Enum(m, "sslMode", false, kSsl)) inst.ssl_mode = static_cast<SslMode>(*i);
+    if (auto i = Enum(m, "sslMode", false, kSslModeNames)) inst.ssl_mode = static_cast<SslMode>(*i);
     inst.iam_authentication = Bool(m, "iamAuthentication");
-    static constexpr std::array<std::string_view, 2> kEnforcement = {"NOT_REQUIRED", "REQUIRED"};
-    if (auto i = Enum(m, "connectorEnforcement", false, kEnforcement)) {
+    if (auto i = Enum(m, "connectorEnforcement", false, kConnectorEnforcementNames)) {
       inst.connector_enforcement = static_cast<ConnectorEnforcement>(*i);
     }
     if (auto pub = SubMap(m, "publicIp", false, "")) {
@@ -818,9 +815,9 @@ class Decoder {
     } else if (!m->Get("job") && !m->Get("service")) {
       sink_.Error(w.where, path, "missing the workload's name; write job: NAME or service: NAME");
     }
-    static constexpr std::array<std::string_view, 4> kMethods = {"privateIp", "cloudSqlSocket",
-                                                                  "publicIp", "psc"};
-    if (auto i = Enum(*m, "method", true, kMethods)) w.method = static_cast<ConnectionMethod>(*i);
+    if (auto i = Enum(*m, "method", true, kConnectionMethodNames)) {
+      w.method = static_cast<ConnectionMethod>(*i);
+    }
     if (auto c = Str(*m, "container", false, "the container name")) {
       Check(CheckRfc1035Name(*c, "container"), path + ".container");
       w.container = *c;
@@ -829,8 +826,7 @@ class Decoder {
       Check(CheckEnvVarName(*e), path + ".urlEnv");
       w.url_env = *e;
     }
-    static constexpr std::array<std::string_view, 2> kEgress = {"PRIVATE_RANGES_ONLY", "ALL_TRAFFIC"};
-    if (auto i = Enum(*m, "egress", false, kEgress)) w.egress = static_cast<VpcEgress>(*i);
+    if (auto i = Enum(*m, "egress", false, kVpcEgressNames)) w.egress = static_cast<VpcEgress>(*i);
     if (auto dv = SubMap(*m, "directVpc", false, "{network: default, subnetwork: default}")) {
       DirectVpc d;
       if (auto net = Str(*dv, "network", true, "the VPC network name, e.g. default")) {
@@ -893,8 +889,7 @@ class Decoder {
   }
 
   void DecodePolicy(const MapView& m, Policy& p) {
-    static constexpr std::array<std::string_view, 2> kModes = {"enforce", "observe"};
-    if (auto i = Enum(m, "mode", false, kModes)) p.mode = static_cast<PolicyMode>(*i);
+    if (auto i = Enum(m, "mode", false, kPolicyModeNames)) p.mode = static_cast<PolicyMode>(*i);
     if (auto b = Bool(m, "pruneAuthorizedNetworks")) p.prune_authorized_networks = *b;
     if (auto b = Bool(m, "allowWorldOpen")) p.allow_world_open = *b;
     if (auto b = Bool(m, "paused")) p.paused = *b;

@@ -6,7 +6,9 @@
 // in one project/region, the Serverless VPC Access connector that reaches it,
 // and the Cloud Run jobs/services that connect to it.
 
+#include <array>
 #include <chrono>
+#include <cstddef>
 #include <memory>
 #include <optional>
 #include <string>
@@ -226,11 +228,33 @@ struct DesiredState {
   }
 };
 
-std::string_view ToString(SslMode m);             // "ENCRYPTED_ONLY", ...
-std::string_view ToString(ConnectionMethod m);    // "privateIp", ...
-std::string_view ToString(WorkloadKind k);        // "job" | "service"
-std::string_view ToString(PolicyMode m);          // "enforce" | "observe"
-std::string_view ToString(VpcEgress e);           // "PRIVATE_RANGES_ONLY" | "ALL_TRAFFIC"
-std::string_view ToString(ConnectorEnforcement e);  // "NOT_REQUIRED" | "REQUIRED"
+// How each value is spelled in intent files, in the enum's order: the
+// decoder accepts exactly these and ToString gives them back.
+inline constexpr std::array<std::string_view, 3> kSslModeNames = {
+    "ALLOW_UNENCRYPTED_AND_ENCRYPTED", "ENCRYPTED_ONLY", "TRUSTED_CLIENT_CERTIFICATE_REQUIRED"};
+inline constexpr std::array<std::string_view, 4> kConnectionMethodNames = {
+    "privateIp", "cloudSqlSocket", "publicIp", "psc"};
+inline constexpr std::array<std::string_view, 2> kWorkloadKindNames = {"job", "service"};
+inline constexpr std::array<std::string_view, 2> kPolicyModeNames = {"enforce", "observe"};
+inline constexpr std::array<std::string_view, 2> kVpcEgressNames = {"PRIVATE_RANGES_ONLY",
+                                                                     "ALL_TRAFFIC"};
+inline constexpr std::array<std::string_view, 2> kConnectorEnforcementNames = {"NOT_REQUIRED",
+                                                                                "REQUIRED"};
+
+// names[value]; empty for a value outside the table.
+template <typename E, std::size_t N>
+constexpr std::string_view NameIn(const std::array<std::string_view, N>& names, E value) {
+  const auto i = static_cast<std::size_t>(value);
+  return i < N ? names[i] : std::string_view();
+}
+
+inline std::string_view ToString(SslMode m) { return NameIn(kSslModeNames, m); }
+inline std::string_view ToString(ConnectionMethod m) { return NameIn(kConnectionMethodNames, m); }
+inline std::string_view ToString(WorkloadKind k) { return NameIn(kWorkloadKindNames, k); }
+inline std::string_view ToString(PolicyMode m) { return NameIn(kPolicyModeNames, m); }
+inline std::string_view ToString(VpcEgress e) { return NameIn(kVpcEgressNames, e); }
+inline std::string_view ToString(ConnectorEnforcement e) {
+  return NameIn(kConnectorEnforcementNames, e);
+}
 
 }  // namespace dbconnd::config
