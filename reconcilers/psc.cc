@@ -64,6 +64,25 @@ class PscPlanner {
     out_.diagnoses.push_back({std::move(code), std::move(ref), std::move(problem), std::move(fix)});
   }
 
+  // The live resource `ref` names (`what`: "address NAME"), as observed.
+  // nullptr when it does not exist (`*missing` set: it is to be created) or
+  // could not be read (a note saying `grant`, and the endpoint blocked).
+  template <typename T>
+  const T* Read(const std::map<std::string, StatusOr<T>>& reads, const std::string& what,
+                const ResourceRef& ref, std::string grant, PscEndpointState& st, bool* missing) {
+    auto it = reads.find(ref.name);
+    if (it == reads.end() || (!it->second.ok() && it->second.status().code() == StatusCode::kNotFound)) {
+      *missing = true;
+      return nullptr;
+    }
+    if (it->second.ok()) return &*it->second;
+    const std::string problem = what + " in " + in_.project + "/" + in_.region + " could not be read (" +
+                                RedactForDisplay(it->second.status().message()) + ")";
+    out_.notes.push_back({"psc-endpoint-unknown", ref, problem, std::move(grant)});
+    if (st.blocked.empty()) st.blocked = problem;
+    return nullptr;
+  }
+
   void PlanInstance() {
     if (!in_.instance.psc || !live_.instance) return;
     const config::Psc& want = *in_.instance.psc;
@@ -170,22 +189,12 @@ class PscPlanner {
     }
 
     // The address.
-    const gcp::RegionAddress* addr = nullptr;
-    bool addr_missing = true;
-    if (auto it = live_.psc_addresses.find(e.address); it != live_.psc_addresses.end()) {
-      if (it->second.ok()) {
-        addr = &*it->second;
-        addr_missing = false;
-      } else if (it->second.status().code() != StatusCode::kNotFound) {
-        addr_missing = false;
-        const std::string problem = "address " + e.address + " in " + in_.project + "/" + in_.region +
-                                    " could not be read (" + RedactForDisplay(it->second.status().message()) + ")";
-        out_.notes.push_back({"psc-endpoint-unknown", addr_ref, problem,
-                              "grant compute.addresses.get and compute.forwardingRules.get "
-                              "(roles/compute.networkViewer)"});
-        if (st.blocked.empty()) st.blocked = problem;
-      }
-    }
+    bool addr_missing = false;
+    const gcp::RegionAddress* addr =
+        Read(live_.psc_addresses, "address " + e.address, addr_ref,
+             "grant compute.addresses.get and compute.forwardingRules.get "
+             "(roles/compute.networkViewer)",
+             st, &addr_missing);
     if (addr) {
       st.ip = addr->address;
       const std::string net = CapForDisplay(ShortResourceName(addr->network.empty() ? addr->subnetwork : addr->network), 64);
@@ -229,21 +238,10 @@ class PscPlanner {
 
     // The forwarding rule.
     const std::string attachment = live_.instance ? live_.instance->psc_service_attachment_link : std::string();
-    const gcp::ForwardingRule* rule = nullptr;
-    bool rule_missing = true;
-    if (auto it = live_.psc_endpoints.find(e.endpoint); it != live_.psc_endpoints.end()) {
-      if (it->second.ok()) {
-        rule = &*it->second;
-        rule_missing = false;
-      } else if (it->second.status().code() != StatusCode::kNotFound) {
-        rule_missing = false;
-        const std::string problem = "forwarding rule " + e.endpoint + " in " + in_.project + "/" + in_.region +
-                                    " could not be read (" + RedactForDisplay(it->second.status().message()) + ")";
-        out_.notes.push_back({"psc-endpoint-unknown", rule_ref, problem,
-                              "grant compute.forwardingRules.get (roles/compute.networkViewer)"});
-        if (st.blocked.empty()) st.blocked = problem;
-      }
-    }
+    bool rule_missing = false;
+    const gcp::ForwardingRule* rule =
+        Read(live_.psc_endpoints, "forwarding rule " + e.endpoint, rule_ref,
+             "grant compute.forwardingRules.get (roles/compute.networkViewer)", st, &rule_missing);
     if (rule) {
       if (st.ip.empty()) st.ip = rule->ip_address;
       const std::string net = CapForDisplay(ShortResourceName(rule->network), 64);
