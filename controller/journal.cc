@@ -15,6 +15,7 @@
 
 #include "common/redact.h"
 #include "common/rfc3339.h"
+#include "common/write_all.h"
 #include "controller/log.h"
 
 namespace dbconnd::controller {
@@ -28,8 +29,8 @@ std::string Str(const json::object& o, std::string_view key) {
   return v && v->is_string() ? std::string(v->as_string()) : std::string();
 }
 
-Status Errno(std::string what) {
-  return InternalError(std::move(what) + ": " + std::strerror(errno));
+Status Errno(std::string what, int err = errno) {
+  return InternalError(std::move(what) + ": " + std::strerror(err));
 }
 
 Status MakeDirs(const std::string& dir) {
@@ -230,23 +231,15 @@ Journal::~Journal() {
 
 Status Journal::Append(const std::string& line) {
   std::string data = line + "\n";
-  const char* p = data.data();
-  size_t left = data.size();
   // A failed append (disk full) is cut off again, so the next line does not
   // follow half a line.
   const off_t start = ::lseek(fd_, 0, SEEK_END);
-  while (left > 0) {
-    ssize_t n = ::write(fd_, p, left);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      Status failed = Errno("writing " + path_);
-      if (start >= 0 && left != data.size() && ::ftruncate(fd_, start) != 0) {
-        failed = Errno("writing " + path_ + " (and cutting off the half-written line)");
-      }
-      return failed;
+  if (const int err = common::WriteAll(fd_, data); err != 0) {
+    Status failed = Errno("writing " + path_, err);
+    if (start >= 0 && ::lseek(fd_, 0, SEEK_END) != start && ::ftruncate(fd_, start) != 0) {
+      failed = Errno("writing " + path_ + " (and cutting off the half-written line)");
     }
-    p += n;
-    left -= static_cast<size_t>(n);
+    return failed;
   }
   if (::fdatasync(fd_) != 0) return Errno("syncing " + path_);
   return Status();

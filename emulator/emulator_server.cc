@@ -15,6 +15,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "common/write_all.h"
 #include "emulator/model_util.h"
 
 namespace dbconnd::emulator {
@@ -50,16 +51,9 @@ Status WriteStateFileAtomically(const std::string& path, std::string_view conten
   std::string tmp = path + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return UnavailableError("cannot write " + tmp + ": " + std::strerror(errno));
-  size_t off = 0;
-  while (off < content.size()) {
-    ssize_t n = ::write(fd, content.data() + off, content.size() - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int err = errno;
-      ::close(fd);
-      return UnavailableError("cannot write " + tmp + ": " + std::strerror(err));
-    }
-    off += static_cast<size_t>(n);
+  if (const int err = common::WriteAll(fd, content); err != 0) {
+    ::close(fd);
+    return UnavailableError("cannot write " + tmp + ": " + std::strerror(err));
   }
   if (::fsync(fd) != 0 || ::close(fd) != 0) return UnavailableError("cannot sync " + tmp + ": " + std::strerror(errno));
   if (::rename(tmp.c_str(), path.c_str()) != 0) {

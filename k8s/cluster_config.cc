@@ -15,6 +15,7 @@
 #include <boost/json.hpp>
 
 #include "common/base64.h"
+#include "common/write_all.h"
 #include "config/yaml_json.h"
 
 namespace dbconnd::k8s {
@@ -68,18 +69,11 @@ StatusOr<std::string> WritePrivateTempFile(const std::string& dir_in, const std:
     return FailedPreconditionError("cannot create a temporary CA file in " + dir + ": " +
                                    std::strerror(errno));
   }
-  size_t off = 0;
-  while (off < data.size()) {
-    ssize_t n = ::write(fd, data.data() + off, data.size() - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int err = errno;
-      ::close(fd);
-      ::unlink(buf.data());
-      return FailedPreconditionError(std::string("cannot write the temporary CA file: ") +
-                                     std::strerror(err));
-    }
-    off += static_cast<size_t>(n);
+  if (const int err = common::WriteAll(fd, data); err != 0) {
+    ::close(fd);
+    ::unlink(buf.data());
+    return FailedPreconditionError(std::string("cannot write the temporary CA file: ") +
+                                   std::strerror(err));
   }
   ::close(fd);
   return std::string(buf.data());
