@@ -80,6 +80,17 @@ asio::awaitable<WaitResult> AsyncEvent::Wait(std::chrono::steady_clock::time_poi
     auto waiter = weak_waiter.lock();
     if (im && waiter) im->Decide(waiter, WaitResult::kTimedOut);
   });
+  // A frame destroyed while suspended here (its io_context shut down)
+  // leaves the queue on the way out and is never sent to.
+  struct Leave {
+    Impl* impl;
+    Waiter* w;
+    ~Leave() {
+      if (w->decided) return;
+      w->decided = true;
+      impl->queue.erase(w->position);
+    }
+  } leave{impl.get(), w.get()};
   auto [ec, result] = co_await w->channel.async_receive(asio::as_tuple(asio::use_awaitable));
   if (w->decided) co_return w->result;  // a hand-off wins over a late cancel
   // Cancelled while queued: leave the queue, so nobody hands to us later.

@@ -4,6 +4,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
@@ -116,7 +117,6 @@ Controller::Controller(asio::any_io_executor executor, gcp::Clients clients,
       metrics_(metrics),
       journal_(journal),
       queue_(QueueOptions(options_)),
-      wake_(executor),
       gate_(options_.apply.gate ? options_.apply.gate : reconcilers::InstanceOperationGate::Create()),
       stop_(std::make_shared<std::atomic<bool>>(false)),
       heartbeat_(options_.clock()) {
@@ -162,7 +162,10 @@ std::chrono::milliseconds Controller::ResyncFor(const config::Intent& intent) co
   return options_.resync;
 }
 
-void Controller::Kick() { wake_.cancel(); }
+void Controller::Kick() {
+  kicked_ = true;
+  wake_.NotifyOne();
+}
 
 void Controller::SetDesiredState(std::shared_ptr<const config::DesiredState> state,
                                  int64_t generation) {
@@ -276,6 +279,7 @@ gcp::Sleeper Controller::StoppableSleeper() const {
 asio::awaitable<void> Controller::Dispatch(std::shared_ptr<Controller> self) {
   while (!self->stopping_) {
     self->heartbeat_ = self->options_.clock();
+    self->kicked_ = false;
     while (auto key = self->queue_.TryGet()) {
       ++self->in_flight_;
       asio::co_spawn(self->executor_, Reconcile(self, *key), asio::detached);
@@ -287,8 +291,8 @@ asio::awaitable<void> Controller::Dispatch(std::shared_ptr<Controller> self) {
     if (auto due = self->queue_.NextWakeup(); due && *due < next) next = *due;
     auto wait = std::max<std::chrono::steady_clock::duration>(next - now,
                                                               std::chrono::milliseconds(1));
-    self->wake_.expires_after(wait);
-    co_await self->wake_.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (self->kicked_) continue;  // kicked while dispatching: look again now
+    co_await self->wake_.Wait(std::chrono::steady_clock::now() + wait);
   }
 }
 

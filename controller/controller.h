@@ -22,7 +22,6 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -35,6 +34,7 @@
 #include <string>
 #include <vector>
 
+#include "common/async_event.h"
 #include "config/model.h"
 #include "controller/fight_breaker.h"
 #include "controller/intent_status.h"
@@ -158,7 +158,10 @@ class Controller : public std::enable_shared_from_this<Controller> {
   Metrics* metrics_;
   Journal* journal_;
   WorkQueue queue_;
-  boost::asio::steady_timer wake_;
+  // Dispatch waits on it; Kick wakes it. A kick while Dispatch is busy is
+  // kept in kicked_ (events are not stored).
+  common::AsyncEvent wake_;
+  bool kicked_ = false;
   std::shared_ptr<reconcilers::InstanceOperationGate> gate_;
   // One list per project/region/kind shared by the passes of all intents.
   std::shared_ptr<reconcilers::ObservationCache> observations_;

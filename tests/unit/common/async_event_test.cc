@@ -149,5 +149,34 @@ TEST_CASE("async event: destroying the event cancels its waiters", "[async_event
   CHECK(results == std::vector<Result>{Result::kCancelled});
 }
 
+// An event owned by what waits on it (as the controller owns its wake-up
+// event and its dispatch loop holds the controller): it records how many
+// waiters it still had when it went.
+struct Owner {
+  AsyncEvent event;
+  std::size_t* waiters_at_end = nullptr;
+  ~Owner() { *waiters_at_end = event.waiters(); }
+};
+
+asio::awaitable<void> WaitOwned(std::shared_ptr<Owner> owner) {
+  co_await owner->event.Wait(Clock::now() + kFar);
+}
+
+TEST_CASE("async event: a waiter torn down with its io_context leaves the queue before the event goes",
+          "[async_event]") {
+  std::size_t at_end = 99;
+  {
+    asio::io_context io;
+    auto owner = std::make_shared<Owner>();
+    owner->waiters_at_end = &at_end;
+    asio::co_spawn(io, WaitOwned(owner), asio::detached);
+    io.poll();
+    REQUIRE(owner->event.waiters() == 1);
+    owner.reset();  // only the suspended coroutine holds it now
+  }  // the io_context goes with the coroutine still suspended
+  // Nothing was sent into a channel whose io_context was shutting down.
+  CHECK(at_end == 0);
+}
+
 }  // namespace
 }  // namespace dbconnd::common
