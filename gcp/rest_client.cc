@@ -5,6 +5,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "gcp/json_util.h"
+#include "gcp/percent_encoding.h"
 #include "gcp/resource_names.h"
 #include "gcp/status_mapping.h"
 #include "gcp/telemetry.h"
@@ -12,28 +13,6 @@
 namespace dbconnd::gcp {
 
 namespace json = boost::json;
-
-namespace {
-bool Unreserved(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_' ||
-         c == '~';
-}
-std::string PercentEncode(std::string_view s, std::string_view keep) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (char c : s) {
-    if (Unreserved(c) || keep.find(c) != std::string_view::npos) {
-      out += c;
-    } else {
-      auto u = static_cast<unsigned char>(c);
-      out += '%';
-      out += kHex[u >> 4];
-      out += kHex[u & 15];
-    }
-  }
-  return out;
-}
-}  // namespace
 
 std::string EncodeSegment(std::string_view segment) { return PercentEncode(segment, ":@"); }
 
@@ -53,9 +32,9 @@ std::string BuildUrl(std::string_view root, std::string_view path,
 std::string AppendQuery(std::string_view url, std::string_view key, std::string_view value) {
   std::string out(url);
   out += out.find('?') == std::string::npos ? '?' : '&';
-  out += PercentEncode(key, "");
+  out += PercentEncode(key);
   out += '=';
-  out += PercentEncode(value, "");
+  out += PercentEncode(value);
   return out;
 }
 
