@@ -62,6 +62,15 @@ RestCall MutationCall(Api api, std::string method, std::string url, std::string 
   return c;
 }
 
+Task<StatusOr<Operation>> RestStub::GetLongRunningOperation(Api api, std::string_view version,
+                                                            std::string_view service,
+                                                            const std::string& name) const {
+  return rest_->CallParsed(
+      ReadCall(api, BuildUrl(root_, std::string(version) + "/" + name),
+               std::string(service) + " operations.get " + name, "operations.get"),
+      [api](const json::value& v) { return ParseLongRunningOperation(v, api); });
+}
+
 RestClient::RestClient(std::shared_ptr<net::HttpClient> http, std::shared_ptr<TokenSource> tokens,
                        std::shared_ptr<RateLimiter> limiter, RestOptions options)
     : http_(std::move(http)),

@@ -94,6 +94,13 @@ class RestStub {
       : rest_(std::move(rest)), root_(std::move(root)) {}
 
  protected:
+  // operations.get of a google.longrunning.Operation by its full name (Run,
+  // VPC Access, Service Networking): GET <root>/<version>/<name>, named
+  // "<service> operations.get <name>" in messages.
+  Task<StatusOr<Operation>> GetLongRunningOperation(Api api, std::string_view version,
+                                                    std::string_view service,
+                                                    const std::string& name) const;
+
   std::shared_ptr<RestClient> rest_;
   std::string root_;
 };

@@ -183,6 +183,55 @@ TEST_CASE("every REST method names itself to telemetry", "[rest]") {
                     "globalOperations.get"});
 }
 
+TEST_CASE("long-running operations.get: the full name under the API's version", "[rest]") {
+  Fixture f;
+  constexpr char k404[] = R"({"error":{"code":404,"message":"nope","status":"NOT_FOUND"}})";
+  f.http->Push(404, k404);
+  auto run = RunSync(f.c.run->GetOperation("projects/p/locations/r/operations/o"));
+  CHECK(f.http->requests.back().url == "http://127.0.0.1:2/v2/projects/p/locations/r/operations/o");
+  CHECK_THAT(run.status().message(),
+             Catch::Contains("run operations.get projects/p/locations/r/operations/o"));
+  f.http->Push(404, k404);
+  auto vpc = RunSync(f.c.vpc->GetOperation("projects/p/locations/r/operations/o"));
+  CHECK(f.http->requests.back().url == "http://127.0.0.1:3/v1/projects/p/locations/r/operations/o");
+  CHECK_THAT(vpc.status().message(),
+             Catch::Contains("vpcaccess operations.get projects/p/locations/r/operations/o"));
+  f.http->Push(200, R"({"name":"operations/o","done":true})");
+  auto peering = RunSync(f.c.networking->GetOperation("operations/o"));
+  CHECK(f.http->requests.back().method == "GET");
+  CHECK(f.http->requests.back().url == "http://127.0.0.1:4/v1/operations/o");
+  REQUIRE(peering.ok());
+  CHECK(peering->api == Api::kServiceNetworking);
+  CHECK(peering->done);
+}
+
+TEST_CASE("VPC Access connectors.patch sends the masked fields once", "[rest]") {
+  Fixture f;
+  ConnectorPatch patch;
+  patch.connector.project = "p";
+  patch.connector.region = "r";
+  patch.connector.name = "c";
+  patch.connector.max_instances = 7;
+  patch.update_mask = {"maxInstances"};
+  f.http->Push(200, R"({"name":"projects/p/locations/r/operations/o","done":false})");
+  auto op = RunSync(f.c.vpc->PatchConnector(patch));
+  REQUIRE(op.ok());
+  CHECK(op->api == Api::kVpcAccess);
+  CHECK(op->started_by == "connectors.patch");
+  REQUIRE(f.http->requests.size() == 1);
+  CHECK(f.http->requests[0].method == "PATCH");
+  CHECK(f.http->requests[0].url ==
+        "http://127.0.0.1:3/v1/projects/p/locations/r/connectors/c?updateMask=maxInstances");
+  CHECK(json::parse(f.http->requests[0].body) == json::parse(R"({"maxInstances":7})"));
+
+  f.http->Push(503, R"({"error":{"code":503,"message":"later","status":"UNAVAILABLE"}})");
+  auto refused = RunSync(f.c.vpc->PatchConnector(patch));
+  CHECK(refused.status().code() == StatusCode::kUnavailable);
+  CHECK_THAT(refused.status().message(),
+             Catch::Contains("vpcaccess connectors.patch projects/p/locations/r/connectors/c"));
+  CHECK(f.http->requests.size() == 2);  // a mutation is not resent
+}
+
 TEST_CASE("retries honour RetryInfo and stop at the attempt bound", "[rest]") {
   Fixture f;
   f.http->Push(503, R"({"error":{"code":503,"status":"UNAVAILABLE","message":"later","details":[{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"3.5s"}]}})");
