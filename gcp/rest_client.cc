@@ -222,6 +222,7 @@ Task<Status> RestClient::ListEach(RestCall first, std::string items_field,
                           " pages");
 }
 
+namespace {
 OperationErrors ParseOperationErrors(const json::object& error) {
   OperationErrors out;
   const auto* errors = wire::Arr(error, "errors");
@@ -233,6 +234,25 @@ OperationErrors ParseOperationErrors(const json::object& error) {
     if (!m.empty()) out.message += (out.message.empty() ? "" : "; ") + m;
   }
   return out;
+}
+}  // namespace
+
+Operation ParseStatusOperation(const json::value& v, Api api, std::string project,
+                               std::string_view target_field, OperationFailure failed) {
+  Operation op;
+  op.api = api;
+  op.project = std::move(project);
+  if (!v.is_object()) return op;
+  const auto& o = v.get_object();
+  op.name = wire::Str(o, "name");
+  op.target = wire::Str(o, target_field);
+  op.type = wire::Str(o, "operationType");
+  op.done = wire::Str(o, "status") == "DONE";
+  if (const auto* err = wire::Obj(o, "error")) {
+    op.error = failed(o, ParseOperationErrors(*err));
+    op.done = true;
+  }
+  return op;
 }
 
 Operation ParseLongRunningOperation(const json::value& v, Api api) {
