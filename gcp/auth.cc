@@ -19,6 +19,7 @@
 #include <sstream>
 
 #include "common/base64.h"
+#include "gcp/percent_encoding.h"
 #include "gcp/status_mapping.h"
 
 namespace dbconnd::gcp {
@@ -421,21 +422,7 @@ bool Exists(const std::string& path) {
 
 }  // namespace
 
-std::string FormEncode(std::string_view value) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (char c : value) {
-    unsigned char u = static_cast<unsigned char>(c);
-    if (std::isalnum(u) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out += c;
-    } else {
-      out += '%';
-      out += kHex[u >> 4];
-      out += kHex[u & 15];
-    }
-  }
-  return out;
-}
+std::string FormEncode(std::string_view value) { return PercentEncode(value); }
 
 StatusOr<std::string> MakeServiceAccountAssertion(std::string_view private_key_pem,
                                                   std::string_view key_id,

@@ -1,5 +1,7 @@
-// Compute Engine v1 over REST, the two calls private services access needs:
-// globalAddresses (the reserved peering range) and globalOperations.
+// Compute Engine v1 over REST: what private services access needs
+// (globalAddresses, the reserved peering range, and globalOperations) and
+// what a Private Service Connect endpoint needs (regional addresses,
+// forwardingRules, regionOperations; subnetworks.get).
 #include "gcp/json_util.h"
 #include "gcp/resource_names.h"
 #include "gcp/rest_client.h"
@@ -10,9 +12,25 @@ namespace {
 
 namespace json = boost::json;
 
-GlobalAddress ParseAddress(const json::value& v, const std::string& project) {
+// Where a Compute resource lives: a project's global collections, or one
+// region's. Neither is in a reply's short names: both ride along.
+struct Scope {
+  std::string project;
+  std::string region;  // empty: global
+
+  // ComputeScopeName with the segments encoded.
+  std::string Path() const {
+    return ComputeScopeName(EncodeSegment(project), EncodeSegment(region));
+  }
+  // "P/NAME" or "P/R/NAME", for messages.
+  std::string Named(const std::string& name) const {
+    return project + "/" + (region.empty() ? "" : region + "/") + name;
+  }
+};
+
+GlobalAddress ParseAddress(const json::value& v, const Scope& scope) {
   GlobalAddress out;
-  out.project = project;
+  out.project = scope.project;
   if (!v.is_object()) return out;
   const auto& o = v.get_object();
   out.name = wire::Str(o, "name");
@@ -25,40 +43,32 @@ GlobalAddress ParseAddress(const json::value& v, const std::string& project) {
   return out;
 }
 
-// compute#operation: status PENDING/RUNNING/DONE; DONE + error.errors[] = failed.
-Operation ParseComputeOperation(const json::value& v, const std::string& project) {
-  Operation op;
-  op.api = Api::kCompute;
-  op.project = project;
-  if (!v.is_object()) return op;
-  const auto& o = v.get_object();
-  op.name = wire::Str(o, "name");
-  op.target = wire::Str(o, "targetLink");
-  op.type = wire::Str(o, "operationType");
-  op.done = wire::Str(o, "status") == "DONE";
-  if (const auto* err = wire::Obj(o, "error")) {
-    auto [code, message] = ParseOperationErrors(*err);
-    if (message.empty()) message = wire::Str(o, "httpErrorMessage");
-    if (message.empty()) message = "operation failed";
-    int http = static_cast<int>(wire::Int(o, "httpErrorStatusCode"));
-    StatusCode code_enum = http > 0 ? CodeForHttpStatus(http) : StatusCode::kAborted;
-    if (code_enum == StatusCode::kOk) code_enum = StatusCode::kAborted;
-    op.error = Status(code_enum, RedactSecrets(message)).WithReason(code).WithHttpStatus(http);
-    op.done = true;
+// compute#operation: a failed one says more in httpErrorStatusCode and
+// httpErrorMessage.
+Status ComputeOperationFailure(const json::object& o, OperationErrors errors) {
+  std::string message = std::move(errors.message);
+  if (message.empty()) message = wire::Str(o, "httpErrorMessage");
+  if (message.empty()) message = "operation failed";
+  int http = static_cast<int>(wire::Int(o, "httpErrorStatusCode"));
+  StatusCode code = http > 0 ? CodeForHttpStatus(http) : StatusCode::kAborted;
+  if (code == StatusCode::kOk) code = StatusCode::kAborted;
+  return Status(code, RedactSecrets(message)).WithReason(errors.code).WithHttpStatus(http);
+}
+
+// A regional operation's name carries the region
+// ("regions/R/operations/NAME") so that the waiter polls regionOperations.
+Operation ParseComputeOperation(const json::value& v, const Scope& scope) {
+  Operation op = ParseStatusOperation(v, Api::kCompute, scope.project, "targetLink",
+                                      ComputeOperationFailure);
+  if (!scope.region.empty() && !op.name.empty()) {
+    op.name = "regions/" + scope.region + "/operations/" + op.name;
   }
   return op;
 }
 
-// The project is not in the reply's short names: it rides along.
-auto ComputeOperationParser(std::string project) {
-  return [project = std::move(project)](const json::value& v) {
-    return ParseComputeOperation(v, project);
-  };
-}
-
-Subnetwork ParseSubnetwork(const json::value& v, const std::string& project) {
+Subnetwork ParseSubnetwork(const json::value& v, const Scope& scope) {
   Subnetwork out;
-  out.project = project;
+  out.project = scope.project;
   if (!v.is_object()) return out;
   const auto& o = v.get_object();
   out.name = wire::Str(o, "name");
@@ -69,26 +79,10 @@ Subnetwork ParseSubnetwork(const json::value& v, const std::string& project) {
   return out;
 }
 
-// A regional compute#operation: its name carries the region
-// ("regions/R/operations/NAME") so that the waiter polls regionOperations.
-Operation ParseRegionOperation(const json::value& v, const std::string& project,
-                               const std::string& region) {
-  Operation op = ParseComputeOperation(v, project);
-  if (!op.name.empty()) op.name = "regions/" + region + "/operations/" + op.name;
-  return op;
-}
-
-auto RegionOperationParser(std::string project, std::string region) {
-  return [project = std::move(project), region = std::move(region)](const json::value& v) {
-    return ParseRegionOperation(v, project, region);
-  };
-}
-
-RegionAddress ParseRegionAddress(const json::value& v, const std::string& project,
-                                 const std::string& region) {
+RegionAddress ParseRegionAddress(const json::value& v, const Scope& scope) {
   RegionAddress out;
-  out.project = project;
-  out.region = region;
+  out.project = scope.project;
+  out.region = scope.region;
   if (!v.is_object()) return out;
   const auto& o = v.get_object();
   out.name = wire::Str(o, "name");
@@ -107,11 +101,10 @@ RegionAddress ParseRegionAddress(const json::value& v, const std::string& projec
   return out;
 }
 
-ForwardingRule ParseForwardingRule(const json::value& v, const std::string& project,
-                                   const std::string& region) {
+ForwardingRule ParseForwardingRule(const json::value& v, const Scope& scope) {
   ForwardingRule out;
-  out.project = project;
-  out.region = region;
+  out.project = scope.project;
+  out.region = scope.region;
   if (!v.is_object()) return out;
   const auto& o = v.get_object();
   out.name = wire::Str(o, "name");
@@ -124,19 +117,13 @@ ForwardingRule ParseForwardingRule(const json::value& v, const std::string& proj
   return out;
 }
 
-class ComputeRest final : public Compute {
+class ComputeRest final : public Compute, RestStub {
  public:
-  ComputeRest(std::shared_ptr<RestClient> rest, std::string root)
-      : rest_(std::move(rest)), root_(std::move(root)) {}
+  using RestStub::RestStub;
 
   Task<StatusOr<GlobalAddress>> GetGlobalAddress(std::string project, std::string name) override {
-    auto parse = [project](const json::value& v) { return ParseAddress(v, project); };
-    return rest_->CallParsed(
-        ReadCall(Api::kCompute,
-                 BuildUrl(root_, "compute/v1/" + GlobalAddressName(EncodeSegment(project),
-                                                                     EncodeSegment(name))),
-                 "compute globalAddresses.get " + project + "/" + name, "globalAddresses.get"),
-        std::move(parse));
+    return Get({std::move(project), {}}, "addresses", std::move(name), "globalAddresses.get",
+               ParseAddress);
   }
 
   Task<StatusOr<Operation>> InsertGlobalAddress(GlobalAddress address) override {
@@ -147,54 +134,28 @@ class ComputeRest final : public Compute {
     if (address.prefix_length > 0) body["prefixLength"] = address.prefix_length;
     body["network"] = address.network;
     if (!address.address.empty()) body["address"] = address.address;
-    std::vector<std::pair<std::string, std::string>> query;
-    if (!address.request_id.empty()) query.emplace_back("requestId", address.request_id);
-    RestCall c = MutationCall(
-        Api::kCompute, "POST",
-        BuildUrl(root_, "compute/v1/projects/" + EncodeSegment(address.project) +
-                            "/global/addresses",
-                 query),
-        "compute globalAddresses.insert " + address.project + "/" + address.name,
-        "globalAddresses.insert");
-    c.body = std::move(body);
-    return rest_->CallForOperation(std::move(c), ComputeOperationParser(address.project));
+    return Insert({address.project, {}}, "addresses", address.name, address.request_id,
+                  std::move(body), "globalAddresses.insert");
   }
 
   Task<StatusOr<Subnetwork>> GetSubnetwork(std::string project, std::string region,
                                            std::string name) override {
-    auto parse = [project](const json::value& v) { return ParseSubnetwork(v, project); };
-    return rest_->CallParsed(
-        ReadCall(Api::kCompute,
-                 BuildUrl(root_, "compute/v1/projects/" + EncodeSegment(project) + "/regions/" +
-                                     EncodeSegment(region) + "/subnetworks/" +
-                                     EncodeSegment(name)),
-                 "compute subnetworks.get " + project + "/" + region + "/" + name,
-                 "subnetworks.get"),
-        std::move(parse));
+    return Get({std::move(project), std::move(region)}, "subnetworks", std::move(name),
+               "subnetworks.get", ParseSubnetwork);
   }
 
   Task<StatusOr<Operation>> GetGlobalOperation(std::string project,
                                                std::string operation) override {
-    return rest_->CallParsed(
-        ReadCall(Api::kCompute,
-                 BuildUrl(root_, "compute/v1/projects/" + EncodeSegment(project) +
-                                     "/global/operations/" + EncodeSegment(operation)),
-                 "compute globalOperations.get " + project + "/" + operation,
-                 "globalOperations.get"),
-        ComputeOperationParser(project));
+    return Get({std::move(project), {}}, "operations", std::move(operation),
+               "globalOperations.get", ParseComputeOperation);
   }
 
   // ---- Private Service Connect endpoints (regional) ----------------------
 
   Task<StatusOr<RegionAddress>> GetAddress(std::string project, std::string region,
                                            std::string name) override {
-    auto parse = [project, region](const json::value& v) {
-      return ParseRegionAddress(v, project, region);
-    };
-    return rest_->CallParsed(
-        ReadCall(Api::kCompute, RegionalUrl(project, region, "addresses/" + EncodeSegment(name)),
-                 "compute addresses.get " + project + "/" + region + "/" + name, "addresses.get"),
-        std::move(parse));
+    return Get({std::move(project), std::move(region)}, "addresses", std::move(name),
+               "addresses.get", ParseRegionAddress);
   }
 
   Task<StatusOr<Operation>> InsertAddress(RegionAddress address) override {
@@ -204,27 +165,14 @@ class ComputeRest final : public Compute {
     if (!address.purpose.empty()) body["purpose"] = address.purpose;
     if (!address.subnetwork.empty()) body["subnetwork"] = address.subnetwork;
     if (!address.address.empty()) body["address"] = address.address;
-    RestCall c = MutationCall(
-        Api::kCompute, "POST",
-        RegionalUrl(address.project, address.region, "addresses", address.request_id),
-        "compute addresses.insert " + address.project + "/" + address.region + "/" + address.name,
-        "addresses.insert");
-    c.body = std::move(body);
-    return rest_->CallForOperation(std::move(c),
-                                   RegionOperationParser(address.project, address.region));
+    return Insert({address.project, address.region}, "addresses", address.name,
+                  address.request_id, std::move(body), "addresses.insert");
   }
 
   Task<StatusOr<ForwardingRule>> GetForwardingRule(std::string project, std::string region,
                                                    std::string name) override {
-    auto parse = [project, region](const json::value& v) {
-      return ParseForwardingRule(v, project, region);
-    };
-    return rest_->CallParsed(
-        ReadCall(Api::kCompute,
-                 RegionalUrl(project, region, "forwardingRules/" + EncodeSegment(name)),
-                 "compute forwardingRules.get " + project + "/" + region + "/" + name,
-                 "forwardingRules.get"),
-        std::move(parse));
+    return Get({std::move(project), std::move(region)}, "forwardingRules", std::move(name),
+               "forwardingRules.get", ParseForwardingRule);
   }
 
   Task<StatusOr<Operation>> InsertForwardingRule(ForwardingRule rule) override {
@@ -235,39 +183,51 @@ class ComputeRest final : public Compute {
     body["target"] = rule.target;
     if (!rule.network.empty()) body["network"] = rule.network;
     body["allowPscGlobalAccess"] = false;
-    RestCall c = MutationCall(
-        Api::kCompute, "POST",
-        RegionalUrl(rule.project, rule.region, "forwardingRules", rule.request_id),
-        "compute forwardingRules.insert " + rule.project + "/" + rule.region + "/" + rule.name,
-        "forwardingRules.insert");
-    c.body = std::move(body);
-    return rest_->CallForOperation(std::move(c), RegionOperationParser(rule.project, rule.region));
+    return Insert({rule.project, rule.region}, "forwardingRules", rule.name, rule.request_id,
+                  std::move(body), "forwardingRules.insert");
   }
 
   Task<StatusOr<Operation>> GetRegionOperation(std::string project, std::string region,
                                                std::string operation) override {
-    return rest_->CallParsed(
-        ReadCall(Api::kCompute,
-                 RegionalUrl(project, region, "operations/" + EncodeSegment(operation)),
-                 "compute regionOperations.get " + project + "/" + region + "/" + operation,
-                 "regionOperations.get"),
-        RegionOperationParser(project, region));
+    return Get({std::move(project), std::move(region)}, "operations", std::move(operation),
+               "regionOperations.get", ParseComputeOperation);
   }
 
  private:
-  // compute/v1/projects/P/regions/R/<rest>, with ?requestId= when one is given.
-  std::string RegionalUrl(const std::string& project, const std::string& region,
-                          const std::string& rest, const std::string& request_id = {}) const {
+  // compute/v1/<scope>/<rest>, with ?requestId= when one is given.
+  std::string Url(const Scope& scope, const std::string& rest,
+                  const std::string& request_id = {}) const {
     std::vector<std::pair<std::string, std::string>> query;
     if (!request_id.empty()) query.emplace_back("requestId", request_id);
-    return BuildUrl(root_,
-                    "compute/v1/projects/" + EncodeSegment(project) + "/regions/" +
-                        EncodeSegment(region) + "/" + rest,
-                    query);
+    return BuildUrl(root_, "compute/v1/" + scope.Path() + "/" + rest, query);
   }
 
-  std::shared_ptr<RestClient> rest_;
-  std::string root_;
+  // <collection>.get of NAME in `scope`, decoded by `parse`; `rpc` is a
+  // string literal ("addresses.get") and names the call in messages too.
+  template <typename T>
+  Task<StatusOr<T>> Get(Scope scope, std::string_view collection, std::string name,
+                        std::string_view rpc, T (*parse)(const json::value&, const Scope&)) {
+    RestCall c =
+        ReadCall(Api::kCompute, Url(scope, std::string(collection) + "/" + EncodeSegment(name)),
+                 "compute " + std::string(rpc) + " " + scope.Named(name), rpc);
+    return rest_->CallParsed(std::move(c), [scope = std::move(scope), parse](const json::value& v) {
+      return parse(v, scope);
+    });
+  }
+
+  // <collection>.insert of NAME in `scope` (POST of `body` to the
+  // collection), answered by an operation of the same scope.
+  Task<StatusOr<Operation>> Insert(Scope scope, std::string_view collection,
+                                   const std::string& name, const std::string& request_id,
+                                   json::object body, std::string_view rpc) {
+    RestCall c =
+        MutationCall(Api::kCompute, "POST", Url(scope, std::string(collection), request_id),
+                     "compute " + std::string(rpc) + " " + scope.Named(name), rpc);
+    c.body = std::move(body);
+    return rest_->CallForOperation(std::move(c), [scope = std::move(scope)](const json::value& v) {
+      return ParseComputeOperation(v, scope);
+    });
+  }
 };
 
 }  // namespace

@@ -50,10 +50,7 @@ class ServiceNetworkingRest final : public ServiceNetworking, RestStub {
   }
 
   Task<StatusOr<Operation>> GetOperation(std::string name) override {
-    return rest_->CallParsed(ReadCall(Api::kServiceNetworking, BuildUrl(root_, "v1/" + name),
-                                      "servicenetworking operations.get " + name,
-                                      "operations.get"),
-                             ParseLro<Api::kServiceNetworking>);
+    return GetLongRunningOperation(Api::kServiceNetworking, "v1", "servicenetworking", name);
   }
 
 };

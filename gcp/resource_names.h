@@ -37,6 +37,15 @@ inline std::string GlobalAddressName(std::string_view project, std::string_view 
   return names_internal::Join({"projects/", project, "/global/addresses/", range});
 }
 
+// The parent of a project's Compute resources: "projects/PROJECT/global"
+// (global addresses and operations), or with a REGION
+// "projects/PROJECT/regions/REGION" (addresses, forwardingRules,
+// subnetworks and operations of that region).
+inline std::string ComputeScopeName(std::string_view project, std::string_view region) {
+  if (region.empty()) return names_internal::Join({"projects/", project, "/global"});
+  return names_internal::Join({"projects/", project, "/regions/", region});
+}
+
 // "projects/PROJECT/locations/REGION": the parent of connectors (VPC Access)
 // and of jobs and services (Cloud Run v2).
 inline std::string LocationName(std::string_view project, std::string_view region) {

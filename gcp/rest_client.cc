@@ -5,6 +5,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "gcp/json_util.h"
+#include "gcp/percent_encoding.h"
 #include "gcp/resource_names.h"
 #include "gcp/status_mapping.h"
 #include "gcp/telemetry.h"
@@ -12,28 +13,6 @@
 namespace dbconnd::gcp {
 
 namespace json = boost::json;
-
-namespace {
-bool Unreserved(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_' ||
-         c == '~';
-}
-std::string PercentEncode(std::string_view s, std::string_view keep) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (char c : s) {
-    if (Unreserved(c) || keep.find(c) != std::string_view::npos) {
-      out += c;
-    } else {
-      auto u = static_cast<unsigned char>(c);
-      out += '%';
-      out += kHex[u >> 4];
-      out += kHex[u & 15];
-    }
-  }
-  return out;
-}
-}  // namespace
 
 std::string EncodeSegment(std::string_view segment) { return PercentEncode(segment, ":@"); }
 
@@ -53,9 +32,9 @@ std::string BuildUrl(std::string_view root, std::string_view path,
 std::string AppendQuery(std::string_view url, std::string_view key, std::string_view value) {
   std::string out(url);
   out += out.find('?') == std::string::npos ? '?' : '&';
-  out += PercentEncode(key, "");
+  out += PercentEncode(key);
   out += '=';
-  out += PercentEncode(value, "");
+  out += PercentEncode(value);
   return out;
 }
 
@@ -81,6 +60,15 @@ RestCall MutationCall(Api api, std::string method, std::string url, std::string 
   c.kind = CallKind::kMutation;
   c.method = std::move(method);
   return c;
+}
+
+Task<StatusOr<Operation>> RestStub::GetLongRunningOperation(Api api, std::string_view version,
+                                                            std::string_view service,
+                                                            const std::string& name) const {
+  return rest_->CallParsed(
+      ReadCall(api, BuildUrl(root_, std::string(version) + "/" + name),
+               std::string(service) + " operations.get " + name, "operations.get"),
+      [api](const json::value& v) { return ParseLongRunningOperation(v, api); });
 }
 
 RestClient::RestClient(std::shared_ptr<net::HttpClient> http, std::shared_ptr<TokenSource> tokens,
@@ -234,6 +222,7 @@ Task<Status> RestClient::ListEach(RestCall first, std::string items_field,
                           " pages");
 }
 
+namespace {
 OperationErrors ParseOperationErrors(const json::object& error) {
   OperationErrors out;
   const auto* errors = wire::Arr(error, "errors");
@@ -245,6 +234,25 @@ OperationErrors ParseOperationErrors(const json::object& error) {
     if (!m.empty()) out.message += (out.message.empty() ? "" : "; ") + m;
   }
   return out;
+}
+}  // namespace
+
+Operation ParseStatusOperation(const json::value& v, Api api, std::string project,
+                               std::string_view target_field, OperationFailure failed) {
+  Operation op;
+  op.api = api;
+  op.project = std::move(project);
+  if (!v.is_object()) return op;
+  const auto& o = v.get_object();
+  op.name = wire::Str(o, "name");
+  op.target = wire::Str(o, target_field);
+  op.type = wire::Str(o, "operationType");
+  op.done = wire::Str(o, "status") == "DONE";
+  if (const auto* err = wire::Obj(o, "error")) {
+    op.error = failed(o, ParseOperationErrors(*err));
+    op.done = true;
+  }
+  return op;
 }
 
 Operation ParseLongRunningOperation(const json::value& v, Api api) {

@@ -94,6 +94,13 @@ class RestStub {
       : rest_(std::move(rest)), root_(std::move(root)) {}
 
  protected:
+  // operations.get of a google.longrunning.Operation by its full name (Run,
+  // VPC Access, Service Networking): GET <root>/<version>/<name>, named
+  // "<service> operations.get <name>" in messages.
+  Task<StatusOr<Operation>> GetLongRunningOperation(Api api, std::string_view version,
+                                                    std::string_view service,
+                                                    const std::string& name) const;
+
   std::shared_ptr<RestClient> rest_;
   std::string root_;
 };
@@ -143,7 +150,17 @@ struct OperationErrors {
   std::string code;
   std::string message;
 };
-OperationErrors ParseOperationErrors(const boost::json::object& error);
+// Makes a failed operation's Status from the operation's JSON object (each
+// API says more in fields of its own) and its error.errors[].
+using OperationFailure = Status (*)(const boost::json::object& op, OperationErrors errors);
+
+// The operation both Compute and Cloud SQL send (compute#operation,
+// sql#operation): name, operationType, status PENDING/RUNNING/DONE, the
+// target in `target_field`, and error.errors[] (DONE + error = failed, the
+// Status made by `failed`). The project is not in its short name: it rides
+// along.
+Operation ParseStatusOperation(const boost::json::value& v, Api api, std::string project,
+                               std::string_view target_field, OperationFailure failed);
 
 
 template <typename Parse>

@@ -407,9 +407,7 @@ class CloudRunRest final : public CloudRun, RestStub {
     return Patch(std::move(desired));
   }
   Task<StatusOr<Operation>> GetOperation(std::string name) override {
-    return rest_->CallParsed(ReadCall(Api::kRun, BuildUrl(root_, "v2/" + name),
-                                      "run operations.get " + name, "operations.get"),
-                             ParseLro<Api::kRun>);
+    return GetLongRunningOperation(Api::kRun, "v2", "run", name);
   }
 
  private:

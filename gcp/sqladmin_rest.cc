@@ -68,23 +68,17 @@ SqlInstance ParseInstance(const json::value& v) {
   return out;
 }
 
+// sql#operationErrors: {errors: [{code, message, kind}]}.
+Status SqlOperationFailure(const json::object&, OperationErrors errors) {
+  std::string message = std::move(errors.message);
+  if (message.empty()) message = errors.code.empty() ? "operation failed" : errors.code;
+  return Status(StatusCode::kAborted, RedactSecrets(message)).WithReason(errors.code);
+}
+
 Operation ParseSqlOperation(const json::value& v, const std::string& project) {
-  Operation op;
-  op.api = Api::kSqlAdmin;
-  op.project = project;
-  if (!v.is_object()) return op;
-  const auto& o = v.get_object();
-  op.name = wire::Str(o, "name");
-  if (std::string p = wire::Str(o, "targetProject"); !p.empty()) op.project = p;
-  op.target = wire::Str(o, "targetId");
-  op.type = wire::Str(o, "operationType");
-  op.done = wire::Str(o, "status") == "DONE";
-  if (const auto* err = wire::Obj(o, "error")) {
-    // sql#operationErrors: {errors: [{code, message, kind}]}; DONE + error = failed.
-    auto [code, message] = ParseOperationErrors(*err);
-    if (message.empty()) message = code.empty() ? "operation failed" : code;
-    op.error = Status(StatusCode::kAborted, RedactSecrets(message)).WithReason(code);
-    op.done = true;
+  Operation op = ParseStatusOperation(v, Api::kSqlAdmin, project, "targetId", SqlOperationFailure);
+  if (v.is_object()) {
+    if (std::string p = wire::Str(v.get_object(), "targetProject"); !p.empty()) op.project = p;
   }
   return op;
 }

@@ -103,26 +103,17 @@ class VpcAccessRest final : public VpcAccess, RestStub {
       mask += (mask.empty() ? "" : ",") + field;
     }
     if (mask.empty()) co_return InvalidArgumentError("connectors.patch with nothing to change");
-    RestCall c;
-    c.api = Api::kVpcAccess;
-    c.bucket = Bucket::kMutate;
-    c.kind = CallKind::kMutation;
-    c.method = "PATCH";
     std::string name = Parent(connector.project, connector.region) + "/connectors/" +
                        EncodeSegment(connector.name);
-    c.url = BuildUrl(root_, "v1/" + name, {{"updateMask", mask}});
+    RestCall c = MutationCall(Api::kVpcAccess, "PATCH",
+                              BuildUrl(root_, "v1/" + name, {{"updateMask", mask}}),
+                              "vpcaccess connectors.patch " + name, "connectors.patch");
     c.body = std::move(body);
-    c.what = "vpcaccess connectors.patch " + name;
-    c.rpc = "connectors.patch";
-    auto reply = co_await rest_->Call(std::move(c));
-    if (!reply.ok()) co_return reply.status();
-    co_return StartedBy(ParseLongRunningOperation(*reply, Api::kVpcAccess), "connectors.patch");
+    co_return co_await rest_->CallForOperation(std::move(c), ParseLro<Api::kVpcAccess>);
   }
 
   Task<StatusOr<Operation>> GetOperation(std::string name) override {
-    return rest_->CallParsed(ReadCall(Api::kVpcAccess, BuildUrl(root_, "v1/" + name),
-                                      "vpcaccess operations.get " + name, "operations.get"),
-                             ParseLro<Api::kVpcAccess>);
+    return GetLongRunningOperation(Api::kVpcAccess, "v1", "vpcaccess", name);
   }
 
  private:

@@ -86,6 +86,33 @@ TEST_CASE("failed operations of each style carry their error", "[operations]") {
     CHECK(done->error.reason() == "INVALID_REQUEST");
     CHECK_THAT(done->error.message(), Catch::Contains("Private network is required"));
   }
+  SECTION("Cloud SQL error with a code and no message: the code says it, aborted") {
+    f.http->Push(200, R"({"name":"op-1","status":"RUNNING","targetId":"db","targetProject":"other","error":{"errors":[{"code":"INTERNAL_ERROR"}]}})");
+    auto done = f.Wait(SqlOp());
+    REQUIRE(done.ok());
+    CHECK(done->done);
+    CHECK(done->project == "other");
+    CHECK(done->target == "db");
+    CHECK(done->error.code() == StatusCode::kAborted);
+    CHECK(done->error.message() == "INTERNAL_ERROR");
+  }
+  SECTION("Compute error without messages: httpErrorMessage, else 'operation failed'") {
+    f.http->Push(200, R"({"name":"operation-1","status":"DONE","targetLink":"https://x/addresses/a","httpErrorMessage":"CONFLICT","error":{"errors":[{"code":"X"}]}})");
+    Operation op;
+    op.api = Api::kCompute;
+    op.project = "p";
+    op.name = "operation-1";
+    auto done = f.Wait(op);
+    REQUIRE(done.ok());
+    CHECK(done->target == "https://x/addresses/a");
+    CHECK(done->error.code() == StatusCode::kAborted);  // no httpErrorStatusCode
+    CHECK(done->error.message() == "CONFLICT");
+    CHECK(done->error.reason() == "X");
+    f.http->Push(200, R"({"name":"operation-1","status":"DONE","error":{}})");
+    done = f.Wait(op);
+    REQUIRE(done.ok());
+    CHECK(done->error.message() == "operation failed");
+  }
   SECTION("google.longrunning done + error (Run)") {
     f.http->Push(200, R"({"name":"projects/p/locations/r/operations/o","done":true,"error":{"code":9,"message":"Revision failed","details":[]}})");
     Operation op;

@@ -12,6 +12,9 @@ TEST_CASE("resource names: each builder spells Google's name", "[names]") {
   CHECK(NetworkName("123456", "default") == "projects/123456/global/networks/default");
   CHECK(GlobalAddressName("shop-prod", "psa-range") ==
         "projects/shop-prod/global/addresses/psa-range");
+  CHECK(ComputeScopeName("shop-prod", "") == "projects/shop-prod/global");
+  CHECK(ComputeScopeName("shop-prod", "europe-west1") ==
+        "projects/shop-prod/regions/europe-west1");
   CHECK(LocationName("shop-prod", "europe-west1") == "projects/shop-prod/locations/europe-west1");
   CHECK(ConnectorName("shop-prod", "europe-west1", "conn-a") ==
         "projects/shop-prod/locations/europe-west1/connectors/conn-a");

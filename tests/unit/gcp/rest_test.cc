@@ -183,6 +183,55 @@ TEST_CASE("every REST method names itself to telemetry", "[rest]") {
                     "globalOperations.get"});
 }
 
+TEST_CASE("long-running operations.get: the full name under the API's version", "[rest]") {
+  Fixture f;
+  constexpr char k404[] = R"({"error":{"code":404,"message":"nope","status":"NOT_FOUND"}})";
+  f.http->Push(404, k404);
+  auto run = RunSync(f.c.run->GetOperation("projects/p/locations/r/operations/o"));
+  CHECK(f.http->requests.back().url == "http://127.0.0.1:2/v2/projects/p/locations/r/operations/o");
+  CHECK_THAT(run.status().message(),
+             Catch::Contains("run operations.get projects/p/locations/r/operations/o"));
+  f.http->Push(404, k404);
+  auto vpc = RunSync(f.c.vpc->GetOperation("projects/p/locations/r/operations/o"));
+  CHECK(f.http->requests.back().url == "http://127.0.0.1:3/v1/projects/p/locations/r/operations/o");
+  CHECK_THAT(vpc.status().message(),
+             Catch::Contains("vpcaccess operations.get projects/p/locations/r/operations/o"));
+  f.http->Push(200, R"({"name":"operations/o","done":true})");
+  auto peering = RunSync(f.c.networking->GetOperation("operations/o"));
+  CHECK(f.http->requests.back().method == "GET");
+  CHECK(f.http->requests.back().url == "http://127.0.0.1:4/v1/operations/o");
+  REQUIRE(peering.ok());
+  CHECK(peering->api == Api::kServiceNetworking);
+  CHECK(peering->done);
+}
+
+TEST_CASE("VPC Access connectors.patch sends the masked fields once", "[rest]") {
+  Fixture f;
+  ConnectorPatch patch;
+  patch.connector.project = "p";
+  patch.connector.region = "r";
+  patch.connector.name = "c";
+  patch.connector.max_instances = 7;
+  patch.update_mask = {"maxInstances"};
+  f.http->Push(200, R"({"name":"projects/p/locations/r/operations/o","done":false})");
+  auto op = RunSync(f.c.vpc->PatchConnector(patch));
+  REQUIRE(op.ok());
+  CHECK(op->api == Api::kVpcAccess);
+  CHECK(op->started_by == "connectors.patch");
+  REQUIRE(f.http->requests.size() == 1);
+  CHECK(f.http->requests[0].method == "PATCH");
+  CHECK(f.http->requests[0].url ==
+        "http://127.0.0.1:3/v1/projects/p/locations/r/connectors/c?updateMask=maxInstances");
+  CHECK(json::parse(f.http->requests[0].body) == json::parse(R"({"maxInstances":7})"));
+
+  f.http->Push(503, R"({"error":{"code":503,"message":"later","status":"UNAVAILABLE"}})");
+  auto refused = RunSync(f.c.vpc->PatchConnector(patch));
+  CHECK(refused.status().code() == StatusCode::kUnavailable);
+  CHECK_THAT(refused.status().message(),
+             Catch::Contains("vpcaccess connectors.patch projects/p/locations/r/connectors/c"));
+  CHECK(f.http->requests.size() == 2);  // a mutation is not resent
+}
+
 TEST_CASE("retries honour RetryInfo and stop at the attempt bound", "[rest]") {
   Fixture f;
   f.http->Push(503, R"({"error":{"code":503,"status":"UNAVAILABLE","message":"later","details":[{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"3.5s"}]}})");
@@ -477,6 +526,90 @@ TEST_CASE("VPC Access, Service Networking and Compute use Google's paths", "[res
   CHECK(f.http->requests[4].url == "http://127.0.0.1:5/compute/v1/projects/p/global/addresses");
   CHECK(json::parse(f.http->requests[4].body) ==
         json::parse(R"({"name":"google-managed","addressType":"INTERNAL","purpose":"VPC_PEERING","prefixLength":16,"network":"projects/p/global/networks/default"})"));
+}
+
+TEST_CASE("Compute: each call's method, URL, requestId and message name", "[rest][compute]") {
+  Fixture f;
+  const std::string root = "http://127.0.0.1:5/compute/v1/projects/p%20q";
+  // Reads: GET of the named resource, segments encoded; a refusal names the call.
+  struct Read {
+    std::function<Task<Status>()> call;
+    std::string url;
+    std::string what;
+  };
+  Compute& compute = *f.c.compute;
+  auto status_of = [](auto task) -> Task<Status> {
+    auto result = co_await std::move(task);
+    co_return result.status();
+  };
+  std::vector<Read> reads = {
+      {[&] { return status_of(compute.GetGlobalAddress("p q", "a/b")); },
+       root + "/global/addresses/a%2Fb", "compute globalAddresses.get p q/a/b"},
+      {[&] { return status_of(compute.GetGlobalOperation("p q", "op-1")); },
+       root + "/global/operations/op-1", "compute globalOperations.get p q/op-1"},
+      {[&] { return status_of(compute.GetSubnetwork("p q", "r", "s")); },
+       root + "/regions/r/subnetworks/s", "compute subnetworks.get p q/r/s"},
+      {[&] { return status_of(compute.GetAddress("p q", "r", "a")); },
+       root + "/regions/r/addresses/a", "compute addresses.get p q/r/a"},
+      {[&] { return status_of(compute.GetForwardingRule("p q", "r", "fr")); },
+       root + "/regions/r/forwardingRules/fr", "compute forwardingRules.get p q/r/fr"},
+      {[&] { return status_of(compute.GetRegionOperation("p q", "r", "op-2")); },
+       root + "/regions/r/operations/op-2", "compute regionOperations.get p q/r/op-2"},
+  };
+  for (const auto& read : reads) {
+    const size_t sent = f.http->requests.size();
+    f.http->Push(404, R"({"error":{"code":404,"message":"not found","status":"NOT_FOUND"}})");
+    Status s = RunSync(read.call());
+    CHECK(s.code() == StatusCode::kNotFound);
+    CHECK(s.message().find(read.what) != std::string::npos);
+    REQUIRE(f.http->requests.size() == sent + 1);
+    CHECK(f.http->requests.back().method == "GET");
+    CHECK(f.http->requests.back().url == read.url);
+  }
+
+  // Inserts: POST to the collection with ?requestId=; a regional operation's
+  // name carries its region so that the waiter polls regionOperations.
+  constexpr char kPending[] =
+      R"({"name":"operation-7","status":"PENDING","operationType":"insert"})";
+  RegionAddress address;
+  address.project = "p q";
+  address.region = "r";
+  address.name = "a";
+  address.request_id = "11111111-2222-4333-8444-555555555555";
+  f.http->Push(200, kPending);
+  auto op = RunSync(compute.InsertAddress(address));
+  REQUIRE(op.ok());
+  CHECK(op->name == "regions/r/operations/operation-7");
+  CHECK(op->project == "p q");
+  CHECK(f.http->requests.back().method == "POST");
+  CHECK(f.http->requests.back().url ==
+        root + "/regions/r/addresses?requestId=11111111-2222-4333-8444-555555555555");
+
+  ForwardingRule rule;
+  rule.project = "p q";
+  rule.region = "r";
+  rule.name = "fr";
+  f.http->Push(200, kPending);
+  op = RunSync(compute.InsertForwardingRule(rule));
+  REQUIRE(op.ok());
+  CHECK(op->name == "regions/r/operations/operation-7");
+  CHECK(f.http->requests.back().url == root + "/regions/r/forwardingRules");
+
+  GlobalAddress range;
+  range.project = "p q";
+  range.name = "g";
+  range.request_id = "x";
+  f.http->Push(200, kPending);
+  op = RunSync(compute.InsertGlobalAddress(range));
+  REQUIRE(op.ok());
+  CHECK(op->name == "operation-7");
+  CHECK(f.http->requests.back().url == root + "/global/addresses?requestId=x");
+
+  // A refused insert names the call with its scope.
+  f.http->Push(409, R"({"error":{"code":409,"message":"exists","status":"ALREADY_EXISTS"}})");
+  op = RunSync(compute.InsertForwardingRule(rule));
+  REQUIRE(!op.ok());
+  CHECK(op.status().message().find("compute forwardingRules.insert p q/r/fr") != std::string::npos);
 }
 
 TEST_CASE("Compute 403 rateLimitExceeded is retried for reads", "[rest]") {
