@@ -17,9 +17,7 @@ namespace {
 std::string Shown(std::string_view text) { return RedactForDisplay(text, 1000); }
 
 namespace json = boost::json;
-using reconcilers::Action;
 using reconcilers::Diagnosis;
-using reconcilers::Impact;
 using reconcilers::Plan;
 using reconcilers::Step;
 using reconcilers::ShownValue;
@@ -38,38 +36,15 @@ std::string Paint(const TextStyle& style, const char* code, std::string_view tex
   return std::string(code) + std::string(text) + kReset;
 }
 
-const char* ImpactColor(Impact i) {
-  switch (i) {
-    case Impact::kNone:
-    case Impact::kOnline: return kGreen;
-    case Impact::kMayRestart: return kYellow;
-    case Impact::kConnectivityBreak:
-    case Impact::kIrreversible: return kRed;
+const char* ToneCode(reconcilers::TextTone tone) {
+  switch (tone) {
+    case reconcilers::TextTone::kStrong: return kBold;
+    case reconcilers::TextTone::kGood: return kGreen;
+    case reconcilers::TextTone::kCaution: return kYellow;
+    case reconcilers::TextTone::kDanger: return kRed;
+    case reconcilers::TextTone::kInfo: return kCyan;
   }
   return kReset;
-}
-
-const char* SymbolColor(const Step& s) {
-  if (!s.blocked.empty()) return kRed;
-  switch (s.action) {
-    case Action::kCreate: return kGreen;
-    case Action::kUpdate: return kYellow;
-    case Action::kReplace: return kRed;
-    case Action::kRun:
-    case Action::kWait: return kCyan;
-  }
-  return kReset;
-}
-
-void RenderProblems(std::string& out, const TextStyle& style, std::string_view title,
-                    const std::vector<Diagnosis>& list) {
-  if (list.empty()) return;
-  out += Paint(style, kBold, title) + ":\n";
-  for (const auto& d : list) {
-    out += "  " + Paint(style, kRed, "!") + " " + Shown(d.problem) + "\n";
-    if (!d.fix.empty()) out += "      fix: " + Shown(d.fix) + "\n";
-  }
-  out += "\n";
 }
 
 json::object ResourceJson(const reconcilers::ResourceRef& r) {
@@ -116,67 +91,9 @@ std::string FormatElapsed(std::chrono::milliseconds d) {
 }
 
 std::string RenderPlanText(const Plan& plan, TextStyle style) {
-  std::string out = Paint(style, kBold, "Intent " + plan.intent) + " (project " + plan.project +
-                    ", region " + plan.region + ")\n";
-  if (plan.report_only) {
-    out += Paint(style, kYellow, "Report only (" + plan.report_only_reason +
-                                     "): dbconnd will not change anything for this intent.") +
-           "\n";
-  }
-  out += "\n";
-  RenderProblems(out, style, "Diagnosis", plan.diagnoses);
-  RenderProblems(out, style, "Security findings", plan.findings);
-  if (!plan.notes.empty()) {
-    out += Paint(style, kBold, "Credentials") + ":\n";
-    for (const auto& n : plan.notes) {
-      out += "  - " + n.problem + "\n";
-      if (!n.fix.empty()) out += "      " + n.fix + "\n";
-    }
-    out += "\n";
-  }
-  if (plan.steps.empty()) {
-    out += Paint(style, kGreen, "No changes.") + " Live state matches the intent.\n";
-    return out;
-  }
-  out += "Changes, in execution order (re-planned after each one):\n\n";
-  int n = 0;
-  for (const auto& s : plan.steps) {
-    ++n;
-    out += "  " + std::to_string(n) + ". " + Paint(style, SymbolColor(s), StepSymbol(s)) + " ";
-    if (!s.blocked.empty()) out += Paint(style, kRed, "blocked") + " ";
-    out += std::string(StepVerb(s)) + " " + std::string(reconcilers::ToString(s.resource.kind)) +
-           " \"" + s.resource.name + "\"";
-    if (!s.changes.empty()) {
-      std::string impact(reconcilers::ToString(s.impact()));
-      if (s.replace()) impact += ", replace";
-      out += "  [" + Paint(style, ImpactColor(s.impact()), impact) + "]";
-    }
-    if (s.report_only) out += "  (report only)";
-    out += "\n      id: " + s.id;
-    if (!s.depends_on.empty()) {
-      out += "  after:";
-      for (const auto& d : s.depends_on) out += " " + d;
-    }
-    out += "\n";
-    for (const auto& c : s.changes) {
-      const char* sign = c.before.empty() ? "+" : (c.after.empty() ? "-" : "~");
-      std::string impact(reconcilers::ToString(c.impact));
-      if (c.replace) impact += ", replace";
-      out += "      " + std::string(sign) + " " + c.path + ": " + ShownValue(c.before) + " -> " +
-             ShownValue(c.after) + "  [" + Paint(style, ImpactColor(c.impact), impact) + "]\n";
-    }
-    if (!s.blocked.empty()) out += "      blocked: " + Shown(s.blocked) + "\n";
-    if (!s.waiting_for.empty()) out += "      waiting for: " + Shown(s.waiting_for) + "\n";
-    out += "\n";
-  }
-  const auto sum = plan.summary();
-  out += Paint(style, kBold, "Plan:") + " " + std::to_string(sum.to_create) + " to create, " +
-         std::to_string(sum.to_update) + " to update, ";
-  if (sum.to_replace) out += std::to_string(sum.to_replace) + " to replace, ";
-  if (sum.to_run) out += std::to_string(sum.to_run) + " to verify, ";
-  if (sum.waiting) out += std::to_string(sum.waiting) + " waiting, ";
-  out += std::to_string(sum.blocked) + " blocked.\n";
-  return out;
+  return reconcilers::RenderText(plan, [style](std::string_view text, reconcilers::TextTone tone) {
+    return Paint(style, ToneCode(tone), text);
+  });
 }
 
 std::string RenderPlansText(const std::vector<IntentPlan>& plans, TextStyle style) {
@@ -275,7 +192,7 @@ void ProgressPrinter::operator()(const reconcilers::ApplyProgress& p) {
     case Kind::kStepStarted: {
       ++steps_started_;
       last_wait_.clear();
-      out_ << "[" << steps_started_ << "] " << Paint(style_, SymbolColor(*s), StepSymbol(*s)) << " "
+      out_ << "[" << steps_started_ << "] " << Paint(style_, ToneCode(reconcilers::StepTone(*s)), StepSymbol(*s)) << " "
            << StepVerb(*s) << " " << reconcilers::ToString(s->resource.kind) << " \""
            << s->resource.name << "\"";
       if (!s->changes.empty()) out_ << "  [" << reconcilers::ToString(s->impact()) << "]";

@@ -129,62 +129,87 @@ std::string_view StepVerb(const Step& s) {
 
 std::string ShownValue(const std::string& s) { return s.empty() ? "(unset)" : s; }
 
+TextTone StepTone(const Step& s) {
+  if (!s.blocked.empty()) return TextTone::kDanger;
+  switch (s.action) {
+    case Action::kCreate: return TextTone::kGood;
+    case Action::kUpdate: return TextTone::kCaution;
+    case Action::kReplace: return TextTone::kDanger;
+    case Action::kRun:
+    case Action::kWait: return TextTone::kInfo;
+  }
+  return TextTone::kInfo;
+}
+
 namespace {
 
-void RenderProblems(std::string& out, std::string_view title,
+TextTone ImpactTone(Impact i) {
+  switch (i) {
+    case Impact::kNone:
+    case Impact::kOnline: return TextTone::kGood;
+    case Impact::kMayRestart: return TextTone::kCaution;
+    case Impact::kConnectivityBreak:
+    case Impact::kIrreversible: return TextTone::kDanger;
+  }
+  return TextTone::kDanger;
+}
+
+// Messages may quote values from Google: passwords masked, size capped.
+std::string Shown(std::string_view text) { return RedactForDisplay(text, 1000); }
+
+void RenderProblems(std::string& out, const TextPainter& paint, std::string_view title,
                     const std::vector<Diagnosis>& list) {
   if (list.empty()) return;
-  out += title;
-  out += ":\n";
+  out += paint(title, TextTone::kStrong) + ":\n";
   for (const auto& d : list) {
     // Problems are written to name their resource themselves.
-    out += "  ! " + RedactForDisplay(d.problem, 1000) + "\n";
-    if (!d.fix.empty()) out += "      fix: " + RedactForDisplay(d.fix, 1000) + "\n";
+    out += "  " + paint("!", TextTone::kDanger) + " " + Shown(d.problem) + "\n";
+    if (!d.fix.empty()) out += "      fix: " + Shown(d.fix) + "\n";
   }
   out += "\n";
 }
 
+std::string Unpainted(std::string_view text, TextTone /*tone*/) { return std::string(text); }
+
 }  // namespace
 
-std::string RenderText(const Plan& plan) {
-  std::string out = "dbconnd plan for " + plan.intent + " (project " + plan.project +
-                    ", region " + plan.region + ")\n";
+std::string RenderText(const Plan& plan, const TextPainter& painter) {
+  const TextPainter& paint = painter ? painter : TextPainter(Unpainted);
+  std::string out = paint("Intent " + plan.intent, TextTone::kStrong) + " (project " +
+                    plan.project + ", region " + plan.region + ")\n";
   if (plan.report_only) {
-    out += "Report only (" + plan.report_only_reason + "): nothing will be changed.\n";
+    out += paint("Report only (" + plan.report_only_reason +
+                     "): dbconnd will not change anything for this intent.",
+                 TextTone::kCaution) +
+           "\n";
   }
   out += "\n";
-  RenderProblems(out, "Diagnosis", plan.diagnoses);
-  RenderProblems(out, "Security findings", plan.findings);
+  RenderProblems(out, paint, "Diagnosis", plan.diagnoses);
+  RenderProblems(out, paint, "Security findings", plan.findings);
   if (!plan.notes.empty()) {
-    out += "Credentials:\n";
+    out += paint("Credentials", TextTone::kStrong) + ":\n";
     for (const auto& n : plan.notes) {
       out += "  - " + n.problem + "\n";
       if (!n.fix.empty()) out += "      " + n.fix + "\n";
     }
     out += "\n";
   }
-
   if (plan.steps.empty()) {
-    out += "No changes. Live state matches the intent.\n";
+    out += paint("No changes.", TextTone::kGood) + " Live state matches the intent.\n";
     return out;
   }
-  out += "Steps, in execution order (re-planned after each one):\n\n";
+  out += "Changes, in execution order (re-planned after each one):\n\n";
   int n = 0;
   for (const auto& s : plan.steps) {
     ++n;
-    out += "  " + std::to_string(n) + ". ";
-    out += StepSymbol(s);
-    out += " ";
-    if (!s.blocked.empty()) out += "blocked ";
-    out += StepVerb(s);
-    out += " ";
-    out += ToString(s.resource.kind);
-    out += " \"" + s.resource.name + "\"";
+    out += "  " + std::to_string(n) + ". " + paint(StepSymbol(s), StepTone(s)) + " ";
+    if (!s.blocked.empty()) out += paint("blocked", TextTone::kDanger) + " ";
+    out += std::string(StepVerb(s)) + " " + std::string(ToString(s.resource.kind)) + " \"" +
+           s.resource.name + "\"";
     if (!s.changes.empty()) {
-      out += "  [";
-      out += ToString(s.impact());
-      if (s.replace()) out += ", replace";
-      out += "]";
+      std::string impact(ToString(s.impact()));
+      if (s.replace()) impact += ", replace";
+      out += "  [" + paint(impact, ImpactTone(s.impact())) + "]";
     }
     if (s.report_only) out += "  (report only)";
     out += "\n      id: " + s.id;
@@ -195,20 +220,18 @@ std::string RenderText(const Plan& plan) {
     out += "\n";
     for (const auto& c : s.changes) {
       const char* sign = c.before.empty() ? "+" : (c.after.empty() ? "-" : "~");
-      out += "      ";
-      out += sign;
-      out += " " + c.path + ": " + ShownValue(c.before) + " -> " + ShownValue(c.after) + "  [";
-      out += ToString(c.impact);
-      if (c.replace) out += ", replace";
-      out += "]\n";
+      std::string impact(ToString(c.impact));
+      if (c.replace) impact += ", replace";
+      out += "      " + std::string(sign) + " " + c.path + ": " + ShownValue(c.before) + " -> " +
+             ShownValue(c.after) + "  [" + paint(impact, ImpactTone(c.impact)) + "]\n";
     }
-    if (!s.blocked.empty()) out += "      blocked: " + s.blocked + "\n";
-    if (!s.waiting_for.empty()) out += "      waiting for: " + s.waiting_for + "\n";
+    if (!s.blocked.empty()) out += "      blocked: " + Shown(s.blocked) + "\n";
+    if (!s.waiting_for.empty()) out += "      waiting for: " + Shown(s.waiting_for) + "\n";
     out += "\n";
   }
   const Summary sum = plan.summary();
-  out += "Plan: " + std::to_string(sum.to_create) + " to create, " +
-         std::to_string(sum.to_update) + " to update, ";
+  out += paint("Plan:", TextTone::kStrong) + " " + std::to_string(sum.to_create) +
+         " to create, " + std::to_string(sum.to_update) + " to update, ";
   if (sum.to_replace) out += std::to_string(sum.to_replace) + " to replace, ";
   if (sum.to_run) out += std::to_string(sum.to_run) + " to verify, ";
   if (sum.waiting) out += std::to_string(sum.waiting) + " waiting, ";

@@ -34,6 +34,7 @@
 // shown with passwords replaced by "***".
 
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -167,8 +168,8 @@ const Step* FirstReadyStep(const Plan& plan);
 // Number of steps that would send a write in enforce mode once ready.
 std::size_t CountActionable(const Plan& plan);
 
-// `terraform plan`-style text: diagnoses, findings, steps, summary line.
-// Shared by every plan renderer (this one and the CLI's coloured one):
+// Pieces shared by every plan renderer (RenderText below, the CLI's markdown
+// and apply progress):
 // "+", "~", "-/+", ">", "...", or "!" when blocked.
 std::string_view StepSymbol(const Step& s);
 // "create", "update", "replace", "run (verify)", "wait for".
@@ -179,6 +180,18 @@ std::string StepKind(const Step& s);
 // A field value as shown in a plan: "(unset)" for empty.
 std::string ShownValue(const std::string& value);
 
-std::string RenderText(const Plan& plan);
+// How a plan's text marks its pieces: headings, good news, caution, danger
+// (blocked, breaking impacts), information. The CLI colours them.
+enum class TextTone { kStrong, kGood, kCaution, kDanger, kInfo };
+// Returns `text` marked up for `tone`.
+using TextPainter = std::function<std::string(std::string_view text, TextTone tone)>;
+// The tone of a step's symbol: danger when blocked, else by action.
+TextTone StepTone(const Step& s);
+
+// The text `dbconnd plan` prints for one intent: report-only notice,
+// diagnoses, findings, credentials notes, the steps with their changes and
+// the summary line. Values from Google are redacted and capped. Without a
+// painter the text is plain.
+std::string RenderText(const Plan& plan, const TextPainter& paint = nullptr);
 
 }  // namespace dbconnd::reconcilers

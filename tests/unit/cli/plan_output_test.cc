@@ -92,6 +92,55 @@ TEST_CASE("plan output: text is coloured only when asked", "[plan_output]") {
   CHECK_FALSE(UseColor(not_a_tty, false));
 }
 
+TEST_CASE("plan output: colours mark headings, symbols, impacts and problems", "[plan_output]") {
+  const std::string expected =
+      "\033[1mIntent saleor\033[0m (project p, region us-central1)\n"
+      "\n"
+      "\033[1mDiagnosis\033[0m:\n"
+      "  \033[31m!\033[0m job x times out\n"
+      "      fix: move it\n"
+      "\n"
+      "Changes, in execution order (re-planned after each one):\n"
+      "\n"
+      "  1. \033[33m~\033[0m update instance \"db\"  [\033[31mirreversible\033[0m]\n"
+      "      id: instance/db  after: range/r\n"
+      "      + settings.ipConfiguration.privateNetwork: (unset) -> "
+      "\"projects/p/global/networks/default\"  [\033[31mirreversible\033[0m]\n"
+      "\n"
+      "  2. \033[31m!\033[0m \033[31mblocked\033[0m update instance \"db\"  "
+      "[\033[31mirreversible\033[0m]\n"
+      "      id: instance/db/public-path  after: range/r\n"
+      "      + settings.ipConfiguration.privateNetwork: (unset) -> "
+      "\"projects/p/global/networks/default\"  [\033[31mirreversible\033[0m]\n"
+      "      blocked: policy.allowIrreversible is false\n"
+      "\n"
+      "\033[1mPlan:\033[0m 0 to create, 1 to update, 1 blocked.\n";
+  CHECK(RenderPlanText(SamplePlan(), TextStyle{true}) == expected);
+
+  reconcilers::Plan waiting = SamplePlan();
+  waiting.report_only = true;
+  waiting.report_only_reason = "policy.mode: observe";
+  waiting.steps.resize(1);
+  waiting.steps[0].action = reconcilers::Action::kCreate;
+  waiting.steps[0].changes[0].impact = reconcilers::Impact::kMayRestart;
+  reconcilers::Step verify;
+  verify.id = "verify/job";
+  verify.resource = {reconcilers::ResourceKind::kJob, "job"};
+  verify.action = reconcilers::Action::kRun;
+  waiting.steps.push_back(verify);
+  const std::string text = RenderPlanText(waiting, TextStyle{true});
+  CHECK_THAT(text, Catch::Contains("\033[33mReport only (policy.mode: observe): dbconnd will not "
+                                   "change anything for this intent.\033[0m\n"));
+  CHECK_THAT(text, Catch::Contains("  1. \033[32m+\033[0m create instance \"db\"  "
+                                   "[\033[33mmay-restart\033[0m]\n"));
+  CHECK_THAT(text, Catch::Contains("  2. \033[36m>\033[0m run (verify) job \"job\"\n"));
+
+  reconcilers::Plan clean;
+  clean.intent = "saleor";
+  CHECK_THAT(RenderPlanText(clean, TextStyle{true}),
+             Catch::EndsWith("\033[32mNo changes.\033[0m Live state matches the intent.\n"));
+}
+
 TEST_CASE("plan output: progress lines say what is awaited and for how long", "[plan_output]") {
   std::ostringstream out;
   ProgressPrinter printer(out, TextStyle{false}, 5s);
