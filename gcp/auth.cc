@@ -19,7 +19,7 @@
 #include <sstream>
 
 #include "common/base64.h"
-#include "gcp/percent_encoding.h"
+#include "common/percent_encoding.h"
 #include "gcp/status_mapping.h"
 
 namespace dbconnd::gcp {
@@ -422,7 +422,7 @@ bool Exists(const std::string& path) {
 
 }  // namespace
 
-std::string FormEncode(std::string_view value) { return PercentEncode(value); }
+std::string FormEncode(std::string_view value) { return common::PercentEncode(value); }
 
 StatusOr<std::string> MakeServiceAccountAssertion(std::string_view private_key_pem,
                                                   std::string_view key_id,

@@ -5,7 +5,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "gcp/json_util.h"
-#include "gcp/percent_encoding.h"
+#include "common/percent_encoding.h"
 #include "gcp/resource_names.h"
 #include "gcp/status_mapping.h"
 #include "gcp/telemetry.h"
@@ -14,7 +14,7 @@ namespace dbconnd::gcp {
 
 namespace json = boost::json;
 
-std::string EncodeSegment(std::string_view segment) { return PercentEncode(segment, ":@"); }
+std::string EncodeSegment(std::string_view segment) { return common::PercentEncode(segment, ":@"); }
 
 std::string EncodedLocationName(std::string_view project, std::string_view region) {
   return LocationName(EncodeSegment(project), EncodeSegment(region));
@@ -32,9 +32,9 @@ std::string BuildUrl(std::string_view root, std::string_view path,
 std::string AppendQuery(std::string_view url, std::string_view key, std::string_view value) {
   std::string out(url);
   out += out.find('?') == std::string::npos ? '?' : '&';
-  out += PercentEncode(key);
+  out += common::PercentEncode(key);
   out += '=';
-  out += PercentEncode(value);
+  out += common::PercentEncode(value);
   return out;
 }
 

@@ -3,6 +3,8 @@
 #include <array>
 #include <cctype>
 
+#include "common/percent_encoding.h"
+
 namespace dbconnd::reconcilers {
 
 DbEngine EngineOfVersion(std::string_view v) {
@@ -91,21 +93,6 @@ Credentials ChooseCredentials(DbEngine engine, const config::Workload& w,
   return c;
 }
 
-std::string EncodeQueryValue(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(s.size());
-  for (char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~' || c == '/' || c == ':') {
-      out += ch;
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 0xF];
-    }
-  }
-  return out;
-}
+std::string EncodeQueryValue(std::string_view s) { return common::PercentEncode(s, "/:"); }
 
 }  // namespace dbconnd::reconcilers

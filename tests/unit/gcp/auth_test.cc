@@ -14,7 +14,7 @@
 #include <map>
 
 #include "gcp/auth.h"
-#include "gcp/percent_encoding.h"
+#include "common/percent_encoding.h"
 #include "gcp/rest_client.h"
 #include "test_util.h"
 
@@ -483,9 +483,9 @@ TEST_CASE("static access token file", "[auth]") {
 }
 
 TEST_CASE("one percent-encoder: OAuth forms, query values, URL segments", "[auth]") {
-  CHECK(PercentEncode("Az09-._~") == "Az09-._~");
-  CHECK(PercentEncode("a b/c:d@e+\xc3\xa9") == "a%20b%2Fc%3Ad%40e%2B%C3%A9");
-  CHECK(PercentEncode("/cloudsql/p:r:i x", "/:") == "/cloudsql/p:r:i%20x");
+  CHECK(common::PercentEncode("Az09-._~") == "Az09-._~");
+  CHECK(common::PercentEncode("a b/c:d@e+\xc3\xa9") == "a%20b%2Fc%3Ad%40e%2B%C3%A9");
+  CHECK(common::PercentEncode("/cloudsql/p:r:i x", "/:") == "/cloudsql/p:r:i%20x");
   CHECK(FormEncode("urn:ietf:params:oauth:grant-type:jwt-bearer") ==
         "urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer");
   CHECK(FormEncode("1//0g&x=y") == "1%2F%2F0g%26x%3Dy");

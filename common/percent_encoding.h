@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-namespace dbconnd::gcp {
+namespace dbconnd::common {
 
 // Every byte of `s` but the unreserved characters (ALPHA, DIGIT, "-", ".",
 // "_", "~") and those in `keep` becomes "%XX" (upper-case hex).
@@ -27,4 +27,4 @@ inline std::string PercentEncode(std::string_view s, std::string_view keep = {})
   return out;
 }
 
-}  // namespace dbconnd::gcp
+}  // namespace dbconnd::common
