@@ -14,6 +14,23 @@ int64_t ToMs(TimePoint t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
 
+// One method of a collection: `rest` counts the path segments after the
+// collection (0: the collection itself, 1: one of its resources).
+struct CollectionMethod {
+  size_t rest;
+  std::string_view http;
+  const char* id;
+};
+
+// The id of the method `m` with `rest` segments, "" when there is none.
+std::string MethodOf(std::initializer_list<CollectionMethod> methods, size_t rest,
+                     std::string_view m) {
+  for (const auto& x : methods) {
+    if (x.rest == rest && x.http == m) return x.id;
+  }
+  return "";
+}
+
 // Route ids follow the discovery method ids; the admin and auth endpoints get
 // ids of their own so the request log can count them too.
 std::string RouteId(std::string_view m, const std::vector<std::string>& s) {
@@ -32,24 +49,28 @@ std::string RouteId(std::string_view m, const std::vector<std::string>& s) {
       const auto& coll = s[b + 3];
       size_t rest = n - (b + 4);
       if (coll == "instances") {
-        if (rest == 0 && m == "GET") return "sqladmin.instances.list";
-        if (rest == 1 && m == "GET") return "sqladmin.instances.get";
-        if (rest == 1 && m == "PATCH") return "sqladmin.instances.patch";
-        if (rest == 1 && m == "PUT") return "sqladmin.instances.update";
+        return MethodOf({{0, "GET", "sqladmin.instances.list"},
+                         {1, "GET", "sqladmin.instances.get"},
+                         {1, "PATCH", "sqladmin.instances.patch"},
+                         {1, "PUT", "sqladmin.instances.update"}},
+                        rest, m);
       } else if (coll == "operations") {
-        if (rest == 0 && m == "GET") return "sqladmin.operations.list";
-        if (rest == 1 && m == "GET") return "sqladmin.operations.get";
+        return MethodOf(
+            {{0, "GET", "sqladmin.operations.list"}, {1, "GET", "sqladmin.operations.get"}}, rest,
+            m);
       } else if (coll == "locations" && b == 0 && n >= 6) {
         rest = n - 6;
         if (s[5] == "connectors") {
-          if (rest == 0 && m == "GET") return "vpcaccess.connectors.list";
-          if (rest == 0 && m == "POST") return "vpcaccess.connectors.create";
-          if (rest == 1 && m == "GET") return "vpcaccess.connectors.get";
-          if (rest == 1 && m == "PATCH") return "vpcaccess.connectors.patch";
-          if (rest == 1 && m == "DELETE") return "vpcaccess.connectors.delete";
+          return MethodOf({{0, "GET", "vpcaccess.connectors.list"},
+                           {0, "POST", "vpcaccess.connectors.create"},
+                           {1, "GET", "vpcaccess.connectors.get"},
+                           {1, "PATCH", "vpcaccess.connectors.patch"},
+                           {1, "DELETE", "vpcaccess.connectors.delete"}},
+                          rest, m);
         } else if (s[5] == "operations") {
-          if (rest == 0 && m == "GET") return "vpcaccess.operations.list";
-          if (rest == 1 && m == "GET") return "vpcaccess.operations.get";
+          return MethodOf(
+              {{0, "GET", "vpcaccess.operations.list"}, {1, "GET", "vpcaccess.operations.get"}},
+              rest, m);
         }
       }
     }
@@ -65,16 +86,19 @@ std::string RouteId(std::string_view m, const std::vector<std::string>& s) {
     const auto& coll = s[5];
     size_t rest = n - 6;
     if (coll == "jobs") {
-      if (rest == 0 && m == "GET") return "run.jobs.list";
       if (rest == 1 && m == "POST" && s[6].ends_with(":run")) return "run.jobs.run";
-      if (rest == 1 && m == "GET") return "run.jobs.get";
-      if (rest == 1 && m == "PATCH") return "run.jobs.patch";
-      if (rest == 2 && s[7] == "executions" && m == "GET") return "run.jobs.executions.list";
-      if (rest == 3 && s[7] == "executions" && m == "GET") return "run.jobs.executions.get";
+      if (rest >= 2 && s[7] != "executions") return "";
+      return MethodOf({{0, "GET", "run.jobs.list"},
+                       {1, "GET", "run.jobs.get"},
+                       {1, "PATCH", "run.jobs.patch"},
+                       {2, "GET", "run.jobs.executions.list"},
+                       {3, "GET", "run.jobs.executions.get"}},
+                      rest, m);
     } else if (coll == "services") {
-      if (rest == 0 && m == "GET") return "run.services.list";
-      if (rest == 1 && m == "GET") return "run.services.get";
-      if (rest == 1 && m == "PATCH") return "run.services.patch";
+      return MethodOf({{0, "GET", "run.services.list"},
+                       {1, "GET", "run.services.get"},
+                       {1, "PATCH", "run.services.patch"}},
+                      rest, m);
     } else if (coll == "operations") {
       if (rest == 1 && m == "GET") return "run.operations.get";
     }
@@ -103,10 +127,11 @@ std::string RouteId(std::string_view m, const std::vector<std::string>& s) {
   if (s[0] == "compute" && is(1, "v1") && is(2, "projects") && is(4, "global") && n >= 6) {
     size_t rest = n - 6;
     if (s[5] == "addresses") {
-      if (rest == 0 && m == "GET") return "compute.globalAddresses.list";
-      if (rest == 0 && m == "POST") return "compute.globalAddresses.insert";
-      if (rest == 1 && m == "GET") return "compute.globalAddresses.get";
-      if (rest == 1 && m == "DELETE") return "compute.globalAddresses.delete";
+      return MethodOf({{0, "GET", "compute.globalAddresses.list"},
+                       {0, "POST", "compute.globalAddresses.insert"},
+                       {1, "GET", "compute.globalAddresses.get"},
+                       {1, "DELETE", "compute.globalAddresses.delete"}},
+                      rest, m);
     } else if (s[5] == "operations") {
       if (rest == 1 && m == "GET") return "compute.globalOperations.get";
       if (rest == 2 && m == "POST" && s[7] == "wait") return "compute.globalOperations.wait";

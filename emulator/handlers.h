@@ -35,6 +35,13 @@ struct Handlers {
   std::string TakeOpError();
   json::object LroOperation(const std::string& name, std::string_view metadata_type,
                             json::value metadata);
+  // 200 with what Map(api, kind) holds under `key`, else `missing()`.
+  template <typename Missing>
+  net::HttpResponse GetStored(std::string_view api, std::string_view kind, const std::string& key,
+                              Missing missing) {
+    auto* v = Map(api, kind).if_contains(key);
+    return v ? JsonResponse(200, *v) : missing();
+  }
 
   // ---- routing and auth (emulator.cc)
   net::HttpResponse Dispatch(const std::string& route);
@@ -80,10 +87,24 @@ struct Handlers {
   net::HttpResponse VpcDelete();
   net::HttpResponse VpcOperationsGet();
   net::HttpResponse VpcOperationsList();
+  // One page of vpc.<kind> ("connectors", "operations") under the request's
+  // projects/P/locations/L, listed under the field `kind`.
+  net::HttpResponse VpcListPage(std::string_view kind);
   net::HttpResponse SnList();
   net::HttpResponse SnCreate();
   net::HttpResponse SnPatch();
   net::HttpResponse SnOperationsGet();
+  // Stores the VPC Access operation of `method` on connector `name` (under
+  // `parent`), schedules the effect `effect_kind` that finishes it, and
+  // answers with the operation.
+  net::HttpResponse StartVpcOperation(const std::string& parent, std::string_view method,
+                                      const std::string& name, std::string_view effect_kind);
+  // The 409 while connector `name` has an operation in progress.
+  std::optional<net::HttpResponse> ConnectorBusy(const std::string& name);
+  // Stores a Service Networking operation of project `number` that makes
+  // `conn` the connection under `key` once done; answers with it.
+  net::HttpResponse StartSnOperation(const std::string& number, const std::string& key,
+                                     json::object conn);
   net::HttpResponse ComputeList();
   net::HttpResponse ComputeGet();
   net::HttpResponse ComputeInsert();
@@ -101,6 +122,45 @@ struct Handlers {
   std::optional<net::HttpResponse> CheckConnectorScaling(const json::object& c, const json::object* before);
   json::object ComputeOperation(const std::string& project, const std::string& type,
                                 const std::string& target_link);
+  // Where a Compute resource lives: global (empty region) or in a region.
+  struct ComputeScope {
+    std::string project, region;
+    // State key of `name` under compute.*: "P/N" or "P/R/N" ("P/" or
+    // "P/R/", the prefix of the scope's keys, for an empty name).
+    std::string Key(std::string_view name) const;
+    // "projects/P/global/C" or "projects/P/regions/R/C", and with "/N".
+    std::string Path(std::string_view collection) const;
+    std::string Path(std::string_view collection, std::string_view name) const;
+  };
+  // One page of the resources stored in compute.<state_kind> under
+  // `key_prefix`, as a Compute list `list_kind` with id `path` (and
+  // selfLink, when asked) and each item passed through `fresh` when given.
+  net::HttpResponse ComputeListPage(std::string_view state_kind, const std::string& key_prefix,
+                                    std::string_view list_kind, const std::string& path,
+                                    bool self_link,
+                                    json::object (Handlers::*fresh)(const json::object&) = nullptr);
+  // What every Compute insert starts with: a repeated requestId is answered
+  // with the operation it started; the body must be a valid `schema`; its
+  // name RFC 1035 (`strict_name`) or at least present, and free: nothing
+  // stored in compute.<state_kind>, nothing pending, under the scope's key.
+  struct ComputeInsertRequest {
+    std::string request_key;  // "P/requestId", or empty without one
+    json::object resource;    // the request body
+    std::string name, key;
+  };
+  std::optional<net::HttpResponse> BeginComputeInsert(const ComputeScope& scope,
+                                                      std::string_view schema,
+                                                      std::string_view state_kind,
+                                                      std::string_view collection, bool strict_name,
+                                                      ComputeInsertRequest* in);
+  // What every Compute insert and delete ends with: the scope's operation
+  // `type` on `target_link` is stored, the effect `effect_kind` on `key`
+  // (with `fields`) scheduled to finish it, a requestId remembered to
+  // answer its repeats; the answer is the operation.
+  net::HttpResponse StartComputeOperation(const ComputeScope& scope, const std::string& type,
+                                          const std::string& target_link,
+                                          std::string_view effect_kind, const std::string& key,
+                                          json::object fields, const std::string& request_key);
 
   // ---- Private Service Connect: regional addresses, forwarding rules (psc.cc)
   net::HttpResponse RegionAddressesList();
@@ -132,6 +192,10 @@ struct Handlers {
   // ---- Secret Manager, Resource Manager IAM policies (secrets.cc)
   std::string SecretName(const std::string& project, const std::string& secret);
   json::object* SmFindVersion(const std::string& secret_name, const std::string& version);
+  // The version this request's path names (…/secrets/S/versions/V[:verb]),
+  // or null with *refusal set: 403 for a project the caller cannot see, 404
+  // for a missing secret or version.
+  json::object* SmRequestedVersion(net::HttpResponse* refusal);
   net::HttpResponse SmSecretCreate();
   net::HttpResponse SmSecretGet();
   net::HttpResponse SmSecretAddVersion();
@@ -156,6 +220,9 @@ struct Handlers {
 // Route ids of secrets.cc's APIs ("" when the path is not theirs).
 std::string SecretsRouteId(std::string_view method, const std::vector<std::string>& segs);
 std::string ResourceManagerRouteId(std::string_view method, const std::vector<std::string>& segs);
+
+// Compute's 404: "The resource '<path>' was not found".
+net::HttpResponse ComputeNotFound(const std::string& path);
 
 // Pagination over a JSON array: returns the page and sets *next when more remain.
 json::array Page(const json::array& all, const std::string& page_size, const std::string& token,

@@ -211,4 +211,27 @@ bool CidrOverlap(const Cidr& a, const Cidr& b) {
   return a.prefix <= b.prefix ? CidrContains(a, b.base) : CidrContains(b, a.base);
 }
 
+std::string LastSegment(const std::string& s) {
+  auto slash = s.rfind('/');
+  return slash == std::string::npos ? s : s.substr(slash + 1);
+}
+
+RegionalRef ParseRegionalRef(const std::string& ref, std::string_view kind) {
+  auto at = ref.find("projects/");
+  if (at == std::string::npos) {
+    RegionalRef r{"", "", ref, !ref.empty() && ref.find('/') == std::string::npos};
+    return r;
+  }
+  std::vector<std::string> parts;
+  size_t pos = at;
+  while (pos <= ref.size()) {
+    size_t slash = ref.find('/', pos);
+    if (slash == std::string::npos) slash = ref.size();
+    parts.push_back(ref.substr(pos, slash - pos));
+    pos = slash + 1;
+  }
+  if (parts.size() != 6 || parts[2] != "regions" || parts[4] != kind) return {};
+  return {parts[1], parts[3], parts[5], true};
+}
+
 }  // namespace dbconnd::emulator

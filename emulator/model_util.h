@@ -61,4 +61,15 @@ std::string FormatIpv4(uint32_t ip);
 bool CidrContains(const Cidr& c, uint32_t ip);
 bool CidrOverlap(const Cidr& a, const Cidr& b);
 
+// What follows the last '/' of a name or URL (all of it without one).
+std::string LastSegment(const std::string& s);
+
+// A Compute regional reference: "…projects/P/regions/R/KIND/N" (full URL or
+// partial) or a bare "N" (project and region empty); not ok when malformed.
+struct RegionalRef {
+  std::string project, region, name;
+  bool ok = false;
+};
+RegionalRef ParseRegionalRef(const std::string& ref, std::string_view kind);
+
 }  // namespace dbconnd::emulator

@@ -37,9 +37,15 @@ std::string SegmentAfter(std::string_view name, std::string_view key) {
   return "";
 }
 
-std::string ShortNetwork(const std::string& s) {
-  auto slash = s.rfind('/');
-  return slash == std::string::npos ? s : s.substr(slash + 1);
+bool IsRfc1035(const std::string& s) {
+  if (s.empty() || s.size() > 63 || !std::islower(static_cast<unsigned char>(s[0]))) return false;
+  for (char c : s) {
+    if (!std::islower(static_cast<unsigned char>(c)) &&
+        !std::isdigit(static_cast<unsigned char>(c)) && c != '-') {
+      return false;
+    }
+  }
+  return s.back() != '-';
 }
 
 }  // namespace
@@ -94,23 +100,25 @@ std::optional<net::HttpResponse> Handlers::CheckConnectorScaling(const json::obj
   return std::nullopt;
 }
 
-net::HttpResponse Handlers::VpcList() {
+net::HttpResponse Handlers::VpcListPage(std::string_view kind) {
   std::string parent = Join(t, 1, 5);
   json::array all;
-  for (const auto& [name, c] : Map("vpc", "connectors")) {
-    if (std::string_view(name).starts_with(parent + "/")) all.push_back(c);
+  for (const auto& [name, v] : Map("vpc", kind)) {
+    if (std::string_view(name).starts_with(parent + "/")) all.push_back(v);
   }
   std::string next;
-  json::object out{{"connectors", Page(all, t.Query("pageSize"), t.Query("pageToken"), &next)}};
+  json::object out{{kind, Page(all, t.Query("pageSize"), t.Query("pageToken"), &next)}};
   if (!next.empty()) out["nextPageToken"] = next;
   return JsonResponse(200, out);
 }
 
+net::HttpResponse Handlers::VpcList() { return VpcListPage("connectors"); }
+
 net::HttpResponse Handlers::VpcGet() {
   std::string name = Join(t, 1, t.segs.size());
-  auto* c = Map("vpc", "connectors").if_contains(name);
-  if (!c) return ErrorResponse(404, "NOT_FOUND", "Resource '" + name + "' was not found", "notFound");
-  return JsonResponse(200, *c);
+  return GetStored("vpc", "connectors", name, [&] {
+    return ErrorResponse(404, "NOT_FOUND", "Resource '" + name + "' was not found", "notFound");
+  });
 }
 
 net::HttpResponse Handlers::VpcCreate() {
@@ -167,7 +175,7 @@ net::HttpResponse Handlers::VpcCreate() {
       }
     }
     // Reported as Google resolves it: the subnet's network.
-    c["network"] = ShortNetwork(Str(*sn, "network"));
+    c["network"] = LastSegment(Str(*sn, "network"));
   } else {
     if (network.empty()) return ErrorResponse(400, "INVALID_ARGUMENT", "network is required.", "badRequest");
     auto cidr = ParseCidr(range);
@@ -179,7 +187,7 @@ net::HttpResponse Handlers::VpcCreate() {
     for (const auto& [other_name, other] : connectors) {
       const auto& o = other.as_object();
       if (!std::string_view(other_name).starts_with("projects/" + t.segs[2] + "/")) continue;
-      if (ShortNetwork(Str(o, "network")) != ShortNetwork(network)) continue;
+      if (LastSegment(Str(o, "network")) != LastSegment(network)) continue;
       auto oc = ParseCidr(Str(o, "ipCidrRange"));
       if (oc && CidrOverlap(*oc, *cidr)) {
         return ErrorResponse(400, "INVALID_ARGUMENT",
@@ -220,17 +228,32 @@ net::HttpResponse Handlers::VpcCreate() {
   if (!c.contains("maxThroughput")) c["maxThroughput"] = 1000;
   c["connectedProjects"] = json::array{json::string(t.segs[2])};
   connectors[name] = c;
+  return StartVpcOperation(parent, "CreateConnector", name, "vpc.create");
+}
+
+net::HttpResponse Handlers::StartVpcOperation(const std::string& parent, std::string_view method,
+                                              const std::string& name,
+                                              std::string_view effect_kind) {
   std::string op_name = parent + "/operations/" + Uuid();
-  json::object op = LroOperation(op_name, kVpcMeta,
-                                 json::object{{"method", "google.cloud.vpcaccess.v1.VpcAccessService.CreateConnector"},
-                                              {"createTime", Rfc3339(now)},
-                                              {"target", name}});
+  json::object op = LroOperation(
+      op_name, kVpcMeta,
+      json::object{{"method", "google.cloud.vpcaccess.v1.VpcAccessService." + std::string(method)},
+                   {"createTime", Rfc3339(now)},
+                   {"target", name}});
   Map("vpc", "operations")[op_name] = op;
-  Schedule(json::object{{"kind", "vpc.create"}, {"target", "vpc/" + name}, {"connector", name}, {"op", op_name}},
-           e.options_.op_delay);
+  Schedule(
+      json::object{
+          {"kind", effect_kind}, {"target", "vpc/" + name}, {"connector", name}, {"op", op_name}},
+      e.options_.op_delay);
   Touch();
   Effective();
   return JsonResponse(200, op);
+}
+
+std::optional<net::HttpResponse> Handlers::ConnectorBusy(const std::string& name) {
+  if (!HasPendingFor("vpc/" + name)) return std::nullopt;
+  return ErrorResponse(409, "ABORTED", "Connector '" + name + "' has an operation in progress.",
+                       "aborted");
 }
 
 net::HttpResponse Handlers::VpcPatch() {
@@ -282,66 +305,31 @@ net::HttpResponse Handlers::VpcPatch() {
     }
     if (auto bad = CheckConnectorScaling(after, &c)) return *bad;
   }
-  if (HasPendingFor("vpc/" + name)) {
-    return ErrorResponse(409, "ABORTED", "Connector '" + name + "' has an operation in progress.", "aborted");
-  }
+  if (auto busy = ConnectorBusy(name)) return *busy;
   for (const auto& f : fields) {
     if (auto* nv = in.if_contains(f)) c[f] = *nv;
   }
   c["state"] = "UPDATING";
-  std::string parent = Join(t, 1, 5);
-  std::string op_name = parent + "/operations/" + Uuid();
-  json::object op = LroOperation(op_name, kVpcMeta,
-                                 json::object{{"method", "google.cloud.vpcaccess.v1.VpcAccessService.UpdateConnector"},
-                                              {"createTime", Rfc3339(now)},
-                                              {"target", name}});
-  Map("vpc", "operations")[op_name] = op;
-  Schedule(json::object{{"kind", "vpc.update"}, {"target", "vpc/" + name}, {"connector", name}, {"op", op_name}},
-           e.options_.op_delay);
-  Touch();
-  Effective();
-  return JsonResponse(200, op);
+  return StartVpcOperation(Join(t, 1, 5), "UpdateConnector", name, "vpc.update");
 }
 
 net::HttpResponse Handlers::VpcDelete() {
   std::string name = Join(t, 1, t.segs.size());
   auto* cv = Map("vpc", "connectors").if_contains(name);
   if (!cv) return ErrorResponse(404, "NOT_FOUND", "Resource '" + name + "' was not found", "notFound");
-  if (HasPendingFor("vpc/" + name)) {
-    return ErrorResponse(409, "ABORTED", "Connector '" + name + "' has an operation in progress.", "aborted");
-  }
+  if (auto busy = ConnectorBusy(name)) return *busy;
   cv->as_object()["state"] = "DELETING";
-  std::string op_name = Join(t, 1, 5) + "/operations/" + Uuid();
-  json::object op = LroOperation(op_name, kVpcMeta,
-                                 json::object{{"method", "google.cloud.vpcaccess.v1.VpcAccessService.DeleteConnector"},
-                                              {"createTime", Rfc3339(now)},
-                                              {"target", name}});
-  Map("vpc", "operations")[op_name] = op;
-  Schedule(json::object{{"kind", "vpc.delete"}, {"target", "vpc/" + name}, {"connector", name}, {"op", op_name}},
-           e.options_.op_delay);
-  Touch();
-  Effective();
-  return JsonResponse(200, op);
+  return StartVpcOperation(Join(t, 1, 5), "DeleteConnector", name, "vpc.delete");
 }
 
 net::HttpResponse Handlers::VpcOperationsGet() {
   std::string name = Join(t, 1, t.segs.size());
-  auto* op = Map("vpc", "operations").if_contains(name);
-  if (!op) return ErrorResponse(404, "NOT_FOUND", "Operation '" + name + "' was not found", "notFound");
-  return JsonResponse(200, *op);
+  return GetStored("vpc", "operations", name, [&] {
+    return ErrorResponse(404, "NOT_FOUND", "Operation '" + name + "' was not found", "notFound");
+  });
 }
 
-net::HttpResponse Handlers::VpcOperationsList() {
-  std::string parent = Join(t, 1, 5);
-  json::array all;
-  for (const auto& [name, op] : Map("vpc", "operations")) {
-    if (std::string_view(name).starts_with(parent + "/")) all.push_back(op);
-  }
-  std::string next;
-  json::object out{{"operations", Page(all, t.Query("pageSize"), t.Query("pageToken"), &next)}};
-  if (!next.empty()) out["nextPageToken"] = next;
-  return JsonResponse(200, out);
-}
+net::HttpResponse Handlers::VpcOperationsList() { return VpcListPage("operations"); }
 
 // -------------------------------------------------------- Service Networking
 
@@ -407,14 +395,19 @@ net::HttpResponse Handlers::SnCreate() {
                            "Allocated IP range '" + Str(&r) + "' not found in network.", "failedPrecondition");
     }
   }
+  return StartSnOperation(number, key,
+                          json::object{{"network", network},
+                                       {"reservedPeeringRanges", ranges},
+                                       {"peering", "servicenetworking-googleapis-com"},
+                                       {"service", "services/" + service}});
+}
+
+net::HttpResponse Handlers::StartSnOperation(const std::string& number, const std::string& key,
+                                             json::object conn) {
   std::string op_name = "operations/pssn.p24-" + number + "-" + Uuid();
   json::object op{{"name", op_name}, {"metadata", json::object{{"@type", "type.googleapis.com/google.protobuf.Empty"}}},
                   {"done", false}};
   Map("sn", "operations")[op_name] = op;
-  json::object conn{{"network", network},
-                    {"reservedPeeringRanges", ranges},
-                    {"peering", "servicenetworking-googleapis-com"},
-                    {"service", "services/" + service}};
   Schedule(json::object{{"kind", "sn.create"}, {"target", "sn/" + key}, {"key", key}, {"connection", conn}, {"op", op_name}},
            e.options_.op_delay);
   Touch();
@@ -451,22 +444,14 @@ net::HttpResponse Handlers::SnPatch() {
   }
   json::object conn = c->as_object();
   conn["reservedPeeringRanges"] = ranges;
-  std::string op_name = "operations/pssn.p24-" + NetworkProjectNumber(network) + "-" + Uuid();
-  json::object op{{"name", op_name}, {"metadata", json::object{{"@type", "type.googleapis.com/google.protobuf.Empty"}}},
-                  {"done", false}};
-  Map("sn", "operations")[op_name] = op;
-  Schedule(json::object{{"kind", "sn.create"}, {"target", "sn/" + key}, {"key", key}, {"connection", conn}, {"op", op_name}},
-           e.options_.op_delay);
-  Touch();
-  Effective();
-  return JsonResponse(200, op);
+  return StartSnOperation(NetworkProjectNumber(network), key, std::move(conn));
 }
 
 net::HttpResponse Handlers::SnOperationsGet() {
   std::string name = "operations/" + t.segs[2];
-  auto* op = Map("sn", "operations").if_contains(name);
-  if (!op) return ErrorResponse(404, "NOT_FOUND", "Operation '" + name + "' not found.", "notFound");
-  return JsonResponse(200, *op);
+  return GetStored("sn", "operations", name, [&] {
+    return ErrorResponse(404, "NOT_FOUND", "Operation '" + name + "' not found.", "notFound");
+  });
 }
 
 // ------------------------------------------------------------------- Compute
@@ -488,131 +473,150 @@ json::object Handlers::ComputeOperation(const std::string& project, const std::s
                       {"selfLink", std::string(kComputeBase) + "projects/" + project + "/global/operations/" + name}};
 }
 
-net::HttpResponse Handlers::ComputeList() {
-  const std::string& project = t.segs[3];
+std::string Handlers::ComputeScope::Key(std::string_view name) const {
+  return project + "/" + (region.empty() ? "" : region + "/") + std::string(name);
+}
+
+std::string Handlers::ComputeScope::Path(std::string_view collection) const {
+  return "projects/" + project + (region.empty() ? "/global/" : "/regions/" + region + "/") +
+         std::string(collection);
+}
+
+std::string Handlers::ComputeScope::Path(std::string_view collection, std::string_view name) const {
+  return Path(collection) + "/" + std::string(name);
+}
+
+net::HttpResponse ComputeNotFound(const std::string& path) {
+  return ErrorResponse(404, "NOT_FOUND", "The resource '" + path + "' was not found", "notFound");
+}
+
+net::HttpResponse Handlers::ComputeListPage(std::string_view state_kind,
+                                            const std::string& key_prefix,
+                                            std::string_view list_kind, const std::string& path,
+                                            bool self_link,
+                                            json::object (Handlers::*fresh)(const json::object&)) {
   json::array all;
-  for (const auto& [k, a] : Map("compute", "addresses")) {
-    if (std::string_view(k).starts_with(project + "/")) all.push_back(a);
+  for (const auto& [k, v] : Map("compute", state_kind)) {
+    if (!std::string_view(k).starts_with(key_prefix)) continue;
+    if (fresh) {
+      all.push_back((this->*fresh)(v.as_object()));
+    } else {
+      all.push_back(v);
+    }
   }
   std::string next;
-  json::object out{{"kind", "compute#addressList"},
-                   {"id", "projects/" + project + "/global/addresses"},
-                   {"items", Page(all, t.Query("maxResults"), t.Query("pageToken"), &next)},
-                   {"selfLink", std::string(kComputeBase) + "projects/" + project + "/global/addresses"}};
+  json::object out{{"kind", list_kind},
+                   {"id", path},
+                   {"items", Page(all, t.Query("maxResults"), t.Query("pageToken"), &next)}};
+  if (self_link) out["selfLink"] = std::string(kComputeBase) + path;
   if (!next.empty()) out["nextPageToken"] = next;
   return JsonResponse(200, out);
 }
 
-net::HttpResponse Handlers::ComputeGet() {
-  std::string key = t.segs[3] + "/" + t.segs[6];
-  auto* a = Map("compute", "addresses").if_contains(key);
-  if (!a) {
-    return ErrorResponse(404, "NOT_FOUND",
-                         "The resource 'projects/" + t.segs[3] + "/global/addresses/" + t.segs[6] + "' was not found",
-                         "notFound");
-  }
-  return JsonResponse(200, *a);
-}
-
-net::HttpResponse Handlers::ComputeInsert() {
-  const std::string& project = t.segs[3];
+std::optional<net::HttpResponse> Handlers::BeginComputeInsert(
+    const ComputeScope& scope, std::string_view schema, std::string_view state_kind,
+    std::string_view collection, bool strict_name, ComputeInsertRequest* in) {
   // requestId: Compute remembers it and answers a repeat with the operation
   // the first request started, creating nothing new.
-  std::string request_key;
-  if (auto repeat = RepeatedRequest(project, &request_key)) return *repeat;
-  auto body = Body("compute", "Address");
+  if (auto repeat = RepeatedRequest(scope.project, &in->request_key)) return repeat;
+  auto body = Body("compute", schema);
   if (!body.ok()) return ErrorFromStatus(body.status());
-  json::object a = body->as_object();
-  std::string name = Str(a, "name");
-  if (name.empty()) {
-    return ErrorResponse(400, "INVALID_ARGUMENT", "Invalid value for field 'resource.name': ''. Must be a match of regex '(?:[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?)'", "invalid");
+  in->resource = body->as_object();
+  in->name = Str(in->resource, "name");
+  if (strict_name ? !IsRfc1035(in->name) : in->name.empty()) {
+    return ErrorResponse(400, "INVALID_ARGUMENT",
+                         "Invalid value for field 'resource.name': '" + in->name.substr(0, 64) +
+                             "'. Must be a match of regex '(?:[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?)'",
+                         "invalid");
   }
-  std::string key = project + "/" + name;
-  if (Map("compute", "addresses").contains(key) || HasPendingFor("compute/" + key)) {
+  in->key = scope.Key(in->name);
+  if (Map("compute", state_kind).contains(in->key) || HasPendingFor("compute/" + in->key)) {
     return ErrorResponse(409, "ALREADY_EXISTS",
-                         "The resource 'projects/" + project + "/global/addresses/" + name + "' already exists",
+                         "The resource '" + scope.Path(collection, in->name) + "' already exists",
                          "alreadyExists");
   }
-  if (!a.contains("address")) {
-    int64_t n = std::stoll(NextId());
-    a["address"] = FormatIpv4(*ParseIpv4("10.64.0.0") + static_cast<uint32_t>((n % 60) << 16));
-  }
-  if (!a.contains("prefixLength")) a["prefixLength"] = 16;
-  std::string self = std::string(kComputeBase) + "projects/" + project + "/global/addresses/" + name;
-  a["kind"] = "compute#address";
-  a["selfLink"] = self;
-  a["status"] = "RESERVED";
-  a["creationTimestamp"] = Rfc3339(now);
-  a["id"] = std::to_string(4000000000000000000LL + std::stoll(NextId()));
-  json::object op = ComputeOperation(project, "insert", self);
-  std::string op_key = project + "/" + Str(op, "name");
+  return std::nullopt;
+}
+
+net::HttpResponse Handlers::StartComputeOperation(const ComputeScope& scope,
+                                                  const std::string& type,
+                                                  const std::string& target_link,
+                                                  std::string_view effect_kind,
+                                                  const std::string& key, json::object fields,
+                                                  const std::string& request_key) {
+  json::object op = scope.region.empty()
+                        ? ComputeOperation(scope.project, type, target_link)
+                        : RegionOperation(scope.project, scope.region, type, target_link);
+  const std::string op_key = scope.Key(Str(op, "name"));
   Map("compute", "operations")[op_key] = op;
-  Schedule(json::object{{"kind", "compute.insert"}, {"target", "compute/" + key}, {"key", key}, {"address", a}, {"op", op_key}},
-           e.options_.op_delay);
+  json::object effect{{"kind", effect_kind}, {"target", "compute/" + key}, {"key", key}};
+  for (auto& [k, v] : fields) effect[k] = std::move(v);
+  effect["op"] = op_key;
+  Schedule(std::move(effect), e.options_.op_delay);
   if (!request_key.empty()) Map("compute", "requestIds")[request_key] = op_key;
   Touch();
   Effective();
   return JsonResponse(200, op);
 }
 
-net::HttpResponse Handlers::ComputeDelete() {
-  const std::string& project = t.segs[3];
-  std::string key = project + "/" + t.segs[6];
-  if (!Map("compute", "addresses").contains(key)) {
-    return ErrorResponse(404, "NOT_FOUND",
-                         "The resource 'projects/" + project + "/global/addresses/" + t.segs[6] + "' was not found",
-                         "notFound");
+net::HttpResponse Handlers::ComputeList() {
+  const ComputeScope scope{t.segs[3], ""};
+  return ComputeListPage("addresses", scope.Key(""), "compute#addressList", scope.Path("addresses"),
+                         true);
+}
+
+net::HttpResponse Handlers::ComputeGet() {
+  const ComputeScope scope{t.segs[3], ""};
+  return GetStored("compute", "addresses", scope.Key(t.segs[6]),
+                   [&] { return ComputeNotFound(scope.Path("addresses", t.segs[6])); });
+}
+
+net::HttpResponse Handlers::ComputeInsert() {
+  const ComputeScope scope{t.segs[3], ""};
+  ComputeInsertRequest in;
+  if (auto refused = BeginComputeInsert(scope, "Address", "addresses", "addresses", false, &in)) {
+    return *refused;
   }
-  json::object op = ComputeOperation(project, "delete", std::string(kComputeBase) + "projects/" + key);
-  std::string op_key = project + "/" + Str(op, "name");
-  Map("compute", "operations")[op_key] = op;
-  Schedule(json::object{{"kind", "compute.delete"}, {"target", "compute/" + key}, {"key", key}, {"op", op_key}},
-           e.options_.op_delay);
-  Touch();
-  Effective();
-  return JsonResponse(200, op);
+  json::object& a = in.resource;
+  if (!a.contains("address")) {
+    int64_t n = std::stoll(NextId());
+    a["address"] = FormatIpv4(*ParseIpv4("10.64.0.0") + static_cast<uint32_t>((n % 60) << 16));
+  }
+  if (!a.contains("prefixLength")) a["prefixLength"] = 16;
+  std::string self = std::string(kComputeBase) + scope.Path("addresses", in.name);
+  a["kind"] = "compute#address";
+  a["selfLink"] = self;
+  a["status"] = "RESERVED";
+  a["creationTimestamp"] = Rfc3339(now);
+  a["id"] = std::to_string(4000000000000000000LL + std::stoll(NextId()));
+  return StartComputeOperation(scope, "insert", self, "compute.insert", in.key, {{"address", a}},
+                               in.request_key);
+}
+
+net::HttpResponse Handlers::ComputeDelete() {
+  const ComputeScope scope{t.segs[3], ""};
+  std::string key = scope.Key(t.segs[6]);
+  if (!Map("compute", "addresses").contains(key))
+    return ComputeNotFound(scope.Path("addresses", t.segs[6]));
+  return StartComputeOperation(scope, "delete", std::string(kComputeBase) + "projects/" + key,
+                               "compute.delete", key, {}, "");
 }
 
 net::HttpResponse Handlers::ComputeOperationsGet() {
-  std::string key = t.segs[3] + "/" + t.segs[6];
-  auto* op = Map("compute", "operations").if_contains(key);
-  if (!op) {
-    return ErrorResponse(404, "NOT_FOUND",
-                         "The resource 'projects/" + t.segs[3] + "/global/operations/" + t.segs[6] + "' was not found",
-                         "notFound");
-  }
-  return JsonResponse(200, *op);
+  const ComputeScope scope{t.segs[3], ""};
+  return GetStored("compute", "operations", scope.Key(t.segs[6]),
+                   [&] { return ComputeNotFound(scope.Path("operations", t.segs[6])); });
 }
 
 // ------------------------------------------------- Compute subnetworks (read)
 
-namespace {
-// "https://www.googleapis.com/compute/v1/projects/P/regions/R/subnetworks/N",
-// "projects/P/regions/R/subnetworks/N" or "N" -> {P, R, N} (P, R empty for a
-// bare name).
-struct SubnetRef {
-  std::string project, region, name;
-};
-SubnetRef ParseSubnetRef(const std::string& ref) {
-  auto at = ref.find("projects/");
-  if (at == std::string::npos) return {"", "", ref};
-  std::vector<std::string> parts;
-  size_t pos = at;
-  while (pos <= ref.size()) {
-    size_t slash = ref.find('/', pos);
-    if (slash == std::string::npos) slash = ref.size();
-    parts.push_back(ref.substr(pos, slash - pos));
-    pos = slash + 1;
-  }
-  if (parts.size() != 6 || parts[2] != "regions" || parts[4] != "subnetworks") return {"", "", ""};
-  return {parts[1], parts[3], parts[5]};
-}
-}  // namespace
-
 const json::object* Handlers::FindSubnetwork(const std::string& project, const std::string& region,
                                              const std::string& ref) {
-  SubnetRef r = ParseSubnetRef(ref);
-  if (r.name.empty()) return nullptr;
+  // A bare reference is taken as the name, whatever it holds.
+  RegionalRef r = ref.find("projects/") == std::string::npos
+                      ? RegionalRef{"", "", ref, !ref.empty()}
+                      : ParseRegionalRef(ref, "subnetworks");
+  if (!r.ok || r.name.empty()) return nullptr;
   std::string p = r.project.empty() ? project : ProjectId(r.project);
   std::string reg = r.region.empty() ? region : r.region;
   auto* s = Map("compute", "subnetworks").if_contains(p + "/" + reg + "/" + r.name);
@@ -620,35 +624,15 @@ const json::object* Handlers::FindSubnetwork(const std::string& project, const s
 }
 
 net::HttpResponse Handlers::SubnetworksGet() {
-  const std::string& project = t.segs[3];
-  const std::string& region = t.segs[5];
-  const std::string& name = t.segs[7];
-  auto* s = Map("compute", "subnetworks").if_contains(ProjectId(project) + "/" + region + "/" + name);
-  if (!s) {
-    return ErrorResponse(404, "NOT_FOUND",
-                         "The resource 'projects/" + project + "/regions/" + region + "/subnetworks/" + name +
-                             "' was not found",
-                         "notFound");
-  }
-  return JsonResponse(200, *s);
+  const ComputeScope asked{t.segs[3], t.segs[5]}, stored{ProjectId(t.segs[3]), t.segs[5]};
+  return GetStored("compute", "subnetworks", stored.Key(t.segs[7]),
+                   [&] { return ComputeNotFound(asked.Path("subnetworks", t.segs[7])); });
 }
 
 net::HttpResponse Handlers::SubnetworksList() {
-  const std::string& project = t.segs[3];
-  const std::string& region = t.segs[5];
-  const std::string prefix = ProjectId(project) + "/" + region + "/";
-  json::array all;
-  for (const auto& [k, s] : Map("compute", "subnetworks")) {
-    if (std::string_view(k).starts_with(prefix)) all.push_back(s);
-  }
-  std::string next;
-  std::string self = std::string(kComputeBase) + "projects/" + project + "/regions/" + region + "/subnetworks";
-  json::object out{{"kind", "compute#subnetworkList"},
-                   {"id", "projects/" + project + "/regions/" + region + "/subnetworks"},
-                   {"items", Page(all, t.Query("maxResults"), t.Query("pageToken"), &next)},
-                   {"selfLink", self}};
-  if (!next.empty()) out["nextPageToken"] = next;
-  return JsonResponse(200, out);
+  const ComputeScope asked{t.segs[3], t.segs[5]}, stored{ProjectId(t.segs[3]), t.segs[5]};
+  return ComputeListPage("subnetworks", stored.Key(""), "compute#subnetworkList",
+                         asked.Path("subnetworks"), true);
 }
 
 // ------------------------------------------------------------- completion

@@ -22,16 +22,6 @@ namespace dbconnd::emulator {
 
 namespace {
 
-bool IsRfc1035(const std::string& s) {
-  if (s.empty() || s.size() > 63 || !std::islower(static_cast<unsigned char>(s[0]))) return false;
-  for (char c : s) {
-    if (!std::islower(static_cast<unsigned char>(c)) && !std::isdigit(static_cast<unsigned char>(c)) && c != '-') {
-      return false;
-    }
-  }
-  return s.back() != '-';
-}
-
 bool IsUuid(const std::string& s) {
   if (s.size() != 36) return false;
   bool nonzero = false;
@@ -45,44 +35,6 @@ bool IsUuid(const std::string& s) {
     nonzero = nonzero || c != '0';
   }
   return nonzero;
-}
-
-// "…/projects/P/regions/R/KIND/N" (full URL or partial) or a bare "N".
-struct RegionalRef {
-  std::string project, region, name;
-  bool ok = false;
-};
-RegionalRef ParseRegionalRef(const std::string& ref, std::string_view kind) {
-  auto at = ref.find("projects/");
-  if (at == std::string::npos) {
-    RegionalRef r{"", "", ref, !ref.empty() && ref.find('/') == std::string::npos};
-    return r;
-  }
-  std::vector<std::string> parts;
-  size_t pos = at;
-  while (pos <= ref.size()) {
-    size_t slash = ref.find('/', pos);
-    if (slash == std::string::npos) slash = ref.size();
-    parts.push_back(ref.substr(pos, slash - pos));
-    pos = slash + 1;
-  }
-  if (parts.size() != 6 || parts[2] != "regions" || parts[4] != kind) return {};
-  return {parts[1], parts[3], parts[5], true};
-}
-
-std::string LastSegment(const std::string& s) {
-  auto slash = s.rfind('/');
-  return slash == std::string::npos ? s : s.substr(slash + 1);
-}
-
-std::string RegionalSelf(const std::string& project, const std::string& region, std::string_view kind,
-                         const std::string& name) {
-  return std::string(kComputeBase) + "projects/" + project + "/regions/" + region + "/" + std::string(kind) +
-         "/" + name;
-}
-
-net::HttpResponse NotFound(const std::string& what) {
-  return ErrorResponse(404, "NOT_FOUND", "The resource '" + what + "' was not found", "notFound");
 }
 
 net::HttpResponse Invalid(const std::string& message) {
@@ -151,7 +103,8 @@ json::object Handlers::RegionOperation(const std::string& project, const std::st
                                        const std::string& type, const std::string& target_link) {
   json::object op = ComputeOperation(project, type, target_link);
   op["region"] = std::string(kComputeBase) + "projects/" + project + "/regions/" + region;
-  op["selfLink"] = RegionalSelf(project, region, "operations", Str(op, "name"));
+  op["selfLink"] =
+      std::string(kComputeBase) + ComputeScope{project, region}.Path("operations", Str(op, "name"));
   return op;
 }
 
@@ -175,46 +128,27 @@ std::optional<net::HttpResponse> Handlers::RepeatedRequest(const std::string& pr
 // ----------------------------------------------------------- addresses
 
 net::HttpResponse Handlers::RegionAddressesList() {
-  const std::string prefix = ProjectId(t.segs[3]) + "/" + t.segs[5] + "/";
-  json::array all;
-  for (const auto& [k, a] : Map("compute", "regionAddresses")) {
-    if (std::string_view(k).starts_with(prefix)) all.push_back(a);
-  }
-  std::string next;
-  json::object out{{"kind", "compute#addressList"},
-                   {"id", "projects/" + t.segs[3] + "/regions/" + t.segs[5] + "/addresses"},
-                   {"items", Page(all, t.Query("maxResults"), t.Query("pageToken"), &next)},
-                   {"selfLink", std::string(kComputeBase) + "projects/" + t.segs[3] + "/regions/" + t.segs[5] + "/addresses"}};
-  if (!next.empty()) out["nextPageToken"] = next;
-  return JsonResponse(200, out);
+  const ComputeScope asked{t.segs[3], t.segs[5]}, stored{ProjectId(t.segs[3]), t.segs[5]};
+  return ComputeListPage("regionAddresses", stored.Key(""), "compute#addressList",
+                         asked.Path("addresses"), true);
 }
 
 net::HttpResponse Handlers::RegionAddressesGet() {
-  auto* a = Map("compute", "regionAddresses").if_contains(ProjectId(t.segs[3]) + "/" + t.segs[5] + "/" + t.segs[7]);
-  if (!a) return NotFound("projects/" + t.segs[3] + "/regions/" + t.segs[5] + "/addresses/" + t.segs[7]);
-  return JsonResponse(200, *a);
+  const ComputeScope asked{t.segs[3], t.segs[5]}, stored{ProjectId(t.segs[3]), t.segs[5]};
+  return GetStored("compute", "regionAddresses", stored.Key(t.segs[7]),
+                   [&] { return ComputeNotFound(asked.Path("addresses", t.segs[7])); });
 }
 
 net::HttpResponse Handlers::RegionAddressesInsert() {
   const std::string project = ProjectId(t.segs[3]);
   const std::string& region = t.segs[5];
-  std::string request_key;
-  if (auto repeat = RepeatedRequest(project, &request_key)) return *repeat;
-  auto body = Body("compute", "Address");
-  if (!body.ok()) return ErrorFromStatus(body.status());
-  json::object a = body->as_object();
-  const std::string name = Str(a, "name");
-  if (!IsRfc1035(name)) {
-    return Invalid("Invalid value for field 'resource.name': '" + name.substr(0, 64) +
-                   "'. Must be a match of regex '(?:[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?)'");
+  const ComputeScope scope{project, region};
+  ComputeInsertRequest in;
+  if (auto refused =
+          BeginComputeInsert(scope, "Address", "regionAddresses", "addresses", true, &in)) {
+    return *refused;
   }
-  const std::string key = project + "/" + region + "/" + name;
-  if (Map("compute", "regionAddresses").contains(key) || HasPendingFor("compute/" + key)) {
-    return ErrorResponse(409, "ALREADY_EXISTS",
-                         "The resource 'projects/" + project + "/regions/" + region + "/addresses/" + name +
-                             "' already exists",
-                         "alreadyExists");
-  }
+  json::object& a = in.resource;
   std::string type = Str(a, "addressType");
   if (type.empty()) type = "EXTERNAL";
   const std::string purpose = Str(a, "purpose");
@@ -237,8 +171,8 @@ net::HttpResponse Handlers::RegionAddressesInsert() {
     }
     const json::object* sn = FindSubnetwork(project, region, subnet_ref.empty() ? "default" : subnet_ref);
     if (!sn) {
-      return NotFound(r.project.empty() ? "projects/" + project + "/regions/" + region + "/subnetworks/" + r.name
-                                        : "projects/" + r.project + "/regions/" + region + "/subnetworks/" + r.name);
+      return ComputeNotFound(ComputeScope{r.project.empty() ? project : r.project, region}.Path(
+          "subnetworks", r.name));
     }
     auto cidr = ParseCidr(Str(*sn, "ipCidrRange"));
     if (!cidr) return Invalid("Subnetwork has no usable IPv4 range.");
@@ -277,70 +211,42 @@ net::HttpResponse Handlers::RegionAddressesInsert() {
     a["purpose"] = purpose.empty() ? "GCE_ENDPOINT" : purpose;
   }
   a["addressType"] = type;
-  const std::string self = RegionalSelf(project, region, "addresses", name);
+  const std::string self = std::string(kComputeBase) + scope.Path("addresses", in.name);
   a["kind"] = "compute#address";
   a["selfLink"] = self;
   a["region"] = std::string(kComputeBase) + "projects/" + project + "/regions/" + region;
   a["status"] = "RESERVED";
   a["creationTimestamp"] = Rfc3339(now);
   a["id"] = std::to_string(4100000000000000000LL + std::stoll(NextId()));
-  json::object op = RegionOperation(project, region, "insert", self);
-  const std::string op_key = project + "/" + region + "/" + Str(op, "name");
-  Map("compute", "operations")[op_key] = op;
-  Schedule(json::object{{"kind", "compute.regionAddress.insert"},
-                        {"target", "compute/" + key},
-                        {"key", key},
-                        {"address", a},
-                        {"op", op_key}},
-           e.options_.op_delay);
-  if (!request_key.empty()) Map("compute", "requestIds")[request_key] = op_key;
-  Touch();
-  Effective();
-  return JsonResponse(200, op);
+  return StartComputeOperation(scope, "insert", self, "compute.regionAddress.insert", in.key,
+                               {{"address", a}}, in.request_key);
 }
 
 // ----------------------------------------------------------- forwarding rules
 
 net::HttpResponse Handlers::ForwardingRulesList() {
-  const std::string prefix = ProjectId(t.segs[3]) + "/" + t.segs[5] + "/";
-  json::array all;
-  for (const auto& [k, r] : Map("compute", "forwardingRules")) {
-    if (std::string_view(k).starts_with(prefix)) all.push_back(FreshForwardingRule(r.as_object()));
-  }
-  std::string next;
-  json::object out{{"kind", "compute#forwardingRuleList"},
-                   {"id", "projects/" + t.segs[3] + "/regions/" + t.segs[5] + "/forwardingRules"},
-                   {"items", Page(all, t.Query("maxResults"), t.Query("pageToken"), &next)}};
-  if (!next.empty()) out["nextPageToken"] = next;
-  return JsonResponse(200, out);
+  const ComputeScope asked{t.segs[3], t.segs[5]}, stored{ProjectId(t.segs[3]), t.segs[5]};
+  return ComputeListPage("forwardingRules", stored.Key(""), "compute#forwardingRuleList",
+                         asked.Path("forwardingRules"), false, &Handlers::FreshForwardingRule);
 }
 
 net::HttpResponse Handlers::ForwardingRulesGet() {
-  auto* r = Map("compute", "forwardingRules").if_contains(ProjectId(t.segs[3]) + "/" + t.segs[5] + "/" + t.segs[7]);
-  if (!r) return NotFound("projects/" + t.segs[3] + "/regions/" + t.segs[5] + "/forwardingRules/" + t.segs[7]);
+  const ComputeScope asked{t.segs[3], t.segs[5]}, stored{ProjectId(t.segs[3]), t.segs[5]};
+  auto* r = Map("compute", "forwardingRules").if_contains(stored.Key(t.segs[7]));
+  if (!r) return ComputeNotFound(asked.Path("forwardingRules", t.segs[7]));
   return JsonResponse(200, FreshForwardingRule(r->as_object()));
 }
 
 net::HttpResponse Handlers::ForwardingRulesInsert() {
   const std::string project = ProjectId(t.segs[3]);
   const std::string& region = t.segs[5];
-  std::string request_key;
-  if (auto repeat = RepeatedRequest(project, &request_key)) return *repeat;
-  auto body = Body("compute", "ForwardingRule");
-  if (!body.ok()) return ErrorFromStatus(body.status());
-  json::object r = body->as_object();
-  const std::string name = Str(r, "name");
-  if (!IsRfc1035(name)) {
-    return Invalid("Invalid value for field 'resource.name': '" + name.substr(0, 64) +
-                   "'. Must be a match of regex '(?:[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?)'");
+  const ComputeScope scope{project, region};
+  ComputeInsertRequest in;
+  if (auto refused = BeginComputeInsert(scope, "ForwardingRule", "forwardingRules",
+                                        "forwardingRules", true, &in)) {
+    return *refused;
   }
-  const std::string key = project + "/" + region + "/" + name;
-  if (Map("compute", "forwardingRules").contains(key) || HasPendingFor("compute/" + key)) {
-    return ErrorResponse(409, "ALREADY_EXISTS",
-                         "The resource 'projects/" + project + "/regions/" + region + "/forwardingRules/" + name +
-                             "' already exists",
-                         "alreadyExists");
-  }
+  json::object& r = in.resource;
   const std::string target = Str(r, "target");
   if (target.find("/serviceAttachments/") == std::string::npos) {
     // Load-balancer rules are not modelled: only PSC endpoints.
@@ -359,7 +265,7 @@ net::HttpResponse Handlers::ForwardingRulesInsert() {
     return Invalid("Invalid value for field 'resource.target': '" + target.substr(0, 300) +
                    "'. The target must be in the same region as the forwarding rule (" + region + ").");
   }
-  if (!PscInstanceFor(target)) return NotFound(AttachmentKey(target).substr(0, 300));
+  if (!PscInstanceFor(target)) return ComputeNotFound(AttachmentKey(target).substr(0, 300));
   // IPAddress: a reserved internal address of this region (name, URL or IP).
   const std::string ip_ref = Str(r, "IPAddress");
   if (ip_ref.empty()) {
@@ -385,7 +291,9 @@ net::HttpResponse Handlers::ForwardingRulesInsert() {
     }
     addr_key = (ar.project.empty() ? project : ProjectId(ar.project)) + "/" + region + "/" + ar.name;
     addr = Map("compute", "regionAddresses").if_contains(addr_key);
-    if (!addr) return NotFound("projects/" + addr_key.substr(0, addr_key.find('/')) + "/regions/" + region + "/addresses/" + ar.name);
+    if (!addr)
+      return ComputeNotFound("projects/" + addr_key.substr(0, addr_key.find('/')) + "/regions/" +
+                             region + "/addresses/" + ar.name);
   }
   const json::object& ao = addr->as_object();
   if (Str(ao, "addressType") != "INTERNAL") {
@@ -401,7 +309,7 @@ net::HttpResponse Handlers::ForwardingRulesInsert() {
     return Invalid("Invalid value for field 'resource.network': '" + network.substr(0, 300) +
                    "'. The address '" + Str(ao, "name") + "' belongs to network '" + LastSegment(addr_network) + "'.");
   }
-  const std::string self = RegionalSelf(project, region, "forwardingRules", name);
+  const std::string self = std::string(kComputeBase) + scope.Path("forwardingRules", in.name);
   r["IPAddress"] = Str(ao, "address");
   r["network"] = addr_network;
   r["kind"] = "compute#forwardingRule";
@@ -412,26 +320,14 @@ net::HttpResponse Handlers::ForwardingRulesInsert() {
   r["pscConnectionId"] = std::to_string(81000000000000000LL + std::stoll(NextId()));
   r["fingerprint"] = Sha256Hex(self).substr(0, 12);
   r["_project"] = project;  // the consumer, for pscConnectionStatus
-  json::object op = RegionOperation(project, region, "insert", self);
-  const std::string op_key = project + "/" + region + "/" + Str(op, "name");
-  Map("compute", "operations")[op_key] = op;
-  Schedule(json::object{{"kind", "compute.forwardingRule.insert"},
-                        {"target", "compute/" + key},
-                        {"key", key},
-                        {"rule", r},
-                        {"addressKey", addr_key},
-                        {"op", op_key}},
-           e.options_.op_delay);
-  if (!request_key.empty()) Map("compute", "requestIds")[request_key] = op_key;
-  Touch();
-  Effective();
-  return JsonResponse(200, op);
+  return StartComputeOperation(scope, "insert", self, "compute.forwardingRule.insert", in.key,
+                               {{"rule", r}, {"addressKey", addr_key}}, in.request_key);
 }
 
 net::HttpResponse Handlers::RegionOperationsGet() {
-  auto* op = Map("compute", "operations").if_contains(ProjectId(t.segs[3]) + "/" + t.segs[5] + "/" + t.segs[7]);
-  if (!op) return NotFound("projects/" + t.segs[3] + "/regions/" + t.segs[5] + "/operations/" + t.segs[7]);
-  return JsonResponse(200, *op);
+  const ComputeScope asked{t.segs[3], t.segs[5]}, stored{ProjectId(t.segs[3]), t.segs[5]};
+  return GetStored("compute", "operations", stored.Key(t.segs[7]),
+                   [&] { return ComputeNotFound(asked.Path("operations", t.segs[7])); });
 }
 
 void Handlers::CompleteRegional(Emulator& e, json::object& effect) {

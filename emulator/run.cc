@@ -52,11 +52,6 @@ DbUrl ParseDbUrl(const std::string& url) {
   return out;
 }
 
-std::string NetworkName(const std::string& s) {
-  auto slash = s.rfind('/');
-  return slash == std::string::npos ? s : s.substr(slash + 1);
-}
-
 // RFC 1918 and RFC 6598 (100.64.0.0/10): what vpcAccess egress
 // PRIVATE_RANGES_ONLY routes into the VPC.
 bool IsPrivateRangesOnlyDestination(uint32_t ip) {
@@ -97,11 +92,11 @@ Handlers::Outcome Handlers::EvaluateConnectivity(const json::object& job) {
   std::string direct_network;
   if (auto* nis = Find(*task, {"vpcAccess", "networkInterfaces"}); nis && nis->is_array() && !nis->as_array().empty()) {
     const json::value& ni = nis->as_array()[0];
-    direct_network = NetworkName(Str(Find(ni, {"network"})));
+    direct_network = LastSegment(Str(Find(ni, {"network"})));
     if (direct_network.empty()) {
       // Subnetwork alone: Cloud Run looks its network up.
       if (auto* sub = FindSubnetwork(ProjectId(t.segs[2]), t.segs[4], Str(Find(ni, {"subnetwork"})))) {
-        direct_network = NetworkName(Str(*sub, "network"));
+        direct_network = LastSegment(Str(*sub, "network"));
       }
     }
   }
@@ -112,7 +107,8 @@ Handlers::Outcome Handlers::EvaluateConnectivity(const json::object& job) {
     if (!direct_network.empty() && direct_network == network) return true;
     if (connector.empty()) return false;
     auto* c = Map("vpc", "connectors").if_contains(connector);
-    return c && Str(c->as_object(), "state") == "READY" && NetworkName(Str(c->as_object(), "network")) == network;
+    return c && Str(c->as_object(), "state") == "READY" &&
+           LastSegment(Str(c->as_object(), "network")) == network;
   };
 
   auto& instances = Map("sql", "instances");
@@ -133,7 +129,7 @@ Handlers::Outcome Handlers::EvaluateConnectivity(const json::object& job) {
         return {true, "Execution completed successfully.", fast};
       }
       std::string pn = Str(Find(o, {"settings", "ipConfiguration", "privateNetwork"}));
-      if (!pn.empty() && !enforced(inst) && connector_reaches(NetworkName(pn))) {
+      if (!pn.empty() && !enforced(inst) && connector_reaches(LastSegment(pn))) {
         return {true, "Execution completed successfully.", fast};
       }
     }
@@ -177,7 +173,7 @@ Handlers::Outcome Handlers::EvaluateConnectivity(const json::object& job) {
       const json::object& ro = r.as_object();
       if (Str(ro, "IPAddress") != db.host || !std::string_view(k).starts_with(ProjectId(t.segs[2]) + "/")) continue;
       if (PscConnectionStatus(Str(ro, "_project"), Str(ro, "target")) != "ACCEPTED") continue;
-      if (!connector_reaches(NetworkName(Str(ro, "network")))) continue;
+      if (!connector_reaches(LastSegment(Str(ro, "network")))) continue;
       auto ip = ParseIpv4(db.host);
       if (!all_traffic && !(ip && IsPrivateRangesOnlyDestination(*ip))) continue;
       target = PscInstanceFor(Str(ro, "target"));
@@ -209,7 +205,7 @@ Handlers::Outcome Handlers::EvaluateConnectivity(const json::object& job) {
     if (!covered) return {false, timeout, slow};
   } else if (path == "PRIVATE") {
     std::string pn = ipc ? Str(Find(*ipc, {"privateNetwork"})) : "";
-    if (!connector_reaches(NetworkName(pn))) return {false, timeout, slow};
+    if (!connector_reaches(LastSegment(pn))) return {false, timeout, slow};
     auto ip = ParseIpv4(db.host);
     if (!all_traffic && !(ip && IsPrivateRangesOnlyDestination(*ip))) return {false, timeout, slow};
   } else if (path != "socket" && path != "PSC") {
@@ -260,12 +256,12 @@ std::optional<net::HttpResponse> Handlers::CheckVpcAccess(const json::object& re
   const std::string project = ProjectId(t.segs[2]);
   const std::string& region = t.segs[4];
   // network alone: the subnet named like the network, in the region.
-  const std::string subnet_ref = subnetwork.empty() ? NetworkName(network) : subnetwork;
+  const std::string subnet_ref = subnetwork.empty() ? LastSegment(network) : subnetwork;
   const json::object* subnet = FindSubnetwork(project, region, subnet_ref);
   if (!subnet) {
     return bad("networkInterfaces[0]: subnetwork '" + subnet_ref + "' was not found in region " + region + ".");
   }
-  if (!network.empty() && NetworkName(Str(*subnet, "network")) != NetworkName(network)) {
+  if (!network.empty() && LastSegment(Str(*subnet, "network")) != LastSegment(network)) {
     return bad("networkInterfaces[0]: subnetwork '" + subnet_ref + "' does not belong to network '" + network + "'.");
   }
   return std::nullopt;

@@ -147,21 +147,29 @@ json::object* Handlers::SmFindVersion(const std::string& secret_name, const std:
   return nullptr;
 }
 
-net::HttpResponse Handlers::SmVersionGet() {
+json::object* Handlers::SmRequestedVersion(net::HttpResponse* refusal) {
   const std::string name = SecretName(t.segs[2], t.segs[4]);
-  if (name.empty()) return ProjectDenied(t.segs[2]);
+  if (name.empty()) {
+    *refusal = ProjectDenied(t.segs[2]);
+    return nullptr;
+  }
   const std::string version = WithoutVerb(t.segs[6]);
   auto* v = SmFindVersion(name, version);
-  if (!v) return NotFound("Secret Version [" + name + "/versions/" + version + "]");
+  if (!v) *refusal = NotFound("Secret Version [" + name + "/versions/" + version + "]");
+  return v;
+}
+
+net::HttpResponse Handlers::SmVersionGet() {
+  net::HttpResponse refusal;
+  auto* v = SmRequestedVersion(&refusal);
+  if (!v) return refusal;
   return JsonResponse(200, *v);
 }
 
 net::HttpResponse Handlers::SmVersionAccess() {
-  const std::string name = SecretName(t.segs[2], t.segs[4]);
-  if (name.empty()) return ProjectDenied(t.segs[2]);
-  const std::string version = WithoutVerb(t.segs[6]);
-  auto* v = SmFindVersion(name, version);
-  if (!v) return NotFound("Secret Version [" + name + "/versions/" + version + "]");
+  net::HttpResponse refusal;
+  auto* v = SmRequestedVersion(&refusal);
+  if (!v) return refusal;
   const std::string vname = Str(*v, "name");
   const std::string state = Str(*v, "state");
   if (state != "ENABLED") {
@@ -175,11 +183,9 @@ net::HttpResponse Handlers::SmVersionAccess() {
 }
 
 net::HttpResponse Handlers::SmVersionDisable() {
-  const std::string name = SecretName(t.segs[2], t.segs[4]);
-  if (name.empty()) return ProjectDenied(t.segs[2]);
-  const std::string version = WithoutVerb(t.segs[6]);
-  auto* v = SmFindVersion(name, version);
-  if (!v) return NotFound("Secret Version [" + name + "/versions/" + version + "]");
+  net::HttpResponse refusal;
+  auto* v = SmRequestedVersion(&refusal);
+  if (!v) return refusal;
   if (Str(*v, "state") == "DESTROYED") {
     return ErrorResponse(400, "FAILED_PRECONDITION", "Secret Version is in DESTROYED state.",
                          "failedPrecondition");

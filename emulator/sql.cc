@@ -45,11 +45,9 @@ net::HttpResponse Handlers::SqlInstancesList() {
 
 net::HttpResponse Handlers::SqlInstancesGet() {
   size_t b = t.segs[0] == "sql" ? 1 : 0;
-  auto* inst = Map("sql", "instances").if_contains(t.segs[b + 2] + "/" + t.segs[b + 4]);
-  if (!inst) {
+  return GetStored("sql", "instances", t.segs[b + 2] + "/" + t.segs[b + 4], [] {
     return ErrorResponse(404, "NOT_FOUND", "The Cloud SQL instance does not exist.", "instanceDoesNotExist");
-  }
-  return JsonResponse(200, *inst);
+  });
 }
 
 Status Handlers::ValidateSqlInstance(const json::object& merged, const json::object& old) {
@@ -253,11 +251,9 @@ void Handlers::CompleteSql(Emulator& e, json::object& effect, int64_t at) {
 
 net::HttpResponse Handlers::SqlOperationsGet() {
   size_t b = t.segs[0] == "sql" ? 1 : 0;
-  auto* op = Map("sql", "operations").if_contains(t.segs[b + 2] + "/" + t.segs[b + 4]);
-  if (!op) {
+  return GetStored("sql", "operations", t.segs[b + 2] + "/" + t.segs[b + 4], [] {
     return ErrorResponse(404, "NOT_FOUND", "The Cloud SQL operation does not exist.", "operationDoesNotExist");
-  }
-  return JsonResponse(200, *op);
+  });
 }
 
 net::HttpResponse Handlers::SqlOperationsList() {

@@ -186,3 +186,59 @@ TEST_CASE("state persists atomically and a corrupt file is refused, not replaced
   CHECK(ReadStateFile((dir / "absent.json").string()).status().code() == dbconnd::StatusCode::kNotFound);
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("route keys follow the discovery method ids, and near misses have none") {
+  struct Row {
+    std::string method, target, key;
+  };
+  const std::string p = "/v1/projects/p";
+  const std::string run = "/v2/projects/p/locations/l";
+  const std::string compute = "/compute/v1/projects/p/global";
+  const std::vector<Row> rows = {
+      {"GET", p + "/instances", "GET sqladmin.instances.list"},
+      {"GET", p + "/instances/i", "GET sqladmin.instances.get"},
+      {"PATCH", p + "/instances/i", "PATCH sqladmin.instances.patch"},
+      {"PUT", p + "/instances/i", "PUT sqladmin.instances.update"},
+      {"DELETE", p + "/instances/i", ""},
+      {"GET", p + "/instances/i/x", ""},
+      {"GET", p + "/operations", "GET sqladmin.operations.list"},
+      {"GET", p + "/operations/o", "GET sqladmin.operations.get"},
+      {"POST", p + "/operations", ""},
+      {"GET", "/sql/v1beta4/projects/p/instances/i", "GET sqladmin.instances.get"},
+      {"GET", p + "/locations/l/connectors", "GET vpcaccess.connectors.list"},
+      {"POST", p + "/locations/l/connectors", "POST vpcaccess.connectors.create"},
+      {"GET", p + "/locations/l/connectors/c", "GET vpcaccess.connectors.get"},
+      {"PATCH", p + "/locations/l/connectors/c", "PATCH vpcaccess.connectors.patch"},
+      {"DELETE", p + "/locations/l/connectors/c", "DELETE vpcaccess.connectors.delete"},
+      {"POST", p + "/locations/l/connectors/c", ""},
+      {"GET", p + "/locations/l/operations", "GET vpcaccess.operations.list"},
+      {"GET", p + "/locations/l/operations/o", "GET vpcaccess.operations.get"},
+      {"DELETE", p + "/locations/l/operations/o", ""},
+      {"GET", run + "/jobs", "GET run.jobs.list"},
+      {"GET", run + "/jobs/j", "GET run.jobs.get"},
+      {"PATCH", run + "/jobs/j", "PATCH run.jobs.patch"},
+      {"POST", run + "/jobs/j:run", "POST run.jobs.run"},
+      {"POST", run + "/jobs/j", ""},
+      {"GET", run + "/jobs/j/executions", "GET run.jobs.executions.list"},
+      {"GET", run + "/jobs/j/executions/e", "GET run.jobs.executions.get"},
+      {"GET", run + "/jobs/j/revisions", ""},
+      {"GET", run + "/jobs/j/revisions/r", ""},
+      {"GET", run + "/jobs/j/executions/e/tasks", ""},
+      {"GET", run + "/services", "GET run.services.list"},
+      {"GET", run + "/services/s", "GET run.services.get"},
+      {"PATCH", run + "/services/s", "PATCH run.services.patch"},
+      {"POST", run + "/services", ""},
+      {"GET", run + "/operations/o", "GET run.operations.get"},
+      {"GET", compute + "/addresses", "GET compute.globalAddresses.list"},
+      {"POST", compute + "/addresses", "POST compute.globalAddresses.insert"},
+      {"GET", compute + "/addresses/a", "GET compute.globalAddresses.get"},
+      {"DELETE", compute + "/addresses/a", "DELETE compute.globalAddresses.delete"},
+      {"PATCH", compute + "/addresses/a", ""},
+      {"GET", compute + "/operations/o", "GET compute.globalOperations.get"},
+      {"POST", compute + "/operations/o/wait", "POST compute.globalOperations.wait"},
+  };
+  for (const auto& row : rows) {
+    INFO(row.method << " " << row.target);
+    CHECK(dbconnd::emulator::Emulator::RouteKey(row.method, row.target) == row.key);
+  }
+}

@@ -60,6 +60,68 @@ TEST_CASE("Compute insert with the same requestId returns the same operation and
   }
 }
 
+TEST_CASE("Compute answers global and regional inserts, gets and lists in the names of their scope") {
+  Model m;
+  const std::string p = "projects/melodic-now-463704-k1";
+  const std::string base = "https://www.googleapis.com/compute/v1/";
+  const std::string regional = "/compute/v1/" + p + "/regions/us-central1";
+  auto message = [](const Reply& r) { return S(r.body, {"error", "message"}); };
+
+  // Inserts: the operation of the resource's scope, then 409 on its name.
+  auto global = m.Call("POST", kAddresses, kAddressBody);
+  REQUIRE(global.status == 200);
+  CHECK(S(global.body, {"selfLink"}) == base + p + "/global/operations/" + S(global.body, {"name"}));
+  auto ep = m.Call("POST", regional + "/addresses", R"({"name":"ep","addressType":"INTERNAL"})");
+  REQUIRE(ep.status == 200);
+  CHECK(S(ep.body, {"selfLink"}) == base + p + "/regions/us-central1/operations/" + S(ep.body, {"name"}));
+  CHECK(S(ep.body, {"targetLink"}) == base + p + "/regions/us-central1/addresses/ep");
+  auto dup = m.Call("POST", kAddresses, kAddressBody);
+  CHECK(dup.status == 409);
+  CHECK(message(dup) == "The resource '" + p + "/global/addresses/psa' already exists");
+  dup = m.Call("POST", regional + "/addresses", R"({"name":"ep","addressType":"INTERNAL"})");
+  CHECK(dup.status == 409);
+  CHECK(message(dup) == "The resource '" + p + "/regions/us-central1/addresses/ep' already exists");
+  auto bad = m.Call("POST", regional + "/addresses", R"({"name":"Ep_1","addressType":"INTERNAL"})");
+  CHECK(bad.status == 400);
+  CHECK(message(bad) == "Invalid value for field 'resource.name': 'Ep_1'. Must be a match of regex "
+                        "'(?:[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?)'");
+  bad = m.Call("POST", kAddresses, R"({"addressType":"INTERNAL"})");
+  CHECK(bad.status == 400);
+  CHECK(message(bad).starts_with("Invalid value for field 'resource.name': ''."));
+  m.Advance(std::chrono::milliseconds(1000));
+  CHECK(S(m.Get(std::string("/compute/v1/") + p + "/global/operations/" + S(global.body, {"name"})).body,
+          {"status"}) == "DONE");
+  CHECK(S(m.Get(regional + "/operations/" + S(ep.body, {"name"})).body, {"status"}) == "DONE");
+
+  // Gets: 404 names the path the caller asked for.
+  CHECK(message(m.Get(std::string(kAddresses) + "/nope")) ==
+        "The resource '" + p + "/global/addresses/nope' was not found");
+  CHECK(message(m.Get(regional + "/addresses/nope")) ==
+        "The resource '" + p + "/regions/us-central1/addresses/nope' was not found");
+  CHECK(message(m.Get(regional + "/forwardingRules/nope")) ==
+        "The resource '" + p + "/regions/us-central1/forwardingRules/nope' was not found");
+  CHECK(message(m.Get(regional + "/operations/nope")) ==
+        "The resource '" + p + "/regions/us-central1/operations/nope' was not found");
+  CHECK(message(m.Get(std::string("/compute/v1/") + p + "/global/operations/nope")) ==
+        "The resource '" + p + "/global/operations/nope' was not found");
+  CHECK(S(m.Get(regional + "/addresses/ep").body, {"selfLink"}) == base + p + "/regions/us-central1/addresses/ep");
+
+  // Lists: id and selfLink of the collection; forwarding rules carry no selfLink.
+  auto list = m.Get(kAddresses);
+  CHECK(S(list.body, {"id"}) == p + "/global/addresses");
+  CHECK(S(list.body, {"selfLink"}) == base + p + "/global/addresses");
+  CHECK(list.body.at("items").as_array().size() == 1);
+  list = m.Get(regional + "/addresses");
+  CHECK(S(list.body, {"kind"}) == "compute#addressList");
+  CHECK(S(list.body, {"id"}) == p + "/regions/us-central1/addresses");
+  CHECK(S(list.body, {"selfLink"}) == base + p + "/regions/us-central1/addresses");
+  CHECK(list.body.at("items").as_array().size() == 1);
+  list = m.Get(regional + "/forwardingRules");
+  CHECK(S(list.body, {"kind"}) == "compute#forwardingRuleList");
+  CHECK(S(list.body, {"id"}) == p + "/regions/us-central1/forwardingRules");
+  CHECK(S(list.body, {"selfLink"}) == "<missing>");
+}
+
 TEST_CASE("creating an existing connector or connection is 409 ALREADY_EXISTS") {
   Model m;
   const std::string connectors =
