@@ -192,7 +192,8 @@ void ProgressPrinter::operator()(const reconcilers::ApplyProgress& p) {
     case Kind::kStepStarted: {
       ++steps_started_;
       last_wait_.clear();
-      out_ << "[" << steps_started_ << "] " << Paint(style_, ToneCode(reconcilers::StepTone(*s)), StepSymbol(*s)) << " "
+      out_ << "[" << steps_started_ << "] "
+           << Paint(style_, ToneCode(reconcilers::StepTone(*s)), StepSymbol(*s)) << " "
            << StepVerb(*s) << " " << reconcilers::ToString(s->resource.kind) << " \""
            << s->resource.name << "\"";
       if (!s->changes.empty()) out_ << "  [" << reconcilers::ToString(s->impact()) << "]";

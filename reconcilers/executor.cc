@@ -213,7 +213,6 @@ gcp::WaitOptions StepWait(const PassContext& ctx, const Step& step) {
   return w;
 }
 
-// Sends nothing; records the operation for the journal and waits for it.
 // Waits out the backoff after a transient failure. Not OK when `delay`
 // says to give up (the failures' bound or the deadline; `gave_up` is then
 // set when given) or when the sleep is cut short (shutdown).
@@ -226,6 +225,7 @@ gcp::Task<Status> BackOff(gcp::Sleeper sleeper, StatusOr<std::chrono::millisecon
   co_return co_await sleeper(*delay);
 }
 
+// Sends nothing; records the operation for the journal and waits for it.
 gcp::Task<Status> AwaitOperation(PassContext ctx, Step step, StatusOr<gcp::Operation> op) {
   if (!op.ok()) co_return op.status();
   if (ctx.observer) ctx.observer->OperationStarted(step, *op);
