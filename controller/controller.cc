@@ -283,6 +283,12 @@ asio::awaitable<void> Controller::Dispatch(std::shared_ptr<Controller> self) {
     while (auto key = self->queue_.TryGet()) {
       ++self->in_flight_;
       asio::co_spawn(self->executor_, Reconcile(self, *key), asio::detached);
+      // co_spawn runs the pass at once, here: one that needs no I/O (every
+      // answer cached) ends before co_spawn returns. Yield after each, so the
+      // rest of the loop runs between passes (the HTTP server; asio's release
+      // of a finished pass's coroutine frames, which it posts) and a resync
+      // of every intent does not hold every pass's frames until its end.
+      co_await asio::post(self->executor_, asio::use_awaitable);
     }
     self->UpdateQueueMetrics();
     // Wake for the next delayed key, or at least every second for the heartbeat.

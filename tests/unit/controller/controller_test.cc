@@ -374,6 +374,50 @@ TEST_CASE("Endpoints serve metrics, health, readiness and status") {
 namespace dbconnd::controller {
 namespace {
 
+TEST_CASE("A resync of many intents whose passes need no I/O yields to the loop between "
+          "passes") {
+  // In observe mode against the in-process fake every answer is ready at
+  // once: a pass runs to its end inside the dispatcher's co_spawn. Another
+  // coroutine on the loop (as /healthz would be) must get turns meanwhile,
+  // and asio's posted release of each finished pass's frames with them.
+  ControllerOptions o;
+  o.observe = true;
+  o.concurrency = 4;
+  Harness h(o);
+  constexpr int kIntents = 300;
+  std::vector<config::Intent> intents;
+  for (int i = 0; i < kIntents; ++i) {
+    config::Intent in = SeedIntent();
+    in.name = "intent-" + std::to_string(i);
+    intents.push_back(std::move(in));
+  }
+  h.controller->SetDesiredState(StateOf(intents), 1);
+  auto all_reported = [&] {
+    int n = 0;
+    for (const auto& s : h.controller->Statuses()) n += !s.last_reconcile.empty();
+    return n == kIntents;
+  };
+  bool done = false;
+  int turns = 0;
+  boost::asio::co_spawn(
+      h.io,
+      [](bool* finished, int* n) -> boost::asio::awaitable<void> {
+        auto ex = co_await boost::asio::this_coro::executor;
+        while (!*finished) {
+          ++*n;
+          co_await boost::asio::post(ex, boost::asio::use_awaitable);
+        }
+      }(&done, &turns),
+      boost::asio::detached);
+  h.controller->Start();
+  REQUIRE(testutil::RunUntil(h.io, [&] { return all_reported(); }, 30s));
+  done = true;
+  // One turn or more per pass; without the yield the whole wave ran in
+  // a handful of the dispatcher's steps.
+  CHECK(turns >= kIntents / 2);
+  CHECK(h.cloud.writes.empty());
+}
+
 TEST_CASE("/status at thousands of intents is rendered in slices: the loop serves others "
           "meanwhile, and the document is the same") {
   Harness h;
