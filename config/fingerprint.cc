@@ -14,6 +14,8 @@ template <class T>
 struct IsOptional : std::false_type {};
 template <class T>
 struct IsOptional<std::optional<T>> : std::true_type {};
+template <class T>
+struct IsOptional<common::HeapOptional<T>> : std::true_type {};
 
 template <class T>
 struct IsVector : std::false_type {};

@@ -15,6 +15,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/heap_optional.h"
+
 namespace dbconnd::config {
 
 inline constexpr char kApiVersion[] = "dbconnd.dev/v1alpha1";
@@ -98,7 +100,7 @@ struct Instance {
   std::optional<bool> iam_authentication;  // unset = not managed
   std::optional<PublicIp> public_ip;       // unset = not managed
   std::optional<PrivateIp> private_ip;     // unset = not managed (never removed)
-  std::optional<Psc> psc;                  // unset = not managed
+  common::HeapOptional<Psc> psc;           // unset = not managed
   std::optional<ConnectorEnforcement> connector_enforcement;  // unset = not managed
   SourceLocation where;
 };
@@ -116,7 +118,7 @@ struct Connector {
   std::string name;           // connector ID (< 21 chars, hyphens count double)
   std::string network;        // short VPC network name; empty with `subnet`
   std::string ip_cidr_range;  // /28 inside RFC 1918 space; empty with `subnet`
-  std::optional<ConnectorSubnet> subnet;  // Shared VPC subnet instead of network + range
+  common::HeapOptional<ConnectorSubnet> subnet;  // Shared VPC subnet instead of network + range
   // Scaling: instances (patchable in place) or throughput in Mbps (fixed at
   // creation), never both. Throughput 0 = not declared.
   int min_instances = 2;
@@ -181,10 +183,10 @@ struct Workload {
   VpcEgress egress = VpcEgress::kPrivateRangesOnly;  // privateIp only
   // privateIp only: reach the instance through Direct VPC egress instead of
   // spec.connector. Unset = through the connector.
-  std::optional<DirectVpc> direct_vpc;
+  common::HeapOptional<DirectVpc> direct_vpc;
   // psc only: the endpoint the workload connects to, reached through
   // direct_vpc or spec.connector like a private IP.
-  std::optional<PscEndpoint> psc;
+  common::HeapOptional<PscEndpoint> psc;
   DatabaseIdentity database;
   SourceLocation where;
 };
