@@ -1,17 +1,6 @@
-// How commands plug in (see also cli.h):
-//
-//   // cli/cmd_plan.cc
-//   void RegisterPlanCommand(CLI::App& app, CommandContext& ctx) {
-//     // opts: a shared_ptr<PlanOptions> that lives as long as the app
-//     auto [cmd, opts] = AddCommand<PlanOptions>(app, ctx, "plan",
-//                                                "Show the changes apply would make", RunPlan);
-//     cmd->add_option("paths", opts->paths, "Files or directories")->required();
-//   }
-//
-// then add `RegisterPlanCommand(*app, ctx);` to BuildApp() below. Options are
-// held in a shared_ptr captured by the callback because CLI11 binds options
-// to addresses that must stay valid until parsing ends. Callbacks never
-// throw: they report through ctx.err and ctx.exit_code.
+// The app and the plumbing every command shares (see cli.h for how a command
+// is declared). Callbacks never throw: they report through ctx.err and
+// ctx.exit_code.
 
 #include "cli/cli.h"
 
@@ -33,6 +22,14 @@ void AddIntentPathsArgument(CLI::App& cmd, std::vector<std::string>& paths) {
       ->check(CLI::ExistingPath);
 }
 
+void AddIntentFileOptions(CLI::App& cmd, IntentFileOptions& options,
+                          std::vector<std::string> formats, std::string description) {
+  AddIntentPathsArgument(cmd, options.paths);
+  cmd.add_option("-o,--output", options.output, std::move(description))
+      ->check(CLI::IsMember(std::move(formats)))
+      ->capture_default_str();
+}
+
 void AddDurationOption(CLI::App& cmd, std::string name, std::string& text,
                        std::string description) {
   cmd.add_option(std::move(name), text, std::move(description))->capture_default_str();
@@ -50,13 +47,40 @@ std::optional<std::chrono::milliseconds> ParseDurationFlag(std::string_view text
   return *parsed;
 }
 
-CLI::App* AddCommand(CLI::App& app, CommandContext& ctx, std::string name,
-                     std::string description, std::function<int(CommandContext&)> run) {
-  CLI::App* cmd = app.add_subcommand(std::move(name), std::move(description));
-  CommandContext* c = &ctx;
-  cmd->callback([c, run = std::move(run)] { c->exit_code = run(*c); });
-  return cmd;
-}
+namespace {
+
+// One command as `dbconnd --help` lists it, and where its flags and runner
+// come from.
+struct Command {
+  std::string_view name;
+  Runner (*bind)(CLI::App& cmd);
+  std::string_view summary;
+};
+
+// Every command, in the order --help lists them.
+constexpr Command kCommands[] = {
+    {"validate", BindValidate,
+     "Check desired-state files without touching Google Cloud. Exit 0 valid, 1 invalid, 2 usage."},
+    {"plan", BindPlan,
+     "Show the changes apply would make, in order, with impact classes and diagnoses. "
+     "Exit 0 no changes, 2 changes pending, 1 error."},
+    {"apply", BindApply,
+     "Make live state equal to the intent files, safely ordered, with live progress. "
+     "Exit 0 converged, 1 error or not converged."},
+    {"demo", BindDemo,
+     "Reproduce and fix the seed \"connection timeout expired\" incident against an "
+     "in-process Google Cloud emulator (no credentials, no network)"},
+    {"run", BindRun,
+     "Run the controller: keep live state equal to the files, serve metrics and status"},
+    {"status", BindStatus, "Show a running daemon's intents and conditions"},
+    {"rollback", BindRollback,
+     "Restore the values journaled before dbconnd's own writes (preview; --yes applies)"},
+    {"export", BindExport,
+     "Write intent files from live state: one DatabaseConnectivity per Cloud SQL instance. "
+     "Read-only. Exit 0 all exported, 1 error."},
+};
+
+}  // namespace
 
 std::unique_ptr<CLI::App> BuildApp(CommandContext& ctx) {
   auto app = std::make_unique<CLI::App>(
@@ -64,14 +88,11 @@ std::unique_ptr<CLI::App> BuildApp(CommandContext& ctx) {
   app->set_version_flag("--version", VersionString(), "Print the version and exit");
   app->require_subcommand(1);
   app->fallthrough(false);
-  RegisterValidateCommand(*app, ctx);
-  RegisterPlanCommand(*app, ctx);
-  RegisterApplyCommand(*app, ctx);
-  RegisterDemoCommand(*app, ctx);
-  RegisterRunCommand(*app, ctx);
-  RegisterStatusCommand(*app, ctx);
-  RegisterRollbackCommand(*app, ctx);
-  RegisterExportCommand(*app, ctx);
+  CommandContext* c = &ctx;
+  for (const Command& command : kCommands) {
+    CLI::App* cmd = app->add_subcommand(std::string(command.name), std::string(command.summary));
+    cmd->callback([c, run = command.bind(*cmd)] { c->exit_code = run(*c); });
+  }
   return app;
 }
 

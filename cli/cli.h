@@ -1,11 +1,13 @@
 #pragma once
 // The dbconnd command line: one CLI11 app, one subcommand per file.
 //
-// Adding a command NAME: write cli/cmd_NAME.cc defining
-//   void RegisterNAMECommand(CLI::App& app, CommandContext& ctx);
-// declare it below, and call it from BuildApp() in cli.cc. The command's
-// callback does its work and stores its exit code in ctx.exit_code; it
-// writes only to ctx.out / ctx.err, so tests run it in-process.
+// Commands are declared, not assembled. BuildApp()'s table (cli.cc) lists
+// every command in help order: its name, its summary and its Bind function.
+// cli/cmd_NAME.cc holds the rest: the options struct, a function binding its
+// flags to those options, the runner, and
+//   Runner BindName(CLI::App& cmd) { return Bind(cmd, NameFlags, RunName); }
+// (declared below). The runner gets the parsed options and returns the exit
+// code; it writes only to ctx.out / ctx.err, so tests run it in-process.
 
 #include <functional>
 #include <iosfwd>
@@ -49,10 +51,19 @@ int RunCli(int argc, const char* const* argv, std::ostream& out, std::ostream& e
 // Same, with the arguments after the program name (for tests).
 int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 
-// Commands (one cli/cmd_<name>.cc each).
+// Flag groups more than one command takes.
 // The intent files argument shared by validate, plan and apply: one or more
 // existing files or directories.
 void AddIntentPathsArgument(CLI::App& cmd, std::vector<std::string>& paths);
+
+// What validate and plan both take: the intent files and an output format.
+struct IntentFileOptions {
+  std::vector<std::string> paths;
+  std::string output = "text";
+};
+// The paths argument, then -o,--output: one of `formats`, default text.
+void AddIntentFileOptions(CLI::App& cmd, IntentFileOptions& options,
+                          std::vector<std::string> formats, std::string description);
 
 // A duration flag (the one grammar of common/duration.h: 500ms, 90s, 1h30m)
 // whose default --help shows. Parse it with ParseDurationFlag.
@@ -65,30 +76,31 @@ std::optional<std::chrono::milliseconds> ParseDurationFlag(std::string_view text
                                                            DurationBounds bounds,
                                                            std::ostream& err);
 
-// Adds the subcommand `name`; `run` becomes its callback and its return
-// value ctx.exit_code. Commands pass a lambda that captures their options'
-// shared_ptr by value (CLI11 binds options to addresses that must stay valid).
-CLI::App* AddCommand(CLI::App& app, CommandContext& ctx, std::string name,
-                     std::string description, std::function<int(CommandContext&)> run);
-// The usual form: options of type Options, held for the app's lifetime,
-// passed to `run` (e.g. `int RunPlan(const PlanOptions&, CommandContext&)`).
+// A command's runner with its parsed options bound: returns the exit code.
+using Runner = std::function<int(CommandContext&)>;
+
+// What every command's BindName does: `flags` binds the members of fresh
+// Options to the command's flags on `cmd`; the runner passes them to `run`
+// once parsing succeeded. Options live in a shared_ptr the runner holds,
+// because CLI11 binds flags to addresses that must stay valid until parsing
+// ends.
 template <typename Options>
-std::pair<CLI::App*, std::shared_ptr<Options>> AddCommand(
-    CLI::App& app, CommandContext& ctx, std::string name, std::string description,
-    int (*run)(const Options&, CommandContext&)) {
-  auto opts = std::make_shared<Options>();
-  CLI::App* cmd = AddCommand(app, ctx, std::move(name), std::move(description),
-                             [opts, run](CommandContext& c) { return run(*opts, c); });
-  return {cmd, opts};
+Runner Bind(CLI::App& cmd, void (*flags)(CLI::App&, Options&),
+            int (*run)(const Options&, CommandContext&)) {
+  auto options = std::make_shared<Options>();
+  flags(cmd, *options);
+  return [options, run](CommandContext& ctx) { return run(*options, ctx); };
 }
 
-void RegisterValidateCommand(CLI::App& app, CommandContext& ctx);
-void RegisterPlanCommand(CLI::App& app, CommandContext& ctx);
-void RegisterApplyCommand(CLI::App& app, CommandContext& ctx);
-void RegisterDemoCommand(CLI::App& app, CommandContext& ctx);
-void RegisterRunCommand(CLI::App& app, CommandContext& ctx);
-void RegisterStatusCommand(CLI::App& app, CommandContext& ctx);
-void RegisterRollbackCommand(CLI::App& app, CommandContext& ctx);
-void RegisterExportCommand(CLI::App& app, CommandContext& ctx);
+// Every command's flags and runner, one cli/cmd_<name>.cc each. Names and
+// summaries are in BuildApp()'s table (cli.cc), in help order.
+Runner BindValidate(CLI::App& cmd);
+Runner BindPlan(CLI::App& cmd);
+Runner BindApply(CLI::App& cmd);
+Runner BindDemo(CLI::App& cmd);
+Runner BindRun(CLI::App& cmd);
+Runner BindStatus(CLI::App& cmd);
+Runner BindRollback(CLI::App& cmd);
+Runner BindExport(CLI::App& cmd);
 
 }  // namespace dbconnd::cli

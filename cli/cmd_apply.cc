@@ -29,6 +29,17 @@ struct ApplyCommandOptions {
   GcpFlags gcp;
 };
 
+void ApplyFlags(CLI::App& cmd, ApplyCommandOptions& o) {
+  AddIntentPathsArgument(cmd, o.paths);
+  cmd.add_flag("-y,--yes", o.yes, "Apply without asking (required when stdin is not a terminal)");
+  AddDurationOption(cmd, "--timeout", o.timeout,
+                    "Bound on the whole apply, e.g. 30m, 90s, 1h30m; every wait stops there");
+  AddDurationOption(cmd, "--poll", o.poll,
+                    "First poll interval of a long-running operation; it backs off to 10s");
+  cmd.add_flag("--no-color", o.no_color, "Never colour the output");
+  AddGcpFlags(cmd, o.gcp);
+}
+
 bool AnyActionable(const std::vector<IntentPlan>& plans) {
   for (const auto& p : plans) {
     if (p.status.ok() && !p.plan.report_only && reconcilers::CountActionable(p.plan) > 0) {
@@ -84,21 +95,6 @@ int RunApply(const ApplyCommandOptions& opts, CommandContext& ctx) {
 
 }  // namespace
 
-void RegisterApplyCommand(CLI::App& app, CommandContext& ctx) {
-  auto [cmd, opts] = AddCommand<ApplyCommandOptions>(
-      app, ctx, "apply",
-      "Make live state equal to the intent files, safely ordered, with live progress. "
-      "Exit 0 converged, 1 error or not converged.",
-      RunApply);
-  AddIntentPathsArgument(*cmd, opts->paths);
-  cmd->add_flag("-y,--yes", opts->yes,
-                "Apply without asking (required when stdin is not a terminal)");
-  AddDurationOption(*cmd, "--timeout", opts->timeout,
-                  "Bound on the whole apply, e.g. 30m, 90s, 1h30m; every wait stops there");
-  AddDurationOption(*cmd, "--poll", opts->poll,
-                  "First poll interval of a long-running operation; it backs off to 10s");
-  cmd->add_flag("--no-color", opts->no_color, "Never colour the output");
-  AddGcpFlags(*cmd, opts->gcp);
-}
+Runner BindApply(CLI::App& cmd) { return Bind(cmd, ApplyFlags, RunApply); }
 
 }  // namespace dbconnd::cli

@@ -47,6 +47,15 @@ struct DemoOptions {
   bool no_color = false;
 };
 
+void DemoFlags(CLI::App& cmd, DemoOptions& o) {
+  cmd.add_option("--config", o.config,
+                 "Intent file to apply (default: examples/saleor.yaml, or a built-in copy)")
+      ->check(CLI::ExistingFile);
+  AddDurationOption(cmd, "--op-delay", o.op_delay,
+                    "How long each emulated long-running operation takes, e.g. 700ms, 30s");
+  cmd.add_flag("--no-color", o.no_color, "Never colour the output");
+}
+
 // Line-buffered stream filter replacing every registered secret with ***.
 class RedactingBuf : public std::streambuf {
  public:
@@ -351,18 +360,6 @@ int RunDemo(const DemoOptions& opts, CommandContext& ctx) {
 
 }  // namespace
 
-void RegisterDemoCommand(CLI::App& app, CommandContext& ctx) {
-  auto [cmd, opts] = AddCommand<DemoOptions>(
-      app, ctx, "demo",
-      "Reproduce and fix the seed \"connection timeout expired\" incident against an "
-      "in-process Google Cloud emulator (no credentials, no network)",
-      RunDemo);
-  cmd->add_option("--config", opts->config,
-                  "Intent file to apply (default: examples/saleor.yaml, or a built-in copy)")
-      ->check(CLI::ExistingFile);
-  AddDurationOption(*cmd, "--op-delay", opts->op_delay,
-                  "How long each emulated long-running operation takes, e.g. 700ms, 30s");
-  cmd->add_flag("--no-color", opts->no_color, "Never colour the output");
-}
+Runner BindDemo(CLI::App& cmd) { return Bind(cmd, DemoFlags, RunDemo); }
 
 }  // namespace dbconnd::cli

@@ -31,6 +31,19 @@ struct ExportCliOptions {
   GcpFlags gcp;
 };
 
+void ExportFlags(CLI::App& cmd, ExportCliOptions& o) {
+  ExportOptions& e = o.export_options;
+  cmd.add_option("--project", e.project, "Google Cloud project ID")->required();
+  cmd.add_option(
+      "--project-number", e.project_number,
+      "The project's number; looked up with Resource Manager when left out, checked when given");
+  cmd.add_option("--region", e.regions, "Only instances in this region (repeatable)");
+  cmd.add_option("--instance", e.instances, "Only this Cloud SQL instance (repeatable)");
+  cmd.add_option("--output-dir", o.output_dir,
+                 "Write DIR/<instance>.yaml files instead of one YAML stream on stdout");
+  AddGcpFlags(cmd, o.gcp);
+}
+
 // Writes `text` to `path` through a temporary file and a rename, so a reader
 // (or a crash) never sees half a file; an unchanged file is not rewritten.
 Status WriteFileAtomically(const fs::path& path, const std::string& text) {
@@ -143,22 +156,6 @@ int RunExport(const ExportCliOptions& opts, CommandContext& ctx) {
 
 }  // namespace
 
-void RegisterExportCommand(CLI::App& app, CommandContext& ctx) {
-  auto [cmd, opts] = AddCommand<ExportCliOptions>(
-      app, ctx, "export",
-      "Write intent files from live state: one DatabaseConnectivity per Cloud SQL instance. "
-      "Read-only. Exit 0 all exported, 1 error.",
-      RunExport);
-  cmd->add_option("--project", opts->export_options.project, "Google Cloud project ID")->required();
-  cmd->add_option("--project-number", opts->export_options.project_number,
-                  "The project's number; looked up with Resource Manager when left out, checked when given");
-  cmd->add_option("--region", opts->export_options.regions,
-                  "Only instances in this region (repeatable)");
-  cmd->add_option("--instance", opts->export_options.instances,
-                  "Only this Cloud SQL instance (repeatable)");
-  cmd->add_option("--output-dir", opts->output_dir,
-                  "Write DIR/<instance>.yaml files instead of one YAML stream on stdout");
-  AddGcpFlags(*cmd, opts->gcp);
-}
+Runner BindExport(CLI::App& cmd) { return Bind(cmd, ExportFlags, RunExport); }
 
 }  // namespace dbconnd::cli

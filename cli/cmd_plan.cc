@@ -17,22 +17,28 @@ namespace dbconnd::cli {
 namespace {
 
 struct PlanOptions {
-  std::vector<std::string> paths;
-  std::string output = "text";
+  IntentFileOptions files;
   bool no_color = false;
   GcpFlags gcp;
 };
 
+void PlanFlags(CLI::App& cmd, PlanOptions& o) {
+  AddIntentFileOptions(cmd, o.files, {"text", "json", "markdown"},
+                       "Output format: text, json, or markdown (a pull-request comment)");
+  cmd.add_flag("--no-color", o.no_color, "Never colour the text output");
+  AddGcpFlags(cmd, o.gcp);
+}
+
 int RunPlan(const PlanOptions& opts, CommandContext& ctx) {
-  auto state = LoadForCommand(opts.paths, *ctx.err);
+  auto state = LoadForCommand(opts.files.paths, *ctx.err);
   if (!state) return kExitFailure;
   boost::asio::io_context io;
   auto access = SetUpGcpForCommand(io.get_executor(), opts.gcp, *ctx.err);
   if (!access) return kExitFailure;
   std::vector<IntentPlan> plans = PlanIntents(io, access->clients(), *state);
-  if (opts.output == "json") {
+  if (opts.files.output == "json") {
     *ctx.out << RenderPlansJson(plans);
-  } else if (opts.output == "markdown") {
+  } else if (opts.files.output == "markdown") {
     *ctx.out << RenderPlansMarkdown(plans);
   } else {
     *ctx.out << RenderPlansText(plans, TextStyle{UseColor(*ctx.out, opts.no_color)});
@@ -42,18 +48,6 @@ int RunPlan(const PlanOptions& opts, CommandContext& ctx) {
 
 }  // namespace
 
-void RegisterPlanCommand(CLI::App& app, CommandContext& ctx) {
-  auto [cmd, opts] = AddCommand<PlanOptions>(
-      app, ctx, "plan",
-      "Show the changes apply would make, in order, with impact classes and diagnoses. "
-      "Exit 0 no changes, 2 changes pending, 1 error.",
-      RunPlan);
-  AddIntentPathsArgument(*cmd, opts->paths);
-  cmd->add_option("-o,--output", opts->output, "Output format: text, json, or markdown (a pull-request comment)")
-      ->check(CLI::IsMember({"text", "json", "markdown"}))
-      ->capture_default_str();
-  cmd->add_flag("--no-color", opts->no_color, "Never colour the text output");
-  AddGcpFlags(*cmd, opts->gcp);
-}
+Runner BindPlan(CLI::App& cmd) { return Bind(cmd, PlanFlags, RunPlan); }
 
 }  // namespace dbconnd::cli

@@ -51,6 +51,15 @@ struct RollbackOptions {
   GcpFlags gcp;
 };
 
+void RollbackFlags(CLI::App& cmd, RollbackOptions& o) {
+  cmd.add_option("--state-dir", o.state_dir, "The daemon's --state-dir")->capture_default_str();
+  cmd.add_flag("--last", o.last, "Undo the writes of the newest journaled generation");
+  cmd.add_option("--to-generation", o.to_generation,
+                 "Undo every write made for generations after N");
+  cmd.add_flag("--yes", o.yes, "Apply; without it only the preview is shown");
+  AddGcpFlags(cmd, o.gcp);
+}
+
 struct Selection {
   std::map<std::string, RollbackTarget> instances;  // by project/instance
   std::vector<std::string> skipped;                 // "why" lines
@@ -269,18 +278,6 @@ int Rollback(const RollbackOptions& opts, CommandContext& ctx) {
 
 }  // namespace
 
-void RegisterRollbackCommand(CLI::App& app, CommandContext& ctx) {
-  auto [cmd, opts] = AddCommand<RollbackOptions>(
-      app, ctx, "rollback",
-      "Restore the values journaled before dbconnd's own writes (preview; --yes applies)",
-      Rollback);
-  cmd->add_option("--state-dir", opts->state_dir, "The daemon's --state-dir")
-      ->capture_default_str();
-  cmd->add_flag("--last", opts->last, "Undo the writes of the newest journaled generation");
-  cmd->add_option("--to-generation", opts->to_generation,
-                  "Undo every write made for generations after N");
-  cmd->add_flag("--yes", opts->yes, "Apply; without it only the preview is shown");
-  AddGcpFlags(*cmd, opts->gcp);
-}
+Runner BindRollback(CLI::App& cmd) { return Bind(cmd, RollbackFlags, Rollback); }
 
 }  // namespace dbconnd::cli

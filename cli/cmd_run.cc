@@ -79,6 +79,54 @@ struct RunOptions {
   GcpFlags gcp;
 };
 
+void RunFlags(CLI::App& cmd, RunOptions& o) {
+  cmd.add_option("--config", o.config, "Desired-state file or directory (repeatable)")->required();
+  cmd.add_option("--listen", o.listen, "Address for /metrics /healthz /readyz /status")
+      ->capture_default_str();
+  cmd.add_option("--state-dir", o.state_dir, "Directory for the mutation journal")
+      ->capture_default_str();
+  cmd.add_flag("--observe", o.observe, "Report drift only; never write");
+  cmd.add_option("--concurrency", o.concurrency, "Intents reconciled at once")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 256));
+  AddDurationOption(cmd, "--resync", o.resync,
+                    "Resync interval (±10% jitter) for intents without policy.resyncInterval");
+  AddDurationOption(cmd, "--operation-poll", o.operation_poll,
+                    "First poll interval of long-running operations");
+  AddDurationOption(cmd, "--settle-recheck", o.settle_recheck,
+                    "Recheck interval while a dependency settles (connector CREATING, ...)");
+  AddDurationOption(cmd, "--shutdown-grace", o.shutdown_grace,
+                    "How long SIGTERM waits for in-flight writes");
+  cmd.add_option("--log-level", o.log_level, "debug, info, warning or error")
+      ->capture_default_str();
+  cmd.add_option("--log-format", o.log_format, "auto (text on a terminal), json or text")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "json", "text"}));
+  cmd.add_option("--max-intent-series", o.max_intent_series,
+                 "Intents that get per-intent metric series")
+      ->capture_default_str();
+  cmd.add_flag("--leader-elect", o.leader_elect,
+               "Only the holder of a Kubernetes Lease writes; standbys observe");
+  cmd.add_option("--leader-elect-namespace", o.leader_elect_namespace,
+                 "Namespace of the Lease (default: the pod's / kubeconfig's)");
+  cmd.add_option("--leader-elect-name", o.leader_elect_name, "Name of the Lease")
+      ->capture_default_str();
+  cmd.add_option("--leader-elect-identity", o.leader_elect_identity,
+                 "Holder identity in the Lease (default: $POD_NAME, else the host name)");
+  AddDurationOption(cmd, "--leader-elect-lease-duration", o.leader_elect_lease_duration,
+                    "How long a standby waits after the last renewal before taking over (whole "
+                    "seconds, at least 1s)");
+  AddDurationOption(cmd, "--leader-elect-renew-deadline", o.leader_elect_renew_deadline,
+                    "How long the leader keeps writing without a successful renewal; must be "
+                    "less than the lease duration");
+  AddDurationOption(cmd, "--leader-elect-retry-period", o.leader_elect_retry_period,
+                    "Interval between renewals (leader) or acquire attempts (standby)");
+  cmd.add_option("--kubeconfig", o.kubeconfig,
+                 "Kubeconfig for out-of-cluster leader election (default: in-cluster, "
+                 "$KUBECONFIG, ~/.kube/config)");
+  AddGcpFlags(cmd, o.gcp);
+}
+
 // Everything `run` owns, destroyed in reverse order after the loop stops.
 struct Daemon {
   asio::io_context io;
@@ -393,57 +441,6 @@ int RunDaemon(const RunOptions& opts, CommandContext& ctx) {
 
 }  // namespace
 
-void RegisterRunCommand(CLI::App& app, CommandContext& ctx) {
-  auto [cmd, opts] = AddCommand<RunOptions>(
-      app, ctx, "run",
-      "Run the controller: keep live state equal to the files, serve metrics and status",
-      RunDaemon);
-  cmd->add_option("--config", opts->config, "Desired-state file or directory (repeatable)")
-      ->required();
-  cmd->add_option("--listen", opts->listen, "Address for /metrics /healthz /readyz /status")
-      ->capture_default_str();
-  cmd->add_option("--state-dir", opts->state_dir, "Directory for the mutation journal")
-      ->capture_default_str();
-  cmd->add_flag("--observe", opts->observe, "Report drift only; never write");
-  cmd->add_option("--concurrency", opts->concurrency, "Intents reconciled at once")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 256));
-  AddDurationOption(*cmd, "--resync", opts->resync,
-                  "Resync interval (±10% jitter) for intents without policy.resyncInterval");
-  AddDurationOption(*cmd, "--operation-poll", opts->operation_poll,
-                  "First poll interval of long-running operations");
-  AddDurationOption(*cmd, "--settle-recheck", opts->settle_recheck,
-                  "Recheck interval while a dependency settles (connector CREATING, ...)");
-  AddDurationOption(*cmd, "--shutdown-grace", opts->shutdown_grace,
-                  "How long SIGTERM waits for in-flight writes");
-  cmd->add_option("--log-level", opts->log_level, "debug, info, warning or error")
-      ->capture_default_str();
-  cmd->add_option("--log-format", opts->log_format, "auto (text on a terminal), json or text")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"auto", "json", "text"}));
-  cmd->add_option("--max-intent-series", opts->max_intent_series,
-                  "Intents that get per-intent metric series")
-      ->capture_default_str();
-  cmd->add_flag("--leader-elect", opts->leader_elect,
-                "Only the holder of a Kubernetes Lease writes; standbys observe");
-  cmd->add_option("--leader-elect-namespace", opts->leader_elect_namespace,
-                  "Namespace of the Lease (default: the pod's / kubeconfig's)");
-  cmd->add_option("--leader-elect-name", opts->leader_elect_name, "Name of the Lease")
-      ->capture_default_str();
-  cmd->add_option("--leader-elect-identity", opts->leader_elect_identity,
-                  "Holder identity in the Lease (default: $POD_NAME, else the host name)");
-  AddDurationOption(*cmd, "--leader-elect-lease-duration", opts->leader_elect_lease_duration,
-                  "How long a standby waits after the last renewal before taking over (whole "
-                  "seconds, at least 1s)");
-  AddDurationOption(*cmd, "--leader-elect-renew-deadline", opts->leader_elect_renew_deadline,
-                  "How long the leader keeps writing without a successful renewal; must be "
-                  "less than the lease duration");
-  AddDurationOption(*cmd, "--leader-elect-retry-period", opts->leader_elect_retry_period,
-                  "Interval between renewals (leader) or acquire attempts (standby)");
-  cmd->add_option("--kubeconfig", opts->kubeconfig,
-                  "Kubeconfig for out-of-cluster leader election (default: in-cluster, "
-                  "$KUBECONFIG, ~/.kube/config)");
-  AddGcpFlags(*cmd, opts->gcp);
-}
+Runner BindRun(CLI::App& cmd) { return Bind(cmd, RunFlags, RunDaemon); }
 
 }  // namespace dbconnd::cli

@@ -30,6 +30,15 @@ struct StatusOptions {
   bool resources = false;
 };
 
+void StatusFlags(CLI::App& cmd, StatusOptions& o) {
+  cmd.add_option("--server", o.server, "The daemon's --listen address as a URL")
+      ->capture_default_str();
+  cmd.add_option("-o,--output", o.output, "table or json")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"table", "json"}));
+  cmd.add_flag("--resources", o.resources, "Also list every managed resource");
+}
+
 asio::awaitable<void> Fetch(std::string url, std::optional<StatusOr<net::HttpResponse>>* out) {
   // Separate statements: GCC 12 mishandles temporaries that live across a
   // co_await in the same full-expression.
@@ -82,15 +91,6 @@ int RunStatus(const StatusOptions& opts, CommandContext& ctx) {
 
 }  // namespace
 
-void RegisterStatusCommand(CLI::App& app, CommandContext& ctx) {
-  auto [cmd, opts] = AddCommand<StatusOptions>(
-      app, ctx, "status", "Show a running daemon's intents and conditions", RunStatus);
-  cmd->add_option("--server", opts->server, "The daemon's --listen address as a URL")
-      ->capture_default_str();
-  cmd->add_option("-o,--output", opts->output, "table or json")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"table", "json"}));
-  cmd->add_flag("--resources", opts->resources, "Also list every managed resource");
-}
+Runner BindStatus(CLI::App& cmd) { return Bind(cmd, StatusFlags, RunStatus); }
 
 }  // namespace dbconnd::cli

@@ -15,10 +15,15 @@ namespace dbconnd::cli {
 namespace {
 
 struct ValidateOptions {
-  std::vector<std::string> paths;
-  std::string output = "text";
+  IntentFileOptions files;
   bool warnings_as_errors = false;
 };
+
+void ValidateFlags(CLI::App& cmd, ValidateOptions& o) {
+  AddIntentFileOptions(cmd, o.files, {"text", "json"},
+                       "Output format: text (compiler style) or json");
+  cmd.add_flag("--warnings-as-errors", o.warnings_as_errors, "Exit 1 when there are warnings too");
+}
 
 std::string Plural(size_t n, const char* word) {
   return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
@@ -74,14 +79,14 @@ void PrintJson(const config::LoadResult& r, bool valid, std::ostream& out) {
 }
 
 int RunValidate(const ValidateOptions& opts, CommandContext& ctx) {
-  config::LoadResult r = config::LoadPaths(opts.paths);
+  config::LoadResult r = config::LoadPaths(opts.files.paths);
   if (r.state) {
     for (auto& d : config::ExpiredNetworkWarnings(*r.state, std::chrono::system_clock::now())) {
       r.diagnostics.push_back(std::move(d));
     }
   }
   bool valid = r.ok() && (!opts.warnings_as_errors || r.warning_count() == 0);
-  if (opts.output == "json") {
+  if (opts.files.output == "json") {
     PrintJson(r, valid, *ctx.out);
   } else {
     PrintText(r, valid, *ctx.out);
@@ -91,17 +96,6 @@ int RunValidate(const ValidateOptions& opts, CommandContext& ctx) {
 
 }  // namespace
 
-void RegisterValidateCommand(CLI::App& app, CommandContext& ctx) {
-  auto [cmd, opts] = AddCommand<ValidateOptions>(
-      app, ctx, "validate",
-      "Check desired-state files without touching Google Cloud. Exit 0 valid, 1 invalid, 2 usage.",
-      RunValidate);
-  AddIntentPathsArgument(*cmd, opts->paths);
-  cmd->add_option("-o,--output", opts->output, "Output format: text (compiler style) or json")
-      ->check(CLI::IsMember({"text", "json"}))
-      ->capture_default_str();
-  cmd->add_flag("--warnings-as-errors", opts->warnings_as_errors,
-                "Exit 1 when there are warnings too");
-}
+Runner BindValidate(CLI::App& cmd) { return Bind(cmd, ValidateFlags, RunValidate); }
 
 }  // namespace dbconnd::cli
