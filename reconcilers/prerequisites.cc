@@ -1,6 +1,12 @@
 #include "reconcilers/prerequisites.h"
 
 #include <algorithm>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <exception>
 #include <set>
 #include <string>
 
@@ -9,6 +15,8 @@
 
 namespace dbconnd::reconcilers {
 namespace {
+
+namespace asio = boost::asio;
 
 // Roles that hold secretmanager.versions.access (REFERENCE.md §9).
 constexpr std::string_view kSecretReaders[] = {"roles/secretmanager.secretAccessor",
@@ -46,6 +54,20 @@ Grant Holds(const StatusOr<gcp::IamPolicy>& policy, const std::string& member,
   return Grant::kNo;
 }
 
+// The placeholder of an answer whose read has not come back.
+Status NotRead() { return InternalError("not read"); }
+
+// One read, its answer put in the place the caller made for it (which
+// outlives the read: the caller waits for every read it started).
+template <typename T, typename Api>
+gcp::Task<void> ReadInto(Api* api, gcp::Task<StatusOr<T>> (Api::*get)(std::string),
+                         std::string key, StatusOr<T>* answer) {
+  *answer = co_await (api->*get)(key);
+}
+
+using ReadOp = decltype(asio::co_spawn(std::declval<asio::any_io_executor>(),
+                                       std::declval<gcp::Task<void>>(), asio::deferred));
+
 std::string Why(const Status& s) {
   return s.code() == StatusCode::kPermissionDenied ? "dbconnd lacks the permission to look"
                                                    : "the read failed: " + s.message();
@@ -56,25 +78,47 @@ std::string Why(const Status& s) {
 gcp::Task<PrerequisiteFacts> GatherPrerequisites(gcp::Clients clients, config::Intent intent) {
   PrerequisiteFacts facts;
   if (!clients.secrets || !clients.resource_manager) co_return facts;
+  // What to read: each distinct version and secret once, the project when
+  // a check needs it. Every answer has its place before any read starts.
   bool project_needed = false;
   for (const auto& w : intent.workloads) {
     if (w.method == config::ConnectionMethod::kCloudSqlSocket) project_needed = true;
     if (!NeedsSecret(w)) continue;
     project_needed = true;
-    const std::string version = VersionName(w.database.password_secret);
-    if (!facts.versions.count(version)) {
-      auto got = co_await clients.secrets->GetSecretVersion(version);
-      facts.versions.emplace(version, std::move(got));
-    }
-    const std::string secret = ParseSecretVersion(w.database.password_secret).secret;
-    if (!facts.secret_policies.count(secret)) {
-      auto got = co_await clients.secrets->GetSecretIamPolicy(secret);
-      facts.secret_policies.emplace(secret, std::move(got));
-    }
+    facts.versions.emplace(VersionName(w.database.password_secret), NotRead());
+    facts.secret_policies.emplace(ParseSecretVersion(w.database.password_secret).secret,
+                                  NotRead());
   }
-  if (project_needed) {
-    auto got = co_await clients.resource_manager->GetProjectIamPolicy(intent.project);
-    facts.project_policy = std::move(got);
+  if (project_needed) facts.project_policy.emplace(NotRead());
+
+  // The reads are independent: all in flight at once, the pass waits for
+  // the slowest rather than for their sum.
+  auto ex = co_await asio::this_coro::executor;
+  std::vector<ReadOp> reads;
+  for (auto& [version, answer] : facts.versions) {
+    reads.push_back(asio::co_spawn(
+        ex, ReadInto(clients.secrets, &gcp::SecretManager::GetSecretVersion, version, &answer),
+        asio::deferred));
+  }
+  for (auto& [secret, answer] : facts.secret_policies) {
+    reads.push_back(asio::co_spawn(
+        ex, ReadInto(clients.secrets, &gcp::SecretManager::GetSecretIamPolicy, secret, &answer),
+        asio::deferred));
+  }
+  if (facts.project_policy) {
+    reads.push_back(asio::co_spawn(
+        ex,
+        ReadInto(clients.resource_manager, &gcp::ResourceManager::GetProjectIamPolicy,
+                 intent.project, &*facts.project_policy),
+        asio::deferred));
+  }
+  if (!reads.empty()) {
+    auto group = asio::experimental::make_parallel_group(std::move(reads));
+    auto [order, errors] =
+        co_await group.async_wait(asio::experimental::wait_for_all(), asio::use_awaitable);
+    for (const std::exception_ptr& e : errors) {
+      if (e) std::rethrow_exception(e);
+    }
   }
   co_return facts;
 }

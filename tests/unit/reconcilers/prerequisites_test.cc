@@ -1,7 +1,16 @@
 // Run-time prerequisites become diagnoses with their fix, or "unknown" when
 // dbconnd may not look.
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <catch2/catch.hpp>
+#include <chrono>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "reconcilers/plan.h"
 #include "reconcilers/planner.h"
@@ -118,6 +127,72 @@ TEST_CASE("a job with no service account runs as the default compute account",
   REQUIRE(Find(d, "secret-access-missing"));
   CHECK(Find(d, "secret-access-missing")->problem.find("123456789012-compute@developer.gserviceaccount.com") !=
         std::string::npos);
+}
+
+// Reads that each take 20 ms of timer and note how many are in flight.
+class SlowReads final : public gcp::SecretManager, public gcp::ResourceManager {
+ public:
+  gcp::Task<StatusOr<gcp::SecretVersionInfo>> GetSecretVersion(std::string name) override {
+    co_await Hold();
+    names.push_back(name);
+    co_return gcp::SecretVersionInfo{name, "ENABLED"};
+  }
+  gcp::Task<StatusOr<gcp::IamPolicy>> GetSecretIamPolicy(std::string secret) override {
+    co_await Hold();
+    names.push_back(secret);
+    co_return Granting("roles/secretmanager.secretAccessor");
+  }
+  gcp::Task<StatusOr<gcp::IamPolicy>> GetProjectIamPolicy(std::string project) override {
+    co_await Hold();
+    names.push_back(project);
+    co_return NotFoundError("project " + project);
+  }
+  int in_flight = 0;
+  int most_in_flight = 0;
+  std::vector<std::string> names;
+
+ private:
+  gcp::Task<void> Hold() {
+    ++in_flight;
+    most_in_flight = std::max(most_in_flight, in_flight);
+    boost::asio::steady_timer t(co_await boost::asio::this_coro::executor,
+                                std::chrono::milliseconds(20));
+    co_await t.async_wait(boost::asio::use_awaitable);
+    --in_flight;
+  }
+};
+
+TEST_CASE("the reads of one intent are in flight together, each distinct one once",
+          "[prerequisites]") {
+  config::Intent in = SeedIntent();
+  // A second job on the same secret: its version and policy are not read twice.
+  config::Workload second = in.workloads.at(0);
+  second.name = "second-job";
+  in.workloads.push_back(second);
+  SlowReads reads;
+  gcp::Clients clients;
+  clients.secrets = &reads;
+  clients.resource_manager = &reads;
+  boost::asio::io_context io;
+  std::optional<PrerequisiteFacts> facts;
+  boost::asio::co_spawn(
+      io,
+      [](gcp::Clients c, config::Intent i,
+         std::optional<PrerequisiteFacts>* out) -> boost::asio::awaitable<void> {
+        *out = co_await GatherPrerequisites(c, i);
+      }(clients, in, &facts),
+      boost::asio::detached);
+  io.run_for(std::chrono::seconds(5));
+  REQUIRE(facts);
+  // The version, the secret's policy and the project's: three reads at once.
+  CHECK(reads.most_in_flight == 3);
+  CHECK(reads.names.size() == 3);
+  REQUIRE(facts->versions.count(kVersion) == 1);
+  CHECK(facts->versions.at(kVersion).ok());
+  REQUIRE(facts->secret_policies.count(kSecret) == 1);
+  CHECK(facts->secret_policies.at(kSecret).ok());
+  REQUIRE(facts->project_policy);
+  CHECK(facts->project_policy->status().code() == StatusCode::kNotFound);
 }
 
 }  // namespace
