@@ -403,10 +403,18 @@ class PrerequisiteReads final : public gcp::SecretManager, public gcp::ResourceM
   }
 
  private:
+  // An answer as kept: the value alone when the read succeeded (a
+  // StatusOr would hold a whole Status beside it in every one of tens of
+  // thousands of entries), the error out of line when it did not.
   template <typename T>
   struct Answer {
-    StatusOr<T> value;
+    T value;
+    std::unique_ptr<const Status> error;  // set: the read failed with it
     gcp::SteadyTime at;
+    StatusOr<T> Get() const {
+      if (error) return *error;
+      return value;
+    }
   };
   template <typename T>
   using Answers = std::unordered_map<std::string, Answer<T>>;
@@ -416,7 +424,7 @@ class PrerequisiteReads final : public gcp::SecretManager, public gcp::ResourceM
   template <typename T, typename Api>
   gcp::Task<StatusOr<T>> Read(Answers<T>* answers, std::string key, Api* api,
                               gcp::Task<StatusOr<T>> (Api::*get)(std::string)) {
-    if (const auto* hit = Fresh(*answers, key)) co_return *hit;
+    if (const auto* hit = Fresh(*answers, key)) co_return hit->Get();
     ++stats_->prerequisite_reads;
     auto got = co_await (api->*get)(key);
     Keep(*answers, key, got);
@@ -424,7 +432,7 @@ class PrerequisiteReads final : public gcp::SecretManager, public gcp::ResourceM
   }
 
   template <typename T>
-  const StatusOr<T>* Fresh(Answers<T>& answers, const std::string& key) {
+  const Answer<T>* Fresh(Answers<T>& answers, const std::string& key) {
     auto it = answers.find(key);
     if (it == answers.end()) return nullptr;
     if (options_->clock() - it->second.at >= options_->prerequisites_max_age) {
@@ -432,7 +440,7 @@ class PrerequisiteReads final : public gcp::SecretManager, public gcp::ResourceM
       return nullptr;
     }
     ++stats_->prerequisite_hits;
-    return &it->second.value;
+    return &it->second;
   }
 
   template <typename T>
@@ -447,7 +455,10 @@ class PrerequisiteReads final : public gcp::SecretManager, public gcp::ResourceM
         options_->max_prerequisite_entries) {
       Clear();  // bounded memory: start over rather than grow
     }
-    answers.insert_or_assign(key, Answer<T>{got, options_->clock()});
+    Answer<T> kept{got.ok() ? *got : T{},
+                   got.ok() ? nullptr : std::make_unique<const Status>(got.status()),
+                   options_->clock()};
+    answers.insert_or_assign(key, std::move(kept));
   }
 
   gcp::Clients inner_;

@@ -270,6 +270,66 @@ TEST_CASE("cache: snapshots are reused within max_age, listed again after it or 
   CHECK(Count(cloud.calls, "sql.ListInstances") == 3);
 }
 
+// Secret Manager and Resource Manager answers for the prerequisite checks:
+// the version is missing, the secret's policy may not be read, the project's
+// grants the job's account; each call counted.
+class PrerequisiteAnswers final : public gcp::SecretManager, public gcp::ResourceManager {
+ public:
+  gcp::Task<StatusOr<gcp::SecretVersionInfo>> GetSecretVersion(std::string name) override {
+    ++calls;
+    co_return NotFoundError("Secret Version [" + name + "] not found.");
+  }
+  gcp::Task<StatusOr<gcp::IamPolicy>> GetSecretIamPolicy(std::string) override {
+    ++calls;
+    co_return PermissionDeniedError("Permission 'secretmanager.secrets.getIamPolicy' denied")
+        .WithReason("IAM_PERMISSION_DENIED");
+  }
+  gcp::Task<StatusOr<gcp::IamPolicy>> GetProjectIamPolicy(std::string) override {
+    ++calls;
+    co_return gcp::IamPolicy{{gcp::IamBinding{"roles/cloudsql.client", {"serviceAccount:a@b"}, false}}};
+  }
+  int calls = 0;
+};
+
+TEST_CASE("cache: prerequisite answers, errors included, are served again as they came",
+          "[observation_cache]") {
+  asio::io_context io;
+  FakeCloud cloud(SeedLive());
+  PrerequisiteAnswers answers;
+  gcp::Clients clients = cloud.clients();
+  clients.secrets = &answers;
+  clients.resource_manager = &answers;
+  ManualClock clock;
+  ObservationCacheOptions o;
+  o.clock = clock.fn();
+  auto cache = ObservationCache::Create(clients, o);
+  auto first = ObserveNow(io, cache, SeedIntent());
+  REQUIRE(first.ok());
+  REQUIRE(first->prerequisites);
+  CHECK(answers.calls == 3);
+  auto again = ObserveNow(io, cache, SeedIntent());
+  REQUIRE(again.ok());
+  REQUIRE(again->prerequisites);
+  CHECK(answers.calls == 3);  // nothing read again within prerequisites_max_age
+  CHECK(cache->stats().prerequisite_hits == 3);
+  const PrerequisiteFacts& a = *first->prerequisites;
+  const PrerequisiteFacts& b = *again->prerequisites;
+  REQUIRE(b.versions.size() == 1);
+  REQUIRE(b.secret_policies.size() == 1);
+  CHECK(b.versions.begin()->second.status() == a.versions.begin()->second.status());
+  CHECK(b.versions.begin()->second.status().code() == StatusCode::kNotFound);
+  CHECK(b.secret_policies.begin()->second.status() == a.secret_policies.begin()->second.status());
+  CHECK(b.secret_policies.begin()->second.status().reason() == "IAM_PERMISSION_DENIED");
+  REQUIRE(b.project_policy);
+  REQUIRE(b.project_policy->ok());
+  REQUIRE((*b.project_policy)->bindings.size() == 1);
+  CHECK((*b.project_policy)->bindings[0].role == "roles/cloudsql.client");
+  // After prerequisites_max_age every answer is read again.
+  clock.now += o.prerequisites_max_age;
+  REQUIRE(ObserveNow(io, cache, SeedIntent()).ok());
+  CHECK(answers.calls == 6);
+}
+
 TEST_CASE("cache: after a write the resource is read with a GET, not from the snapshot",
           "[observation_cache]") {
   asio::io_context io;
