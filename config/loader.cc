@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <system_error>
@@ -245,6 +246,12 @@ class Loader {
       : limits_(limits), previous_(previous), next_(next), force_read_(force_read) {}
 
   const ConfigSource::Stats& stats() const { return stats_; }
+  // No file parsed anew, none failed, and the very files of `previous` in
+  // its order: the intents are the previous load's objects, in the same
+  // order, so the cross-file checks would find what they found then.
+  bool Unchanged(const std::vector<std::string>& previous) const {
+    return stats_.files_parsed == 0 && file_errors_ == 0 && files_ == previous;
+  }
 
   void AddPath(const std::string& path) {
     std::error_code ec;
@@ -451,6 +458,7 @@ class Loader {
 
   void FileError(const std::string& file, std::string message,
                  Diagnostic::Severity sev = Diagnostic::Severity::kError) {
+    ++file_errors_;
     diagnostics_.push_back({sev, {file, 0, 0}, "", std::move(message)});
   }
 
@@ -542,6 +550,7 @@ class Loader {
   FileCache* next_ = nullptr;
   bool force_read_ = false;
   ConfigSource::Stats stats_;
+  int file_errors_ = 0;
 };
 
 }  // namespace
@@ -564,6 +573,10 @@ LoadResult LoadPaths(const std::vector<std::string>& paths, const Limits& limits
 
 struct ConfigSource::Cache {
   FileCache files;
+  // The last load, when it had no error: handed out again while nothing
+  // changed (a SIGHUP with every file as it was builds no cross-file
+  // index of every intent, and keeps the very DesiredState).
+  std::optional<LoadResult> last;
 };
 
 ConfigSource::ConfigSource(std::vector<std::string> paths, Limits limits)
@@ -575,8 +588,10 @@ LoadResult ConfigSource::Load(bool force_read) {
   auto next = std::make_unique<Cache>();
   Loader loader(limits_, &cache_->files, &next->files, force_read);
   for (const auto& p : paths_) loader.AddPath(p);
-  LoadResult r = loader.Finish();
+  LoadResult r = cache_->last && loader.Unchanged(cache_->last->files) ? *cache_->last
+                                                                      : loader.Finish();
   stats_ = loader.stats();
+  if (r.ok()) next->last = r;
   cache_ = std::move(next);
   return r;
 }

@@ -81,6 +81,48 @@ TEST_CASE("config source: an untouched file is not parsed again and its intents 
   CHECK(Describe(edited) == Describe(LoadPaths({dir.path().string()})));
 }
 
+TEST_CASE("config source: a reload where nothing changed hands back the same state, warnings "
+          "included, and any change, added or removed file makes a new one",
+          "[config][source]") {
+  TempDir dir;
+  dir.Write("a.yaml", Intent("a", "db-a"));
+  dir.Write("b.yaml", Intent("b", "db-b"));
+  ConfigSource source({dir.path().string()});
+  LoadResult first = source.Load();
+  REQUIRE(first.ok());
+
+  // Every file as it was, read or not: no cross-file pass, the same object.
+  LoadResult again = source.Load(/*force_read=*/true);
+  REQUIRE(again.ok());
+  CHECK(again.state == first.state);
+  CHECK(Describe(again) == Describe(first));
+
+  // A new file: a new state, with the other intents shared.
+  dir.Write("c.yaml", Intent("c", "db-c"));
+  LoadResult added = source.Load();
+  REQUIRE(added.ok());
+  CHECK(added.state != first.state);
+  CHECK(Find(added, "c") != nullptr);
+  CHECK(Find(added, "a") == Find(first, "a"));
+  CHECK(Describe(added) == Describe(LoadPaths({dir.path().string()})));
+
+  // The new file duplicates an instance: the cross-file check still runs.
+  dir.Write("c.yaml", Intent("c", "db-a", "    iamAuthentication: true\n"));
+  LoadResult clash = source.Load();
+  CHECK_FALSE(clash.ok());
+  LoadResult clash_again = source.Load(/*force_read=*/true);
+  CHECK_FALSE(clash_again.ok());
+  CHECK(Dump(clash_again) == Dump(clash));
+
+  // Removed: back to the two files, a new state without it.
+  fs::remove(dir.path() / "c.yaml");
+  LoadResult removed = source.Load();
+  REQUIRE(removed.ok());
+  CHECK(Find(removed, "c") == nullptr);
+  CHECK(removed.state != again.state);
+  CHECK(Describe(removed) == Describe(first));
+}
+
 TEST_CASE("config source: rewritten with the same bytes is read but not parsed and force reads all",
           "[config][source]") {
   TempDir dir;
