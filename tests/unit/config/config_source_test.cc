@@ -46,11 +46,16 @@ std::string Describe(const LoadResult& r) {
   return out;
 }
 
+// a.yaml and b.yaml, intents a and b on instances db-a and db-b.
+void WriteTwoIntents(TempDir& dir) {
+  dir.Write("a.yaml", Intent("a", "db-a"));
+  dir.Write("b.yaml", Intent("b", "db-b"));
+}
+
 TEST_CASE("config source: an untouched file is not parsed again and its intents are the same objects",
           "[config][source]") {
   TempDir dir;
-  dir.Write("a.yaml", Intent("a", "db-a"));
-  dir.Write("b.yaml", Intent("b", "db-b"));
+  WriteTwoIntents(dir);
   ConfigSource source({dir.path().string()});
 
   LoadResult first = source.Load();
@@ -85,8 +90,7 @@ TEST_CASE("config source: a reload where nothing changed hands back the same sta
           "included, and any change, added or removed file makes a new one",
           "[config][source]") {
   TempDir dir;
-  dir.Write("a.yaml", Intent("a", "db-a"));
-  dir.Write("b.yaml", Intent("b", "db-b"));
+  WriteTwoIntents(dir);
   ConfigSource source({dir.path().string()});
   LoadResult first = source.Load();
   REQUIRE(first.ok());
@@ -126,8 +130,7 @@ TEST_CASE("config source: a reload where nothing changed hands back the same sta
 TEST_CASE("config source: rewritten with the same bytes is read but not parsed and force reads all",
           "[config][source]") {
   TempDir dir;
-  dir.Write("a.yaml", Intent("a", "db-a"));
-  dir.Write("b.yaml", Intent("b", "db-b"));
+  WriteTwoIntents(dir);
   ConfigSource source({dir.path().string()});
   REQUIRE(source.Load().ok());
 

@@ -44,6 +44,32 @@ const IntentStatus& StatusOf(const Controller& c, const std::string& name) {
   return copy;
 }
 
+// n copies of the seed intent, named intent-0 .. intent-(n-1).
+std::vector<config::Intent> NumberedIntents(int n) {
+  std::vector<config::Intent> intents;
+  for (int i = 0; i < n; ++i) {
+    config::Intent in = SeedIntent();
+    in.name = "intent-" + std::to_string(i);
+    intents.push_back(std::move(in));
+  }
+  return intents;
+}
+
+// Something else waiting on the loop, as /healthz would: counts the turns
+// it gets until *finished.
+void SpawnTurnCounter(boost::asio::io_context& io, const bool* finished, int* turns) {
+  boost::asio::co_spawn(
+      io,
+      [](const bool* done, int* n) -> boost::asio::awaitable<void> {
+        auto ex = co_await boost::asio::this_coro::executor;
+        while (!*done) {
+          ++*n;
+          co_await boost::asio::post(ex, boost::asio::use_awaitable);
+        }
+      }(finished, turns),
+      boost::asio::detached);
+}
+
 struct Harness {
   boost::asio::io_context io;
   FakeCloud cloud{SeedLive()};
@@ -385,13 +411,7 @@ TEST_CASE("A resync of many intents whose passes need no I/O yields to the loop 
   o.concurrency = 4;
   Harness h(o);
   constexpr int kIntents = 300;
-  std::vector<config::Intent> intents;
-  for (int i = 0; i < kIntents; ++i) {
-    config::Intent in = SeedIntent();
-    in.name = "intent-" + std::to_string(i);
-    intents.push_back(std::move(in));
-  }
-  h.controller->SetDesiredState(StateOf(intents), 1);
+  h.controller->SetDesiredState(StateOf(NumberedIntents(kIntents)), 1);
   auto all_reported = [&] {
     int n = 0;
     for (const auto& s : h.controller->Statuses()) n += !s.last_reconcile.empty();
@@ -399,16 +419,7 @@ TEST_CASE("A resync of many intents whose passes need no I/O yields to the loop 
   };
   bool done = false;
   int turns = 0;
-  boost::asio::co_spawn(
-      h.io,
-      [](bool* finished, int* n) -> boost::asio::awaitable<void> {
-        auto ex = co_await boost::asio::this_coro::executor;
-        while (!*finished) {
-          ++*n;
-          co_await boost::asio::post(ex, boost::asio::use_awaitable);
-        }
-      }(&done, &turns),
-      boost::asio::detached);
+  SpawnTurnCounter(h.io, &done, &turns);
   h.controller->Start();
   REQUIRE(testutil::RunUntil(h.io, [&] { return all_reported(); }, 30s));
   done = true;
@@ -421,13 +432,7 @@ TEST_CASE("A resync of many intents whose passes need no I/O yields to the loop 
 TEST_CASE("/status at thousands of intents is rendered in slices: the loop serves others "
           "meanwhile, and the document is the same") {
   Harness h;
-  std::vector<config::Intent> intents;
-  for (int i = 0; i < 2'000; ++i) {
-    config::Intent in = SeedIntent();
-    in.name = "intent-" + std::to_string(i);
-    intents.push_back(std::move(in));
-  }
-  h.controller->SetDesiredState(StateOf(intents), 1);  // not started: no pass runs
+  h.controller->SetDesiredState(StateOf(NumberedIntents(2'000)), 1);  // not started: no pass runs
   bool done = false;
   std::string sliced;
   int probe_turns = 0;
@@ -439,17 +444,7 @@ TEST_CASE("/status at thousands of intents is rendered in slices: the loop serve
         *finished = true;
       }(h.controller, &sliced, &done),
       boost::asio::detached);
-  // Something else waiting on the loop, as /healthz would.
-  boost::asio::co_spawn(
-      h.io,
-      [](bool* finished, int* turns) -> boost::asio::awaitable<void> {
-        auto ex = co_await boost::asio::this_coro::executor;
-        while (!*finished) {
-          ++*turns;
-          co_await boost::asio::post(ex, boost::asio::use_awaitable);
-        }
-      }(&done, &probe_turns),
-      boost::asio::detached);
+  SpawnTurnCounter(h.io, &done, &probe_turns);
   REQUIRE(testutil::RunUntil(h.io, [&] { return done; }, 20s));
   // 2,000 intents, one per slice with no time budget: the probe ran
   // between the slices.
