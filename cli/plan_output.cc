@@ -1,6 +1,5 @@
 #include "cli/plan_output.h"
 
-#include "common/redact.h"
 
 #include <unistd.h>
 
@@ -13,13 +12,11 @@
 namespace dbconnd::cli {
 namespace {
 
-// Messages may quote values from Google: passwords masked, size capped.
-std::string Shown(std::string_view text) { return RedactForDisplay(text, 1000); }
-
 namespace json = boost::json;
 using reconcilers::Diagnosis;
 using reconcilers::Plan;
 using reconcilers::Step;
+using reconcilers::ShownText;
 using reconcilers::ShownValue;
 using reconcilers::StepSymbol;
 using reconcilers::StepVerb;
@@ -56,8 +53,8 @@ json::array ProblemsJson(const std::vector<Diagnosis>& list) {
   for (const auto& d : list) {
     a.emplace_back(json::object{{"code", d.code},
                                 {"resource", ResourceJson(d.resource)},
-                                {"problem", Shown(d.problem)},
-                                {"fix", Shown(d.fix)}});
+                                {"problem", ShownText(d.problem)},
+                                {"fix", ShownText(d.fix)}});
   }
   return a;
 }
@@ -104,7 +101,7 @@ std::string RenderPlansText(const std::vector<IntentPlan>& plans, TextStyle styl
     if (!p.status.ok()) {
       ++errors;
       out += Paint(style, kBold, "Intent " + p.name) + " (" + p.file + ")\n" +
-             Paint(style, kRed, "error: ") + Shown(p.status.message()) + "\n\n";
+             Paint(style, kRed, "error: ") + ShownText(p.status.message()) + "\n\n";
       continue;
     }
     if (p.plan.HasChanges()) ++with_changes;
@@ -133,7 +130,7 @@ std::string RenderPlansJson(const std::vector<IntentPlan>& plans) {
     o["reportOnlyReason"] = p.plan.report_only_reason;
     if (!p.status.ok()) {
       ++errors;
-      o["error"] = Shown(p.status.message());
+      o["error"] = ShownText(p.status.message());
     } else if (p.plan.HasChanges()) {
       ++with_changes;
     }
@@ -156,8 +153,8 @@ std::string RenderPlansJson(const std::vector<IntentPlan>& plans) {
                                       {"impact", std::string(reconcilers::ToString(s.impact()))},
                                       {"changes", std::move(changes)},
                                       {"dependsOn", std::move(deps)},
-                                      {"blocked", Shown(s.blocked)},
-                                      {"waitingFor", Shown(s.waiting_for)},
+                                      {"blocked", ShownText(s.blocked)},
+                                      {"waitingFor", ShownText(s.waiting_for)},
                                       {"reportOnly", s.report_only}});
     }
     steps_total += p.plan.steps.size();
@@ -219,7 +216,7 @@ void ProgressPrinter::operator()(const reconcilers::ApplyProgress& p) {
              << "\n";
       } else {
         out_ << "      " << Paint(style_, kRed, "failed") << " after " << FormatElapsed(p.elapsed)
-             << ": " << Shown(p.status.message()) << "\n";
+             << ": " << ShownText(p.status.message()) << "\n";
       }
       break;
     case Kind::kIdle:

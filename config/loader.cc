@@ -588,8 +588,10 @@ LoadResult ConfigSource::Load(bool force_read) {
   auto next = std::make_unique<Cache>();
   Loader loader(limits_, &cache_->files, &next->files, force_read);
   for (const auto& p : paths_) loader.AddPath(p);
-  LoadResult r = cache_->last && loader.Unchanged(cache_->last->files) ? *cache_->last
-                                                                      : loader.Finish();
+  // (The old cache goes below: its result is moved out, not copied.)
+  LoadResult r = cache_->last && loader.Unchanged(cache_->last->files)
+                     ? std::move(*cache_->last)
+                     : loader.Finish();
   stats_ = loader.stats();
   if (r.ok()) next->last = r;
   cache_ = std::move(next);

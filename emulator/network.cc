@@ -596,8 +596,9 @@ net::HttpResponse Handlers::ComputeInsert() {
 net::HttpResponse Handlers::ComputeDelete() {
   const ComputeScope scope{t.segs[3], ""};
   std::string key = scope.Key(t.segs[6]);
-  if (!Map("compute", "addresses").contains(key))
+  if (!Map("compute", "addresses").contains(key)) {
     return ComputeNotFound(scope.Path("addresses", t.segs[6]));
+  }
   return StartComputeOperation(scope, "delete", std::string(kComputeBase) + "projects/" + key,
                                "compute.delete", key, {}, "");
 }

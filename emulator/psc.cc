@@ -291,9 +291,10 @@ net::HttpResponse Handlers::ForwardingRulesInsert() {
     }
     addr_key = (ar.project.empty() ? project : ProjectId(ar.project)) + "/" + region + "/" + ar.name;
     addr = Map("compute", "regionAddresses").if_contains(addr_key);
-    if (!addr)
+    if (!addr) {
       return ComputeNotFound("projects/" + addr_key.substr(0, addr_key.find('/')) + "/regions/" +
                              region + "/addresses/" + ar.name);
+    }
   }
   const json::object& ao = addr->as_object();
   if (Str(ao, "addressType") != "INTERNAL") {

@@ -404,8 +404,8 @@ class PrerequisiteReads final : public gcp::SecretManager, public gcp::ResourceM
 
  private:
   // An answer as kept: the value alone when the read succeeded (a
-  // StatusOr would hold a whole Status beside it in every one of tens of
-  // thousands of entries), the error out of line when it did not.
+  // StatusOr is as large as a whole Status, 88 bytes, in every one of tens
+  // of thousands of entries), the error out of line when it did not.
   template <typename T>
   struct Answer {
     T value;

@@ -129,6 +129,8 @@ std::string_view StepVerb(const Step& s) {
 
 std::string ShownValue(const std::string& s) { return s.empty() ? "(unset)" : s; }
 
+std::string ShownText(std::string_view text) { return RedactForDisplay(text, 1000); }
+
 TextTone StepTone(const Step& s) {
   if (!s.blocked.empty()) return TextTone::kDanger;
   switch (s.action) {
@@ -154,17 +156,14 @@ TextTone ImpactTone(Impact i) {
   return TextTone::kDanger;
 }
 
-// Messages may quote values from Google: passwords masked, size capped.
-std::string Shown(std::string_view text) { return RedactForDisplay(text, 1000); }
-
 void RenderProblems(std::string& out, const TextPainter& paint, std::string_view title,
                     const std::vector<Diagnosis>& list) {
   if (list.empty()) return;
   out += paint(title, TextTone::kStrong) + ":\n";
   for (const auto& d : list) {
     // Problems are written to name their resource themselves.
-    out += "  " + paint("!", TextTone::kDanger) + " " + Shown(d.problem) + "\n";
-    if (!d.fix.empty()) out += "      fix: " + Shown(d.fix) + "\n";
+    out += "  " + paint("!", TextTone::kDanger) + " " + ShownText(d.problem) + "\n";
+    if (!d.fix.empty()) out += "      fix: " + ShownText(d.fix) + "\n";
   }
   out += "\n";
 }
@@ -225,8 +224,8 @@ std::string RenderText(const Plan& plan, const TextPainter& painter) {
       out += "      " + std::string(sign) + " " + c.path + ": " + ShownValue(c.before) + " -> " +
              ShownValue(c.after) + "  [" + paint(impact, ImpactTone(c.impact)) + "]\n";
     }
-    if (!s.blocked.empty()) out += "      blocked: " + Shown(s.blocked) + "\n";
-    if (!s.waiting_for.empty()) out += "      waiting for: " + Shown(s.waiting_for) + "\n";
+    if (!s.blocked.empty()) out += "      blocked: " + ShownText(s.blocked) + "\n";
+    if (!s.waiting_for.empty()) out += "      waiting for: " + ShownText(s.waiting_for) + "\n";
     out += "\n";
   }
   const Summary sum = plan.summary();

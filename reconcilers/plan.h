@@ -179,6 +179,9 @@ std::string_view StepVerb(const Step& s);
 std::string StepKind(const Step& s);
 // A field value as shown in a plan: "(unset)" for empty.
 std::string ShownValue(const std::string& value);
+// A message as shown in a plan (it may quote values from Google): passwords
+// masked, capped at 1,000 bytes.
+std::string ShownText(std::string_view text);
 
 // How a plan's text marks its pieces: headings, good news, caution, danger
 // (blocked, breaking impacts), information. The CLI colours them.

@@ -86,8 +86,8 @@ TEST_CASE("config source: an untouched file is not parsed again and its intents 
   CHECK(Describe(edited) == Describe(LoadPaths({dir.path().string()})));
 }
 
-TEST_CASE("config source: a reload where nothing changed hands back the same state, warnings "
-          "included, and any change, added or removed file makes a new one",
+TEST_CASE("config source: a reload where nothing changed hands back the same state, and any "
+          "change, added or removed file makes a new one",
           "[config][source]") {
   TempDir dir;
   WriteTwoIntents(dir);

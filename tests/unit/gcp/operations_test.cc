@@ -57,6 +57,14 @@ Operation SqlOp() {
   return op;
 }
 
+Operation ComputeOp() {
+  Operation op;
+  op.api = Api::kCompute;
+  op.project = "p";
+  op.name = "operation-1";
+  return op;
+}
+
 TEST_CASE("Cloud SQL operation: polled with backoff until DONE", "[operations]") {
   Fixture f;
   f.http->Push(200, R"({"name":"op-1","status":"PENDING","operationType":"UPDATE","targetId":"saleor-db-demo"})");
@@ -98,10 +106,7 @@ TEST_CASE("failed operations of each style carry their error", "[operations]") {
   }
   SECTION("Compute error without messages: httpErrorMessage, else 'operation failed'") {
     f.http->Push(200, R"({"name":"operation-1","status":"DONE","targetLink":"https://x/addresses/a","httpErrorMessage":"CONFLICT","error":{"errors":[{"code":"X"}]}})");
-    Operation op;
-    op.api = Api::kCompute;
-    op.project = "p";
-    op.name = "operation-1";
+    Operation op = ComputeOp();
     auto done = f.Wait(op);
     REQUIRE(done.ok());
     CHECK(done->target == "https://x/addresses/a");
@@ -125,10 +130,7 @@ TEST_CASE("failed operations of each style carry their error", "[operations]") {
   }
   SECTION("Compute DONE + error.errors[]") {
     f.http->Push(200, R"({"name":"operation-1","status":"DONE","httpErrorStatusCode":409,"error":{"errors":[{"code":"RESOURCE_ALREADY_EXISTS","message":"The resource already exists"}]}})");
-    Operation op;
-    op.api = Api::kCompute;
-    op.project = "p";
-    op.name = "operation-1";
+    Operation op = ComputeOp();
     auto done = f.Wait(op);
     REQUIRE(done.ok());
     CHECK(done->error.reason() == "RESOURCE_ALREADY_EXISTS");
