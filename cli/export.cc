@@ -620,7 +620,7 @@ class IntentBuilder {
     if (in_.instance.private_ip) {
       const auto& pip = *in_.instance.private_ip;
       if (auto p = snap_.peerings.find(pip.network); p != snap_.peerings.end()) {
-        live.peerings = p->second;
+        live.peerings = std::make_shared<const reconcilers::PeeringList>(p->second);
       }
       if (auto r = snap_.ranges.find(reconcilers::ServicesRangeName(pip));
           r != snap_.ranges.end()) {

@@ -37,6 +37,10 @@ struct JobVerification {
 // project+region for as long as the snapshot is reused (ObservationCache).
 using WorkloadIndex = std::unordered_map<std::string, gcp::RunWorkload>;
 
+// The Service Networking connections of one network, as one list call
+// returned them.
+using PeeringList = std::vector<gcp::PeeringConnection>;
+
 // Run-time prerequisites read before a workload is patched (prerequisites.h):
 // read-only, best effort. An error (PERMISSION_DENIED above all) means
 // "unknown", never "failed".
@@ -67,7 +71,9 @@ struct LiveState {
   // (ObservationCache). Null reads as empty.
   std::shared_ptr<const WorkloadIndex> all_jobs;
   std::shared_ptr<const WorkloadIndex> all_services;
-  std::vector<gcp::PeeringConnection> peerings;    // Service Networking connections on the network
+  // Service Networking connections on the network, shared like the region
+  // index (one list per network). Null reads as empty: see Peerings().
+  std::shared_ptr<const PeeringList> peerings;
   std::optional<gcp::GlobalAddress> services_range;  // the private services access range
   std::map<std::string, JobVerification> verifications;  // by job name, see JobVerification
   // When this snapshot was read (wall clock). Time-bound intent, such as an
@@ -86,6 +92,11 @@ struct LiveState {
   // error = unknown. Empty when the intent has no psc workload.
   std::map<std::string, StatusOr<gcp::RegionAddress>> psc_addresses;
   std::map<std::string, StatusOr<gcp::ForwardingRule>> psc_endpoints;
+
+  const PeeringList& Peerings() const {
+    static const PeeringList kNone;
+    return peerings ? *peerings : kNone;
+  }
 };
 
 }  // namespace dbconnd::reconcilers

@@ -127,7 +127,8 @@ gcp::Task<StatusOr<LiveState>> Observe(ObservationSource* source, config::Intent
 
   // Run-time prerequisites, read-only and best effort (prerequisites.h).
   if (gcp::Clients pc = source->PrerequisiteClients(); pc.secrets && pc.resource_manager) {
-    live.prerequisites = co_await GatherPrerequisites(pc, intent);
+    PrerequisiteMemo* memo = source->PrerequisiteAnswers();
+    live.prerequisites = co_await GatherPrerequisites(pc, &intent, memo);
   }
   co_return live;
 }
@@ -177,9 +178,12 @@ gcp::Task<StatusOr<std::shared_ptr<const WorkloadIndex>>> DirectSource::Workload
   co_return std::shared_ptr<const WorkloadIndex>(std::move(index));
 }
 
-gcp::Task<StatusOr<PeeringList>> DirectSource::Peerings(std::string network) {
+gcp::Task<StatusOr<std::shared_ptr<const PeeringList>>> DirectSource::Peerings(
+    std::string network) {
   Count();
-  co_return co_await clients_.networking->ListConnections(network);
+  auto list = co_await clients_.networking->ListConnections(network);
+  if (!list.ok()) co_return list.status();
+  co_return std::make_shared<const PeeringList>(std::move(*list));
 }
 
 gcp::Task<StatusOr<std::optional<gcp::GlobalAddress>>> DirectSource::Range(std::string project,

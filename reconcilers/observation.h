@@ -25,7 +25,8 @@
 
 namespace dbconnd::reconcilers {
 
-using PeeringList = std::vector<gcp::PeeringConnection>;
+class PrerequisiteMemo;  // prerequisites.h
+
 
 // Where Observe reads from. Each call reads one thing; "absent" (NOT_FOUND)
 // is an empty optional, any other failure an error Status that ends the
@@ -45,8 +46,10 @@ class ObservationSource {
   // Every workload of `kind` in the region (never null when OK).
   virtual gcp::Task<StatusOr<std::shared_ptr<const WorkloadIndex>>> Workloads(
       gcp::RunKind kind, std::string project, std::string region) = 0;
-  // Service Networking connections of `network` ("projects/N/global/networks/X").
-  virtual gcp::Task<StatusOr<PeeringList>> Peerings(std::string network) = 0;
+  // Service Networking connections of `network` ("projects/N/global/networks/X");
+  // never null when OK.
+  virtual gcp::Task<StatusOr<std::shared_ptr<const PeeringList>>> Peerings(
+      std::string network) = 0;
   virtual gcp::Task<StatusOr<std::optional<gcp::GlobalAddress>>> Range(std::string project,
                                                                        std::string name) = 0;
   // Compute subnetworks.get: the answer itself, NOT_FOUND included (the
@@ -66,6 +69,8 @@ class ObservationSource {
   // Secret Manager and Resource Manager for GatherPrerequisites; either null:
   // the prerequisites are not checked.
   virtual gcp::Clients PrerequisiteClients() = 0;
+  // Prerequisite answers kept from earlier reads (not owned), if any.
+  virtual PrerequisiteMemo* PrerequisiteAnswers() { return nullptr; }
 };
 
 // Only two steps look past the declared workloads, at the region's others
@@ -101,7 +106,7 @@ class DirectSource : public ObservationSource {
   gcp::Task<StatusOr<std::shared_ptr<const WorkloadIndex>>> Workloads(gcp::RunKind kind,
                                                                       std::string project,
                                                                       std::string region) override;
-  gcp::Task<StatusOr<PeeringList>> Peerings(std::string network) override;
+  gcp::Task<StatusOr<std::shared_ptr<const PeeringList>>> Peerings(std::string network) override;
   gcp::Task<StatusOr<std::optional<gcp::GlobalAddress>>> Range(std::string project,
                                                                std::string name) override;
   gcp::Task<StatusOr<gcp::Subnetwork>> Subnetwork(std::string project, std::string region,

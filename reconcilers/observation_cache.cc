@@ -64,8 +64,6 @@ void ClearNamedAfterList(NamedEntry<Index>& e, uint64_t seq) {
   }
 }
 
-std::string Key(const std::string& a, const std::string& b) { return a + "\x1f" + b; }
-
 // Snapshots must outlive their cost: one is reused for max_age, or for ten
 // times as long as its list took when that is longer, so listing a large
 // region never takes more than about a tenth of the time.
@@ -75,14 +73,23 @@ gcp::SteadyTime NotBefore(const E& entry, gcp::SteadyTime now, std::chrono::mill
   return now - std::max(max_age, stretched);
 }
 
-// Each key's place in State, and what its list is called in messages.
-std::string Id(const InstancesKey& k) { return k.project; }
-std::string Id(const ConnectorsKey& k) { return Key(k.project, k.region); }
-std::string Id(const WorkloadsKey& k) {
-  return Key(k.kind == gcp::RunKind::kJob ? "jobs" : "services", Key(k.project, k.region));
+// Each key's place in State, written into `out` (a buffer reused from
+// lookup to lookup: finding an entry allocates nothing once it has grown).
+void WriteId(const InstancesKey& k, std::string& out) { out.assign(k.project); }
+void WriteId(const ConnectorsKey& k, std::string& out) {
+  out.assign(k.project).append(1, '\x1f').append(k.region);
 }
-std::string Id(const PeeringsKey& k) { return k.network; }
-std::string Id(const RangeKey& k) { return Key(k.project, k.name); }
+void WriteId(const WorkloadsKey& k, std::string& out) {
+  out.assign(k.kind == gcp::RunKind::kJob ? "jobs" : "services")
+      .append(1, '\x1f')
+      .append(k.project)
+      .append(1, '\x1f')
+      .append(k.region);
+}
+void WriteId(const PeeringsKey& k, std::string& out) { out.assign(k.network); }
+void WriteId(const RangeKey& k, std::string& out) {
+  out.assign(k.project).append(1, '\x1f').append(k.name);
+}
 
 // By-name kinds (hash map indexes) answer one name at a time and take
 // per-name invalidation; the others are dropped whole.
@@ -96,7 +103,7 @@ using EntryOf = std::conditional_t<kByName<K>, NamedEntry<typename K::Index>,
 // Every entry of one key type, by Id.
 template <typename K>
 struct Entries {
-  std::map<std::string, EntryOf<K>> by_id;
+  std::map<std::string, EntryOf<K>, std::less<>> by_id;
 };
 
 gcp::RunWorkload Slim(gcp::RunWorkload w, bool keep_raw) {
@@ -119,7 +126,11 @@ struct ObservationCache::State {
   // The entry of `key`; entries are never erased, so the reference stays valid.
   template <typename K>
   EntryOf<K>& At(const K& key) {
-    return std::get<Entries<K>>(entries).by_id[Id(key)];
+    WriteId(key, id_buffer);
+    auto& by_id = std::get<Entries<K>>(entries).by_id;
+    auto it = by_id.find(id_buffer);
+    if (it == by_id.end()) it = by_id.emplace(id_buffer, EntryOf<K>{}).first;
+    return it->second;
   }
   template <typename F>
   void ForEachEntry(F f) {
@@ -131,6 +142,7 @@ struct ObservationCache::State {
   static void ForEach(E& kind, F& f) {
     for (auto& [id, e] : kind.by_id) f(e);
   }
+  std::string id_buffer;  // At's, reused
 };
 
 namespace {
@@ -210,6 +222,14 @@ gcp::Task<StatusOr<std::shared_ptr<const std::optional<gcp::GlobalAddress>>>> Lo
   co_return range.status();
 }
 
+// Whether `entry`'s snapshot may serve a lookup now: its list began no
+// earlier than `not_before` and after the entry's last whole invalidation.
+template <typename E>
+bool Young(const State& state, const E& entry, gcp::SteadyTime not_before) {
+  return entry.snapshot && entry.listed_at >= not_before &&
+         entry.listed_seq >= std::max(entry.min_seq, state.epoch_seq);
+}
+
 // The snapshot of `entry`, listed at most once at a time. `entry` points
 // into `state`, whose maps never erase, and `state` is held by value here.
 // A snapshot serves when its list began no earlier than `not_before` and
@@ -222,7 +242,7 @@ gcp::Task<StatusOr<std::shared_ptr<const Index>>> SnapshotOf(
     gcp::SteadyTime now, gcp::SteadyTime not_before, std::chrono::milliseconds wait_timeout,
     int max_lists, ObservationCacheStats* stats) {
   const uint64_t min_seq = std::max(entry->min_seq, state->epoch_seq);
-  if (entry->snapshot && entry->listed_at >= not_before && entry->listed_seq >= min_seq) {
+  if (Young(*state, *entry, not_before)) {
     ++stats->hits;
     co_return entry->snapshot;
   }
@@ -292,6 +312,17 @@ gcp::Task<StatusOr<std::shared_ptr<const Index>>> SnapshotOf(
   co_return result;
 }
 
+// One name that is not dirty: what a GET after the list returned, else the
+// snapshot's (absent: nullopt).
+template <typename Index>
+std::optional<ValueOf<Index>> FromSnapshot(const NamedEntry<Index>& entry, const Index& snapshot,
+                                           const std::string& name) {
+  if (auto o = entry.overrides.find(name); o != entry.overrides.end()) return o->second;
+  auto it = snapshot.find(name);
+  if (it == snapshot.end()) return std::nullopt;
+  return it->second;
+}
+
 // One name from a by-name snapshot: a dirty name is read again with `get`
 // (NOT_FOUND: absent) and remembered until a newer list.
 template <typename Index, typename Get>
@@ -319,10 +350,7 @@ gcp::Task<StatusOr<std::optional<ValueOf<Index>>>> Lookup(
     }
     co_return value;
   }
-  if (auto o = entry->overrides.find(name); o != entry->overrides.end()) co_return o->second;
-  auto it = snapshot->find(name);
-  if (it == snapshot->end()) co_return std::nullopt;
-  co_return it->second;
+  co_return FromSnapshot(*entry, *snapshot, name);
 }
 
 template <typename E>
@@ -378,7 +406,9 @@ struct GetWorkload {
 // answer reused for Options::prerequisites_max_age: the controller checks
 // the same prerequisites as `plan` without reading every secret's policy on
 // every pass. An answer that may change on a retry is not kept.
-class PrerequisiteReads final : public gcp::SecretManager, public gcp::ResourceManager {
+class PrerequisiteReads final : public gcp::SecretManager,
+                                public gcp::ResourceManager,
+                                public PrerequisiteMemo {
  public:
   PrerequisiteReads(gcp::Clients inner, const ObservationCacheOptions* options,
                     ObservationCacheStats* stats)
@@ -394,6 +424,17 @@ class PrerequisiteReads final : public gcp::SecretManager, public gcp::ResourceM
   gcp::Task<StatusOr<gcp::IamPolicy>> GetProjectIamPolicy(std::string project) override {
     return Read(&project_policies_, project, inner_.resource_manager,
                 &gcp::ResourceManager::GetProjectIamPolicy);
+  }
+
+  // What GatherPrerequisites takes without a read (a hit each).
+  std::optional<StatusOr<gcp::SecretVersionInfo>> KeptVersion(const std::string& name) override {
+    return Kept(versions_, name);
+  }
+  std::optional<StatusOr<gcp::IamPolicy>> KeptSecretPolicy(const std::string& secret) override {
+    return Kept(secret_policies_, secret);
+  }
+  std::optional<StatusOr<gcp::IamPolicy>> KeptProjectPolicy(const std::string& project) override {
+    return Kept(project_policies_, project);
   }
 
   void Clear() {
@@ -429,6 +470,12 @@ class PrerequisiteReads final : public gcp::SecretManager, public gcp::ResourceM
     auto got = co_await (api->*get)(key);
     Keep(*answers, key, got);
     co_return got;
+  }
+
+  template <typename T>
+  std::optional<StatusOr<T>> Kept(Answers<T>& answers, const std::string& key) {
+    if (const auto* hit = Fresh(answers, key)) return hit->Get();
+    return std::nullopt;
   }
 
   template <typename T>
@@ -553,6 +600,9 @@ template gcp::Task<StatusOr<std::shared_ptr<const std::optional<gcp::GlobalAddre
 
 // Observe's source over the shared snapshots: each declared resource looked
 // up by name in its snapshot (a name this process wrote to is read again).
+// A lookup a young snapshot answers is answered at once, without starting
+// the coroutines a list or a GET needs: a resync of a large fleet is mostly
+// such lookups.
 class ObservationCache::CachedSource final : public ObservationSource {
  public:
   explicit CachedSource(std::shared_ptr<ObservationCache> cache) : cache_(std::move(cache)) {}
@@ -560,6 +610,7 @@ class ObservationCache::CachedSource final : public ObservationSource {
   gcp::Task<StatusOr<std::optional<gcp::SqlInstance>>> Instance(std::string project,
                                                                  std::string name) override {
     InstancesKey key{project};
+    if (auto now = AnswerNow(key, name)) co_return std::move(*now);
     GetInstance get{cache_->clients_, project, name};
     co_return co_await Named(key, name, get);
   }
@@ -567,6 +618,7 @@ class ObservationCache::CachedSource final : public ObservationSource {
                                                                std::string region,
                                                                std::string name) override {
     ConnectorsKey key{project, region};
+    if (auto now = AnswerNow(key, name)) co_return std::move(*now);
     GetConnector get{cache_->clients_, project, region, name};
     co_return co_await Named(key, name, get);
   }
@@ -574,26 +626,28 @@ class ObservationCache::CachedSource final : public ObservationSource {
                                                                 std::string project,
                                                                 std::string region,
                                                                 std::string name) override {
+    WorkloadsKey key{kind, project, region};
+    if (auto now = AnswerNow(key, name)) co_return std::move(*now);
     GetWorkload get{cache_->clients_, kind == gcp::RunKind::kJob, project, region, name,
                     cache_->options_.keep_raw};
-    WorkloadsKey key{kind, project, region};
     co_return co_await Named(key, name, get);
   }
   gcp::Task<StatusOr<std::shared_ptr<const WorkloadIndex>>> Workloads(gcp::RunKind kind,
                                                                       std::string project,
                                                                       std::string region) override {
     WorkloadsKey key{kind, project, region};
+    if (auto now = SnapshotNow(key)) co_return now;
     co_return co_await cache_->Snapshot(key);
   }
-  gcp::Task<StatusOr<PeeringList>> Peerings(std::string network) override {
+  gcp::Task<StatusOr<std::shared_ptr<const PeeringList>>> Peerings(std::string network) override {
     PeeringsKey key{network};
-    auto list = co_await cache_->Snapshot(key);
-    if (!list.ok()) co_return list.status();
-    co_return **list;
+    if (auto now = SnapshotNow(key)) co_return now;
+    co_return co_await cache_->Snapshot(key);
   }
   gcp::Task<StatusOr<std::optional<gcp::GlobalAddress>>> Range(std::string project,
                                                                std::string name) override {
     RangeKey key{project, name};
+    if (auto now = SnapshotNow(key)) co_return *now;
     auto range = co_await cache_->Snapshot(key);
     if (!range.ok()) co_return range.status();
     co_return **range;
@@ -616,8 +670,34 @@ class ObservationCache::CachedSource final : public ObservationSource {
     co_return co_await direct.ForwardingRule(project, region, name);
   }
   gcp::Clients PrerequisiteClients() override { return cache_->PrerequisiteClients(); }
+  PrerequisiteMemo* PrerequisiteAnswers() override { return cache_->prerequisites_.get(); }
 
  private:
+  // The snapshot of `key` when a young one is at hand (a hit), else null.
+  template <typename K>
+  std::shared_ptr<const typename K::Index> SnapshotNow(const K& key) {
+    ObservationCache& c = *cache_;
+    auto& entry = c.state_->At(key);
+    if (!Young(*c.state_, entry, NotBefore(entry, c.options_.clock(), c.options_.max_age))) {
+      return nullptr;
+    }
+    ++c.stats_.hits;
+    return entry.snapshot;
+  }
+  // `name` from a young snapshot of `key` when that answers it (the name
+  // is not dirty), else nothing: Named lists or GETs.
+  template <typename K>
+  std::optional<std::optional<ValueOf<typename K::Index>>> AnswerNow(const K& key,
+                                                                     const std::string& name) {
+    ObservationCache& c = *cache_;
+    auto& entry = c.state_->At(key);
+    if (entry.dirty.contains(name) ||
+        !Young(*c.state_, entry, NotBefore(entry, c.options_.clock(), c.options_.max_age))) {
+      return std::nullopt;
+    }
+    ++c.stats_.hits;
+    return FromSnapshot(entry, *entry.snapshot, name);
+  }
   template <typename K, typename Get>
   gcp::Task<StatusOr<std::optional<ValueOf<typename K::Index>>>> Named(K key, std::string name,
                                                                       Get get) {

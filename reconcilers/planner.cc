@@ -255,7 +255,7 @@ class Planner {
     }
     const std::string sn_network = gcp::NetworkName(in_.project_number, pip.network);
     const gcp::PeeringConnection* existing = nullptr;
-    for (const auto& p : live_.peerings) {
+    for (const auto& p : live_.Peerings()) {
       if (NetworkShortName(p.network) == pip.network &&
           (p.service.empty() || p.service == kPeeringService)) {
         existing = &p;

@@ -75,43 +75,63 @@ std::string Why(const Status& s) {
 
 }  // namespace
 
-gcp::Task<PrerequisiteFacts> GatherPrerequisites(gcp::Clients clients, config::Intent intent) {
+gcp::Task<PrerequisiteFacts> GatherPrerequisites(gcp::Clients clients, const config::Intent* intent,
+                                                 PrerequisiteMemo* memo) {
   PrerequisiteFacts facts;
   if (!clients.secrets || !clients.resource_manager) co_return facts;
   // What to read: each distinct version and secret once, the project when
-  // a check needs it. Every answer has its place before any read starts.
+  // a check needs it. Every answer has its place before any read starts;
+  // what the memo keeps is filled now.
+  auto ex = co_await asio::this_coro::executor;
+  std::vector<ReadOp> reads;
   bool project_needed = false;
-  for (const auto& w : intent.workloads) {
+  for (const auto& w : intent->workloads) {
     if (w.method == config::ConnectionMethod::kCloudSqlSocket) project_needed = true;
     if (!NeedsSecret(w)) continue;
     project_needed = true;
-    facts.versions.emplace(VersionName(w.database.password_secret), NotRead());
-    facts.secret_policies.emplace(ParseSecretVersion(w.database.password_secret).secret,
-                                  NotRead());
+    const SecretVersionRef ref = ParseSecretVersion(w.database.password_secret);
+    std::string version = ref.secret + "/versions/" + ref.version;
+    if (!facts.versions.contains(version)) {
+      auto kept = memo ? memo->KeptVersion(version) : std::nullopt;
+      auto& answer = facts.versions.emplace(version, NotRead()).first->second;
+      if (kept) {
+        answer = std::move(*kept);
+      } else {
+        reads.push_back(asio::co_spawn(
+            ex,
+            ReadInto(clients.secrets, &gcp::SecretManager::GetSecretVersion, version, &answer),
+            asio::deferred));
+      }
+    }
+    if (!facts.secret_policies.contains(ref.secret)) {
+      auto kept = memo ? memo->KeptSecretPolicy(ref.secret) : std::nullopt;
+      auto& answer = facts.secret_policies.emplace(ref.secret, NotRead()).first->second;
+      if (kept) {
+        answer = std::move(*kept);
+      } else {
+        reads.push_back(asio::co_spawn(
+            ex,
+            ReadInto(clients.secrets, &gcp::SecretManager::GetSecretIamPolicy, ref.secret,
+                     &answer),
+            asio::deferred));
+      }
+    }
   }
-  if (project_needed) facts.project_policy.emplace(NotRead());
+  if (project_needed) {
+    auto kept = memo ? memo->KeptProjectPolicy(intent->project) : std::nullopt;
+    facts.project_policy.emplace(kept ? std::move(*kept) : StatusOr<gcp::IamPolicy>(NotRead()));
+    if (!kept) {
+      reads.push_back(asio::co_spawn(
+          ex,
+          ReadInto(clients.resource_manager, &gcp::ResourceManager::GetProjectIamPolicy,
+                   intent->project, &*facts.project_policy),
+          asio::deferred));
+    }
+  }
 
   // The reads are independent: all in flight at once, the pass waits for
-  // the slowest rather than for their sum.
-  auto ex = co_await asio::this_coro::executor;
-  std::vector<ReadOp> reads;
-  for (auto& [version, answer] : facts.versions) {
-    reads.push_back(asio::co_spawn(
-        ex, ReadInto(clients.secrets, &gcp::SecretManager::GetSecretVersion, version, &answer),
-        asio::deferred));
-  }
-  for (auto& [secret, answer] : facts.secret_policies) {
-    reads.push_back(asio::co_spawn(
-        ex, ReadInto(clients.secrets, &gcp::SecretManager::GetSecretIamPolicy, secret, &answer),
-        asio::deferred));
-  }
-  if (facts.project_policy) {
-    reads.push_back(asio::co_spawn(
-        ex,
-        ReadInto(clients.resource_manager, &gcp::ResourceManager::GetProjectIamPolicy,
-                 intent.project, &*facts.project_policy),
-        asio::deferred));
-  }
+  // the slowest rather than for their sum. None when the memo kept every
+  // answer (a resync's usual case).
   if (!reads.empty()) {
     auto group = asio::experimental::make_parallel_group(std::move(reads));
     auto [order, errors] =

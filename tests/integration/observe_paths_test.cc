@@ -64,7 +64,7 @@ std::string Describe(const reconcilers::LiveState& live) {
   o << "all_jobs " << Names(live.all_jobs.get()) << "\n";
   o << "all_services " << Names(live.all_services.get()) << "\n";
   o << "peerings ";
-  for (const auto& p : live.peerings) o << p.network << ";";
+  for (const auto& p : live.Peerings()) o << p.network << ";";
   o << "\nrange " << (live.services_range ? live.services_range->name : "-") << "\n";
   o << "subnetworks ";
   for (const auto& [ref, s] : live.subnetworks) {

@@ -118,7 +118,9 @@ reconcilers::LiveState LiveOf(const ExportSnapshot& s, const std::string& instan
   }
   for (const auto& c : s.connectors.at(kRegion)) live.connector = c;
   for (const auto& j : s.jobs.at(kRegion)) live.jobs.emplace(j.name, j);
-  if (auto p = s.peerings.find("default"); p != s.peerings.end()) live.peerings = p->second;
+  if (auto p = s.peerings.find("default"); p != s.peerings.end()) {
+    live.peerings = std::make_shared<const reconcilers::PeeringList>(p->second);
+  }
   if (auto r = s.ranges.find("google-managed-services-default"); r != s.ranges.end()) {
     live.services_range = r->second;
   }
@@ -295,7 +297,7 @@ TEST_CASE("export: a job on Direct VPC egress is declared with directVpc, no con
   reconcilers::LiveState live;
   live.instance = s.instances[0];
   for (const auto& j : s.jobs.at(kRegion)) live.jobs.emplace(j.name, j);
-  live.peerings = s.peerings["default"];
+  live.peerings = std::make_shared<const reconcilers::PeeringList>(s.peerings["default"]);
   live.services_range = s.ranges["google-managed-services-default"];
   CHECK(reconcilers::ComputePlan(*intent, live).steps.empty());
 }

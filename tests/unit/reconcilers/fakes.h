@@ -262,11 +262,13 @@ class FakeCloud {
     gcp::Task<StatusOr<std::vector<gcp::PeeringConnection>>> ListConnections(
         std::string network) override {
       c_->Call("networking.ListConnections", network);
-      co_return c_->world_.peerings;
+      co_return c_->world_.Peerings();
     }
     gcp::Task<StatusOr<gcp::Operation>> CreateConnection(gcp::PeeringConnection c) override {
       if (auto s = c_->Call("networking.CreateConnection", c.network)) co_return *s;
-      c_->world_.peerings.push_back(c);
+      PeeringList list = c_->world_.Peerings();
+      list.push_back(c);
+      c_->world_.peerings = std::make_shared<const PeeringList>(std::move(list));
       co_return c_->Done(gcp::Api::kServiceNetworking, c.network, "networking.CreateConnection");
     }
     gcp::Task<StatusOr<gcp::Operation>> GetOperation(std::string name) override {

@@ -3,7 +3,9 @@
 // of what each step does to live state, so the level-triggered loop
 // (plan -> execute first ready step -> re-observe) can be run without I/O.
 
+#include <algorithm>
 #include <map>
+#include <memory>
 #include <string>
 #include <variant>
 #include <vector>
@@ -118,13 +120,15 @@ inline bool Simulate(const Step& step, LiveState& live) {
     return true;
   }
   if (auto* p = std::get_if<gcp::PeeringConnection>(&step.payload)) {
-    for (auto& existing : live.peerings) {
-      if (existing.network == p->network) {
-        existing = *p;
-        return true;
-      }
+    PeeringList list = live.Peerings();
+    auto existing = std::find_if(list.begin(), list.end(),
+                                 [&](const gcp::PeeringConnection& e) { return e.network == p->network; });
+    if (existing != list.end()) {
+      *existing = *p;
+    } else {
+      list.push_back(*p);
     }
-    live.peerings.push_back(*p);
+    live.peerings = std::make_shared<const PeeringList>(std::move(list));
     return true;
   }
   if (auto* c = std::get_if<gcp::Connector>(&step.payload)) {

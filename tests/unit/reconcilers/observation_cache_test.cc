@@ -379,6 +379,9 @@ TEST_CASE("cache: intents share one indexed region snapshot: their own maps hold
     w.name = "other-" + std::to_string(i);
     world.jobs[w.name] = w;
   }
+  world.peerings = std::make_shared<const PeeringList>(PeeringList{
+      {"projects/123456789012/global/networks/default", {"google-managed-services-default"},
+       "services/servicenetworking.googleapis.com", "servicenetworking-googleapis-com"}});
   FakeCloud cloud(world);
   auto cache = ObservationCache::Create(cloud.clients());
   auto a = ObserveNow(io, cache, SeedIntent());
@@ -387,6 +390,9 @@ TEST_CASE("cache: intents share one indexed region snapshot: their own maps hold
   REQUIRE(b.ok());
   REQUIRE(a->all_jobs);
   CHECK(a->all_jobs.get() == b->all_jobs.get());  // one index, not a copy per intent
+  REQUIRE(a->peerings);
+  CHECK(a->peerings.get() == b->peerings.get());  // one peering list per network, too
+  CHECK(a->Peerings().size() == 1);
   CHECK(a->all_jobs->size() == 5001);
   CHECK(a->jobs.size() == 1);
   CHECK(a->jobs.count(kJob) == 1);

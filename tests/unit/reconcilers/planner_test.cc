@@ -621,8 +621,9 @@ TEST_CASE("existing peering keeps its ranges and gains ours", "[planner][peering
                                            16, "https://www.googleapis.com/compute/v1/projects/"
                                                "melodic-now-463704-k1/global/networks/default",
                                            "VPC_PEERING", "INTERNAL", "RESERVED", ""};
-  live.peerings = {{"projects/123456789012/global/networks/default", {"legacy-range"},
-                    "services/servicenetworking.googleapis.com", "servicenetworking-googleapis-com"}};
+  live.peerings = std::make_shared<const PeeringList>(PeeringList{
+      {"projects/123456789012/global/networks/default", {"legacy-range"},
+       "services/servicenetworking.googleapis.com", "servicenetworking-googleapis-com"}});
   const Plan plan = ComputePlan(SeedIntent(), live);
   CHECK_FALSE(plan.Find(kRangeStep));
   const Step* p = plan.Find(kPeeringStep);

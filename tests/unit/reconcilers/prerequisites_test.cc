@@ -179,7 +179,7 @@ TEST_CASE("the reads of one intent are in flight together, each distinct one onc
       io,
       [](gcp::Clients c, config::Intent i,
          std::optional<PrerequisiteFacts>* out) -> boost::asio::awaitable<void> {
-        *out = co_await GatherPrerequisites(c, i);
+        *out = co_await GatherPrerequisites(c, &i);
       }(clients, in, &facts),
       boost::asio::detached);
   io.run_for(std::chrono::seconds(5));
@@ -193,6 +193,75 @@ TEST_CASE("the reads of one intent are in flight together, each distinct one onc
   CHECK(facts->secret_policies.at(kSecret).ok());
   REQUIRE(facts->project_policy);
   CHECK(facts->project_policy->status().code() == StatusCode::kNotFound);
+}
+
+// Keeps the answers it is given; counts what it was asked.
+class Memo final : public PrerequisiteMemo {
+ public:
+  std::optional<StatusOr<gcp::SecretVersionInfo>> KeptVersion(const std::string& n) override {
+    ++asked;
+    return versions.count(n) ? std::optional(versions.at(n)) : std::nullopt;
+  }
+  std::optional<StatusOr<gcp::IamPolicy>> KeptSecretPolicy(const std::string& n) override {
+    ++asked;
+    return policies.count(n) ? std::optional(policies.at(n)) : std::nullopt;
+  }
+  std::optional<StatusOr<gcp::IamPolicy>> KeptProjectPolicy(const std::string& n) override {
+    ++asked;
+    return projects.count(n) ? std::optional(projects.at(n)) : std::nullopt;
+  }
+  std::map<std::string, StatusOr<gcp::SecretVersionInfo>> versions;
+  std::map<std::string, StatusOr<gcp::IamPolicy>> policies;
+  std::map<std::string, StatusOr<gcp::IamPolicy>> projects;
+  int asked = 0;
+};
+
+PrerequisiteFacts GatherWith(SlowReads& reads, Memo& memo, const config::Intent& in) {
+  gcp::Clients clients;
+  clients.secrets = &reads;
+  clients.resource_manager = &reads;
+  boost::asio::io_context io;
+  std::optional<PrerequisiteFacts> facts;
+  boost::asio::co_spawn(
+      io,
+      [](gcp::Clients c, config::Intent i, Memo* m,
+         std::optional<PrerequisiteFacts>* out) -> boost::asio::awaitable<void> {
+        *out = co_await GatherPrerequisites(c, &i, m);
+      }(clients, in, &memo, &facts),
+      boost::asio::detached);
+  io.run_for(std::chrono::seconds(5));
+  REQUIRE(facts);
+  return *facts;
+}
+
+TEST_CASE("answers the memo keeps are taken from it, only the others are read",
+          "[prerequisites]") {
+  const config::Intent in = SeedIntent();
+  SlowReads reads;
+  Memo memo;
+  memo.versions.emplace(kVersion, NotFoundError("version gone"));
+  memo.policies.emplace(kSecret, Granting("roles/secretmanager.secretAccessor"));
+  PrerequisiteFacts facts = GatherWith(reads, memo, in);
+  CHECK(memo.asked == 3);
+  // The project's policy alone was read.
+  REQUIRE(reads.names.size() == 1);
+  CHECK(reads.names[0] == in.project);
+  REQUIRE(facts.versions.count(kVersion) == 1);
+  CHECK(facts.versions.at(kVersion).status().code() == StatusCode::kNotFound);
+  CHECK(facts.versions.at(kVersion).status().message() == "version gone");
+  CHECK(facts.secret_policies.at(kSecret).ok());
+  REQUIRE(facts.project_policy);
+  CHECK(facts.project_policy->status().code() == StatusCode::kNotFound);
+
+  // Every answer kept: nothing is read, the facts are the memo's.
+  memo.projects.emplace(in.project, Granting("roles/cloudsql.client"));
+  SlowReads none;
+  facts = GatherWith(none, memo, in);
+  CHECK(none.names.empty());
+  CHECK(none.most_in_flight == 0);
+  REQUIRE(facts.project_policy);
+  REQUIRE(facts.project_policy->ok());
+  CHECK((*facts.project_policy)->bindings.at(0).role == "roles/cloudsql.client");
 }
 
 }  // namespace
