@@ -361,7 +361,9 @@ asio::awaitable<void> Controller::Reconcile(std::shared_ptr<Controller> self, st
     co_return;
   }
   std::shared_ptr<IntentState> st = it->second;
-  config::Intent intent = *st->intent;
+  // The generation this pass works on; an edit during the pass replaces
+  // st->intent, never this object.
+  std::shared_ptr<const config::Intent> intent = st->intent;
   int64_t generation = st->generation;
   std::string rid = "r" + std::to_string(self->next_reconcile_id_++);
   auto start = self->options_.clock();
@@ -412,7 +414,7 @@ asio::awaitable<void> Controller::Reconcile(std::shared_ptr<Controller> self, st
 
   reconcilers::ApplyResult result;
   try {
-    result = co_await reconcilers::Apply(self->clients_, intent, opts,
+    result = co_await reconcilers::Apply(self->clients_, *intent, opts,
                                          st->View().verifications);
   } catch (const std::exception& e) {
     result.status = InternalError(std::string("reconcile failed: ") + e.what());
@@ -452,7 +454,7 @@ asio::awaitable<void> Controller::Reconcile(std::shared_ptr<Controller> self, st
       }
     }
     if (st->BreakerOpen(self->options_.clock())) result.block = WriteBlock::kDriftFight;
-    self->FinishPass(key, intent, result, seconds);
+    self->FinishPass(key, *intent, result, seconds);
   }
   --self->in_flight_;
   self->queue_.Done(key);
@@ -525,22 +527,15 @@ void Controller::FinishPass(const std::string& key, const config::Intent& intent
 
 void Controller::UpdateResourceMetrics() {
   if (!metrics_) return;
-  std::map<std::string, ResourceStateCounts, std::less<>> totals;
-  for (auto kind : labels::kKinds) {
-    if (kind != labels::kOther) totals[std::string(kind)];
+  for (std::size_t k = 0; k < labels::kKinds.size(); ++k) {
+    metrics_->SetResourceStates(labels::kKinds[k], state_totals_[k]);
   }
-  for (const auto& [kind, c] : state_totals_) totals[kind] = c;
-  for (const auto& [kind, c] : totals) metrics_->SetResourceStates(kind, c);
   metrics_->SetReady(Ready());
 }
 
 void Controller::CountStates(const IntentState& st, int sign) {
   for (const auto& r : st.resources) {
-    auto it = state_totals_.find(MetricKind(r.kind));
-    if (it == state_totals_.end()) {
-      it = state_totals_.emplace(std::string(MetricKind(r.kind)), ResourceStateCounts{}).first;
-    }
-    ResourceStateCounts& t = it->second;
+    ResourceStateCounts& t = state_totals_[LabelIndex(labels::kKinds, MetricKind(r.kind))];
     switch (r.condition.reason) {
       case reconcilers::ConditionReason::kUpToDate: t.in_sync += sign; break;
       case reconcilers::ConditionReason::kUpdateFailed: t.error += sign; break;

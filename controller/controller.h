@@ -22,6 +22,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -176,7 +177,7 @@ class Controller : public std::enable_shared_from_this<Controller> {
   std::vector<std::string> config_errors_;
   std::map<std::string, std::shared_ptr<IntentState>> intents_;
   // Sum of every intent's resource states by metric kind (CountStates).
-  std::map<std::string, ResourceStateCounts, std::less<>> state_totals_;
+  std::array<ResourceStateCounts, labels::kKinds.size()> state_totals_{};
   // Intents not yet reconciled in the current full sync (their
   // IntentState::full_sync_pending), and the mark SetDesiredState stamps on
   // the intents it lists: no set of 10,000 names rebuilt for either.

@@ -180,7 +180,8 @@ std::vector<ResourceKey> RecordPass(IntentRecord& rec, const std::string& key,
   // An edit that changed the declared resources landed during this pass:
   // the records already follow the new list (SetDesiredState) and the next
   // pass, queued by that edit, fills them; this one's are left out.
-  const bool current = resources == DeclaredResources(*rec.intent);
+  const bool current =
+      &intent == rec.intent.get() || resources == DeclaredResources(*rec.intent);
   if (!current) resources.clear();
   std::map<ResourceKey, const reconcilers::ResourceAssessment*> by_resource;
   for (const auto& r : assessment.resources) {

@@ -1,8 +1,8 @@
 #include "controller/pass_observer.h"
 
 #include <algorithm>
+#include <array>
 #include <optional>
-#include <set>
 
 #include "common/rfc3339.h"
 #include "config/expiry.h"
@@ -207,9 +207,12 @@ void ReportPass(Metrics& metrics, const std::string& key, const config::Intent& 
   } else if (reason == ConditionReason::kDependencyNotReady) {
     result_label = "dependency_not_ready";
   }
-  std::set<std::string_view> kinds;
-  for (const auto& k : resources) kinds.insert(MetricKind(k.kind));
-  for (auto kind : kinds) metrics.ReconcileDone(kind, result_label, seconds);
+  // One observation per metric kind the intent touches.
+  std::array<bool, labels::kKinds.size()> touched{};
+  for (const auto& k : resources) touched[LabelIndex(labels::kKinds, MetricKind(k.kind))] = true;
+  for (std::size_t i = 0; i < touched.size(); ++i) {
+    if (touched[i]) metrics.ReconcileDone(labels::kKinds[i], result_label, seconds);
+  }
   for (const auto& s : result.first_plan.steps) {
     if (s.action == Action::kWait || s.action == Action::kRun) continue;
     for (const auto& c : s.changes) metrics.DriftDetected(MetricKind(s.resource.kind), c.path);

@@ -859,7 +859,7 @@ gcp::Task<ApplyResult> Apply(gcp::Clients clients, config::Intent intent, ApplyO
   ctx.request_ids = options.request_ids ? options.request_ids : std::make_shared<RequestIds>();
   // spec.projectNumber left out: looked up (and a declared one checked)
   // before anything is observed or written.
-  if (auto resolved = co_await ResolveProjectNumber(clients, intent); resolved.ok()) {
+  if (auto resolved = co_await ResolveProjectNumber(clients, std::move(intent)); resolved.ok()) {
     intent = std::move(*resolved);
   } else {
     result.status = resolved.status();

@@ -1,5 +1,7 @@
 #include "reconcilers/project_number.h"
 
+#include <utility>
+
 #include <map>
 #include <mutex>
 
@@ -35,7 +37,7 @@ void ForgetProjectNumbers() {
 gcp::Task<StatusOr<config::Intent>> ResolveProjectNumber(gcp::Clients clients, config::Intent intent) {
   const bool needed = intent.instance.private_ip.has_value();
   const bool declared = !intent.project_number.empty();
-  if (!needed && !declared) co_return intent;
+  if (!needed && !declared) co_return std::move(intent);
   std::string google = Remembered(intent.project);
   if (google.empty() && clients.resource_manager) {
     auto got = co_await clients.resource_manager->GetProject(intent.project);
@@ -60,7 +62,7 @@ gcp::Task<StatusOr<config::Intent>> ResolveProjectNumber(gcp::Clients clients, c
           " --format='value(projectNumber)')");
     }
     intent.project_number = google;
-    co_return intent;
+    co_return std::move(intent);
   }
   if (!google.empty() && google != intent.project_number) {
     co_return FailedPreconditionError("spec.projectNumber " + intent.project_number +
@@ -69,7 +71,7 @@ gcp::Task<StatusOr<config::Intent>> ResolveProjectNumber(gcp::Clients clients, c
                                       google + " (Resource Manager projects.get); fix spec.projectNumber "
                                       "or remove it to have it looked up");
   }
-  co_return intent;
+  co_return std::move(intent);
 }
 
 }  // namespace dbconnd::reconcilers
