@@ -5,6 +5,7 @@
 #include <boost/json/value.hpp>
 #include <set>
 
+#include "gcp/raw_resource.h"
 #include "gcp/rest_clients.h"
 #include "gcp/run_wire.h"
 #include "test_util.h"
@@ -310,6 +311,41 @@ TEST_CASE("Cloud SQL patch sends only engaged fields plus settingsVersion", "[re
   CHECK(RunSync(g.c.sql->PatchInstance("p", "i", no_version)).status().code() ==
         StatusCode::kInvalidArgument);
   CHECK(g.http->requests.empty());
+}
+
+TEST_CASE("raw documents kept from a list page live in their own storage, not the page's arena",
+          "[rest]") {
+  // A page is decoded into an arena freed before the next page is read: a
+  // raw document kept from it must not point into that arena.
+  std::string big = R"({"jobs":[)";
+  for (int i = 0; i < 50; ++i) {
+    big += std::string(i ? "," : "") + R"({"name":"projects/p/locations/r/jobs/job-)" +
+           std::to_string(i) + R"(","labels":{"padding":")" + std::string(200, 'x') + R"("}})";
+  }
+  big += R"(],"nextPageToken":"t1"})";
+  Fixture f;
+  f.http->Push(200, big);
+  f.http->Push(200, R"({"jobs":[{"name":"projects/p/locations/r/jobs/later","labels":{"padding":")" +
+                        std::string(200, 'y') + R"("}}],"nextPageToken":"t2"})");
+  f.http->Push(200, R"({"jobs":[{"name":"projects/p/locations/r/jobs/last"}]})");
+  std::vector<RunWorkload> seen;
+  std::function<void(RunWorkload)> each = [&seen](RunWorkload w) { seen.push_back(std::move(w)); };
+  Status listed =
+      RunSync(f.c.run->ForEachWorkload(RunKind::kJob, "p", "r", RawDocuments::kKeep, each));
+  REQUIRE(listed.ok());
+  REQUIRE(seen.size() == 52);
+  for (int i = 0; i < 50; ++i) {
+    CHECK(seen[i].name == "job-" + std::to_string(i));
+    REQUIRE(seen[i].raw);
+    const json::value& doc = seen[i].raw->json();
+    // In the default storage, not in the page's arena.
+    CHECK(doc.storage().get() == json::storage_ptr().get());
+    CHECK(std::string(doc.at("name").as_string()) ==
+          "projects/p/locations/r/jobs/job-" + std::to_string(i));
+    CHECK(std::string(doc.at("labels").at("padding").as_string()) == std::string(200, 'x'));
+  }
+  CHECK(seen[50].name == "later");
+  CHECK(seen[51].name == "last");
 }
 
 TEST_CASE("lists follow nextPageToken", "[rest]") {
