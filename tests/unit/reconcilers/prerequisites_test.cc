@@ -162,6 +162,25 @@ class SlowReads final : public gcp::SecretManager, public gcp::ResourceManager {
   }
 };
 
+// GatherPrerequisites over `reads`, with `memo` (may be null), run to the end.
+PrerequisiteFacts GatherWith(SlowReads& reads, PrerequisiteMemo* memo, const config::Intent& in) {
+  gcp::Clients clients;
+  clients.secrets = &reads;
+  clients.resource_manager = &reads;
+  boost::asio::io_context io;
+  std::optional<PrerequisiteFacts> facts;
+  boost::asio::co_spawn(
+      io,
+      [](gcp::Clients c, config::Intent i, PrerequisiteMemo* m,
+         std::optional<PrerequisiteFacts>* out) -> boost::asio::awaitable<void> {
+        *out = co_await GatherPrerequisites(c, &i, m);
+      }(clients, in, memo, &facts),
+      boost::asio::detached);
+  io.run_for(std::chrono::seconds(5));
+  REQUIRE(facts);
+  return *facts;
+}
+
 TEST_CASE("the reads of one intent are in flight together, each distinct one once",
           "[prerequisites]") {
   config::Intent in = SeedIntent();
@@ -170,29 +189,16 @@ TEST_CASE("the reads of one intent are in flight together, each distinct one onc
   second.name = "second-job";
   in.workloads.push_back(second);
   SlowReads reads;
-  gcp::Clients clients;
-  clients.secrets = &reads;
-  clients.resource_manager = &reads;
-  boost::asio::io_context io;
-  std::optional<PrerequisiteFacts> facts;
-  boost::asio::co_spawn(
-      io,
-      [](gcp::Clients c, config::Intent i,
-         std::optional<PrerequisiteFacts>* out) -> boost::asio::awaitable<void> {
-        *out = co_await GatherPrerequisites(c, &i);
-      }(clients, in, &facts),
-      boost::asio::detached);
-  io.run_for(std::chrono::seconds(5));
-  REQUIRE(facts);
+  const PrerequisiteFacts facts = GatherWith(reads, nullptr, in);
   // The version, the secret's policy and the project's: three reads at once.
   CHECK(reads.most_in_flight == 3);
   CHECK(reads.names.size() == 3);
-  REQUIRE(facts->versions.count(kVersion) == 1);
-  CHECK(facts->versions.at(kVersion).ok());
-  REQUIRE(facts->secret_policies.count(kSecret) == 1);
-  CHECK(facts->secret_policies.at(kSecret).ok());
-  REQUIRE(facts->project_policy);
-  CHECK(facts->project_policy->status().code() == StatusCode::kNotFound);
+  REQUIRE(facts.versions.count(kVersion) == 1);
+  CHECK(facts.versions.at(kVersion).ok());
+  REQUIRE(facts.secret_policies.count(kSecret) == 1);
+  CHECK(facts.secret_policies.at(kSecret).ok());
+  REQUIRE(facts.project_policy);
+  CHECK(facts.project_policy->status().code() == StatusCode::kNotFound);
 }
 
 // Keeps the answers it is given; counts what it was asked.
@@ -216,23 +222,6 @@ class Memo final : public PrerequisiteMemo {
   int asked = 0;
 };
 
-PrerequisiteFacts GatherWith(SlowReads& reads, Memo& memo, const config::Intent& in) {
-  gcp::Clients clients;
-  clients.secrets = &reads;
-  clients.resource_manager = &reads;
-  boost::asio::io_context io;
-  std::optional<PrerequisiteFacts> facts;
-  boost::asio::co_spawn(
-      io,
-      [](gcp::Clients c, config::Intent i, Memo* m,
-         std::optional<PrerequisiteFacts>* out) -> boost::asio::awaitable<void> {
-        *out = co_await GatherPrerequisites(c, &i, m);
-      }(clients, in, &memo, &facts),
-      boost::asio::detached);
-  io.run_for(std::chrono::seconds(5));
-  REQUIRE(facts);
-  return *facts;
-}
 
 TEST_CASE("answers the memo keeps are taken from it, only the others are read",
           "[prerequisites]") {
@@ -241,7 +230,7 @@ TEST_CASE("answers the memo keeps are taken from it, only the others are read",
   Memo memo;
   memo.versions.emplace(kVersion, NotFoundError("version gone"));
   memo.policies.emplace(kSecret, Granting("roles/secretmanager.secretAccessor"));
-  PrerequisiteFacts facts = GatherWith(reads, memo, in);
+  PrerequisiteFacts facts = GatherWith(reads, &memo, in);
   CHECK(memo.asked == 3);
   // The project's policy alone was read.
   REQUIRE(reads.names.size() == 1);
@@ -256,7 +245,7 @@ TEST_CASE("answers the memo keeps are taken from it, only the others are read",
   // Every answer kept: nothing is read, the facts are the memo's.
   memo.projects.emplace(in.project, Granting("roles/cloudsql.client"));
   SlowReads none;
-  facts = GatherWith(none, memo, in);
+  facts = GatherWith(none, &memo, in);
   CHECK(none.names.empty());
   CHECK(none.most_in_flight == 0);
   REQUIRE(facts.project_policy);
