@@ -225,6 +225,7 @@ struct Row {
   double first_sync_s = -1, forced_wall_s = -1, forced_cpu_s = -1, periodic_cpu_s = -1;
   double peak_mib = -1, p50 = -1, p99 = -1;
   double hwm_first_sync = -1, hwm_resync = -1;  // VmHWM after those phases
+  double first_cpu_s = -1, first_emulator_cpu_s = -1;  // CPU over the first sync
   int64_t first_writes = -1;
   int64_t forced_reads = -1, forced_writes = -1, periodic_reads = -1, periodic_writes = -1;
   std::string first_routes, forced_routes, periodic_routes;
@@ -286,6 +287,7 @@ Row RunOne(int n, int samples, int concurrency, int resync_s, int per_file, bool
   try {
     Emulator emu(dir, n);
     auto counts_start = emu.Counts();
+    const double emu_cpu0 = CpuSeconds(emu.process().pid());
     auto started = Clock::now();
     Daemon d(dir, emu, config, concurrency, resync_s);
     pid_t pid = d.process().pid();
@@ -298,6 +300,10 @@ Row RunOne(int n, int samples, int concurrency, int resync_s, int per_file, bool
     }
     row.first_sync_s = std::chrono::duration<double>(Clock::now() - started).count();
     row.hwm_first_sync = PeakRssMiB(pid);
+    // Which side the first sync waited on: the daemon's CPU since it
+    // started (loading the intents included) and the emulator's.
+    row.first_cpu_s = CpuSeconds(pid);
+    row.first_emulator_cpu_s = CpuSeconds(emu.process().pid()) - emu_cpu0;
     std::this_thread::sleep_for(500ms);
     // The seed holds what the intents declare: a first sync that writes
     // measures convergence, not a sync, and its figure would mislead.
@@ -464,6 +470,8 @@ int main(int argc, char** argv) {
                 static_cast<long long>(r.forced_reads), static_cast<long long>(r.forced_writes),
                 r.periodic_cpu_s, static_cast<long long>(r.periodic_reads),
                 static_cast<long long>(r.periodic_writes), r.peak_mib, r.p50, r.p99);
+    std::printf("       first sync CPU: dbconnd %.2f s, gcp-emulator %.2f s\n", r.first_cpu_s,
+                r.first_emulator_cpu_s);
     std::printf("       first sync requests:%s\n", r.first_routes.c_str());
     std::printf("       SIGHUP resync requests:%s\n", r.forced_routes.c_str());
     std::printf("       periodic resync requests:%s\n", r.periodic_routes.c_str());
