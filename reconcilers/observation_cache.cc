@@ -441,22 +441,64 @@ class PrerequisiteReads final : public gcp::SecretManager,
     versions_.clear();
     secret_policies_.clear();
     project_policies_.clear();
+    policies_.clear();
+  }
+
+  // IAM policies held now, each distinct one once.
+  std::size_t distinct_policies() const {
+    return static_cast<std::size_t>(std::count_if(
+        policies_.begin(), policies_.end(), [](const auto& p) { return !p.second.expired(); }));
   }
 
  private:
+  // How a value is held: as is, or (an IAM policy) shared with every other
+  // answer of the same bindings. A fleet's secrets mostly grant the same
+  // role to the same account; at 10,000 secrets one copy each is megabytes.
+  template <typename T>
+  using Held = std::conditional_t<std::is_same_v<T, gcp::IamPolicy>,
+                                  std::shared_ptr<const gcp::IamPolicy>, T>;
+  template <typename T>
+  static const T& Unwrap(const T& v) {
+    return v;
+  }
+  static const gcp::IamPolicy& Unwrap(const std::shared_ptr<const gcp::IamPolicy>& p) {
+    return *p;
+  }
+
   // An answer as kept: the value alone when the read succeeded (a
   // StatusOr is as large as a whole Status, 88 bytes, in every one of tens
   // of thousands of entries), the error out of line when it did not.
   template <typename T>
   struct Answer {
-    T value;
+    Held<T> value;
     std::unique_ptr<const Status> error;  // set: the read failed with it
     gcp::SteadyTime at;
     StatusOr<T> Get() const {
       if (error) return *error;
-      return value;
+      return T(Unwrap(value));
     }
   };
+
+  gcp::SecretVersionInfo Hold(const gcp::SecretVersionInfo& v) { return v; }
+  // The one shared copy of `policy`'s bindings (same roles, members and
+  // conditions in the same order).
+  std::shared_ptr<const gcp::IamPolicy> Hold(const gcp::IamPolicy& policy) {
+    std::string key;
+    for (const auto& b : policy.bindings) {
+      key.append(b.role).push_back(b.conditional ? '\x1e' : '\x1f');
+      for (const auto& m : b.members) key.append(m).push_back('\x1f');
+      key.push_back('\x1d');
+    }
+    if (auto it = policies_.find(key); it != policies_.end()) {
+      if (auto shared = it->second.lock()) return shared;
+    }
+    if (policies_.size() >= options_->max_prerequisite_entries) {
+      std::erase_if(policies_, [](const auto& p) { return p.second.expired(); });
+    }
+    auto shared = std::make_shared<const gcp::IamPolicy>(policy);
+    policies_.insert_or_assign(std::move(key), shared);
+    return shared;
+  }
   template <typename T>
   using Answers = std::unordered_map<std::string, Answer<T>>;
 
@@ -502,7 +544,7 @@ class PrerequisiteReads final : public gcp::SecretManager,
         options_->max_prerequisite_entries) {
       Clear();  // bounded memory: start over rather than grow
     }
-    Answer<T> kept{got.ok() ? *got : T{},
+    Answer<T> kept{Hold(got.ok() ? *got : T{}),
                    got.ok() ? nullptr : std::make_unique<const Status>(got.status()),
                    options_->clock()};
     answers.insert_or_assign(key, std::move(kept));
@@ -514,7 +556,10 @@ class PrerequisiteReads final : public gcp::SecretManager,
   Answers<gcp::SecretVersionInfo> versions_;
   Answers<gcp::IamPolicy> secret_policies_;
   Answers<gcp::IamPolicy> project_policies_;
+  // Every distinct policy kept, by its bindings (Hold).
+  std::unordered_map<std::string, std::weak_ptr<const gcp::IamPolicy>> policies_;
 };
+
 
 // ---- Direct VPC subnetworks ----------------------------------------------------
 
@@ -802,6 +847,10 @@ void ObservationCache::InvalidateAll() {
   // Prerequisite and subnetwork answers are kept: one per secret or
   // subnetwork, they would make every SIGHUP resync cost reads in
   // proportion to the intents (prerequisites_max_age bounds their age).
+}
+
+std::size_t ObservationCache::distinct_prerequisite_policies() const {
+  return prerequisites_ ? prerequisites_->distinct_policies() : 0;
 }
 
 std::size_t ObservationCache::snapshot_count() const {

@@ -149,6 +149,9 @@ class ObservationCache : public std::enable_shared_from_this<ObservationCache> {
   const ObservationCacheStats& stats() const { return stats_; }
   // Live snapshots, for tests.
   std::size_t snapshot_count() const;
+  // Distinct IAM policies the prerequisite answers hold (answers with the
+  // same bindings share one copy), for tests.
+  std::size_t distinct_prerequisite_policies() const;
 
   struct State;  // opaque: defined and used in the .cc only
 

@@ -330,6 +330,62 @@ TEST_CASE("cache: prerequisite answers, errors included, are served again as the
   CHECK(answers.calls == 6);
 }
 
+// Every secret grants the same role to the same account, but "odd".
+class SameGrants final : public gcp::SecretManager, public gcp::ResourceManager {
+ public:
+  gcp::Task<StatusOr<gcp::SecretVersionInfo>> GetSecretVersion(std::string name) override {
+    co_return gcp::SecretVersionInfo{name, "ENABLED"};
+  }
+  gcp::Task<StatusOr<gcp::IamPolicy>> GetSecretIamPolicy(std::string secret) override {
+    const bool odd = secret.ends_with("/odd");
+    co_return gcp::IamPolicy{{gcp::IamBinding{"roles/secretmanager.secretAccessor",
+                                              {odd ? "serviceAccount:other@p" : "serviceAccount:runner@p"},
+                                              false}}};
+  }
+  gcp::Task<StatusOr<gcp::IamPolicy>> GetProjectIamPolicy(std::string) override {
+    co_return gcp::IamPolicy{{gcp::IamBinding{"roles/cloudsql.client", {"serviceAccount:a@b"}, false}}};
+  }
+};
+
+TEST_CASE("cache: secrets whose IAM policies have the same bindings share one kept copy",
+          "[observation_cache]") {
+  asio::io_context io;
+  FakeCloud cloud(SeedLive());
+  SameGrants grants;
+  gcp::Clients clients = cloud.clients();
+  clients.secrets = &grants;
+  clients.resource_manager = &grants;
+  auto cache = ObservationCache::Create(clients);
+  std::map<std::string, gcp::IamPolicy> seen;
+  for (std::string secret : {"s1", "s2", "s3", "odd"}) {
+    config::Intent in = SeedIntent();
+    const std::string name = "projects/melodic-now-463704-k1/secrets/" + secret;
+    in.workloads.at(0).database.password_secret = name + "/versions/latest";
+    auto live = ObserveNow(io, cache, in);
+    REQUIRE(live.ok());
+    REQUIRE(live->prerequisites);
+    REQUIRE(live->prerequisites->secret_policies.count(name) == 1);
+    REQUIRE(live->prerequisites->secret_policies.at(name).ok());
+    seen[secret] = *live->prerequisites->secret_policies.at(name);
+  }
+  // Four secret policies and the project's, three distinct: s1, s2 and s3
+  // share one copy.
+  CHECK(cache->distinct_prerequisite_policies() == 3);
+  // Served again from the kept copies, each as it was read.
+  for (const auto& [secret, policy] : seen) {
+    config::Intent in = SeedIntent();
+    const std::string name = "projects/melodic-now-463704-k1/secrets/" + secret;
+    in.workloads.at(0).database.password_secret = name + "/versions/latest";
+    auto again = ObserveNow(io, cache, in);
+    REQUIRE(again.ok());
+    const gcp::IamPolicy& kept = *again->prerequisites->secret_policies.at(name);
+    REQUIRE(kept.bindings.size() == 1);
+    CHECK(kept.bindings[0].members == policy.bindings[0].members);
+    CHECK(kept.bindings[0].members.at(0) ==
+          (secret == "odd" ? "serviceAccount:other@p" : "serviceAccount:runner@p"));
+  }
+}
+
 TEST_CASE("cache: after a write the resource is read with a GET, not from the snapshot",
           "[observation_cache]") {
   asio::io_context io;
