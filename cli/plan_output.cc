@@ -1,6 +1,5 @@
 #include "cli/plan_output.h"
 
-
 #include <unistd.h>
 
 #include <algorithm>

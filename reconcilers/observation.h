@@ -27,7 +27,6 @@ namespace dbconnd::reconcilers {
 
 class PrerequisiteMemo;  // prerequisites.h
 
-
 // Where Observe reads from. Each call reads one thing; "absent" (NOT_FOUND)
 // is an empty optional, any other failure an error Status that ends the
 // observation. Arguments by value (coroutines).

@@ -560,7 +560,6 @@ class PrerequisiteReads final : public gcp::SecretManager,
   std::unordered_map<std::string, std::weak_ptr<const gcp::IamPolicy>> policies_;
 };
 
-
 // ---- Direct VPC subnetworks ----------------------------------------------------
 
 // Compute subnetworks.get for Observe, each found subnetwork reused for
@@ -718,30 +717,33 @@ class ObservationCache::CachedSource final : public ObservationSource {
   PrerequisiteMemo* PrerequisiteAnswers() override { return cache_->prerequisites_.get(); }
 
  private:
+  // The entry of `key` when its snapshot is young enough to serve now,
+  // else null.
+  template <typename K>
+  EntryOf<K>* YoungEntry(const K& key) {
+    ObservationCache& c = *cache_;
+    auto& entry = c.state_->At(key);
+    const bool young =
+        Young(*c.state_, entry, NotBefore(entry, c.options_.clock(), c.options_.max_age));
+    return young ? &entry : nullptr;
+  }
   // The snapshot of `key` when a young one is at hand (a hit), else null.
   template <typename K>
   std::shared_ptr<const typename K::Index> SnapshotNow(const K& key) {
-    ObservationCache& c = *cache_;
-    auto& entry = c.state_->At(key);
-    if (!Young(*c.state_, entry, NotBefore(entry, c.options_.clock(), c.options_.max_age))) {
-      return nullptr;
-    }
-    ++c.stats_.hits;
-    return entry.snapshot;
+    auto* entry = YoungEntry(key);
+    if (!entry) return nullptr;
+    ++cache_->stats_.hits;
+    return entry->snapshot;
   }
   // `name` from a young snapshot of `key` when that answers it (the name
   // is not dirty), else nothing: Named lists or GETs.
   template <typename K>
   std::optional<std::optional<ValueOf<typename K::Index>>> AnswerNow(const K& key,
                                                                      const std::string& name) {
-    ObservationCache& c = *cache_;
-    auto& entry = c.state_->At(key);
-    if (entry.dirty.contains(name) ||
-        !Young(*c.state_, entry, NotBefore(entry, c.options_.clock(), c.options_.max_age))) {
-      return std::nullopt;
-    }
-    ++c.stats_.hits;
-    return FromSnapshot(entry, *entry.snapshot, name);
+    auto* entry = YoungEntry(key);
+    if (!entry || entry->dirty.contains(name)) return std::nullopt;
+    ++cache_->stats_.hits;
+    return FromSnapshot(*entry, *entry->snapshot, name);
   }
   template <typename K, typename Get>
   gcp::Task<StatusOr<std::optional<ValueOf<typename K::Index>>>> Named(K key, std::string name,

@@ -7,6 +7,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <exception>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -27,8 +28,7 @@ constexpr std::string_view kSqlConnectors[] = {"roles/cloudsql.client", "roles/c
                                                "roles/editor"};
 
 // "projects/P/secrets/S/versions/V" in full, "latest" when no version is given.
-std::string VersionName(const std::string& declared) {
-  const auto ref = ParseSecretVersion(declared);
+std::string VersionName(const SecretVersionRef& ref) {
   return ref.secret + "/versions/" + ref.version;
 }
 
@@ -68,6 +68,19 @@ gcp::Task<void> ReadInto(Api* api, gcp::Task<StatusOr<T>> (Api::*get)(std::strin
 using ReadOp = decltype(asio::co_spawn(std::declval<asio::any_io_executor>(),
                                        std::declval<gcp::Task<void>>(), asio::deferred));
 
+// Fills `answer` with what the memo kept, or queues in `reads` the read
+// that fills it.
+template <typename T, typename Api>
+void TakeOrRead(std::optional<StatusOr<T>> kept, StatusOr<T>* answer, Api* api,
+                gcp::Task<StatusOr<T>> (Api::*get)(std::string), std::string key,
+                const asio::any_io_executor& ex, std::vector<ReadOp>& reads) {
+  if (kept) {
+    *answer = std::move(*kept);
+    return;
+  }
+  reads.push_back(asio::co_spawn(ex, ReadInto(api, get, std::move(key), answer), asio::deferred));
+}
+
 std::string Why(const Status& s) {
   return s.code() == StatusCode::kPermissionDenied ? "dbconnd lacks the permission to look"
                                                    : "the read failed: " + s.message();
@@ -90,43 +103,22 @@ gcp::Task<PrerequisiteFacts> GatherPrerequisites(gcp::Clients clients, const con
     if (!NeedsSecret(w)) continue;
     project_needed = true;
     const SecretVersionRef ref = ParseSecretVersion(w.database.password_secret);
-    std::string version = ref.secret + "/versions/" + ref.version;
+    const std::string version = VersionName(ref);
     if (!facts.versions.contains(version)) {
-      auto kept = memo ? memo->KeptVersion(version) : std::nullopt;
-      auto& answer = facts.versions.emplace(version, NotRead()).first->second;
-      if (kept) {
-        answer = std::move(*kept);
-      } else {
-        reads.push_back(asio::co_spawn(
-            ex,
-            ReadInto(clients.secrets, &gcp::SecretManager::GetSecretVersion, version, &answer),
-            asio::deferred));
-      }
+      TakeOrRead(memo ? memo->KeptVersion(version) : std::nullopt,
+                 &facts.versions.emplace(version, NotRead()).first->second, clients.secrets,
+                 &gcp::SecretManager::GetSecretVersion, version, ex, reads);
     }
     if (!facts.secret_policies.contains(ref.secret)) {
-      auto kept = memo ? memo->KeptSecretPolicy(ref.secret) : std::nullopt;
-      auto& answer = facts.secret_policies.emplace(ref.secret, NotRead()).first->second;
-      if (kept) {
-        answer = std::move(*kept);
-      } else {
-        reads.push_back(asio::co_spawn(
-            ex,
-            ReadInto(clients.secrets, &gcp::SecretManager::GetSecretIamPolicy, ref.secret,
-                     &answer),
-            asio::deferred));
-      }
+      TakeOrRead(memo ? memo->KeptSecretPolicy(ref.secret) : std::nullopt,
+                 &facts.secret_policies.emplace(ref.secret, NotRead()).first->second,
+                 clients.secrets, &gcp::SecretManager::GetSecretIamPolicy, ref.secret, ex, reads);
     }
   }
   if (project_needed) {
-    auto kept = memo ? memo->KeptProjectPolicy(intent->project) : std::nullopt;
-    facts.project_policy.emplace(kept ? std::move(*kept) : StatusOr<gcp::IamPolicy>(NotRead()));
-    if (!kept) {
-      reads.push_back(asio::co_spawn(
-          ex,
-          ReadInto(clients.resource_manager, &gcp::ResourceManager::GetProjectIamPolicy,
-                   intent->project, &*facts.project_policy),
-          asio::deferred));
-    }
+    TakeOrRead(memo ? memo->KeptProjectPolicy(intent->project) : std::nullopt,
+               &facts.project_policy.emplace(NotRead()), clients.resource_manager,
+               &gcp::ResourceManager::GetProjectIamPolicy, intent->project, ex, reads);
   }
 
   // The reads are independent: all in flight at once, the pass waits for
@@ -166,7 +158,7 @@ std::vector<Diagnosis> DiagnosePrerequisites(const config::Intent& in, const Liv
 
     if (!iam && !w.database.password_secret.empty()) {
       const auto ref_parts = ParseSecretVersion(w.database.password_secret);
-      const std::string version = VersionName(w.database.password_secret);
+      const std::string version = VersionName(ref_parts);
       const std::string short_secret = ref_parts.secret.substr(ref_parts.secret.rfind('/') + 1);
       if (auto v = facts.versions.find(version); v != facts.versions.end()) {
         if (!v->second.ok() && v->second.status().code() == StatusCode::kNotFound) {

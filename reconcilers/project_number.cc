@@ -1,9 +1,8 @@
 #include "reconcilers/project_number.h"
 
-#include <utility>
-
 #include <map>
 #include <mutex>
+#include <utility>
 
 #include "common/redact.h"
 
