@@ -46,18 +46,21 @@ std::string Describe(const LoadResult& r) {
   return out;
 }
 
-// a.yaml and b.yaml, intents a and b on instances db-a and db-b.
-void WriteTwoIntents(TempDir& dir) {
-  dir.Write("a.yaml", Intent("a", "db-a"));
-  dir.Write("b.yaml", Intent("b", "db-b"));
-}
-
-TEST_CASE("config source: an untouched file is not parsed again and its intents are the same objects",
-          "[config][source]") {
+// A folder with a.yaml and b.yaml (intents a and b on instances db-a and
+// db-b), and a ConfigSource over it that has not loaded yet.
+struct TwoIntents {
+  TwoIntents() {
+    dir.Write("a.yaml", Intent("a", "db-a"));
+    dir.Write("b.yaml", Intent("b", "db-b"));
+  }
   TempDir dir;
-  WriteTwoIntents(dir);
-  ConfigSource source({dir.path().string()});
+  ConfigSource source{{dir.path().string()}};
+};
 
+TEST_CASE_METHOD(TwoIntents,
+                 "config source: an untouched file is not parsed again and its intents are the "
+                 "same objects",
+                 "[config][source]") {
   LoadResult first = source.Load();
   REQUIRE(first.ok());
   CHECK(source.last_stats().files_parsed == 2);
@@ -86,12 +89,10 @@ TEST_CASE("config source: an untouched file is not parsed again and its intents 
   CHECK(Describe(edited) == Describe(LoadPaths({dir.path().string()})));
 }
 
-TEST_CASE("config source: a reload where nothing changed hands back the same state, and any "
-          "change, added or removed file makes a new one",
-          "[config][source]") {
-  TempDir dir;
-  WriteTwoIntents(dir);
-  ConfigSource source({dir.path().string()});
+TEST_CASE_METHOD(TwoIntents,
+                 "config source: a reload where nothing changed hands back the same state, and "
+                 "any change, added or removed file makes a new one",
+                 "[config][source]") {
   LoadResult first = source.Load();
   REQUIRE(first.ok());
 
@@ -127,11 +128,10 @@ TEST_CASE("config source: a reload where nothing changed hands back the same sta
   CHECK(Describe(removed) == Describe(first));
 }
 
-TEST_CASE("config source: rewritten with the same bytes is read but not parsed and force reads all",
-          "[config][source]") {
-  TempDir dir;
-  WriteTwoIntents(dir);
-  ConfigSource source({dir.path().string()});
+TEST_CASE_METHOD(TwoIntents,
+                 "config source: rewritten with the same bytes is read but not parsed and force "
+                 "reads all",
+                 "[config][source]") {
   REQUIRE(source.Load().ok());
 
   dir.Write("a.yaml", Intent("a", "db-a"));  // same content, new mtime/ctime
